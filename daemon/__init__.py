@@ -1,0 +1,1 @@
+"""canceldesk's daemon: the stages between the inbox and the outbox (intake, classify, act, effects)."""

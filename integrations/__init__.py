@@ -1,0 +1,1 @@
+"""Thin adapters to the outside: IMAP, Maildir, SMTP, Sheets, calendar invites."""

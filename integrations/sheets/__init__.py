@@ -1,0 +1,1 @@
+"""Sheet backends (Google through gspread, a local .xlsx workbook) behind one interface."""
