@@ -1,0 +1,144 @@
+"""Parse stage, headers: addresses, message ids, dates and the decoded header map.
+
+Address rules matter for security: only the bare address counts, never a display name that
+looks like one ('"alice@staff.example" <mallory@evil.example>' is Mallory).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import datetime, timezone
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from types import MappingProxyType
+from typing import Mapping
+
+from parsers.charsets import decode_words, one_line, unescape_8bit
+from parsers.model import Address
+
+_MSG_ID = re.compile(r'<([^<>\s]+)>')
+_BARE_ADDR = re.compile(r'[^\s<>()"\[\],;:]+@[^\s<>()"\[\],;:]+')
+
+
+def raw_header_items(msg: Message) -> list[tuple[str, str]]:
+    """(lower-cased name, raw value with 8-bit bytes restored) for every header, in order."""
+    items = []
+    for name, value in msg.raw_items():
+        items.append((str(name).strip().lower(), unescape_8bit(str(value))))
+    return items
+
+
+def header_map(items: list[tuple[str, str]]) -> Mapping[str, tuple[str, ...]]:
+    """Immutable name -> decoded single-line values."""
+    collected: dict[str, list[str]] = {}
+    for name, value in items:
+        collected.setdefault(name, []).append(one_line(decode_words(value)))
+    return MappingProxyType({name: tuple(values) for name, values in collected.items()})
+
+
+def first_raw(items: list[tuple[str, str]], name: str) -> str | None:
+    """The first raw value of header `name`, or None."""
+    return next((value for key, value in items if key == name), None)
+
+
+def parse_addresses(raw: str | None) -> tuple[Address, ...]:
+    """Every mailbox in an address header; names decoded, addresses bare and lower-cased."""
+    if not raw:
+        return ()
+    flat = one_line(raw)
+    try:
+        pairs = getaddresses([flat])
+    except Exception:  # getaddresses has raised on pathological input in some releases
+        pairs = []
+    found = tuple(_address(name, addr) for name, addr in pairs if addr or name)
+    found = tuple(a for a in found if a.addr or a.name)
+    return found or _salvage_addresses(flat)
+
+
+def _address(name: str, addr: str) -> Address:
+    addr = addr.strip().lower()
+    if '@' not in addr and addr:
+        # "undisclosed-recipients" and bare words are not mailboxes
+        return Address(one_line(decode_words(name or addr)), '')
+    return Address(one_line(decode_words(name)).strip('"\' '), addr)
+
+
+def _salvage_addresses(flat: str) -> tuple[Address, ...]:
+    """When the parser gives up, the last bare address in angle brackets (or anywhere) wins."""
+    angle = re.findall(r'<([^<>\s]+@[^<>\s]+)>', flat)
+    candidates = angle or _BARE_ADDR.findall(flat)
+    return tuple(Address('', c.lower()) for c in candidates[-1:])
+
+
+def parse_address(raw: str | None) -> Address | None:
+    """The first mailbox of a single-address header (From, Sender), or None."""
+    found = parse_addresses(raw)
+    return found[0] if found else None
+
+
+def parse_ids(raw: str | None) -> tuple[str, ...]:
+    """Message ids in '<...>' form, unique, in order; a bare id is wrapped."""
+    if not raw:
+        return ()
+    found = _MSG_ID.findall(raw)
+    if not found:
+        found = [token.strip('<>') for token in raw.split() if '@' in token]
+    seen: dict[str, None] = {}
+    for ident in found:
+        seen.setdefault(f'<{ident}>', None)
+    return tuple(seen)
+
+
+def parse_message_id(raw: str | None) -> str:
+    """The Message-ID in '<id@host>' form, '' when absent."""
+    ids = parse_ids(raw)
+    if ids:
+        return ids[0]
+    token = (raw or '').strip()
+    return f'<{token}>' if token and ' ' not in token else ''
+
+
+def parse_return_path(raw: str | None) -> str | None:
+    """'' for the null sender '<>', None when the header is absent, else the bare address."""
+    if raw is None:
+        return None
+    inner = raw.strip()
+    match = re.search(r'<([^<>]*)>', inner)
+    if match:
+        inner = match.group(1)
+    return inner.strip().lower()
+
+
+def parse_date(raw: str | None) -> datetime | None:
+    """An aware UTC datetime, or None; dates without a zone are taken as UTC."""
+    if not raw:
+        return None
+    try:
+        parsed = parsedate_to_datetime(one_line(raw))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        parsed = loose_date(raw)
+    return to_utc(parsed)
+
+
+def loose_date(text: str) -> datetime | None:
+    """Best-effort date from free text such as Outlook's 'Sent: Monday, April 2, 2012 5:44 PM'."""
+    from dateutil import parser as dateparser  # imported late: only odd dates need it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # dateutil warns on unknown zone names; we assume UTC
+        try:
+            return dateparser.parse(text, fuzzy=True)
+        except (ValueError, OverflowError, TypeError, LookupError):
+            return None
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC; a naive value is assumed to be UTC already."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
