@@ -1,0 +1,280 @@
+"""Outgoing mail adapter: hands finished messages to an SMTP relay or to a directory.
+
+The daemon's outbox talks only to the `MailSender` protocol. `SmtpSender` delivers through
+a relay (STARTTLS, implicit TLS or plain on loopback), retries what may succeed later and
+tells the caller, through the exception type, whether a later retry is worth it.
+`FileSender` is the embedded default: it writes each message as an .eml file, once.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import Literal, Protocol
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+log = logging.getLogger(__name__)
+
+Security = Literal["starttls", "tls", "none"]
+
+
+class SendError(Exception):
+    """A message could not be handed over."""
+
+    def __init__(self, message: str, *, code: int | None = None,
+                 refused: dict[str, tuple[int, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.refused = refused or {}
+
+
+class PermanentSendError(SendError):
+    """The relay refused for good (5xx, bad credentials, bad TLS): do not retry as is."""
+
+
+class TransientSendError(SendError):
+    """The relay could not be reached or said "later" (4xx) on every attempt."""
+
+
+class MailSender(Protocol):
+    """What the daemon needs from an outgoing mail channel."""
+
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> None:
+        """Deliver `msg`; the envelope defaults to the message's own headers."""
+
+
+def envelope(msg: EmailMessage, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> tuple[str, list[str]]:
+    """Envelope sender and recipients: explicit values win, else Sender/From and To/Cc/Bcc."""
+    sender = from_addr if from_addr is not None else parseaddr(
+        str(msg["Sender"] or msg["From"] or ""))[1]
+    if to_addrs is None:
+        fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
+        to_addrs = [addr for _, addr in getaddresses(fields) if addr]
+    if not to_addrs:
+        raise ValueError(f"message {msg['Message-ID']} has no recipients")
+    return sender, list(dict.fromkeys(to_addrs))
+
+
+def without_bcc(msg: EmailMessage) -> EmailMessage:
+    """A copy without Bcc, which must never reach the recipients.
+
+    A shallow copy is enough: deleting a header rebinds the copy's header list.
+    """
+    visible = copy.copy(msg)
+    del visible["Bcc"]
+    del visible["Resent-Bcc"]
+    return visible
+
+
+# -- SMTP ---------------------------------------------------------------------------------
+
+
+class SmtpSender:
+    """Delivers through an SMTP relay, retrying transient failures with backoff."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security = "starttls",
+        username: str | None = None,
+        password_provider: Callable[[], str] | None = None,
+        timeout: float = 30,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        max_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if security not in ("starttls", "tls", "none"):
+            raise ValueError(f"security must be starttls, tls or none, not {security!r}")
+        if username and password_provider is None:
+            raise ValueError("username given without a password_provider")
+        self.host, self.port, self.security = host, port, security
+        self.username = username
+        # A callable, not a string: the secret is fetched per connection (rotating
+        # tokens, secrets by command) and never sits in this object's repr or logs.
+        self._password_provider = password_provider
+        self.timeout = timeout
+        # smtplib's starttls() without a context does not verify certificates on 3.11.
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.local_hostname = local_hostname
+        self.max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"SmtpSender({self.host!r}, {self.port}, security={self.security!r})"
+
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> None:
+        sender, recipients = envelope(msg, from_addr, to_addrs)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential_jitter(initial=1, max=60),
+            retry=retry_if_exception_type(TransientSendError),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(msg, state),
+            reraise=True,  # the last TransientSendError itself, not tenacity's RetryError
+        )
+        retrying(self._attempt, msg, sender, recipients)
+
+    def _log_retry(self, msg: EmailMessage, state) -> None:
+        log.warning("sending %s via %s:%s failed (attempt %d of %d): %s",
+                    msg["Message-ID"], self.host, self.port, state.attempt_number,
+                    self.max_attempts, state.outcome.exception())
+
+    def _attempt(self, msg: EmailMessage, sender: str, recipients: list[str]) -> None:
+        try:
+            with self._connect() as smtp:
+                self._login(smtp)
+                refused = smtp.send_message(msg, sender, recipients)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise classify(exc) from exc
+        if refused:
+            # Some recipients got it: a retry would send them a second copy.
+            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}",
+                                     refused=refused)
+        log.info("sent %s via %s:%s to %d recipient(s)", msg["Message-ID"], self.host,
+                 self.port, len(recipients))
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
+                                    timeout=self.timeout, context=self.ssl_context)
+        smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname,
+                            timeout=self.timeout)
+        if self.security == "starttls":
+            try:
+                # Raises SMTPNotSupportedError when not offered: never fall back to plain.
+                smtp.starttls(context=self.ssl_context)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        if self.username:
+            smtp.login(self.username, self._password_provider())
+
+
+def classify(exc: BaseException) -> SendError:
+    """Sort a failure into "retry later" or "stop": 4xx and network trouble are transient."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        kind = TransientSendError if codes and all(400 <= c < 500 for c in codes) else PermanentSendError
+        return kind(f"all recipients refused: {exc.recipients}", refused=exc.recipients)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        kind = TransientSendError if 400 <= exc.smtp_code < 500 else PermanentSendError
+        return kind(f"relay answered {exc.smtp_code} {_text(exc.smtp_error)}",
+                    code=exc.smtp_code)
+    if isinstance(exc, (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError)):
+        # Configuration problems (no STARTTLS or AUTH offered, untrusted certificate):
+        # retrying unchanged only repeats them.
+        return PermanentSendError(f"relay setup problem: {exc}")
+    return TransientSendError(f"relay unreachable: {exc}")
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+# -- files --------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
+_MAX_NAME = 120
+
+
+def file_key(message_id: str) -> str:
+    """A file-name-safe form of a Message-ID, distinct for distinct ids.
+
+    When sanitising had to change or cut the id, a short hash of the original keeps two
+    ids that differ only in unsafe characters from landing on the same name.
+    """
+    bare = message_id.strip().strip("<>")
+    safe = _UNSAFE.sub("_", bare)[:_MAX_NAME]
+    if safe != bare:
+        safe += "_" + hashlib.sha256(bare.encode()).hexdigest()[:10]
+    return safe
+
+
+class FileSender:
+    """Writes each message to `<UTC timestamp>-<sanitised Message-ID>.eml`, once.
+
+    The envelope travels inside the file as `X-Canceldesk-Envelope-From` and
+    `X-Canceldesk-Envelope-To` headers on top, rather than in a sidecar: one file
+    appears in one atomic rename, so a reader never sees a message without its envelope
+    (two files could never be published together atomically). Bcc is stripped like on
+    the wire, so the Bcc recipients survive only in the envelope header.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # Two outbox workers sending the same message must not both miss the file.
+        self._lock = threading.Lock()
+
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> None:
+        message_id = msg["Message-ID"]
+        if not message_id:
+            raise ValueError("FileSender needs a Message-ID to stay idempotent")
+        sender, recipients = envelope(msg, from_addr, to_addrs)
+        key = file_key(str(message_id))
+        with self._lock:
+            if self.existing(key):
+                log.info("%s already written, not writing it again", message_id)
+                return
+            data = _envelope_headers(sender, recipients) + without_bcc(msg).as_bytes(
+                policy=SMTP_POLICY)
+            path = self.directory / f"{_timestamp()}-{key}.eml"
+            _write_atomically(path, data)
+        log.info("wrote %s to %s", message_id, path.name)
+
+    def existing(self, key: str) -> Path | None:
+        """The file already written for this key, if any (timestamps differ per write)."""
+        for path in self.directory.glob(f"*-{key}.eml"):
+            if path.name.split("-", 1)[1] == f"{key}.eml":
+                return path
+        return None
+
+
+def _envelope_headers(sender: str, recipients: list[str]) -> bytes:
+    lines = [f"X-Canceldesk-Envelope-From: <{sender}>",
+             f"X-Canceldesk-Envelope-To: {', '.join(recipients)}"]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _timestamp() -> str:
+    # No "-" inside: the first "-" of a file name separates timestamp and key.
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """tmp + fsync + rename + directory fsync: a crash leaves the whole file or none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

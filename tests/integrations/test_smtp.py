@@ -1,0 +1,197 @@
+"""SmtpSender against a real aiosmtpd server, and FileSender on a temporary directory."""
+
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+
+import pytest
+
+from integrations.smtp import FileSender, PermanentSendError, SmtpSender, TransientSendError
+from tests.servers.ports import free_port
+from tests.servers.smtp import smtp_server, tls_material  # noqa: F401 (fixtures)
+
+USERS = {"desk": "s3cret-pass"}
+
+
+def cancellation_ack(message_id: str = "<ack-1@canceldesk.example>") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Cancellation desk <desk@canceldesk.example>"
+    msg["To"] = "Ada Customer <ada@customer.example>"
+    msg["Bcc"] = "audit@canceldesk.example"
+    msg["Subject"] = "Your cancellation request [CX-1042]"
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content("We received your cancellation request and will confirm it shortly.\n")
+    return msg
+
+
+def sender_for(server, sleeps=None, **options) -> SmtpSender:
+    options.setdefault("security", "none")
+    sleep = sleeps.append if sleeps is not None else _no_sleep
+    return SmtpSender(server.host, server.port, sleep=sleep, **options)
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError("this test expected no retry")
+
+
+def test_plain_delivery_uses_header_envelope_and_hides_bcc(smtp_server):
+    sender_for(smtp_server).send(cancellation_ack())
+
+    [mail] = smtp_server.wait_for(1)
+    assert mail.mail_from == "desk@canceldesk.example"
+    assert mail.rcpt_tos == ("ada@customer.example", "audit@canceldesk.example")
+    assert mail.message["Subject"] == "Your cancellation request [CX-1042]"
+    assert mail.message["Bcc"] is None
+
+
+def test_explicit_envelope_wins_over_headers(smtp_server):
+    sender_for(smtp_server).send(cancellation_ack(), from_addr="bounces@canceldesk.example",
+                                 to_addrs=["ops@canceldesk.example"])
+
+    [mail] = smtp_server.wait_for(1)
+    assert (mail.mail_from, mail.rcpt_tos) == ("bounces@canceldesk.example",
+                                               ("ops@canceldesk.example",))
+
+
+@pytest.mark.parametrize("smtp_server", [{"tls": "starttls", "users": USERS}], indirect=True)
+def test_starttls_with_auth(smtp_server):
+    calls = []
+
+    def password() -> str:
+        calls.append(1)
+        return USERS["desk"]
+
+    sender = sender_for(smtp_server, security="starttls", username="desk",
+                        password_provider=password, ssl_context=smtp_server.client_context())
+    sender.send(cancellation_ack())
+
+    [mail] = smtp_server.wait_for(1)
+    assert mail.login == "desk" and mail.tls
+    assert calls == [1]
+    assert "s3cret" not in repr(sender)
+
+
+@pytest.mark.parametrize("smtp_server", [{"tls": "starttls"}], indirect=True)
+def test_starttls_refuses_an_untrusted_certificate_without_retrying(smtp_server):
+    sender = sender_for(smtp_server, security="starttls")  # default context: system CAs
+
+    with pytest.raises(PermanentSendError, match="setup"):
+        sender.send(cancellation_ack())
+    assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize("smtp_server", [{"users": USERS}], indirect=True)
+def test_auth_without_tls_is_refused_rather_than_sent_in_clear(smtp_server):
+    sender = sender_for(smtp_server, username="desk", password_provider=lambda: "pw")
+
+    with pytest.raises(PermanentSendError, match="AUTH"):
+        sender.send(cancellation_ack())
+
+
+def test_starttls_not_offered_is_not_a_silent_downgrade(smtp_server):
+    with pytest.raises(PermanentSendError):
+        sender_for(smtp_server, security="starttls").send(cancellation_ack())
+    assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize("smtp_server", [{"tls": "implicit", "users": USERS}], indirect=True)
+def test_implicit_tls_with_auth(smtp_server):
+    sender = sender_for(smtp_server, security="tls", username="desk",
+                        password_provider=lambda: USERS["desk"],
+                        ssl_context=smtp_server.client_context())
+    sender.send(cancellation_ack())
+
+    [mail] = smtp_server.wait_for(1)
+    assert mail.login == "desk"
+
+
+@pytest.mark.parametrize("smtp_server", [{"tls": "starttls", "users": USERS}], indirect=True)
+def test_wrong_password_is_permanent(smtp_server):
+    sender = sender_for(smtp_server, security="starttls", username="desk",
+                        password_provider=lambda: "wrong",
+                        ssl_context=smtp_server.client_context())
+
+    with pytest.raises(PermanentSendError) as raised:
+        sender.send(cancellation_ack())
+    assert raised.value.code == 535
+    assert "wrong" not in str(raised.value)
+
+
+def test_451_is_retried_then_delivered(smtp_server):
+    smtp_server.fail_next(1, code=451)
+    sleeps = []
+
+    sender_for(smtp_server, sleeps).send(cancellation_ack())
+
+    [mail] = smtp_server.wait_for(1)
+    assert mail.message["Message-ID"] == "<ack-1@canceldesk.example>"
+    assert len(sleeps) == 1
+
+
+def test_451_on_every_attempt_ends_transient(smtp_server):
+    smtp_server.fail_next(3, code=451)
+    sleeps = []
+
+    with pytest.raises(TransientSendError) as raised:
+        sender_for(smtp_server, sleeps, max_attempts=3).send(cancellation_ack())
+    assert raised.value.code == 451
+    assert len(sleeps) == 2
+
+
+def test_550_raises_permanent_without_retry(smtp_server):
+    smtp_server.fail_next(1, code=550)
+
+    with pytest.raises(PermanentSendError) as raised:
+        sender_for(smtp_server).send(cancellation_ack())
+    assert raised.value.code == 550
+    assert smtp_server.messages == []
+
+
+def test_connection_refused_is_transient_after_bounded_attempts():
+    sleeps = []
+    sender = SmtpSender("127.0.0.1", free_port(), security="none", max_attempts=4,
+                        timeout=5, sleep=sleeps.append)
+
+    with pytest.raises(TransientSendError, match="unreachable"):
+        sender.send(cancellation_ack())
+    assert len(sleeps) == 3
+    assert all(0 < s <= 60 for s in sleeps)
+
+
+def read_eml(path) -> EmailMessage:
+    return BytesParser(policy=default_policy).parsebytes(path.read_bytes())
+
+
+def test_file_sender_writes_one_file_per_message_id(tmp_path):
+    outbox = FileSender(tmp_path / "outbox")
+
+    outbox.send(cancellation_ack())
+    outbox.send(cancellation_ack())
+
+    [path] = (tmp_path / "outbox").iterdir()
+    assert path.name.endswith("-ack-1@canceldesk.example.eml")
+    written = read_eml(path)
+    assert written["X-Canceldesk-Envelope-To"] == "ada@customer.example, audit@canceldesk.example"
+    assert written["X-Canceldesk-Envelope-From"] == "<desk@canceldesk.example>"
+    assert written["Bcc"] is None
+    assert "cancellation request" in written.get_content()
+
+
+def test_file_sender_keeps_ids_apart_that_sanitise_alike(tmp_path):
+    outbox = FileSender(tmp_path)
+
+    outbox.send(cancellation_ack("<a/b@canceldesk.example>"))
+    outbox.send(cancellation_ack("<a_b@canceldesk.example>"))
+    outbox.send(cancellation_ack("<x-a_b@canceldesk.example>"))
+
+    assert len(list(tmp_path.glob("*.eml"))) == 3
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_file_sender_needs_a_message_id(tmp_path):
+    msg = cancellation_ack()
+    del msg["Message-ID"]
+
+    with pytest.raises(ValueError, match="Message-ID"):
+        FileSender(tmp_path).send(msg)

@@ -1,0 +1,240 @@
+"""A throw-away SMTP server for tests (aiosmtpd in a thread), and its pytest fixtures.
+
+`SmtpServer` does not depend on pytest: it runs aiosmtpd's `Controller` on 127.0.0.1 and
+a free port (aiosmtpd cannot start on port 0), records every accepted transaction, and can
+offer STARTTLS or implicit TLS with a self-signed certificate, require AUTH, and answer
+the next N transactions with a temporary (451) or permanent (550) failure.
+
+Fixtures at the bottom: `tls_material` (session: one certificate for the whole run) and
+`smtp_server` (function scope). `smtp_server` is plain and open by default; a test asks
+for TLS or AUTH through indirect parametrisation:
+
+    @pytest.mark.parametrize("smtp_server", [{"tls": "starttls", "users": {"u": "p"}}],
+                             indirect=True)
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.servers.ports import free_port
+
+HOST = "127.0.0.1"
+TlsMode = Literal["starttls", "implicit"] | None
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One accepted SMTP transaction, as the server saw it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    message: EmailMessage
+    login: str | None  # the AUTH user name, or None for an unauthenticated session
+    tls: bool  # whether the session ran over STARTTLS
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """A self-signed certificate for 127.0.0.1 and localhost, written to two PEM files."""
+
+    cert_path: Path
+    key_path: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        """A verifying client context that trusts only this certificate."""
+        return ssl.create_default_context(cafile=str(self.cert_path))
+
+
+def make_tls_material(directory: Path) -> TlsMaterial:
+    """Generate the key and certificate with `cryptography` (already in the virtualenv)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # The IP address in subjectAltName is what lets a client verify "127.0.0.1".
+    alt_names = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(alt_names, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return TlsMaterial(cert_path, key_path)
+
+
+@dataclass
+class _Recorder:
+    """aiosmtpd handler: records transactions and plays injected faults first."""
+
+    received: list[ReceivedMail] = field(default_factory=list)
+    faults: deque[str] = field(default_factory=deque)
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
+        with self.condition:
+            if self.faults:
+                return self.faults.popleft()
+            self.received.append(_received(session, envelope))
+            self.condition.notify_all()
+        return "250 2.0.0 Message accepted"
+
+
+def _received(session, envelope) -> ReceivedMail:
+    raw = bytes(envelope.original_content or envelope.content)
+    login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
+    return ReceivedMail(
+        mail_from=envelope.mail_from,
+        rcpt_tos=tuple(envelope.rcpt_tos),
+        raw=raw,
+        message=BytesParser(policy=policy.default).parsebytes(raw),
+        login=login,
+        tls=session.ssl is not None,
+    )
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:<free port>; use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        tls: TlsMode = None,
+        tls_material: TlsMaterial | None = None,
+        users: dict[str, str] | None = None,
+    ) -> None:
+        if tls and tls_material is None:
+            raise ValueError("a TLS server needs tls_material")
+        self.host = HOST
+        self.port = free_port(HOST)
+        self.tls = tls
+        self.tls_material = tls_material
+        self.users = dict(users or {})
+        self._recorder = _Recorder()
+        self._controller = Controller(self._recorder, hostname=HOST, port=self.port,
+                                      **self._tls_and_auth_options())
+
+    def _tls_and_auth_options(self) -> dict:
+        options: dict = {}
+        if self.tls == "starttls":
+            options["tls_context"] = self.tls_material.server_context()
+        elif self.tls == "implicit":
+            options["ssl_context"] = self.tls_material.server_context()
+            # aiosmtpd does not count an implicit-TLS socket as TLS: without this it
+            # never offers AUTH there.
+            options["auth_require_tls"] = False
+        if self.users:
+            options["authenticator"] = self._authenticate
+            # On the implicit-TLS port AUTH is offered but not demanded: aiosmtpd warns
+            # about "AUTH required without TLS" there (it cannot see the TLS), and
+            # `filterwarnings = error` would turn that false alarm into a failure.
+            options["auth_required"] = self.tls != "implicit"
+        return options
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        if self.users.get(login) == password:
+            return AuthResult(success=True, auth_data=auth_data.login)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        with self._recorder.condition:
+            return list(self._recorder.received)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
+        """Return the messages once at least `count` arrived; AssertionError on timeout."""
+        recorder = self._recorder
+        with recorder.condition:
+            arrived = recorder.condition.wait_for(lambda: len(recorder.received) >= count,
+                                                  timeout)
+            if not arrived:
+                raise AssertionError(
+                    f"expected {count} message(s), got {len(recorder.received)}")
+            return list(recorder.received)
+
+    def fail_next(self, count: int, code: int = 451) -> None:
+        """Answer the DATA of the next `count` transactions with `code` (4xx or 5xx)."""
+        text = "4.3.0 Try again later" if code < 500 else "5.7.1 Rejected by policy"
+        with self._recorder.condition:
+            self._recorder.faults.extend([f"{code} {text} (injected)"] * count)
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client SSL context that trusts this server's self-signed certificate."""
+        if self.tls_material is None:
+            raise ValueError("this server has no TLS certificate")
+        return self.tls_material.client_context()
+
+
+# -- pytest fixtures ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_material(tmp_path_factory) -> TlsMaterial:
+    return make_tls_material(tmp_path_factory.mktemp("smtp-tls"))
+
+
+@pytest.fixture
+def smtp_server(request, tls_material):
+    """A running SmtpServer; `request.param` (indirect) holds SmtpServer keyword options."""
+    options = dict(getattr(request, "param", None) or {})
+    if options.get("tls"):
+        options.setdefault("tls_material", tls_material)
+    with SmtpServer(**options) as server:
+        yield server
