@@ -1,0 +1,224 @@
+"""Google Sheets backend: gspread, unmodified, made bounded, polite and cheap.
+
+* Spreadsheet and Worksheet objects are cached: ``open_by_key`` and ``worksheet()``
+  each fetch the metadata again, which would double the read quota spent per flush.
+* Writes go out as one ``values:batchUpdate`` with ``valueInputOption=RAW``. Never
+  ``append``: a retried POST append after a lost response adds the rows twice, while a
+  ranged update written twice leaves the same cells.
+* Every request passes a sliding-window rate limiter (reads and writes counted apart,
+  as Google does) and a bounded retry with jittered backoff; after the last attempt
+  ``SheetsUnavailable`` reaches the caller, who keeps the update queued.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any, Callable, Sequence
+
+import gspread
+import requests
+from gspread.exceptions import SpreadsheetNotFound, WorksheetNotFound
+from gspread.utils import ValueRenderOption
+
+from .a1 import cell_ref
+from .backend import ApiCalls, RangeUpdate, SheetsError, header_update
+from .mapping import SheetMapping
+from .polite import Retrier, SlidingWindow
+from .values import cell_text
+
+GOOGLE_API = "https://sheets.googleapis.com"
+DEFAULT_TIMEOUT = (10.0, 30.0)
+# Grow the grid in big steps: each resize is a write request of its own.
+GROW_ROWS = 1000
+NEW_SHEET_ROWS = 1000
+
+
+class GoogleSheets:
+    """``SheetBackend`` over a gspread client (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: gspread.Client,
+        *,
+        max_attempts: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 32.0,
+        writes_per_minute: int = 60,
+        reads_per_minute: int = 60,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        if client.http_client.timeout is None:
+            # gspread has no default timeout: a half-open connection would hang forever.
+            client.set_timeout(DEFAULT_TIMEOUT)
+        self.api_calls = ApiCalls()
+        self._limits = {
+            "read": SlidingWindow(reads_per_minute, clock=clock, sleep=sleep),
+            "write": SlidingWindow(writes_per_minute, clock=clock, sleep=sleep),
+        }
+        self._retrier = Retrier(max_attempts, base_delay, max_delay, sleep=sleep, rng=rng)
+        self._spreadsheets: dict[str, gspread.Spreadsheet] = {}
+        self._worksheets: dict[tuple[str, str], gspread.Worksheet] = {}
+
+    # -- SheetBackend -------------------------------------------------------------
+
+    def read_values(self, mapping: SheetMapping) -> list[list[str]]:
+        worksheet = self._worksheet(mapping)
+        rows = self._call(
+            "read",
+            f"read {mapping.name}",
+            lambda: worksheet.get_values(
+                value_render_option=ValueRenderOption.unformatted, pad_values=False
+            ),
+            mapping,
+        )
+        return [[cell_text(v) for v in row] for row in rows if row is not None]
+
+    def write_ranges(self, mapping: SheetMapping, updates: Sequence[RangeUpdate]) -> None:
+        if not updates:
+            return
+        worksheet = self._worksheet(mapping)
+        self._ensure_grid(mapping, worksheet, *_extent(updates))
+
+        def attempt() -> Any:
+            # Built afresh per attempt: gspread rewrites each "range" in place to add
+            # the sheet name, so reusing the list would prefix it twice on a retry.
+            data = [{"range": a1, "values": [list(r) for r in rows]} for a1, rows in updates]
+            return worksheet.batch_update(data, raw=True)
+
+        self._call("write", f"write {mapping.name}", attempt, mapping)
+
+    def ensure_header(self, mapping: SheetMapping) -> None:
+        worksheet = self._worksheet(mapping, create=True)
+        header = self._call(
+            "read",
+            f"read header {mapping.name}",
+            lambda: worksheet.get_values("1:1", pad_values=False),
+            mapping,
+        )
+        update = header_update(mapping, [cell_text(v) for v in (header or [[]])[0]])
+        if update is not None:
+            self.write_ranges(mapping, [update])
+
+    def close(self) -> None:
+        """Close the gspread client's HTTP session (its pooled sockets)."""
+        self.client.http_client.session.close()
+
+    # -- internals ----------------------------------------------------------------
+
+    def _call(self, kind: str, what: str, fn: Callable[[], Any], mapping: SheetMapping | None) -> Any:
+        def attempt() -> Any:
+            self._limits[kind].acquire()
+            setattr(self.api_calls, kind + "s", getattr(self.api_calls, kind + "s") + 1)
+            return fn()
+
+        try:
+            return self._retrier.run(attempt, what)
+        except SheetsError:
+            # The cached grid size or worksheet may be what went wrong (someone deleted
+            # rows or renamed the tab): fetch the metadata afresh next time.
+            if mapping is not None:
+                self._worksheets.pop(mapping.location, None)
+            raise
+
+    def _spreadsheet(self, key: str) -> gspread.Spreadsheet:
+        if key not in self._spreadsheets:
+            try:
+                opened = self._call("read", f"open {key}", lambda: self.client.open_by_key(key), None)
+            except (SpreadsheetNotFound, PermissionError) as error:
+                raise SheetsError(f"spreadsheet {key!r} not found or not shared") from error
+            self._spreadsheets[key] = opened
+        return self._spreadsheets[key]
+
+    def _worksheet(self, mapping: SheetMapping, create: bool = False) -> gspread.Worksheet:
+        cached = self._worksheets.get(mapping.location)
+        if cached is not None:
+            return cached
+        spreadsheet = self._spreadsheet(mapping.spreadsheet)
+        try:
+            found = self._call(
+                "read", f"find {mapping.name}", lambda: spreadsheet.worksheet(mapping.worksheet), None
+            )
+        except WorksheetNotFound as error:
+            if not create:
+                raise SheetsError(f"worksheet {mapping.worksheet!r} not found") from error
+            found = self._add_worksheet(mapping, spreadsheet)
+        self._worksheets[mapping.location] = found
+        return found
+
+    def _add_worksheet(self, mapping: SheetMapping, spreadsheet: gspread.Spreadsheet) -> gspread.Worksheet:
+        cols = max(26, len(mapping.headers))
+        return self._call(
+            "write",
+            f"add {mapping.worksheet}",
+            lambda: spreadsheet.add_worksheet(mapping.worksheet, rows=NEW_SHEET_ROWS, cols=cols),
+            None,
+        )
+
+    def _ensure_grid(self, mapping: SheetMapping, worksheet: gspread.Worksheet, rows: int, cols: int) -> None:
+        """Google refuses values outside the grid: resize first (an idempotent write)."""
+        new_rows = rows + GROW_ROWS if rows > worksheet.row_count else None
+        new_cols = cols if cols > worksheet.col_count else None
+        if new_rows is None and new_cols is None:
+            return
+        self._call(
+            "write",
+            f"resize {mapping.name}",
+            lambda: worksheet.resize(rows=new_rows, cols=new_cols),
+            mapping,
+        )
+
+
+def _extent(updates: Sequence[RangeUpdate]) -> tuple[int, int]:
+    """The last row and column any of the range updates reaches."""
+    last_row = last_col = 0
+    for a1, rows in updates:
+        row, col = cell_ref(a1.split(":")[0])
+        width = max((len(r) for r in rows), default=0)
+        last_row = max(last_row, (row or 1) + len(rows) - 1)
+        last_col = max(last_col, (col or 1) + width - 1)
+    return last_row, last_col
+
+
+class _RebasedSession(requests.Session):
+    """A requests Session that sends Google's Sheets URLs to another base URL.
+
+    gspread imports its URL constants into ``http_client`` by name, so patching
+    ``gspread.urls`` changes nothing; rewriting at the session is the one seam.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if url.startswith(GOOGLE_API):
+            url = self.base_url + url[len(GOOGLE_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def client_for_base_url(base_url: str, timeout: tuple[float, float] = (5.0, 30.0)) -> gspread.Client:
+    """An unauthenticated gspread client talking to a Sheets-compatible server at base_url."""
+    client = gspread.Client(auth=None, session=_RebasedSession(base_url))  # type: ignore[arg-type]
+    client.set_timeout(timeout)
+    return client
+
+
+def client_from_service_account(
+    path_or_json: str, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> gspread.Client:
+    """A gspread client from a service-account key file, or the key's JSON text itself.
+
+    The JSON form is for keys passed through the environment (never the config file).
+    """
+    text = path_or_json.strip()
+    if text.startswith("{"):
+        client = gspread.service_account_from_dict(json.loads(text))
+    else:
+        client = gspread.service_account(filename=path_or_json)
+    client.set_timeout(timeout)
+    return client

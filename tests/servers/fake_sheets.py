@@ -1,0 +1,456 @@
+"""A local, in-memory Google Sheets v4 server speaking what gspread 6.2 sends.
+
+Tests point an unmodified gspread client at it (``client_for_base_url``). It keeps
+spreadsheets in memory, records every request (method, path, kind, time) so tests can
+count API calls, and injects faults: error statuses (429 with Retry-After, 5xx), slow
+answers past the client's read timeout, writes that are applied but answered with an
+error, and a whole outage. Values written USER_ENTERED that start with '=' are stored
+as ``Formula`` cells so a test can prove we never send customer text that way.
+
+Like Google, it refuses value writes outside a worksheet's grid (rowCount x
+columnCount): the client must resize first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from integrations.sheets.a1 import cell_ref, column_letter
+
+_ROUTES = [
+    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)$"), "metadata"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+):batchUpdate$"), "sheet_batch"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchUpdate$"), "batch_update"),
+    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchGet$"), "batch_get"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchGet$"), "batch_get"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+)/values:batchClear$"), "batch_clear"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+)/values/(.+):append$"), "append"),
+    ("POST", re.compile(r"^/v4/spreadsheets/([^/:]+)/values/(.+):clear$"), "clear"),
+    ("GET", re.compile(r"^/v4/spreadsheets/([^/:]+)/values/(.+)$"), "get"),
+    ("PUT", re.compile(r"^/v4/spreadsheets/([^/:]+)/values/(.+)$"), "update"),
+]
+_READS = {"metadata", "batch_get", "get"}
+
+
+class Formula(str):
+    """A cell holding a formula: only USER_ENTERED text starting with '=' becomes one."""
+
+
+class ApiFailure(Exception):
+    def __init__(self, code: int, message: str, status: str = "INVALID_ARGUMENT") -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Fault:
+    kind: str  # "status", "slow" or "apply_then_fail"
+    status: int = 503
+    seconds: float = 0.0
+    retry_after: float | None = None
+    only: str | None = None  # "read", "write" or None for any request
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    kind: str
+    at: float
+
+
+class Worksheet:
+    def __init__(self, sheet_id: int, title: str, index: int, rows: int, cols: int) -> None:
+        self.props: dict[str, Any] = {
+            "sheetId": sheet_id, "title": title, "index": index, "sheetType": "GRID",
+            "gridProperties": {"rowCount": rows, "columnCount": cols},
+        }
+        self.cells: dict[tuple[int, int], Any] = {}
+
+    @property
+    def title(self) -> str:
+        return self.props["title"]
+
+    def extent(self) -> tuple[int, int]:
+        rows = max((r for r, _ in self.cells), default=0)
+        return rows, max((c for _, c in self.cells), default=0)
+
+    def check_grid(self, last_row: int, last_col: int, a1: str) -> None:
+        grid = self.props["gridProperties"]
+        if last_row > grid["rowCount"] or last_col > grid["columnCount"]:
+            raise ApiFailure(400, f"Range ({a1}) exceeds grid limits. Max rows: "
+                             f"{grid['rowCount']}, max columns: {grid['columnCount']}")
+
+    def read(self, r1: int, c1: int, r2: int, c2: int) -> list[list[Any]]:
+        rows = [[self.cells.get((r, c), "") for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+        for row in rows:
+            while row and row[-1] == "":
+                row.pop()
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    def write(self, r1: int, c1: int, values: list[list[Any]], option: str) -> None:
+        for dr, row in enumerate(values):
+            for dc, value in enumerate(row):
+                if value is None:
+                    continue  # null leaves the cell as it is (Sheets semantics)
+                stored = _entered(value) if option == "USER_ENTERED" else value
+                if stored == "":
+                    self.cells.pop((r1 + dr, c1 + dc), None)
+                else:
+                    self.cells[(r1 + dr, c1 + dc)] = stored
+
+
+def _entered(value: Any) -> Any:
+    """USER_ENTERED parsing, the parts that matter: formulas, quote prefix, numbers."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith("'"):
+        return value[1:]
+    if value.startswith("="):
+        return Formula(value)
+    try:
+        return float(value)
+    except ValueError:
+        return {"TRUE": True, "FALSE": False}.get(value, value)
+
+
+def _render(value: Any, option: str) -> Any:
+    if option == "UNFORMATTED_VALUE" or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class FakeSheetsServer:
+    """The server plus the test-facing controls; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.books: dict[str, dict[str, Any]] = {}
+        self.requests: list[Request] = []
+        self.faults: deque[Fault] = deque()
+        self.down = False
+        self._http: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> str:
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._http.daemon_threads = False  # server_close() joins handlers: no stray sockets
+        self._http.fake = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._thread.join()  # type: ignore[union-attr]
+            self._http = None
+
+    def __enter__(self) -> FakeSheetsServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._http.server_address[:2]  # type: ignore[union-attr]
+        return f"http://{host}:{port}"
+
+    # -- test controls --------------------------------------------------------------
+
+    def create_spreadsheet(self, key: str, *titles: str, rows: int = 1000, cols: int = 26) -> None:
+        with self.lock:
+            self.books[key] = {"title": key, "sheets": [], "next_id": 0}
+            for title in titles or ("Sheet1",):
+                self.add_worksheet(key, title, rows, cols)
+
+    def add_worksheet(self, key: str, title: str, rows: int = 1000, cols: int = 26) -> Worksheet:
+        with self.lock:
+            book = self.books[key]
+            if any(s.title == title for s in book["sheets"]):
+                raise ApiFailure(400, f'A sheet with the name "{title}" already exists.')
+            sheet = Worksheet(book["next_id"], title, len(book["sheets"]), rows, cols)
+            book["next_id"] += 1
+            book["sheets"].append(sheet)
+            return sheet
+
+    def sheet(self, key: str, title: str) -> Worksheet:
+        for sheet in self.books[key]["sheets"]:
+            if sheet.title == title:
+                return sheet
+        raise ApiFailure(400, f"Unable to parse range: {title}")
+
+    def values(self, key: str, title: str) -> list[list[Any]]:
+        """What a person would see: every non-empty row, formulas as ``Formula``."""
+        with self.lock:
+            sheet = self.sheet(key, title)
+            return sheet.read(1, 1, *sheet.extent())
+
+    def set_row(self, key: str, title: str, row: int, values: list[Any]) -> None:
+        """A person typing over a row (cells beyond ``values`` are emptied)."""
+        with self.lock:
+            sheet = self.sheet(key, title)
+            for col in range(1, max(sheet.extent()[1], len(values)) + 1):
+                sheet.cells.pop((row, col), None)
+            sheet.write(row, 1, [values], "RAW")
+
+    def delete_row(self, key: str, title: str, row: int) -> None:
+        """A person deleting a row: the rows below move up."""
+        with self.lock:
+            sheet = self.sheet(key, title)
+            sheet.cells = {(r - (r > row), c): v for (r, c), v in sheet.cells.items() if r != row}
+
+    def formulas(self) -> list[tuple[str, str, str, str]]:
+        """Every formula cell anywhere: (key, title, A1 cell, text)."""
+        with self.lock:
+            return [(k, s.title, f"{column_letter(c)}{r}", v)
+                    for k, b in self.books.items() for s in b["sheets"]
+                    for (r, c), v in s.cells.items() if isinstance(v, Formula)]
+
+    def fail_next(self, n: int, status: int = 429, retry_after: float | None = None, only: str | None = None) -> None:
+        self._add(n, Fault("status", status, retry_after=retry_after, only=only))
+
+    def slow_next(self, n: int, seconds: float, only: str | None = None) -> None:
+        """Answer late (after applying): the client times out though the write landed."""
+        self._add(n, Fault("slow", seconds=seconds, only=only))
+
+    def apply_then_fail_next(self, n: int, status: int = 500, only: str | None = "write") -> None:
+        self._add(n, Fault("apply_then_fail", status, only=only))
+
+    def outage(self, down: bool) -> None:
+        with self.lock:
+            self.down = down
+
+    def count(self, kind: str | None = None) -> int:
+        with self.lock:
+            return sum(1 for r in self.requests if kind is None or r.kind == kind)
+
+    def _add(self, n: int, fault: Fault) -> None:
+        with self.lock:
+            self.faults.extend([fault] * n)
+
+    def take_fault(self, kind: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.only in (None, kind):
+                    self.faults.remove(fault)
+                    return fault
+            return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read ``FakeSheetsServer.requests`` instead of stderr."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        fake: FakeSheetsServer = self.server.fake  # type: ignore[attr-defined]
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        route = next(((n, m.groups()) for meth, rx, n in _ROUTES
+                      if meth == self.command and (m := rx.match(url.path))), None)
+        kind = "read" if route and route[0] in _READS else "write"
+        with fake.lock:
+            fake.requests.append(Request(self.command, unquote(url.path), kind, time.monotonic()))
+        fault = fake.take_fault(kind)
+        try:
+            if fake.down:
+                raise ApiFailure(503, "The service is currently unavailable.", "UNAVAILABLE")
+            if fault and fault.kind == "status":
+                raise ApiFailure(fault.status, "injected", _status_name(fault.status))
+            if route is None:
+                raise ApiFailure(404, f"no route for {self.command} {url.path}", "NOT_FOUND")
+            params = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(url.query).items()}
+            with fake.lock:
+                answer = dispatch(fake, route[0], [unquote(g) for g in route[1]], params, body)
+            if fault and fault.kind == "slow":
+                time.sleep(fault.seconds)
+            if fault and fault.kind == "apply_then_fail":
+                raise ApiFailure(fault.status, "injected after applying", _status_name(fault.status))
+            self._send(200, answer)
+        except ApiFailure as failure:
+            error = {"code": failure.code, "message": failure.message, "status": failure.status}
+            retry = fault.retry_after if fault else None
+            self._send(failure.code, {"error": error}, retry)
+
+    def _send(self, code: int, payload: Any, retry_after: float | None = None) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its read timeout) before we answered: expected in
+            # the slow-answer tests, nothing to report.
+            self.close_connection = True
+
+
+def _status_name(code: int) -> str:
+    return {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+            504: "DEADLINE_EXCEEDED", 404: "NOT_FOUND"}.get(code, "UNKNOWN")
+
+
+def parse_a1(fake: FakeSheetsServer, key: str, spec: str) -> tuple[Worksheet, int, int, int, int]:
+    """'Sheet'!A2:G, Sheet!A1, 'Sheet', 1:1 ... -> (worksheet, r1, c1, r2, c2)."""
+    if key not in fake.books:
+        raise ApiFailure(404, "Requested entity was not found.", "NOT_FOUND")
+    title, _, cells = spec.rpartition("!") if "!" in spec else (spec, "", "")
+    if title.startswith("'") and title.endswith("'"):
+        title = title[1:-1].replace("''", "'")
+    if not cells and not any(s.title == title for s in fake.books[key]["sheets"]):
+        title, cells = fake.books[key]["sheets"][0].title, spec
+    sheet = fake.sheet(key, title)
+    grid = sheet.props["gridProperties"]
+    if not cells:
+        return sheet, 1, 1, grid["rowCount"], grid["columnCount"]
+    first, _, last = cells.partition(":")
+    r1, c1 = cell_ref(first)
+    r2, c2 = cell_ref(last) if last else (r1, c1)
+    return (sheet, r1 or 1, c1 or 1, r2 or grid["rowCount"], c2 or grid["columnCount"])
+
+
+def dispatch(fake: FakeSheetsServer, name: str, groups: list[str], params: dict, body: dict) -> Any:
+    """Run one API method on the in-memory books (the caller holds the lock)."""
+    key = groups[0]
+    if key not in fake.books:
+        raise ApiFailure(404, "Requested entity was not found.", "NOT_FOUND")
+    return _HANDLERS[name](fake, key, groups[1:], params, body)
+
+
+def _metadata(fake: FakeSheetsServer, key: str, _g: list, _p: dict, _b: dict) -> Any:
+    book = fake.books[key]
+    return {"spreadsheetId": key,
+            "properties": {"title": book["title"], "locale": "en_US", "timeZone": "Etc/UTC"},
+            "sheets": [{"properties": json.loads(json.dumps(s.props))} for s in book["sheets"]]}
+
+
+def _get_range(fake: FakeSheetsServer, key: str, spec: str, params: dict) -> dict:
+    sheet, r1, c1, r2, c2 = parse_a1(fake, key, spec)
+    sheet.check_grid(r2, c2, spec)
+    option = params.get("valueRenderOption") or "FORMATTED_VALUE"
+    rows = [[_render(v, option) for v in row] for row in sheet.read(r1, c1, r2, c2)]
+    answer: dict[str, Any] = {"range": spec, "majorDimension": "ROWS"}
+    if rows:
+        answer["values"] = rows
+    return answer
+
+
+def _get(fake: FakeSheetsServer, key: str, groups: list, params: dict, _b: dict) -> Any:
+    return _get_range(fake, key, groups[0], params)
+
+
+def _batch_get(fake: FakeSheetsServer, key: str, _g: list, params: dict, body: dict) -> Any:
+    ranges = body.get("ranges") or params.get("ranges") or []
+    ranges = [ranges] if isinstance(ranges, str) else ranges
+    return {"spreadsheetId": key, "valueRanges": [_get_range(fake, key, r, params) for r in ranges]}
+
+
+def _put_range(fake: FakeSheetsServer, key: str, spec: str, values: list, option: str | None) -> dict:
+    if option not in ("RAW", "USER_ENTERED"):
+        raise ApiFailure(400, "Invalid valueInputOption")
+    sheet, r1, c1, _, _ = parse_a1(fake, key, spec)
+    width = max((len(v) for v in values), default=0)
+    sheet.check_grid(r1 + len(values) - 1, c1 + width - 1, spec)
+    sheet.write(r1, c1, values, option)
+    return {"spreadsheetId": key, "updatedRange": spec, "updatedRows": len(values),
+            "updatedColumns": width, "updatedCells": sum(len(v) for v in values)}
+
+
+def _update(fake: FakeSheetsServer, key: str, groups: list, params: dict, body: dict) -> Any:
+    return _put_range(fake, key, groups[0], body.get("values", []), params.get("valueInputOption"))
+
+
+def _batch_update(fake: FakeSheetsServer, key: str, _g: list, _p: dict, body: dict) -> Any:
+    option = body.get("valueInputOption")
+    answers = [_put_range(fake, key, d["range"], d.get("values", []), option) for d in body.get("data", [])]
+    return {"spreadsheetId": key, "totalUpdatedRows": sum(a["updatedRows"] for a in answers),
+            "totalUpdatedCells": sum(a["updatedCells"] for a in answers), "responses": answers}
+
+
+def _append(fake: FakeSheetsServer, key: str, groups: list, params: dict, body: dict) -> Any:
+    sheet, _, c1, _, _ = parse_a1(fake, key, groups[0])
+    values = body.get("values", [])
+    grid = sheet.props["gridProperties"]
+    start = sheet.extent()[0] + 1
+    # Append inserts rows as needed (unlike a ranged update).
+    grid["rowCount"] = max(grid["rowCount"], start + len(values) - 1)
+    spec = f"'{sheet.title}'!{column_letter(c1)}{start}"
+    return {"spreadsheetId": key, "tableRange": groups[0],
+            "updates": _put_range(fake, key, spec, values, params.get("valueInputOption"))}
+
+
+def _clear_range(fake: FakeSheetsServer, key: str, spec: str) -> str:
+    sheet, r1, c1, r2, c2 = parse_a1(fake, key, spec)
+    for cell in [rc for rc in sheet.cells if r1 <= rc[0] <= r2 and c1 <= rc[1] <= c2]:
+        del sheet.cells[cell]
+    return spec
+
+
+def _clear(fake: FakeSheetsServer, key: str, groups: list, _p: dict, _b: dict) -> Any:
+    return {"spreadsheetId": key, "clearedRange": _clear_range(fake, key, groups[0])}
+
+
+def _batch_clear(fake: FakeSheetsServer, key: str, _g: list, _p: dict, body: dict) -> Any:
+    return {"spreadsheetId": key,
+            "clearedRanges": [_clear_range(fake, key, r) for r in body.get("ranges", [])]}
+
+
+def _sheet_batch(fake: FakeSheetsServer, key: str, _g: list, _p: dict, body: dict) -> Any:
+    replies: list[dict] = []
+    for request in body.get("requests", []):
+        if "addSheet" in request:
+            props = request["addSheet"].get("properties", {})
+            grid = props.get("gridProperties", {})
+            sheet = fake.add_worksheet(key, props["title"], grid.get("rowCount", 1000),
+                                       grid.get("columnCount", 26))
+            replies.append({"addSheet": {"properties": sheet.props}})
+        elif "updateSheetProperties" in request:
+            props = request["updateSheetProperties"]["properties"]
+            target = next(s for s in fake.books[key]["sheets"] if s.props["sheetId"] == props["sheetId"])
+            target.props["gridProperties"].update(props.get("gridProperties", {}))
+            target.props.update({k: v for k, v in props.items() if k in ("title", "index")})
+            replies.append({})
+        else:
+            raise ApiFailure(400, f"unsupported request {sorted(request)}")
+    return {"spreadsheetId": key, "replies": replies}
+
+
+_HANDLERS = {
+    "metadata": _metadata, "get": _get, "batch_get": _batch_get, "update": _update,
+    "batch_update": _batch_update, "append": _append, "clear": _clear,
+    "batch_clear": _batch_clear, "sheet_batch": _sheet_batch,
+}
