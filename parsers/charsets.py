@@ -53,8 +53,10 @@ def unescape_8bit(value: str) -> str:
     """Undo the stdlib's surrogateescape of raw 8-bit header bytes (UTF-8, else cp1252)."""
     if not any('\udc80' <= ch <= '\udcff' for ch in value):
         return value
+    # Decode per byte run: one header can hold UTF-8 and a stray latin-1 byte side by side.
     raw = value.encode('utf-8', 'surrogateescape')
-    return decode_bytes(raw, None)[0]
+    mixed = raw.decode('utf-8', 'surrogateescape')
+    return re.sub('[\udc80-\udcff]', lambda m: bytes([ord(m.group()) - 0xDC00]).decode('cp1252', 'replace'), mixed)
 
 
 def decode_words(value: str) -> str:

@@ -16,11 +16,11 @@ _LIBRARY_LIMIT = 50_000  # its regexes backtrack badly on huge bodies; ours are 
 
 _ATTRIBUTION = re.compile(
     r'^\s*(?:>\s*)*(?:On|Am|Le|El|Op|Em|Il)\s.{0,300}?'
-    r'(?:wrote|schrieb|a\s+écrit|escribió|schreef|escreveu|ha\s+scritto)\s*:?\s*$',
+    r'(?:wrote|schrieb|a\s+écrit|escribió|schreef|escreveu|ha\s+scritto)(?:\s.{0,200}?)?\s*:\s*$',
     re.IGNORECASE | re.DOTALL)
 # Android and others: '02.04.2012 14:20 user <a@x> wrote:' starts with the date itself.
 _DATED_ATTRIBUTION = re.compile(
-    r'^\s*\d.{0,300}?(?:wrote|написал\w*|schrieb|a\s+écrit|escribió|schreef)\s*:\s*$',
+    r'^\s*\d.{0,300}?(?:wrote|написал\w*|schrieb|a\s+écrit|escribió|schreef)(?:\s.{0,200}?)?\s*:\s*$',
     re.IGNORECASE | re.DOTALL)
 _SEPARATORS = re.compile(
     r'^\s*(?:-{2,}\s*(?:Original\s+Message|Ursprüngliche\s+Nachricht|Originalnachricht|'
