@@ -1,0 +1,111 @@
+"""Wiring: builds the one `Desk` object that holds every collaborator the stages need.
+
+The stages (intake, pipeline, effects, watcher, commands, timers) take a Desk instead of
+reaching for globals, so a test can build one with a manual clock and real servers, and
+the daemon builds one from the configuration file. Turning URLs into adapters happens
+here and nowhere else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon import db
+from daemon.clock import Clock, SystemClock
+from daemon.config import Config
+from daemon.credentials import secret_provider
+from daemon.directory import StaffDirectory
+from daemon.outbox import Dispatcher
+from daemon.rendering import Renderer
+from daemon.workflow import EventBus
+
+
+@dataclass
+class Desk:
+    config: Config
+    engine: Engine
+    factory: sessionmaker[Session]
+    clock: Clock
+    renderer: Renderer
+    bus: EventBus
+    staff: StaffDirectory
+    dispatcher: Dispatcher
+    sender: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None, migrate: bool = True) -> Desk:
+    """Everything the daemon needs, from the configuration; `sender` may be given by tests."""
+    from daemon import effects
+
+    engine = db.make_engine(config.database.url, _db_password(config), config.base_dir)
+    if migrate:
+        db.migrate(engine)
+    factory = db.session_factory(engine)
+    clock = clock or SystemClock()
+    dispatcher = Dispatcher(factory, clock, max_attempts=config.outbox.max_attempts,
+                            retry_after=timedelta(seconds=config.outbox.retry_after_seconds))
+    override = config.path(config.templates.override_dir) if config.templates.override_dir else None
+    desk = Desk(config, engine, factory, clock, Renderer(override), EventBus(), StaffDirectory(config.staff.members),
+                dispatcher, sender or make_sender(config))
+    effects.register(desk)
+    return desk
+
+
+def _db_password(config: Config):
+    return secret_provider(config.database.password_env, config.database.password_command, "database")
+
+
+def make_sender(config: Config):
+    """The outgoing-mail adapter for `[smtp] url`."""
+    from integrations.smtp import FileSender, SmtpSender
+
+    url = config.smtp.url
+    if url.startswith("file:"):
+        return FileSender(config.path(url[len("file:"):]))
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    security = "tls" if parts.scheme == "smtps" else _starttls_choice(query)
+    password = secret_provider(config.smtp.password_env, config.smtp.password_command, "smtp") if parts.username else None
+    return SmtpSender(parts.hostname, parts.port or (465 if security == "tls" else 587), security=security,
+                      username=unquote(parts.username) if parts.username else None, password_provider=password,
+                      timeout=config.smtp.timeout, max_attempts=config.smtp.max_attempts)
+
+
+def make_source(config: Config):
+    """The inbox adapter for `[mailbox] url`."""
+    from integrations.imap import ImapSource
+    from integrations.maildir import MaildirSource
+
+    box = config.mailbox
+    if box.url.startswith("maildir:"):
+        return MaildirSource(config.path(box.url[len("maildir:"):]), processed_folder=box.processed_folder or None)
+    parts = urlsplit(box.url)
+    implicit_tls = parts.scheme == "imaps"
+    starttls = not implicit_tls and _starttls_choice(parse_qs(parts.query)) == "starttls"
+    return ImapSource(
+        parts.hostname, parts.port or (993 if implicit_tls else 143), unquote(parts.username or ""),
+        secret_provider(box.password_env, box.password_command, "mailbox"),
+        ssl=implicit_tls, starttls=starttls, folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        processed_folder=box.processed_folder or None, auth=box.auth,
+        connect_timeout=box.connect_timeout, read_timeout=box.read_timeout,
+        idle_renew=box.idle_renew_seconds, poll_interval=box.poll_seconds,
+    )
+
+
+def _starttls_choice(query: dict[str, list[str]]) -> str:
+    # STARTTLS unless the operator says otherwise, e.g. for a relay on the same host.
+    return "none" if query.get("starttls", ["yes"])[0].lower() in ("no", "off", "false") else "starttls"
+
+
+def ensure_dirs(config: Config) -> None:
+    """Create the folders of a file-based embedded set-up (outbox, Maildir parent)."""
+    for url, prefix in ((config.smtp.url, "file:"), (config.mailbox.url, "maildir:")):
+        if url.startswith(prefix):
+            Path(config.path(url[len(prefix):])).mkdir(parents=True, exist_ok=True)

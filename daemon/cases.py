@@ -1,0 +1,75 @@
+"""Opening cases and writing their timeline: references, tokens, and timeline entries.
+
+A case reference is for people (`CX-2026-0042`, numbered per year); the token is for
+machines (unguessable, carried in our Reply-To address).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
+from daemon.workflow import Trigger, advance
+
+OPEN_STATES_EXCLUDED = ("closed", "saved", "withdrawn", "won_back", "changed")
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    counter = session.get(ReferenceCounter, year, with_for_update=True)
+    if counter is None:
+        counter = ReferenceCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{prefix}-{year}-{counter.last:04d}"
+
+
+def new_token() -> str:
+    # 80 bits in lower-case hex: survives mail systems that fold the local part's case.
+    return secrets.token_hex(10)
+
+
+def open_case(desk, session: Session, *, kind: str, requester: str, account: Account | None,
+              trigger: Trigger, inbound: InboundMessage | None, actor: str, summary: str = "",
+              services: tuple[str, ...] = (), final_day: date | None = None, **event_data) -> Case:
+    """Create a case, put the mail that started it on its timeline, and advance it."""
+    now = desk.clock.now()
+    case = Case(reference=next_reference(session, desk.config.desk.reference_prefix, now.year), token=new_token(),
+                kind=kind, state="", account_id=account.id if account else None, requester=requester,
+                verified=trigger is Trigger.OPENED, opened_at=now, requested_services=list(services),
+                requested_final_day=final_day, details={})
+    session.add(case)
+    session.flush()
+    if inbound is not None:
+        attach_message(session, case, inbound, now, actor=requester, summary=summary)
+    advance(session, desk.bus, case, trigger, actor=actor, at=now,
+            message_id=inbound.id if inbound else None, **event_data)
+    return case
+
+
+def attach_message(session: Session, case: Case, inbound: InboundMessage, at: datetime, *, actor: str,
+                   summary: str, kind: str = "mail_in") -> None:
+    inbound.case_id = case.id
+    record(session, case, kind, at=at, actor=actor, message_id=inbound.id, summary=summary[:300])
+
+
+def record(session: Session, case: Case, kind: str, *, at: datetime, actor: str = "", summary: str = "",
+           message_id: int | None = None, **data) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, at=at, kind=kind, actor=actor, summary=summary, data=data,
+                      message_id=message_id)
+    case.events.append(event)
+    return event
+
+
+def open_case_for(session: Session, account_id: int | None, requester: str) -> Case | None:
+    """The case still in progress for this account (or requester, when unknown)."""
+    query = select(Case).where(Case.state.not_in(OPEN_STATES_EXCLUDED)).order_by(Case.id.desc())
+    if account_id is not None:
+        query = query.where(Case.account_id == account_id)
+    else:
+        query = query.where(Case.requester == requester)
+    return session.scalars(query).first()
+

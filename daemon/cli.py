@@ -1,0 +1,177 @@
+"""The `canceldesk` command: run, check, reprocess, replay, accounts import, demo.
+
+Each sub-command is a small function; they share one way to load the configuration and
+build the Desk, and report problems in plain words with exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from daemon.config import Config, load
+from daemon.schema import ConfigError
+
+log = logging.getLogger("canceldesk")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (LookupError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="canceldesk", description="A cancellation desk run by mail.")
+    parser.add_argument("--config", default="config.toml", help="configuration file (default: config.toml)")
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="watch the inbox and run the desk until stopped")
+    run.add_argument("--once", action="store_true", help="process what is there, then exit")
+    run.set_defaults(handler=cmd_run)
+    commands.add_parser("check", help="validate the configuration and try every connection").set_defaults(handler=cmd_check)
+    reprocess = commands.add_parser("reprocess", help="process a stored message again (e.g. one set aside)")
+    reprocess.add_argument("message_id", type=int)
+    reprocess.set_defaults(handler=cmd_reprocess)
+    replay = commands.add_parser("replay", help="feed a .eml file through the pipeline")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
+    replay.set_defaults(handler=cmd_replay)
+    accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(dest="accounts_command")
+    importer = accounts.add_parser("import", help="import accounts from a CSV or XLSX file")
+    importer.add_argument("file", type=Path)
+    importer.set_defaults(handler=cmd_accounts_import)
+    demo = commands.add_parser("demo", help="set up the embedded demo under a folder (used by `make run`)")
+    demo.add_argument("--dir", type=Path, default=Path("var"))
+    demo.set_defaults(handler=cmd_demo)
+    for sub in commands.choices.values():
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def _config(args) -> Config:
+    config = load(args.config)
+    _logging(config.logging.level)
+    return config
+
+
+def _desk(args, **kwargs):
+    from daemon.app import build_desk, ensure_dirs
+
+    config = _config(args)
+    ensure_dirs(config)
+    return build_desk(config, **kwargs)
+
+
+def cmd_run(args) -> int:
+    from daemon.app import make_source
+    from daemon.watcher import Watcher
+
+    desk = _desk(args)
+    watcher = Watcher(desk, make_source(desk.config))
+    if args.once:
+        report = watcher.run_once()
+        log.info("done: %s stored, %s already known, %s processed, %s mails sent",
+                 report.stored, report.duplicates, report.processed, report.sent)
+        return 0
+    _stop_on_signals(watcher.stop)
+    log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
+    watcher.run_forever()
+    log.info("stopped")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from daemon.check import run_checks
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"configuration  FAILED  {exc}")
+        return 2
+    print(f"configuration  ok      {Path(args.config).resolve()}")
+    return 0 if run_checks(config, print) else 1
+
+
+def cmd_reprocess(args) -> int:
+    from daemon.pipeline import reprocess
+
+    outcome = reprocess(_desk(args), args.message_id)
+    print(f"message #{outcome.message_id}: {outcome.status.value}"
+          + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else ""))
+    return 0 if outcome.decision else 1
+
+
+def cmd_replay(args) -> int:
+    from daemon import intake, pipeline
+    from daemon.db import transaction
+
+    desk = _desk(args)
+    raw = args.file.read_bytes()
+    if args.dry_run:
+        decision, mail = pipeline.dry_run(desk, raw)
+        print(f"would be: {decision.label} ({decision.reason}); action {decision.action}"
+              + (f"; case {mail.case.reference}" if mail.case else ""))
+        return 0
+    with transaction(desk.factory) as session:
+        stored = intake.store(session, mailbox=f"replay:{args.file.name}", uidvalidity=None, uid=None, raw=raw,
+                              now=desk.clock.now())
+    if not stored.is_new:
+        print(f"already stored as message #{stored.message_id}; use `canceldesk reprocess {stored.message_id}`")
+        return 1
+    outcome = pipeline.process_one(desk, stored.message_id)
+    desk.dispatcher.deliver_due()
+    print(f"message #{outcome.message_id}: {outcome.status.value}"
+          + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else ""))
+    return 0
+
+
+def cmd_accounts_import(args) -> int:
+    from daemon.accounts_import import import_rows, read_rows
+    from daemon.db import transaction
+
+    desk = _desk(args)
+    with transaction(desk.factory) as session:
+        report = import_rows(session, read_rows(args.file))
+    print(f"{report.imported} accounts imported from {args.file}")
+    for problem in report.problems:
+        print(f"  skipped {problem}")
+    return 0 if not report.problems else 1
+
+
+def cmd_demo(args) -> int:
+    from daemon.demo import set_up
+
+    _logging("INFO")
+    config_path = set_up(args.dir)
+    print(f"demo ready: {config_path}")
+    return 0
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)-7s %(message)s",
+                        datefmt="%H:%M:%S", force=True)
+    # Libraries' chatter at INFO is not what an operator needs to read.
+    for noisy in ("alembic", "apscheduler", "imapclient", "urllib3", "mail-parser", "mailparser"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum, _frame):
+        log.info("received %s: finishing the current step, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,79 @@
+"""The database connection: engine, sessions, and migrations to the newest schema.
+
+SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL is tested). The
+schema is only ever created by Alembic, so a database made today upgrades tomorrow.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: str | Path = ".") -> Engine:
+    """An engine for `url`; a relative SQLite path is taken relative to `base_dir`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        parsed = _anchor_sqlite(parsed, Path(base_dir))
+    elif password is not None and parsed.username:
+        parsed = parsed.set(password=_optional(password))
+    engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _anchor_sqlite(parsed, base_dir: Path):
+    database = parsed.database
+    if database and database != ":memory:" and not Path(database).is_absolute():
+        target = base_dir / database
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return parsed.set(database=str(target))
+    return parsed
+
+
+def _optional(provider: Callable[[], str]) -> str | None:
+    # A local PostgreSQL with trust auth needs no password: absent is fine here.
+    try:
+        return provider()
+    except ValueError:
+        return None
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `canceldesk check` or a report read while the daemon writes; a busy
+    # timeout waits for the other writer instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back if it raises."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

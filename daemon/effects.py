@@ -1,0 +1,133 @@
+"""Effects: what each workflow event causes in the outside world, enqueued in the outbox.
+
+Subscribed to the event bus in one place (`register`), so reading this module tells every
+mail a case change can cause. Effects only enqueue: delivery happens after commit.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from daemon import cases, outbox
+from daemon.compose import Thread, compose
+from daemon.directory import account_team_addresses, bare
+from daemon.models import Case
+from daemon.workflow import DomainEvent, Trigger
+
+log = logging.getLogger(__name__)
+
+KIND_LABELS = {"cancel": "cancellation", "pause": "pause", "change": "contract change"}
+
+
+def register(desk) -> None:
+    desk.bus.subscribe(Trigger.OPENED, lambda s, c, e: _on_opened(desk, s, c, e))
+    desk.bus.subscribe(Trigger.OPENED_UNVERIFIED, lambda s, c, e: _on_opened_unverified(desk, s, c, e))
+
+
+def _on_opened(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    context = case_context(desk, case, event)
+    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
+    send(desk, session, case, "acknowledgment", [case.requester], context, dedupe="ack",
+         answering=answering, reply=True)
+    notify_team(desk, session, case, "team_notice", context, dedupe="opened")
+
+
+def _on_opened_unverified(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    context = case_context(desk, case, event)
+    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
+    send(desk, session, case, "verification_request", [case.requester], context, dedupe="verify",
+         answering=answering, reply=True)
+
+
+def notify_team(desk, session: Session, case: Case, template: str, context: dict[str, Any], *, dedupe: str) -> None:
+    team = account_team_addresses(case.account) if case.account else []
+    if not team:
+        cases.record(session, case, "warning", at=desk.clock.now(), summary="no team on file to notify")
+        return
+    for address in team:
+        send(desk, session, case, template, [address], context, dedupe=f"{dedupe}:{address}", reply=False)
+
+
+def notify_team_at_risk(desk, session: Session, mail) -> None:
+    """An at-risk signal opens no case: the account's team is told so they can act."""
+    account = mail.contact.account
+    context = {"desk": desk.config.desk, "account_name": account.name, "sender": mail.sender,
+               "subject": mail.parsed.subject, "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000],
+               "matched": ", ".join(mail.intent.matched) if mail.intent else ""}
+    for address in account_team_addresses(account):
+        rendered = desk.renderer.render("at_risk_notice", context)
+        msg = compose(desk.config.desk, rendered, [address], now=desk.clock.now())
+        outbox.enqueue_mail(session, msg, dedupe_key=f"at-risk:{mail.inbound.id}:{address}", now=desk.clock.now())
+
+
+def send(desk, session: Session, case: Case, template: str, to: list[str], context: dict[str, Any], *,
+         dedupe: str, answering: Thread | None = None, reply: bool = False,
+         not_before: datetime | None = None, auto: str | None = None):
+    """Render, compose and enqueue one mail of a case; record it on the timeline.
+
+    `reply=True` marks mail caused by the recipient's own mail: it counts against the
+    per-recipient daily cap, the last guard against two robots answering each other.
+    """
+    now = desk.clock.now()
+    recipient = bare(to[0])
+    if reply and _over_cap(desk, session, recipient, now):
+        cases.record(session, case, "mail_suppressed", at=now, summary=f"{template} to {recipient} not sent: "
+                     f"daily limit of {desk.config.desk.max_automatic_mails_per_recipient_per_day} reached")
+        log.warning("%s: %s to %s suppressed by the per-recipient cap", case.reference, template, recipient)
+        return None
+    rendered = desk.renderer.render(template, context)
+    msg = compose(desk.config.desk, rendered, to, now=now, case_reference=case.reference, case_token=case.token,
+                  answering=answering, auto=auto or ("auto-replied" if reply else "auto-generated"))
+    entry = outbox.enqueue_mail(session, msg, dedupe_key=f"case:{case.id}:{dedupe}", now=now, case_id=case.id,
+                                not_before=not_before)
+    if entry is not None:
+        cases.record(session, case, "mail_out", at=now, actor=desk.config.desk.address,
+                     summary=f"{template} to {', '.join(to)}: {msg['Subject']}", message_id_out=str(msg["Message-ID"]))
+    return entry
+
+
+def _over_cap(desk, session: Session, recipient: str, now: datetime) -> bool:
+    cap = desk.config.desk.max_automatic_mails_per_recipient_per_day
+    return outbox.automatic_mails_since(session, recipient, now - timedelta(days=1)) >= cap
+
+
+def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str, Any]:
+    """The values every case template may use."""
+    account = case.account
+    zone = account.timezone if account else desk.config.desk.timezone
+    received = event.data.get("received_at") if event else None
+    received_at = datetime.fromisoformat(received) if received else case.opened_at
+    contact_name = _contact_name(case)
+    return {
+        "desk": desk.config.desk,
+        "case": case,
+        "kind_label": KIND_LABELS.get(case.kind, case.kind),
+        "account_name": account.name if account else case.requester,
+        "customer_name": contact_name or (account.name if account else "customer"),
+        "received_at": format_local(received_at, zone),
+        "services": list(case.requested_services or []),
+        "requested_final_day": case.requested_final_day.isoformat() if case.requested_final_day else "",
+        "account_manager": account.account_manager if account else "",
+        "team_lead": account.team_lead if account else "",
+        "excerpt": (event.data.get("excerpt", "") if event else "").strip() or "(no text)",
+    }
+
+
+def format_local(moment: datetime, zone: str) -> str:
+    """'Sunday 22 November 2026, 09:15 CET (UTC+01:00)': unambiguous for the reader."""
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y, %H:%M %Z')} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _contact_name(case: Case) -> str:
+    if not case.account:
+        return ""
+    for contact in case.account.contacts:
+        if contact.email == bare(case.requester):
+            return contact.name
+    return ""

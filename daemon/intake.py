@@ -1,0 +1,90 @@
+"""Intake: store each mail's bytes, committed, before the server is told it was handled.
+
+The stored row is unique on (mailbox, UIDVALIDITY, UID) and on the Message-ID (or a hash
+of the bytes when a mail has none), so the same mail fetched twice, re-delivered after a
+UIDVALIDITY change, or replayed from a file is one row. The checkpoint (highest UID seen
+per mailbox and UIDVALIDITY) moves in the same transaction as the row it covers.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from daemon.models import Checkpoint, InboundMessage, MessageStatus
+
+
+@dataclass(frozen=True)
+class Stored:
+    message_id: int
+    is_new: bool
+
+
+def message_key(raw: bytes) -> str:
+    """The Message-ID as written, or the bytes' hash when there is none usable."""
+    try:
+        value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("Message-ID")
+    except Exception:  # a header block so broken the parser gives up: fall back to the hash
+        value = None
+    value = " ".join(str(value).split()) if value else ""
+    if value and 3 <= len(value) <= 900:
+        return value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def checkpoint(session: Session, mailbox: str, uidvalidity: int) -> int:
+    row = session.get(Checkpoint, (mailbox, uidvalidity))
+    return int(row.last_uid) if row else 0
+
+
+def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes,
+          now: datetime) -> Stored:
+    """Store one mail (or find it stored already) and move the checkpoint past it."""
+    if uid is not None:
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)
+        existing = session.scalar(select(InboundMessage.id).where(
+            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
+            InboundMessage.uid == uid))
+        if existing:
+            return Stored(existing, False)
+    key = message_key(raw)
+    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
+    if existing:
+        return Stored(existing, False)
+    row = InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
+                         received_at=now, status=MessageStatus.RECEIVED, attempts=0, error="",
+                         marked_on_server=uid is None, label="", label_reason="")
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another writer stored it between our look and our insert
+        return Stored(session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)), False)
+    return Stored(row.id, True)
+
+
+def unmarked_uids(session: Session, mailbox: str, uidvalidity: int) -> list[int]:
+    """Stored, but the server was never told: a crash hit between commit and move."""
+    return list(session.scalars(select(InboundMessage.uid).where(
+        InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
+        InboundMessage.marked_on_server.is_(False)).order_by(InboundMessage.uid)))
+
+
+def record_marked(session: Session, mailbox: str, uidvalidity: int, uid: int) -> None:
+    for row in session.scalars(select(InboundMessage).where(
+            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
+            InboundMessage.uid == uid)):
+        row.marked_on_server = True
+
+
+def _advance_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
+    row = session.get(Checkpoint, (mailbox, uidvalidity))
+    if row is None:
+        session.add(Checkpoint(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid))
+    elif uid > row.last_uid:
+        row.last_uid = uid

@@ -1,0 +1,226 @@
+"""The database schema: accounts, stored mail, cases and their timeline, and the outbox.
+
+The database is the truth for everything canceldesk knows; sheets, mail and timers are
+projections of it. Every change here comes with an Alembic migration in `alembic/versions`
+(a test checks the migrations and these models agree).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names spelled out so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MessageStatus(str, enum.Enum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    SET_ASIDE = "set_aside"
+
+
+class OutboxStatus(str, enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings: readable in SQL, and adding a value needs no ALTER TYPE.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    term_months: Mapped[int | None] = mapped_column(Integer)
+    notice_days: Mapped[int] = mapped_column(Integer, default=30)
+    account_manager: Mapped[str] = mapped_column(String(320), default="")
+    team_lead: Mapped[str] = mapped_column(String(320), default="")
+    links: Mapped[dict] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    contacts: Mapped[list[Contact]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    team: Mapped[list[TeamMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    billing_items: Mapped[list[BillingItem]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
+    account: Mapped[Account] = relationship(back_populates="contacts")
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("account_id", "service", "email", name="uq_team_members_assignment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    account: Mapped[Account] = relationship(back_populates="team")
+
+
+class BillingItem(Base):
+    __tablename__ = "billing_items"
+    __table_args__ = (UniqueConstraint("account_id", "item_key", name="uq_billing_items_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    item_key: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(64))
+    monthly_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    account: Mapped[Account] = relationship(back_populates="billing_items")
+
+
+class Checkpoint(Base):
+    """The highest UID stored, per mailbox and UIDVALIDITY (getmail6's ledger).
+
+    UIDs and UIDVALIDITY are unsigned 32-bit numbers: BigInteger, as they overflow int4.
+    """
+
+    __tablename__ = "checkpoints"
+    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InboundMessage(Base):
+    """One mail as it arrived, stored before anything is done with it."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_messages_server_uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    # Message-ID, or "sha256:<hash of the bytes>" when there is none.
+    message_key: Mapped[str] = mapped_column(String(998), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.RECEIVED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    marked_on_server: Mapped[bool] = mapped_column(Boolean, default=False)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    label_reason: Mapped[str] = mapped_column(Text, default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    requester: Mapped[str] = mapped_column(String(320))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    requested_services: Mapped[list] = mapped_column(JSON, default=list)
+    requested_final_day: Mapped[date | None] = mapped_column(Date)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    account: Mapped[Account | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.id"
+    )
+
+
+class CaseEvent(Base):
+    """The timeline: every message and every action on a case, in order."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class ReferenceCounter(Base):
+    """The last case number handed out per year: references stay short and readable."""
+
+    __tablename__ = "reference_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxEntry(Base):
+    """An effect decided in a transaction and carried out after it (mail, sheet row, webhook)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    # Makes enqueueing idempotent: one acknowledgment per case, one notice per member ...
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), default="", index=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,163 @@
+"""The transactional outbox: effects decided with a case change, carried out after commit.
+
+A case change and the mail it causes are written in one transaction, so neither exists
+without the other. Delivery runs afterwards and on its own: a failed delivery is retried
+with growing delays and never rolls back the case. Each entry has a dedupe key, so asking
+twice for the same effect (a re-run after a crash) enqueues it once.
+
+At-least-once, made as close to exactly-once as mail allows: an entry is marked `sending`
+before it goes out and `sent` right after. A crash in between leaves it `sending`; on the
+next start it is sent again with the same Message-ID (receivers' clients fold such copies),
+which is the one window where a duplicate is possible.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon.db import transaction
+from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+MAIL = "mail"
+
+
+class TransientEffectError(Exception):
+    """Worth retrying later (server away, quota)."""
+
+
+class PermanentEffectError(Exception):
+    """Will never work as it is (recipient refused); the entry is marked failed."""
+
+
+Handler = Callable[[OutboxEntry], None]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def enqueue(session: Session, *, kind: str, dedupe_key: str, payload: bytes, now: datetime,
+            case_id: int | None = None, recipient: str = "", message_id: str = "",
+            not_before: datetime | None = None) -> OutboxEntry | None:
+    """Add an effect unless the same one (by dedupe key) is already there; None if it was."""
+    if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
+        return None
+    entry = OutboxEntry(kind=kind, dedupe_key=dedupe_key, payload=payload, case_id=case_id,
+                        recipient=recipient, message_id=message_id, created_at=now,
+                        not_before=not_before or now, status=OutboxStatus.PENDING)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def enqueue_mail(session: Session, msg: EmailMessage, *, dedupe_key: str, now: datetime,
+                 case_id: int | None = None, not_before: datetime | None = None) -> OutboxEntry | None:
+    recipient = str(msg["To"] or "")
+    return enqueue(session, kind=MAIL, dedupe_key=dedupe_key, payload=bytes(msg), now=now,
+                   case_id=case_id, recipient=recipient.lower(), message_id=str(msg["Message-ID"]),
+                   not_before=not_before)
+
+
+def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
+    """How many mails went (or are going) to `recipient` since `since`: the loop guard."""
+    return session.scalar(
+        select(func.count(OutboxEntry.id)).where(
+            OutboxEntry.kind == MAIL,
+            OutboxEntry.recipient == recipient.lower(),
+            OutboxEntry.created_at >= since,
+        )
+    ) or 0
+
+
+def payload_message(entry: OutboxEntry) -> EmailMessage:
+    return BytesParser(policy=policy.SMTP).parsebytes(entry.payload)
+
+
+class Dispatcher:
+    """Carries out due outbox entries with the handler registered for their kind."""
+
+    def __init__(self, factory: sessionmaker[Session], clock, *, max_attempts: int,
+                 retry_after: timedelta) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._handlers: dict[str, Handler] = {}
+        self._max_attempts = max_attempts
+        self._retry_after = retry_after
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def kinds(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def deliver_due(self, kinds: list[str] | None = None, limit: int = 500) -> DeliveryReport:
+        sent = retried = failed = 0
+        for entry_id in self._due_ids(kinds or self.kinds(), limit):
+            outcome = self._deliver_one(entry_id)
+            sent += outcome == "sent"
+            retried += outcome == "retry"
+            failed += outcome == "failed"
+        return DeliveryReport(sent, retried, failed)
+
+    def _due_ids(self, kinds: list[str], limit: int) -> list[int]:
+        with transaction(self._factory) as session:
+            return list(session.scalars(
+                select(OutboxEntry.id)
+                .where(OutboxEntry.kind.in_(kinds),
+                       OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                       OutboxEntry.not_before <= self._clock.now())
+                .order_by(OutboxEntry.id).limit(limit)
+            ))
+
+    def _deliver_one(self, entry_id: int) -> str:
+        with transaction(self._factory) as session:
+            entry = session.get(OutboxEntry, entry_id)
+            entry.status = OutboxStatus.SENDING
+            entry.attempts += 1
+        try:
+            self._handlers[entry.kind](entry)
+        except PermanentEffectError as exc:
+            return self._finish(entry_id, OutboxStatus.FAILED, str(exc))
+        except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
+            log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
+            return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
+        return self._finish(entry_id, OutboxStatus.SENT, "")
+
+    def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
+        if attempts >= self._max_attempts:
+            return self._finish(entry_id, OutboxStatus.FAILED, f"gave up after {attempts} attempts: {error}")
+        with transaction(self._factory) as session:
+            entry = session.get(OutboxEntry, entry_id)
+            entry.status = OutboxStatus.PENDING
+            entry.last_error = error
+            # Doubling delays: a server that is down for an hour is not hammered.
+            entry.not_before = self._clock.now() + self._retry_after * (2 ** min(attempts - 1, 6))
+        return "retry"
+
+    def _finish(self, entry_id: int, status: OutboxStatus, error: str) -> str:
+        with transaction(self._factory) as session:
+            entry = session.get(OutboxEntry, entry_id)
+            entry.status = status
+            entry.last_error = error
+            entry.done_at = self._clock.now()
+            if entry.case_id and status is OutboxStatus.FAILED:
+                session.add(CaseEvent(case_id=entry.case_id, at=self._clock.now(), kind="effect_failed",
+                                      summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} failed: {error}"))
+        if status is OutboxStatus.SENT:
+            log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
+            return "sent"
+        log.error("outbox #%s failed for good: %s", entry_id, error)
+        return "failed"

@@ -1,0 +1,113 @@
+"""Process stored mail: parse, classify and act, one transaction per mail.
+
+A mail that raises is marked failed with its traceback (Mailman's shunt queue) and tried
+again on the next pass; after `intake.max_attempts` failures it is set aside, so one
+poisonous mail never becomes a crash loop. `canceldesk reprocess ID` puts it back.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.actions import ACTIONS
+from daemon.classify import Decision, Mail, classify, sender_of
+from daemon.db import transaction
+from daemon.models import InboundMessage, MessageStatus
+from parsers.message import parse_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: int
+    status: MessageStatus
+    decision: Decision | None
+    case_reference: str = ""
+
+
+def process_pending(desk, limit: int = 1000) -> list[Outcome]:
+    """Process every stored mail that is waiting, oldest first."""
+    return [process_one(desk, message_id) for message_id in _waiting(desk, limit)]
+
+
+def process_one(desk, message_id: int) -> Outcome:
+    try:
+        with transaction(desk.factory) as session:
+            return _process(desk, session, session.get(InboundMessage, message_id))
+    except Exception:  # anything: the mail is shunted, the daemon goes on
+        return _record_failure(desk, message_id, traceback.format_exc())
+
+
+def dry_run(desk, raw: bytes) -> tuple[Decision, Mail]:
+    """Classify and act on `raw` in a transaction that is rolled back: shows, changes nothing."""
+    with desk.factory() as session:
+        inbound = InboundMessage(mailbox="replay", message_key="dry-run", raw=raw, received_at=desk.clock.now(),
+                                 status=MessageStatus.RECEIVED, attempts=0, error="", marked_on_server=True,
+                                 label="", label_reason="")
+        session.add(inbound)
+        session.flush()
+        mail = _mail(inbound)
+        decision = classify(desk, session, mail)
+        ACTIONS[decision.action](desk, session, mail, decision)
+        session.flush()
+        session.rollback()
+        return decision, mail
+
+
+def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:
+    mail = _mail(inbound)
+    decision = classify(desk, session, mail)
+    ACTIONS[decision.action](desk, session, mail, decision)
+    inbound.status = MessageStatus.PROCESSED
+    inbound.label = decision.label
+    inbound.label_reason = "; ".join([decision.reason, *mail.notes])[:2000]
+    inbound.case_id = inbound.case_id or (mail.case.id if mail.case else None)
+    reference = mail.case.reference if mail.case else ""
+    log.info("%s from %s: %s (%s)%s", mail.parsed.message_id or f"message #{inbound.id}", mail.sender or "?",
+             decision.label, decision.reason, f" -> {reference}" if reference else "")
+    return Outcome(inbound.id, inbound.status, decision, reference)
+
+
+def _mail(inbound: InboundMessage) -> Mail:
+    parsed = parse_message(inbound.raw)
+    return Mail(inbound=inbound, parsed=parsed, sender=sender_of(parsed))
+
+
+def _record_failure(desk, message_id: int, trace: str) -> Outcome:
+    with transaction(desk.factory) as session:
+        inbound = session.get(InboundMessage, message_id)
+        inbound.attempts += 1
+        inbound.error = trace[-8000:]
+        give_up = inbound.attempts >= desk.config.intake.max_attempts
+        inbound.status = MessageStatus.SET_ASIDE if give_up else MessageStatus.FAILED
+    last_line = trace.strip().splitlines()[-1]
+    if give_up:
+        log.error("message #%s set aside after %s failures: %s", message_id, inbound.attempts, last_line)
+    else:
+        log.warning("message #%s failed (attempt %s), will retry: %s", message_id, inbound.attempts, last_line)
+    return Outcome(message_id, inbound.status, None)
+
+
+def _waiting(desk, limit: int) -> list[int]:
+    with transaction(desk.factory) as session:
+        return list(session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.status.in_([MessageStatus.RECEIVED, MessageStatus.FAILED]))
+            .order_by(InboundMessage.id).limit(limit)
+        ))
+
+
+def reprocess(desk, message_id: int) -> Outcome:
+    """Put a failed, set-aside or processed mail back and process it now."""
+    with transaction(desk.factory) as session:
+        inbound = session.get(InboundMessage, message_id)
+        if inbound is None:
+            raise LookupError(f"no stored message #{message_id}")
+        inbound.status = MessageStatus.RECEIVED
+        inbound.attempts = 0
+    return process_one(desk, message_id)

@@ -1,0 +1,71 @@
+"""Outgoing mail text from Jinja2 templates: operator data, not code.
+
+Each message is one file in `templates/`: a `Subject:` line, a blank line, then the plain
+text body; an optional `NAME.html` beside it adds an HTML part. An override folder from
+the configuration is searched first, so an agency rewords a mail without touching code.
+`StrictUndefined` turns a missing value into an error instead of a silent blank.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class TemplateProblem(Exception):
+    """A template is missing or malformed; names the template."""
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str | None
+
+
+class Renderer:
+    def __init__(self, override_dir: str | Path | None = None) -> None:
+        folders = [str(override_dir)] if override_dir else []
+        folders.append(str(BUILTIN_DIR))
+        self._env = _environment(folders, autoescape=False)
+        self._html_env = _environment(folders, autoescape=True)
+
+    def names(self) -> list[str]:
+        return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
+
+    def render(self, name: str, context: dict[str, Any]) -> RenderedMail:
+        try:
+            text = self._env.get_template(f"{name}.txt").render(context)
+        except jinja2.TemplateNotFound:
+            raise TemplateProblem(f"template {name}.txt not found") from None
+        subject, body = _split_subject(name, text)
+        return RenderedMail(subject, body, self._render_html(name, context))
+
+    def _render_html(self, name: str, context: dict[str, Any]) -> str | None:
+        try:
+            return self._html_env.get_template(f"{name}.html").render(context)
+        except jinja2.TemplateNotFound:
+            return None
+
+
+def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _split_subject(name: str, text: str) -> tuple[str, str]:
+    head, sep, body = text.partition("\n\n")
+    if not sep or not head.lower().startswith("subject:"):
+        raise TemplateProblem(f"template {name}.txt must start with 'Subject: ...' and a blank line")
+    subject = " ".join(head[len("subject:"):].split())
+    return subject, body.strip() + "\n"

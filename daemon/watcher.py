@@ -1,0 +1,124 @@
+"""Watch: the mailbox connection's life, and one sweep of intake, processing and delivery.
+
+The loop only connects, waits and reconnects; what a sweep does is in `sweep()`:
+fetch the UIDs above the checkpoint, store each mail and commit, and only then mark it
+on the server; then process the stored mail and deliver the outbox. When the server goes
+away, the watcher reconnects with exponential backoff and full jitter, so a restarted
+server is not hammered by every client at once.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+
+from daemon import intake, pipeline
+from daemon.db import transaction
+from integrations.mailsource import ConnectionLost, MailSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    stored: int = 0
+    duplicates: int = 0
+    processed: int = 0
+    sent: int = 0
+
+
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+
+    def __init__(self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> None:
+        self.base, self.cap, self.failures = base, cap, 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return self._rng.uniform(0, min(self.cap, self.base * 2 ** self.failures))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Watcher:
+    def __init__(self, desk, source: MailSource, *, stop: threading.Event | None = None,
+                 backoff: Backoff | None = None, wait_seconds: float | None = None) -> None:
+        self.desk = desk
+        self.source = source
+        self.stop = stop or threading.Event()
+        self.backoff = backoff or Backoff()
+        # Even with IDLE, sweep at least this often: some servers miss pushes, and the
+        # outbox has retries and timers that fall due without any new mail.
+        self.wait_seconds = wait_seconds if wait_seconds is not None else desk.config.mailbox.poll_seconds
+        self.uidvalidity: int | None = None
+
+    def run_forever(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._session()
+            except (ConnectionLost, OSError) as exc:
+                delay = self.backoff.next_delay()
+                log.warning("mailbox %s: connection lost (%s); reconnecting in %.1f s", self.source.key, exc, delay)
+                self.stop.wait(delay)
+        self.source.close()
+
+    def run_once(self) -> SweepReport:
+        self.connect()
+        try:
+            return self.sweep()
+        finally:
+            self.source.close()
+
+    def connect(self) -> None:
+        self.uidvalidity = self.source.connect()
+        log.info("mailbox %s: connected (UIDVALIDITY %s)", self.source.key, self.uidvalidity)
+        self._finish_interrupted_marks()
+
+    def _session(self) -> None:
+        self.connect()
+        self.backoff.reset()
+        while not self.stop.is_set():
+            self.sweep()
+            self.source.wait(self.wait_seconds)
+
+    def sweep(self) -> SweepReport:
+        stored, duplicates = self._intake()
+        outcomes = pipeline.process_pending(self.desk)
+        delivery = self.desk.dispatcher.deliver_due()
+        return SweepReport(stored, duplicates, len(outcomes), delivery.sent)
+
+    def _intake(self) -> tuple[int, int]:
+        stored = duplicates = 0
+        with transaction(self.desk.factory) as session:
+            after = intake.checkpoint(session, self.source.key, self.uidvalidity)
+        uids = self.source.new_uids(after)
+        batch = self.desk.config.mailbox.fetch_batch
+        for start in range(0, len(uids), batch):
+            for mail in self.source.fetch(uids[start:start + batch]):
+                is_new = self._store_then_mark(mail.uid, mail.raw)
+                stored += is_new
+                duplicates += not is_new
+        return stored, duplicates
+
+    def _store_then_mark(self, uid: int, raw: bytes) -> bool:
+        with transaction(self.desk.factory) as session:
+            result = intake.store(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
+                                  raw=raw, now=self.desk.clock.now())
+        # Committed above: only now may the server forget the mail.
+        self._mark(uid)
+        return result.is_new
+
+    def _mark(self, uid: int) -> None:
+        self.source.mark_done(uid)
+        with transaction(self.desk.factory) as session:
+            intake.record_marked(session, self.source.key, self.uidvalidity, uid)
+
+    def _finish_interrupted_marks(self) -> None:
+        with transaction(self.desk.factory) as session:
+            uids = intake.unmarked_uids(session, self.source.key, self.uidvalidity)
+        for uid in uids:
+            log.info("mailbox %s: finishing the move of UID %s (stored before a stop)", self.source.key, uid)
+            self._mark(uid)

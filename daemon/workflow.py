@@ -1,0 +1,151 @@
+"""The case workflow as a table: states, triggers, the transitions between them, and `advance()`.
+
+Nothing else assigns `Case.state`. `advance()` checks the table, sets the state, appends a
+timeline event and hands the resulting domain event to the bus, where effects (mail,
+sheets, timers) subscribe. Mail, staff commands and timers all move a case through here.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session
+
+from daemon.models import Case, CaseEvent
+
+
+class State(str, enum.Enum):
+    AWAITING_WRITTEN = "awaiting_written"   # a verbal request: waiting for it in writing
+    AWAITING_IDENTITY = "awaiting_identity"  # written, but from an address not on file
+    OPEN = "open"
+    CALL_SCHEDULED = "call_scheduled"
+    SAVE_ATTEMPTED = "save_attempted"
+    SAVED = "saved"                          # every service kept: nothing to process
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    OFFBOARDING = "offboarding"
+    PAUSED = "paused"
+    CHANGED = "changed"
+    CLOSED = "closed"
+    WON_BACK = "won_back"
+    WITHDRAWN = "withdrawn"
+
+
+class Trigger(str, enum.Enum):
+    OPENED = "opened"
+    OPENED_UNVERIFIED = "opened_unverified"
+    VERBAL_REPORTED = "verbal_reported"
+    WRITTEN_REQUEST_RECEIVED = "written_request_received"
+    IDENTITY_VERIFIED = "identity_verified"
+    CALL_SCHEDULED = "call_scheduled"
+    CALL_CANCELLED = "call_cancelled"
+    SAVE_ATTEMPTED = "save_attempted"
+    SAVED = "saved"
+    DECIDED = "decided"                      # keep / cancel / pause decisions complete
+    APPROVAL_REJECTED = "approval_rejected"
+    APPROVED = "approved"
+    OFFBOARDING_STARTED = "offboarding_started"
+    PAUSE_STARTED = "pause_started"
+    CHANGE_APPLIED = "change_applied"
+    CLOSED = "closed"
+    RESUMED = "resumed"
+    WON_BACK = "won_back"
+    WITHDRAWN = "withdrawn"
+    REOPENED = "reopened"
+
+
+S, T = State, Trigger
+_ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)
+_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *_ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING)
+
+# (from state, trigger) -> to state. The one place that says what may follow what.
+TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
+    (None, T.OPENED): S.OPEN,
+    (None, T.OPENED_UNVERIFIED): S.AWAITING_IDENTITY,
+    (None, T.VERBAL_REPORTED): S.AWAITING_WRITTEN,
+    (S.AWAITING_WRITTEN, T.WRITTEN_REQUEST_RECEIVED): S.OPEN,
+    (S.AWAITING_IDENTITY, T.IDENTITY_VERIFIED): S.OPEN,
+    **{(state, T.CALL_SCHEDULED): S.CALL_SCHEDULED for state in _ACTIVE},
+    (S.CALL_SCHEDULED, T.CALL_CANCELLED): S.OPEN,
+    **{(state, T.SAVE_ATTEMPTED): S.SAVE_ATTEMPTED for state in _ACTIVE},
+    **{(state, T.SAVED): S.SAVED for state in (*_ACTIVE, S.PENDING_APPROVAL)},
+    **{(state, T.DECIDED): S.PENDING_APPROVAL for state in _ACTIVE},
+    (S.PENDING_APPROVAL, T.APPROVAL_REJECTED): S.SAVE_ATTEMPTED,
+    (S.PENDING_APPROVAL, T.APPROVED): S.APPROVED,
+    (S.APPROVED, T.OFFBOARDING_STARTED): S.OFFBOARDING,
+    (S.APPROVED, T.PAUSE_STARTED): S.PAUSED,
+    (S.APPROVED, T.CHANGE_APPLIED): S.CHANGED,
+    (S.OFFBOARDING, T.CLOSED): S.CLOSED,
+    (S.PAUSED, T.RESUMED): S.CLOSED,
+    (S.CLOSED, T.WON_BACK): S.WON_BACK,
+    **{(state, T.WITHDRAWN): S.WITHDRAWN for state in _BEFORE_CLOSURE},
+    **{(state, T.REOPENED): S.OPEN for state in (S.CLOSED, S.SAVED, S.WITHDRAWN, S.CHANGED)},
+}
+
+# The states in which a case no longer waits for anything from anyone.
+FINISHED = frozenset({S.SAVED, S.CLOSED, S.WON_BACK, S.WITHDRAWN, S.CHANGED})
+
+
+class TransitionRefused(Exception):
+    """The trigger does not apply in the case's state; the message says so in plain words."""
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: str
+    case_id: int
+    from_state: State | None
+    to_state: State
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[Session, Case, DomainEvent], None]
+
+
+class EventBus:
+    """Effects subscribe by trigger name; they run inside the caller's transaction."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[Subscriber]] = {}
+
+    def subscribe(self, trigger: Trigger, subscriber: Subscriber) -> None:
+        self._subscribers.setdefault(trigger.value, []).append(subscriber)
+
+    def publish(self, session: Session, case: Case, event: DomainEvent) -> None:
+        for subscriber in self._subscribers.get(event.name, []):
+            subscriber(session, case, event)
+
+
+def can_advance(case: Case, trigger: Trigger) -> bool:
+    return (_state_of(case), trigger) in TRANSITIONS
+
+
+def advance(session: Session, bus: EventBus, case: Case, trigger: Trigger, *, actor: str, at, summary: str = "",
+            message_id: int | None = None, **data: Any) -> DomainEvent:
+    """Move `case` by `trigger`: check the table, set the state, record it, publish it."""
+    before = _state_of(case)
+    after = TRANSITIONS.get((before, trigger))
+    if after is None:
+        where = before.value.replace("_", " ") if before else "a new case"
+        raise TransitionRefused(f"cannot {trigger.value.replace('_', ' ')} in state '{where}'")
+    case.state = after.value
+    event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data))
+    case.events.append(CaseEvent(
+        at=at, kind=f"state:{trigger.value}", actor=actor, message_id=message_id,
+        summary=summary or f"{before.value if before else 'new'} -> {after.value}",
+        data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
+    ))
+    session.flush()
+    bus.publish(session, case, event)
+    return event
+
+
+def _state_of(case: Case) -> State | None:
+    return State(case.state) if case.state else None
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+            for key, value in data.items()}
