@@ -150,11 +150,11 @@ class DovecotServer:
     # -- users and mail -----------------------------------------------------------------
 
     def add_user(self, name: str | None = None, password: str | None = None) -> DovecotUser:
-        """Add a login; Dovecot re-reads the passwd-file when it changes, no reload needed."""
+        """Add a login; takes effect at once, no reload needed."""
         name = name or f"user{next(self._names)}-{secrets.token_hex(3)}"
         password = password or secrets.token_urlsafe(12)
+        self._write_user(name, password)
         self.users[name] = password
-        self._write_users()
         return DovecotUser(self, name, password)
 
     def maildir(self, user: str, folder: str = "INBOX") -> Path:
@@ -196,10 +196,9 @@ class DovecotServer:
         # mkdtemp gives 0700; login and mail processes run as other users when we are root.
         self.dir.chmod(0o755)
         self.port = free_port(self.host)
-        for sub in ("run", "state", "mail"):
+        for sub in ("run", "state", "mail", "users"):
             (self.dir / sub).mkdir()
         os.chown(self.dir / "mail", self.account.uid, self.account.gid)
-        self._write_users()
         (self.dir / "dovecot.conf").write_text(self._config())
 
     def _config(self) -> str:
@@ -215,6 +214,8 @@ class DovecotServer:
             "ssl = no\n"
             "disable_plaintext_auth = no\n"
             "auth_mechanisms = plain login\n"
+            # Failed logins answer at once instead of after two seconds.
+            "auth_failure_delay = 0\n"
             "first_valid_uid = 1\n"
             f"mail_location = maildir:{d}/mail/%u/Maildir\n"
             f"{_service_lines(account)}"
@@ -223,21 +224,24 @@ class DovecotServer:
             "  inet_listener imaps {\n    port = 0\n  }\n"
             "}\n"
             "passdb {\n  driver = passwd-file\n"
-            f"  args = scheme=PLAIN username_format=%u {d}/users\n}}\n"
+            f"  args = scheme=PLAIN username_format=%u {d}/users/%u\n}}\n"
             "userdb {\n  driver = static\n"
             f"  args = uid={account.uid} gid={account.gid} home={d}/mail/%u\n}}\n"
             f"{capability}"
             f"{self.extra_config}"
         )
 
-    def _write_users(self) -> None:
-        lines = "".join(f"{name}:{{PLAIN}}{pw}::::::\n" for name, pw in self.users.items())
-        path = self.dir / "users"
-        # Written beside and renamed, so the auth process never reads half a file.
-        tmp = self.dir / "users.tmp"
-        tmp.write_text(lines)
+    def _write_user(self, name: str, password: str) -> None:
+        """One passwd-file per user: Dovecot re-reads a changed file at most once a second
+        and only if its mtime or size changed, so a user added to a shared file right
+        after a login would stay unknown; a new file is read on first use."""
+        if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"test user names are letters, digits and -_. only: {name!r}")
+        tmp = self.dir / "users" / f".{name}.tmp"
+        tmp.write_text(f"{name}:{{PLAIN}}{password}::::::\n")
         tmp.chmod(0o644)
-        os.replace(tmp, path)
+        # Renamed into place, so the auth process never reads half a file.
+        os.replace(tmp, self.dir / "users" / name)
 
     def _make_maildir(self, path: Path, *, is_subfolder: bool) -> None:
         for part in (path.parent.parent, path.parent, path, path / "cur", path / "new", path / "tmp"):
@@ -308,7 +312,7 @@ class DovecotUser:
 # -- pytest fixtures ----------------------------------------------------------------------
 
 
-def _start_or_skip(**options: object) -> DovecotServer:
+def start_or_skip(**options: object) -> DovecotServer:
     """Skip when Dovecot is absent, unless CANCELDESK_REQUIRE_SERVICES=1 demands it."""
     try:
         return DovecotServer(**options).start()
@@ -321,7 +325,7 @@ def _start_or_skip(**options: object) -> DovecotServer:
 @pytest.fixture(scope="session")
 def dovecot():
     """A Dovecot for the whole session, with IDLE and MOVE. Use `dovecot_user` in tests."""
-    server = _start_or_skip()
+    server = start_or_skip()
     yield server
     server.cleanup()
 
@@ -329,7 +333,7 @@ def dovecot():
 @pytest.fixture(scope="session")
 def dovecot_no_idle():
     """A Dovecot that advertises neither IDLE nor MOVE, for the fallback paths."""
-    server = _start_or_skip(capabilities=CAPABILITIES_WITHOUT_IDLE_AND_MOVE)
+    server = start_or_skip(capabilities=CAPABILITIES_WITHOUT_IDLE_AND_MOVE)
     yield server
     server.cleanup()
 

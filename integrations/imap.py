@@ -1,0 +1,327 @@
+"""IMAP mail source: a thin adapter from IMAPClient to `integrations.mailsource.MailSource`.
+
+Connection lifecycle (connect, login, select, IDLE or polling, close) is kept apart from
+the mailbox operations (search, fetch, mark done). Every failure of the transport comes
+out as `ConnectionLost` so the watcher can reconnect with backoff; the traps listed in
+the project's pitfalls notes (timeouts, issue 565, RFC 3501 UID ranges, BODY.PEEK) are
+handled here so that the daemon never imports imapclient.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl as ssl_lib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from integrations.mailsource import (
+    AuthenticationFailed,
+    ConnectionLost,
+    FetchedMail,
+    MailSourceError,
+    Wakeup,
+)
+
+log = logging.getLogger(__name__)
+
+# RFC 2177 lets a server drop an IDLE after 29 minutes; NATs often drop sooner.
+MAX_IDLE_RENEW = 29 * 60
+# idle_check() returning [] before this share of its timeout means the socket hit EOF
+# (imapclient issue 565): a real quiet period lasts the whole timeout.
+EARLY_EMPTY_IDLE = 0.5
+FETCH_BATCH = 100
+PROCESSED_KEYWORD = b"$Processed"
+SEEN = b"\\Seen"
+DELETED = b"\\Deleted"
+
+
+class ImapSource:
+    """One folder on an IMAP server; see `MailSource` for the contract of each method."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password_provider: Callable[[], str],
+        *,
+        ssl: bool,
+        starttls: bool,
+        folder: str = "INBOX",
+        processed_folder: str | None,
+        auth: Literal["password", "xoauth2"] = "password",
+        connect_timeout: float = 15,
+        read_timeout: float = 60,
+        idle_renew: float = 300,
+        poll_interval: float = 30,
+        ssl_context: ssl_lib.SSLContext | None = None,
+    ) -> None:
+        _check_options(ssl, starttls, auth, idle_renew, poll_interval, folder, processed_folder)
+        self.host, self.port, self.username = host, port, username
+        self._secret = password_provider
+        self.use_ssl, self.use_starttls, self.auth = ssl, starttls, auth
+        self.folder, self.processed_folder = folder, processed_folder
+        self.timeout = SocketTimeout(connect=connect_timeout, read=read_timeout)
+        self.idle_renew, self.poll_interval = idle_renew, poll_interval
+        self.ssl_context = ssl_context
+        self.key = f"imap://{username}@{host}:{port}/{folder}"
+        self.last_wakeup: Wakeup | None = None
+        self._client: IMAPClient | None = None
+        self._permanent_flags: tuple[bytes, ...] = ()
+        # Read once per connection: asking later would be one more command that can fail.
+        self._capabilities: frozenset[bytes] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"ImapSource({self.key!r})"
+
+    # -- connection lifecycle ------------------------------------------------------------
+
+    def connect(self) -> int:
+        self.close()
+        client = self._open()
+        try:
+            self._login(client)
+            self._capabilities = frozenset(_guarded(self.key, client.capabilities))
+            uidvalidity = self._select(client)
+            self._ensure_processed_folder(client)
+        except BaseException:
+            _shutdown_quietly(client)
+            raise
+        self._client = client
+        log.info("connected to %s (UIDVALIDITY %d)", self.key, uidvalidity)
+        return uidvalidity
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (OSError, IMAPClientError):
+            # The server may already be gone; logging out is a courtesy, not a need.
+            _shutdown_quietly(client)
+
+    def wait(self, timeout: float) -> None:
+        client = self._connected()
+        if b"IDLE" in self._capabilities:
+            self.last_wakeup = self._idle_until(client, time.monotonic() + timeout)
+        else:
+            self.last_wakeup = self._poll_until(client, time.monotonic() + timeout)
+
+    def _open(self) -> IMAPClient:
+        try:
+            client = IMAPClient(
+                self.host,
+                self.port,
+                ssl=self.use_ssl,
+                ssl_context=self.ssl_context,
+                timeout=self.timeout,
+            )
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectionLost(f"cannot connect to {self.key}: {exc}") from exc
+        if self.use_starttls:
+            try:
+                client.starttls(self.ssl_context)
+            except (OSError, IMAPClientError) as exc:
+                _shutdown_quietly(client)
+                raise ConnectionLost(f"STARTTLS with {self.key} failed: {exc}") from exc
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        # Asked on every connect: OAuth2 access tokens (Microsoft 365) expire within an hour.
+        secret = self._secret()
+        try:
+            if self.auth == "xoauth2":
+                client.oauth2_login(self.username, secret)
+            else:
+                client.login(self.username, secret)
+        except LoginError as exc:
+            reason = str(exc).replace(secret, "***") if secret else str(exc)
+            # "from None": the chained imaplib error is not needed and must not leak.
+            raise AuthenticationFailed(
+                f"{self.host}:{self.port} refused {self.auth} login for {self.username}: {reason}"
+            ) from None
+        except (OSError, IMAPClientAbortError) as exc:
+            raise ConnectionLost(f"connection to {self.key} lost during login: {exc}") from None
+
+    def _select(self, client: IMAPClient) -> int:
+        info = _guarded(self.key, client.select_folder, self.folder)
+        self._permanent_flags = tuple(info.get(b"PERMANENTFLAGS", ()))
+        return int(info[b"UIDVALIDITY"])
+
+    def _ensure_processed_folder(self, client: IMAPClient) -> None:
+        folder = self.processed_folder
+        if folder is None or _guarded(self.key, client.folder_exists, folder):
+            return
+        try:
+            _guarded(self.key, client.create_folder, folder)
+            log.info("created folder %r on %s", folder, self.key)
+        except ConnectionLost:
+            raise
+        except MailSourceError as exc:
+            # Another client may have created it meanwhile; only its absence is an error.
+            if not _guarded(self.key, client.folder_exists, folder):
+                raise MailSourceError(f"cannot create processed folder {folder!r}: {exc}") from exc
+
+    def _connected(self) -> IMAPClient:
+        if self._client is None:
+            raise ConnectionLost(f"not connected to {self.key}")
+        return self._client
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one client call; a dead transport drops the connection and says so."""
+        try:
+            return _guarded(self.key, method, *args, **kwargs)
+        except ConnectionLost:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _shutdown_quietly(client)
+
+    # -- waiting: IDLE or polling --------------------------------------------------------
+
+    def _idle_until(self, client: IMAPClient, deadline: float) -> Wakeup:
+        """IDLE in rounds of at most `idle_renew` seconds until mail arrives or time is up."""
+        # Mail delivered since our last command is not always announced when IDLE starts
+        # (Dovecot waits for its next 30-second check): a NOOP first reports it at once.
+        if self._noop_announces_mail(client):
+            return Wakeup.ACTIVITY
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._idle_round(client, min(remaining, self.idle_renew)):
+                return Wakeup.ACTIVITY
+        return Wakeup.TIMEOUT
+
+    def _idle_round(self, client: IMAPClient, seconds: float) -> bool:
+        self._start_idle(client)
+        responses = self._idle_check(client, seconds)
+        _text, late = self._call(client.idle_done)
+        self._raise_on_bye(late)
+        return _announces_mail(responses) or _announces_mail(late)
+
+    def _start_idle(self, client: IMAPClient) -> None:
+        try:
+            self._call(client.idle)
+        except MailSourceError as exc:
+            # IMAPClient reports a BYE in answer to IDLE as an "unexpected response" error.
+            if "BYE" not in str(exc):
+                raise
+            self._drop()
+            raise ConnectionLost(str(exc)) from exc
+
+    def _idle_check(self, client: IMAPClient, seconds: float) -> list:
+        started = time.monotonic()
+        responses = self._call(client.idle_check, timeout=seconds)
+        self._raise_on_bye(responses)
+        if not responses and time.monotonic() - started < seconds * EARLY_EMPTY_IDLE:
+            self._drop()
+            raise ConnectionLost(f"{self.key} closed the connection during IDLE")
+        return responses
+
+    def _poll_until(self, client: IMAPClient, deadline: float) -> Wakeup:
+        """Without IDLE: NOOP every `poll_interval` seconds; the reply reports new mail."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(remaining, self.poll_interval))
+            if self._noop_announces_mail(client):
+                return Wakeup.ACTIVITY
+        return Wakeup.TIMEOUT
+
+    def _noop_announces_mail(self, client: IMAPClient) -> bool:
+        _text, responses = self._call(client.noop)
+        self._raise_on_bye(responses)
+        return _announces_mail(responses)
+
+    def _raise_on_bye(self, responses: Iterable) -> None:
+        for response in responses:
+            if response and response[0] == b"BYE":
+                self._drop()
+                raise ConnectionLost(f"{self.key} said BYE: {_text_of(response)}")
+
+    # -- mailbox operations --------------------------------------------------------------
+
+    def new_uids(self, after_uid: int) -> list[int]:
+        client = self._connected()
+        found = self._call(client.search, ["UID", f"{after_uid + 1}:*"])
+        # RFC 3501: 'n:*' always matches the highest UID, even when it is below n.
+        return sorted(uid for uid in found if uid > after_uid)
+
+    def fetch(self, uids: list[int]) -> list[FetchedMail]:
+        client = self._connected()
+        wanted = sorted(set(uids))
+        mails = []
+        for start in range(0, len(wanted), FETCH_BATCH):
+            batch = wanted[start : start + FETCH_BATCH]
+            # PEEK leaves \Seen alone; the answer comes back under b'BODY[]'.
+            data = self._call(client.fetch, batch, [b"BODY.PEEK[]"])
+            mails += [FetchedMail(uid, data[uid][b"BODY[]"]) for uid in batch if uid in data]
+        return mails
+
+    def mark_done(self, uid: int) -> None:
+        client = self._connected()
+        if self.processed_folder is None:
+            self._call(client.add_flags, [uid], [self._done_flag()], silent=True)
+        elif b"MOVE" in self._capabilities:
+            self._call(client.move, [uid], self.processed_folder)
+        else:
+            self._copy_and_expunge(client, uid)
+
+    def _done_flag(self) -> bytes:
+        # A keyword the server cannot keep is dropped silently: fall back to \Seen.
+        return PROCESSED_KEYWORD if b"\\*" in self._permanent_flags else SEEN
+
+    def _copy_and_expunge(self, client: IMAPClient, uid: int) -> None:
+        # UID COPY of a UID that is gone is a successful no-op (RFC 3501), as wanted.
+        self._call(client.copy, [uid], self.processed_folder)
+        self._call(client.add_flags, [uid], [DELETED], silent=True)
+        if b"UIDPLUS" in self._capabilities:
+            self._call(client.uid_expunge, [uid])
+        else:
+            # Without UIDPLUS this also expunges anything else marked \Deleted.
+            self._call(client.expunge)
+
+
+def _check_options(ssl, starttls, auth, idle_renew, poll_interval, folder, processed) -> None:
+    if ssl and starttls:
+        raise ValueError("choose implicit TLS (ssl) or STARTTLS, not both")
+    if auth not in ("password", "xoauth2"):
+        raise ValueError(f"auth must be 'password' or 'xoauth2', not {auth!r}")
+    if not 0 < idle_renew < MAX_IDLE_RENEW:
+        raise ValueError(f"idle_renew must be between 0 and {MAX_IDLE_RENEW} seconds")
+    if poll_interval <= 0:
+        raise ValueError("poll_interval must be positive")
+    if processed is not None and processed == folder:
+        raise ValueError("the processed folder must differ from the watched folder")
+
+
+def _guarded(key: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Translate transport failures to ConnectionLost and protocol refusals to MailSourceError."""
+    try:
+        return method(*args, **kwargs)
+    except (OSError, IMAPClientAbortError) as exc:
+        raise ConnectionLost(f"{key}: {exc or type(exc).__name__}") from exc
+    except IMAPClientError as exc:
+        raise MailSourceError(f"{key}: {exc}") from exc
+
+
+def _announces_mail(responses: Iterable) -> bool:
+    """EXISTS (or RECENT) is how a server tells an idling or polling client of new mail."""
+    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _text_of(response: tuple) -> str:
+    text = response[1] if len(response) > 1 else b""
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
+def _shutdown_quietly(client: IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except (OSError, IMAPClientError):
+        # Closing a socket the peer already closed can fail; it is closed either way.
+        pass

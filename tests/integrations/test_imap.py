@@ -1,0 +1,412 @@
+"""ImapSource against a real Dovecot: fetching, marking done, IDLE, polling, reconnecting."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+from imapclient import IMAPClient, SocketTimeout
+
+from integrations.imap import ImapSource
+from integrations.mailsource import (
+    AuthenticationFailed,
+    ConnectionLost,
+    FetchedMail,
+    MailSourceError,
+    Wakeup,
+)
+from tests.servers.dovecot import DovecotServer, DovecotUser, start_or_skip
+from tests.servers.dovecot import dovecot, dovecot_no_idle, dovecot_no_idle_user, dovecot_user  # noqa: F401
+
+pytestmark = pytest.mark.dovecot
+
+CANCELLATION = (
+    b"From: Ada Customer <ada@customer.example>\r\n"
+    b"To: cancel@desk.example\r\n"
+    b"Subject: Please cancel my subscription\r\n"
+    b"Message-ID: <cancel-1@customer.example>\r\n"
+    b"Date: Mon, 03 Mar 2025 09:00:00 +0000\r\n"
+    b"\r\n"
+    b"Hello, please cancel contract 4711 at the end of the month.\r\n"
+)
+# Long enough that a test which wrongly waits for it fails visibly, never slowly by design.
+PATIENCE = 30.0
+
+
+def mail(n: int) -> bytes:
+    return CANCELLATION.replace(b"cancel-1@", f"cancel-{n}@".encode())
+
+
+@pytest.fixture
+def make_source():
+    """Build ImapSources for a Dovecot user and close them all after the test."""
+    made: list[ImapSource] = []
+
+    def make(user: DovecotUser, **options) -> ImapSource:
+        options.setdefault("processed_folder", "Processed")
+        provider = options.pop("password_provider", lambda: user.password)
+        source = ImapSource(
+            user.server.host, user.server.port, user.name, provider,
+            ssl=False, starttls=False, connect_timeout=5, read_timeout=10, **options,
+        )
+        made.append(source)
+        return source
+
+    yield make
+    for source in made:
+        source.close()
+
+
+@contextmanager
+def other_client(user: DovecotUser, folder: str = "INBOX"):
+    """A second, independent session, to look at the mailbox behind the source's back."""
+    server = user.server
+    with IMAPClient(server.host, server.port, ssl=False, timeout=SocketTimeout(5, 10)) as client:
+        client.login(user.name, user.password)
+        client.select_folder(folder)
+        yield client
+
+
+def flags_of(user: DovecotUser, uid: int) -> tuple[bytes, ...]:
+    with other_client(user) as client:
+        return client.get_flags([uid])[uid]
+
+
+def run_soon(action) -> threading.Thread:
+    thread = threading.Thread(target=action, daemon=True)
+    thread.start()
+    return thread
+
+
+# -- fetching ----------------------------------------------------------------------------
+
+
+def test_appended_mail_comes_back_byte_for_byte(dovecot_user, make_source):
+    uid = dovecot_user.append(CANCELLATION)
+    source = make_source(dovecot_user)
+    source.connect()
+
+    assert source.new_uids(0) == [uid]
+    assert source.fetch([uid]) == [FetchedMail(uid, CANCELLATION)]
+
+
+def test_fetch_leaves_the_mail_unseen(dovecot_user, make_source):
+    uid = dovecot_user.append(CANCELLATION)
+    source = make_source(dovecot_user)
+    source.connect()
+
+    source.fetch([uid])
+
+    assert b"\\Seen" not in flags_of(dovecot_user, uid)
+
+
+def test_new_uids_lists_only_newer_mail_in_order(dovecot_user, make_source):
+    first, second, third = (dovecot_user.append(mail(n)) for n in (1, 2, 3))
+    source = make_source(dovecot_user)
+    source.connect()
+
+    assert source.new_uids(first) == [second, third]
+    # RFC 3501 makes 'n:*' match the highest UID even above it: must not come back.
+    assert source.new_uids(third) == []
+
+
+def test_fetch_skips_uids_that_are_gone(dovecot_user, make_source):
+    uid = dovecot_user.append(CANCELLATION)
+    source = make_source(dovecot_user)
+    source.connect()
+
+    assert source.fetch([uid + 100, uid]) == [FetchedMail(uid, CANCELLATION)]
+    assert source.fetch([]) == []
+
+
+def test_key_names_the_mailbox_without_the_secret(dovecot_user, make_source):
+    source = make_source(dovecot_user)
+    server = dovecot_user.server
+
+    assert source.key == f"imap://{dovecot_user.name}@{server.host}:{server.port}/INBOX"
+    assert dovecot_user.password not in source.key + repr(source)
+
+
+# -- marking done --------------------------------------------------------------------------
+
+
+def test_mark_done_moves_the_mail_to_the_processed_folder(dovecot_user, make_source):
+    uid = dovecot_user.append(CANCELLATION)
+    source = make_source(dovecot_user, processed_folder="Processed")
+    source.connect()
+
+    source.mark_done(uid)
+    source.mark_done(uid)  # idempotent: already gone from the folder
+
+    assert source.new_uids(0) == []
+    with other_client(dovecot_user, "Processed") as client:
+        [moved] = client.search()
+        assert client.fetch([moved], [b"BODY.PEEK[]"])[moved][b"BODY[]"] == CANCELLATION
+
+
+def test_mark_done_without_a_folder_sets_the_processed_keyword(dovecot_user, make_source):
+    uid = dovecot_user.append(CANCELLATION)
+    source = make_source(dovecot_user, processed_folder=None)
+    source.connect()
+
+    source.mark_done(uid)
+
+    assert b"$Processed" in flags_of(dovecot_user, uid)
+    assert b"\\Seen" not in flags_of(dovecot_user, uid)
+
+
+def test_without_move_mark_done_copies_and_expunges(dovecot_no_idle_user, make_source):
+    user = dovecot_no_idle_user
+    kept, done = user.append(mail(1)), user.append(mail(2))
+    source = make_source(user, processed_folder="Done")
+    source.connect()
+
+    source.mark_done(done)
+    source.mark_done(done)
+
+    assert source.new_uids(0) == [kept]
+    with other_client(user, "Done") as client:
+        assert len(client.search()) == 1
+
+
+# -- waiting -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def idling(monkeypatch) -> threading.Event:
+    """Set once a source has sent IDLE, so mail is put in while the server pushes."""
+    started = threading.Event()
+    real_idle = IMAPClient.idle
+
+    def idle(self):
+        answer = real_idle(self)
+        started.set()
+        return answer
+
+    monkeypatch.setattr(IMAPClient, "idle", idle)
+    return started
+
+
+def after(event: threading.Event, action) -> threading.Thread:
+    def run():
+        if event.wait(PATIENCE):
+            action()
+
+    return run_soon(run)
+
+
+def test_idle_wakes_up_when_mail_is_appended(dovecot_user, make_source, idling):
+    source = make_source(dovecot_user)
+    source.connect()
+
+    appender = after(idling, lambda: dovecot_user.append(CANCELLATION))
+    source.wait(PATIENCE)
+    appender.join()
+
+    assert source.last_wakeup is Wakeup.ACTIVITY
+    assert source.new_uids(0) != []
+
+
+def test_idle_wakes_up_for_mail_delivered_into_the_maildir(dovecot_user, make_source, idling):
+    source = make_source(dovecot_user)
+    source.connect()
+
+    deliverer = after(idling, lambda: dovecot_user.deliver(CANCELLATION))
+    source.wait(PATIENCE)
+    deliverer.join()
+
+    assert source.last_wakeup is Wakeup.ACTIVITY
+    assert len(source.new_uids(0)) == 1
+
+
+def test_mail_that_arrived_before_waiting_wakes_at_once(dovecot_user, make_source, idling):
+    source = make_source(dovecot_user)
+    source.connect()
+    dovecot_user.deliver(CANCELLATION)
+
+    source.wait(PATIENCE)
+
+    assert source.last_wakeup is Wakeup.ACTIVITY
+    assert not idling.is_set()  # reported by the NOOP before IDLE, not by a 30 s recheck
+
+
+def test_idle_is_renewed_and_times_out_quietly(dovecot_user, make_source):
+    source = make_source(dovecot_user, idle_renew=0.2)
+    source.connect()
+
+    source.wait(0.7)
+
+    assert source.last_wakeup is Wakeup.TIMEOUT
+    assert source.new_uids(0) == []  # the connection is still usable
+
+
+def test_without_idle_the_source_polls(dovecot_no_idle_user, make_source, monkeypatch):
+    def no_idle(*args):
+        raise AssertionError("IDLE used on a server that does not offer it")
+
+    monkeypatch.setattr(IMAPClient, "idle", no_idle)
+    source = make_source(dovecot_no_idle_user, poll_interval=0.1)
+    source.connect()
+
+    appender = run_soon(lambda: dovecot_no_idle_user.append(CANCELLATION))
+    source.wait(PATIENCE)
+    appender.join()
+
+    assert source.last_wakeup is Wakeup.ACTIVITY
+    assert len(source.new_uids(0)) == 1
+
+
+def test_polling_times_out_without_mail(dovecot_no_idle_user, make_source):
+    source = make_source(dovecot_no_idle_user, poll_interval=0.1)
+    source.connect()
+
+    source.wait(0.3)
+
+    assert source.last_wakeup is Wakeup.TIMEOUT
+
+
+# -- losing and regaining the connection ---------------------------------------------------
+
+
+@pytest.fixture
+def private_dovecot():
+    """Start private servers, so that restarting one disturbs no other test."""
+    servers: list[DovecotServer] = []
+
+    def start(**options) -> DovecotServer:
+        servers.append(start_or_skip(**options))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.cleanup()
+
+
+@pytest.mark.parametrize("capabilities", [None, "IMAP4rev1 UIDPLUS"], ids=["idle", "polling"])
+def test_restart_under_wait_loses_the_connection_then_reconnects(
+    private_dovecot, make_source, capabilities
+):
+    server = private_dovecot(capabilities=capabilities)
+    user = server.add_user()
+    uid = user.append(CANCELLATION)
+    source = make_source(user, poll_interval=0.1)
+    uidvalidity = source.connect()
+
+    restarter = run_soon(server.restart)
+    try:
+        with pytest.raises(ConnectionLost):
+            source.wait(PATIENCE)
+    finally:
+        restarter.join()  # never tear the server down while it is restarting
+
+    assert source.connect() == uidvalidity
+    assert source.new_uids(0) == [uid]
+
+
+def test_operations_after_a_lost_connection_raise_connection_lost(private_dovecot, make_source):
+    server = private_dovecot()
+    user = server.add_user()
+    source = make_source(user)
+    source.connect()
+
+    server.stop()
+
+    with pytest.raises(ConnectionLost):
+        source.new_uids(0)
+    with pytest.raises(ConnectionLost):
+        source.fetch([1])  # the source forgot the dead connection
+    with pytest.raises(ConnectionLost):
+        source.connect()
+
+
+def test_uidvalidity_changes_when_the_folder_is_recreated(dovecot_user, make_source):
+    with other_client(dovecot_user) as client:
+        client.create_folder("Cancellations")
+    source = make_source(dovecot_user, folder="Cancellations")
+    before = source.connect()
+    source.close()
+
+    with other_client(dovecot_user) as client:
+        client.delete_folder("Cancellations")
+        client.create_folder("Cancellations")
+
+    assert source.connect() != before
+
+
+def test_processed_folder_is_created_when_missing(dovecot_user, make_source):
+    source = make_source(dovecot_user, processed_folder="Cancellations.Done")
+    source.connect()
+
+    with other_client(dovecot_user) as client:
+        assert client.folder_exists("Cancellations.Done")
+
+
+def test_an_impossible_processed_folder_is_a_mail_source_error(dovecot_user, make_source):
+    # Dovecot's Maildir++ hierarchy separator is '.', and it refuses '/' in names.
+    source = make_source(dovecot_user, processed_folder="Cancellations/Done")
+
+    with pytest.raises(MailSourceError, match="Cancellations/Done") as caught:
+        source.connect()
+    assert not isinstance(caught.value, ConnectionLost)
+
+
+# -- credentials ---------------------------------------------------------------------------
+
+
+def test_password_provider_is_asked_on_every_connect(dovecot_user, make_source):
+    calls = []
+
+    def provider() -> str:
+        calls.append(1)
+        return dovecot_user.password
+
+    source = make_source(dovecot_user, password_provider=provider)
+    source.connect()
+    source.connect()
+
+    assert len(calls) == 2
+
+
+def test_wrong_password_is_a_plain_authentication_failure(dovecot_user, make_source):
+    wrong = "not-the-password-" + dovecot_user.password
+    source = make_source(dovecot_user, password_provider=lambda: wrong)
+
+    with pytest.raises(AuthenticationFailed) as caught:
+        source.connect()
+
+    message = str(caught.value)
+    assert dovecot_user.name in message and "refused" in message
+    assert wrong not in message and wrong not in repr(caught.value)
+    assert caught.value.__cause__ is None
+
+
+def test_connection_refused_is_connection_lost(make_source, dovecot_user):
+    server = dovecot_user.server
+    source = ImapSource(
+        server.host, _closed_port(), "someone", lambda: "x",
+        ssl=False, starttls=False, processed_folder=None, connect_timeout=2,
+    )
+    with pytest.raises(ConnectionLost):
+        source.connect()
+
+
+def _closed_port() -> int:
+    from tests.servers.ports import free_port
+
+    return free_port()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ssl": True, "starttls": True},
+        {"auth": "cram-md5"},
+        {"idle_renew": 30 * 60},
+        {"processed_folder": "INBOX"},
+    ],
+)
+def test_inconsistent_options_are_refused(options):
+    settings = {"ssl": False, "starttls": False, "processed_folder": None, **options}
+    with pytest.raises(ValueError):
+        ImapSource("localhost", 143, "user", lambda: "x", **settings)
