@@ -15,7 +15,7 @@ LANGUAGES = ['en', 'de', 'fr', 'es', 'nl']
 _LIBRARY_LIMIT = 50_000  # its regexes backtrack badly on huge bodies; ours are linear
 
 _ATTRIBUTION = re.compile(
-    r'^\s*(?:>\s*)*(?:On|Am|Le|El|Op|Em|Il)\s.{0,300}?'
+    r'^\s*(?:>\s*)*(?:-+\s*)?(?:On|Am|Le|El|Op|Em|Il)\s.{0,300}?'  # Yahoo prefixes '--- '
     r'(?:wrote|schrieb|a\s+écrit|escribió|schreef|escreveu|ha\s+scritto)(?:\s.{0,200}?)?\s*:\s*$',
     re.IGNORECASE | re.DOTALL)
 # Android and others: '02.04.2012 14:20 user <a@x> wrote:' starts with the date itself.
