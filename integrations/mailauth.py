@@ -51,6 +51,8 @@ class AuthPolicy:
 
     authserv_ids: tuple[str, ...]
     accept: tuple[str, ...] = ("dkim", "spf")  # add "dmarc" to trust dmarc=pass too
+    # Our own DKIM check is a separate switch from `accept`, which only filters what
+    # our server wrote: it also serves where the server writes no usable header (M365).
     verify_dkim_locally: bool = True
     dns_resolver: DnsResolver | None = None  # None: real DNS through dkimpy
 
@@ -83,8 +85,8 @@ def authenticate(raw: bytes, from_addr: str, policy: AuthPolicy) -> AuthVerdict:
             return AuthVerdict(True, evidence.method,
                                f"our mail server checked {evidence.method.upper()} "
                                f"and it passed for {evidence.domain}")
-        notes.append(f"{evidence.method.upper()} passed for {evidence.domain or 'an unnamed domain'}, "
-                     f"which is not {from_domain}")
+        named = evidence.domain or "an unnamed domain"
+        notes.append(f"{evidence.method.upper()} passed for {named}, which is not {from_domain}")
     if policy.verify_dkim_locally:
         verdict = _local_dkim(raw, from_domain, policy.dns_resolver, notes)
         if verdict:

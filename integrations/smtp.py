@@ -63,6 +63,9 @@ def envelope(msg: EmailMessage, from_addr: str | None = None,
     """Envelope sender and recipients: explicit values win, else Sender/From and To/Cc/Bcc."""
     sender = from_addr if from_addr is not None else parseaddr(
         str(msg["Sender"] or msg["From"] or ""))[1]
+    if from_addr is None and not sender:
+        # An empty MAIL FROM (<>) marks a bounce: only ever on purpose, via from_addr="".
+        raise ValueError(f"message {msg['Message-ID']} has no From or Sender")
     if to_addrs is None:
         fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
         to_addrs = [addr for _, addr in getaddresses(fields) if addr]
@@ -174,13 +177,16 @@ class SmtpSender:
 
 
 def classify(exc: BaseException) -> SendError:
-    """Sort a failure into "retry later" or "stop": 4xx and network trouble are transient."""
+    """Sort a failure into "retry later" or "stop": only 5xx and setup problems stop.
+
+    Anything else (4xx, odd codes, network trouble) is worth another attempt.
+    """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        kind = TransientSendError if codes and all(400 <= c < 500 for c in codes) else PermanentSendError
+        final = any(code >= 500 for code, _ in exc.recipients.values())
+        kind = PermanentSendError if final else TransientSendError
         return kind(f"all recipients refused: {exc.recipients}", refused=exc.recipients)
     if isinstance(exc, smtplib.SMTPResponseException):
-        kind = TransientSendError if 400 <= exc.smtp_code < 500 else PermanentSendError
+        kind = PermanentSendError if exc.smtp_code >= 500 else TransientSendError
         return kind(f"relay answered {exc.smtp_code} {_text(exc.smtp_error)}",
                     code=exc.smtp_code)
     if isinstance(exc, (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError)):

@@ -33,7 +33,8 @@ def ar(authserv_id: str, results: str) -> str:
     return f"Authentication-Results: {authserv_id};\r\n\t{results}"
 
 
-RECEIVED = "Received: from mail.staff.example by mx.canceldesk.example; Thu, 5 Mar 2026 09:00:01 +0000"
+RECEIVED = ("Received: from mail.staff.example by mx.canceldesk.example;\r\n"
+            "\tThu, 5 Mar 2026 09:00:01 +0000")
 
 
 @pytest.fixture(scope="module")

@@ -195,3 +195,11 @@ def test_file_sender_needs_a_message_id(tmp_path):
 
     with pytest.raises(ValueError, match="Message-ID"):
         FileSender(tmp_path).send(msg)
+
+
+def test_a_message_without_sender_is_refused_before_connecting():
+    msg = cancellation_ack()
+    del msg["From"]
+
+    with pytest.raises(ValueError, match="no From"):
+        SmtpSender("127.0.0.1", free_port(), security="none", sleep=_no_sleep).send(msg)
