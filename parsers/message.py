@@ -2,9 +2,10 @@
 
 The stdlib `email` package (compat32, the most forgiving policy) builds the tree; helper
 modules decode headers (`headers`), pick the readable body (`body`), cut the quote
-(`quotes`) and find forwarded originals (`forwards`). mail-parser is not on this path on
-purpose: it drops an unparsable From silently (its `from_` comes back empty) and hides the
-raw parts we need for bounces and attached originals; the stdlib tree gives us both.
+(`quotes`) and find forwarded originals (`forwards`). mail-parser wraps this same stdlib
+parser; it is not on this path on purpose: it drops an unparsable address and leaves
+`from_` empty (PITFALLS.md), while the security rules need the address parsing in our
+hands, and going direct avoids a second parse of every mail.
 Nothing raises: the worst case is an almost empty ParsedMessage whose `defects` say why.
 """
 from __future__ import annotations
