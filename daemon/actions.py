@@ -15,7 +15,8 @@ from daemon import cases
 from daemon.classify import Decision, Mail
 from daemon.models import Contact, OutboxEntry
 from daemon.workflow import Trigger
-from parsers.intent import extract_dates, extract_services
+from parsers.dates import extract_dates
+from parsers.intent import extract_services
 from parsers.robots import bounce_info
 
 log = logging.getLogger(__name__)

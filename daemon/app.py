@@ -21,7 +21,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.credentials import secret_provider
 from daemon.directory import StaffDirectory
-from daemon.outbox import Dispatcher
+from daemon.outbox import MAIL, Dispatcher, mail_handler
 from daemon.rendering import Renderer
 from daemon.workflow import EventBus
 
@@ -54,6 +54,7 @@ def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None
     override = config.path(config.templates.override_dir) if config.templates.override_dir else None
     desk = Desk(config, engine, factory, clock, Renderer(override), EventBus(), StaffDirectory(config.staff.members),
                 dispatcher, sender or make_sender(config))
+    dispatcher.register(MAIL, mail_handler(desk.sender))
     effects.register(desk)
     return desk
 

@@ -161,3 +161,16 @@ class Dispatcher:
             return "sent"
         log.error("outbox #%s failed for good: %s", entry_id, error)
         return "failed"
+
+
+def mail_handler(sender) -> Handler:
+    """Delivers a mail entry through `sender`; a refusal for good is not retried."""
+    from integrations.smtp import PermanentSendError
+
+    def deliver(entry: OutboxEntry) -> None:
+        try:
+            sender.send(payload_message(entry))
+        except PermanentSendError as exc:
+            raise PermanentEffectError(str(exc)) from exc
+
+    return deliver

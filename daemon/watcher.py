@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from daemon import intake, pipeline
 from daemon.db import transaction
-from integrations.mailsource import ConnectionLost, MailSource
+from integrations.mailsource import MailSource, MailSourceError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Watcher:
         while not self.stop.is_set():
             try:
                 self._session()
-            except (ConnectionLost, OSError) as exc:
+            except (MailSourceError, OSError) as exc:
                 delay = self.backoff.next_delay()
                 log.warning("mailbox %s: connection lost (%s); reconnecting in %.1f s", self.source.key, exc, delay)
                 self.stop.wait(delay)
