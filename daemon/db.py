@@ -76,4 +76,5 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": features add their migrations on branches from the first revision.
+        command.upgrade(config, "heads")
