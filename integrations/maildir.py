@@ -81,7 +81,9 @@ class MaildirSource:
         if len(done_flag) != 1 or not done_flag.isupper():
             raise ValueError("done_flag is one upper-case Maildir flag letter, such as S or P")
         self.root = Path(path).absolute()
-        self.processed = None if processed_folder is None else self.root / _subfolder_name(processed_folder)
+        self.processed = None
+        if processed_folder is not None:
+            self.processed = self.root / _subfolder_name(processed_folder)
         self.done_flag = done_flag
         self.poll_interval = poll_interval
         self.key = f"maildir:{self.root}"
@@ -148,7 +150,8 @@ class MaildirSource:
         with self._locked():
             ledger = self._load()
             found = dict(self._message_files())
-            arrivals = sorted((name for name in found if name not in ledger.uids), key=_arrival_key(found))
+            unknown = (name for name in found if name not in ledger.uids)
+            arrivals = sorted(unknown, key=_arrival_key(found))
             ledger.assign(arrivals)
             ledger.uids = {name: uid for name, uid in ledger.uids.items() if name in found}
             self._save(ledger)
@@ -245,7 +248,8 @@ def _unique_name() -> str:
     now = time.time_ns()
     host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
     seconds, micros = divmod(now // 1000, 1_000_000)
-    return f"{seconds}.M{micros}P{os.getpid()}Q{next(_delivery_counter)}R{secrets.token_hex(4)}.{host}"
+    unique = f"M{micros}P{os.getpid()}Q{next(_delivery_counter)}R{secrets.token_hex(4)}"
+    return f"{seconds}.{unique}.{host}"
 
 
 def _split_info(name: str) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from contextlib import contextmanager
 
@@ -17,7 +18,15 @@ from integrations.mailsource import (
     Wakeup,
 )
 from tests.servers.dovecot import DovecotServer, DovecotUser, start_or_skip
-from tests.servers.dovecot import dovecot, dovecot_no_idle, dovecot_no_idle_user, dovecot_user  # noqa: F401
+from tests.servers.dovecot import (  # noqa: F401  (fixtures)
+    dovecot,
+    dovecot_no_idle,
+    dovecot_no_idle_user,
+    dovecot_oauth2,
+    dovecot_oauth2_user,
+    dovecot_tls,
+    dovecot_user,
+)
 
 pytestmark = pytest.mark.dovecot
 
@@ -304,6 +313,21 @@ def test_restart_under_wait_loses_the_connection_then_reconnects(
     assert source.new_uids(0) == [uid]
 
 
+def test_a_connection_dropped_without_bye_during_idle_is_lost(private_dovecot, make_source, idling):
+    # After EOF, idle_check() returns [] at once, forever (imapclient issue 565).
+    server = private_dovecot()
+    source = make_source(server.add_user())
+    source.connect()
+
+    killer = after(idling, server.kill_sessions)
+    try:
+        with pytest.raises(ConnectionLost, match="closed the connection"):
+            source.wait(PATIENCE)
+    finally:
+        killer.join()
+    assert source.connect()
+
+
 def test_operations_after_a_lost_connection_raise_connection_lost(private_dovecot, make_source):
     server = private_dovecot()
     user = server.add_user()
@@ -395,6 +419,75 @@ def _closed_port() -> int:
     from tests.servers.ports import free_port
 
     return free_port()
+
+
+def test_xoauth2_logs_in_with_a_fresh_token_on_every_connect(dovecot_oauth2_user, make_source):
+    user = dovecot_oauth2_user
+    issuer = user.server.token_issuer
+    issued: list[str] = []
+
+    def token() -> str:
+        issued.append(issuer.issue(user.name))
+        return issued[-1]
+
+    uid = user.append(CANCELLATION)
+    source = make_source(user, auth="xoauth2", password_provider=token)
+    source.connect()
+    issuer.revoke(issued[0])  # as Microsoft 365 expires tokens after about an hour
+    source.connect()
+
+    assert issuer.asked == issued and len(issued) == 2
+    assert source.fetch([uid]) == [FetchedMail(uid, CANCELLATION)]
+
+
+def test_xoauth2_with_a_rejected_token_is_refused(dovecot_oauth2_user, make_source):
+    user = dovecot_oauth2_user
+    token = user.server.token_issuer.issue(user.name)
+    user.server.token_issuer.revoke(token)
+    source = make_source(user, auth="xoauth2", password_provider=lambda: token)
+
+    with pytest.raises(AuthenticationFailed) as caught:
+        source.connect()
+
+    assert "xoauth2" in str(caught.value) and token not in str(caught.value)
+
+
+# -- TLS -----------------------------------------------------------------------------------
+
+
+def trusting(server: DovecotServer) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(server.certificate))
+
+
+@pytest.mark.parametrize("mode", ["implicit", "starttls"])
+def test_tls_connections_verify_the_certificate(dovecot_tls, make_source, mode):
+    user = dovecot_tls.add_user()
+    uid = user.append(CANCELLATION)
+    implicit = mode == "implicit"
+    source = ImapSource(
+        "localhost", dovecot_tls.tls_port if implicit else dovecot_tls.port, user.name,
+        lambda: user.password, ssl=implicit, starttls=not implicit, processed_folder=None,
+        ssl_context=trusting(dovecot_tls), connect_timeout=5, read_timeout=10,
+    )
+    try:
+        source.connect()
+        assert source.fetch([uid]) == [FetchedMail(uid, CANCELLATION)]
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("mode", ["implicit", "starttls"])
+def test_an_untrusted_certificate_is_refused(dovecot_tls, mode):
+    user = dovecot_tls.add_user()
+    implicit = mode == "implicit"
+    source = ImapSource(
+        "localhost", dovecot_tls.tls_port if implicit else dovecot_tls.port, user.name,
+        lambda: user.password, ssl=implicit, starttls=not implicit, processed_folder=None,
+        connect_timeout=5, read_timeout=10,
+    )
+
+    with pytest.raises(ConnectionLost, match="CERTIFICATE_VERIFY_FAILED"):
+        source.connect()
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,18 @@
 `DovecotServer` does not depend on pytest: it writes a one-file configuration into a
 short temporary directory, runs `dovecot -F` in its own process group on a free
 loopback port, and serves plain-password users from a passwd-file with Maildir storage.
-The fixtures at the bottom (`dovecot`, `dovecot_no_idle`, `dovecot_user`,
-`dovecot_no_idle_user`) are imported by tests/conftest.py.
+With a `TokenIssuer` it also accepts XOAUTH2 and OAUTHBEARER logins, checking bearer
+tokens against that fake OAuth2 introspection endpoint. The fixtures at the bottom
+(`dovecot`, `dovecot_no_idle`, `dovecot_oauth2`, `dovecot_tls`, and a fresh user on most:
+`dovecot_user`, `dovecot_no_idle_user`, `dovecot_oauth2_user`) are imported by
+tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import grp
 import itertools
+import json
 import os
 import pwd
 import secrets
@@ -19,8 +23,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -75,6 +81,7 @@ def _service_lines(account: MailAccount) -> str:
         return ""
     return (
         f"default_internal_user = {account.user}\n"
+        f"default_internal_group = {account.group}\n"
         f"default_login_user = {account.user}\n"
         "service anvil {\n  chroot =\n}\n"
         "service imap-login {\n  chroot =\n}\n"
@@ -84,11 +91,21 @@ def _service_lines(account: MailAccount) -> str:
 class DovecotServer:
     """One Dovecot instance on 127.0.0.1:`port`, its config, logs and mail under `dir`."""
 
-    def __init__(self, *, capabilities: str | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        capabilities: str | None = None,
+        token_issuer: TokenIssuer | None = None,
+        tls: bool = False,
+        extra_config: str = "",
+    ) -> None:
         self.binary = find_dovecot()
         if self.binary is None:
             raise DovecotNotInstalled("dovecot is not installed (looked in PATH and /usr/sbin)")
         self.capabilities = capabilities
+        self.token_issuer = token_issuer
+        self.tls = tls
+        self.tls_port: int | None = None  # implicit TLS, when tls=True; `port` offers STARTTLS
         self.extra_config = extra_config
         self.account = MailAccount.for_this_process()
         self.host = "127.0.0.1"
@@ -101,6 +118,8 @@ class DovecotServer:
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> DovecotServer:
+        if self.token_issuer is not None:
+            self.token_issuer.start()
         if self.dir is None:
             self._prepare_dir()
         self._process = subprocess.Popen(
@@ -131,14 +150,31 @@ class DovecotServer:
         self.stop()
         self.start()
 
+    def kill_sessions(self) -> int:
+        """SIGKILL every imap session process: clients see their socket close without a BYE."""
+        killed = 0
+        for pid in _processes_in_group(self._process.pid, "imap"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        return killed
+
     def cleanup(self) -> None:
         self.stop()
+        if self.token_issuer is not None:
+            self.token_issuer.stop()
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
     def __enter__(self) -> DovecotServer:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
 
     def __exit__(self, *exc_info: object) -> None:
         self.cleanup()
@@ -199,11 +235,15 @@ class DovecotServer:
         for sub in ("run", "state", "mail", "users"):
             (self.dir / sub).mkdir()
         os.chown(self.dir / "mail", self.account.uid, self.account.gid)
+        if self.tls:
+            self.tls_port = free_port(self.host)
+            _make_certificate(self.dir)
         (self.dir / "dovecot.conf").write_text(self._config())
 
     def _config(self) -> str:
         d, account = self.dir, self.account
         capability = f"imap_capability = {self.capabilities}\n" if self.capabilities else ""
+        oauth_mechanisms = " xoauth2 oauthbearer" if self.token_issuer else ""
         return (
             f"base_dir = {d}/run\n"
             f"state_dir = {d}/state\n"
@@ -211,9 +251,9 @@ class DovecotServer:
             f"info_log_path = {d}/dovecot.log\n"
             "listen = 127.0.0.1\n"
             "protocols = imap\n"
-            "ssl = no\n"
+            f"{self._ssl_lines()}"
             "disable_plaintext_auth = no\n"
-            "auth_mechanisms = plain login\n"
+            f"auth_mechanisms = plain login{oauth_mechanisms}\n"
             # Failed logins answer at once instead of after two seconds.
             "auth_failure_delay = 0\n"
             "first_valid_uid = 1\n"
@@ -221,14 +261,41 @@ class DovecotServer:
             f"{_service_lines(account)}"
             "service imap-login {\n"
             f"  inet_listener imap {{\n    port = {self.port}\n  }}\n"
-            "  inet_listener imaps {\n    port = 0\n  }\n"
+            f"  inet_listener imaps {{\n    port = {self.tls_port or 0}\n  }}\n"
             "}\n"
             "passdb {\n  driver = passwd-file\n"
             f"  args = scheme=PLAIN username_format=%u {d}/users/%u\n}}\n"
             "userdb {\n  driver = static\n"
             f"  args = uid={account.uid} gid={account.gid} home={d}/mail/%u\n}}\n"
+            f"{self._oauth2_passdb()}"
             f"{capability}"
             f"{self.extra_config}"
+        )
+
+    @property
+    def certificate(self) -> Path | None:
+        """The self-signed certificate (for localhost and 127.0.0.1) to trust, with tls=True."""
+        return self.dir / "cert.pem" if self.tls and self.dir else None
+
+    def _ssl_lines(self) -> str:
+        if not self.tls:
+            return "ssl = no\n"
+        return f"ssl = yes\nssl_cert = <{self.dir}/cert.pem\nssl_key = <{self.dir}/key.pem\n"
+
+    def _oauth2_passdb(self) -> str:
+        if self.token_issuer is None:
+            return ""
+        settings = self.dir / "oauth2.conf.ext"
+        settings.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.token_issuer.url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        return (
+            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {settings}\n}}\n"
         )
 
     def _write_user(self, name: str, password: str) -> None:
@@ -244,7 +311,8 @@ class DovecotServer:
         os.replace(tmp, self.dir / "users" / name)
 
     def _make_maildir(self, path: Path, *, is_subfolder: bool) -> None:
-        for part in (path.parent.parent, path.parent, path, path / "cur", path / "new", path / "tmp"):
+        parts = (path.parent.parent, path.parent, path, path / "cur", path / "new", path / "tmp")
+        for part in parts:
             if not part.exists() and self.dir in part.parents:
                 part.mkdir()
                 os.chown(part, self.account.uid, self.account.gid)
@@ -291,6 +359,96 @@ class DovecotServer:
             pass
 
 
+def _processes_in_group(pgid: int, command: str) -> list[int]:
+    """PIDs in process group `pgid` whose command name is `command` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        if name == command and int(fields[2]) == pgid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _make_certificate(directory: Path) -> None:
+    """A throw-away self-signed certificate for localhost, made by the openssl command."""
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem"),
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+class TokenIssuer:
+    """A fake OAuth2 token introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb.
+
+    `issue(user)` hands out a bearer token that Dovecot will accept for that user until
+    `revoke(token)`; every token Dovecot asks about is recorded in `asked`.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.asked: list[str] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def issue(self, user: str) -> str:
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = user
+        return token
+
+    def revoke(self, token: str) -> None:
+        self.tokens.pop(token, None)
+
+    def start(self) -> None:
+        if self._httpd is not None:
+            return
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _introspection_handler(self))
+        self.url = f"http://127.0.0.1:{self._httpd.server_port}/introspect"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+            self._thread.join()
+
+    def answer(self, token: str) -> dict:
+        self.asked.append(token)
+        user = self.tokens.get(token)
+        return {"active": True, "username": user} if user else {"active": False}
+
+
+def _introspection_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
+    class Introspection(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            fields = dict(pair.partition("=")[::2] for pair in form.split("&"))
+            body = json.dumps(issuer.answer(fields.get("token", ""))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            # Keep the test output clean; Dovecot's own log records the logins.
+            pass
+
+    return Introspection
+
+
 @dataclass(frozen=True)
 class DovecotUser:
     """One login on a DovecotServer, with shortcuts for putting mail in its folders."""
@@ -312,14 +470,23 @@ class DovecotUser:
 # -- pytest fixtures ----------------------------------------------------------------------
 
 
+def _missing(reason: str) -> None:
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} (and {REQUIRE_ENV}=1 requires it)", pytrace=False)
+    pytest.skip(reason)
+
+
 def start_or_skip(**options: object) -> DovecotServer:
     """Skip when Dovecot is absent, unless CANCELDESK_REQUIRE_SERVICES=1 demands it."""
     try:
-        return DovecotServer(**options).start()
+        server = DovecotServer(**options)
     except DovecotNotInstalled as exc:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{exc}, and {REQUIRE_ENV}=1 requires it", pytrace=False)
-        pytest.skip(f"{exc}; install dovecot-imapd to run the IMAP tests")
+        _missing(f"{exc}; install dovecot-imapd to run the IMAP tests")
+    try:
+        return server.start()
+    except BaseException:
+        server.cleanup()  # also stops a token issuer already started
+        raise
 
 
 @pytest.fixture(scope="session")
@@ -338,6 +505,24 @@ def dovecot_no_idle():
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def dovecot_oauth2():
+    """A Dovecot that also takes XOAUTH2/OAUTHBEARER; `dovecot_oauth2.token_issuer.issue(name)`."""
+    server = start_or_skip(token_issuer=TokenIssuer())
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls():
+    """A Dovecot with STARTTLS on `port` and implicit TLS on `tls_port`; trust `certificate`."""
+    if shutil.which("openssl") is None:
+        _missing("the openssl command (to make a test certificate) is not installed")
+    server = start_or_skip(tls=True)
+    yield server
+    server.cleanup()
+
+
 @pytest.fixture
 def dovecot_user(dovecot):
     """A fresh, empty account on the session's Dovecot for one test."""
@@ -348,3 +533,9 @@ def dovecot_user(dovecot):
 def dovecot_no_idle_user(dovecot_no_idle):
     """A fresh, empty account on the Dovecot without IDLE and MOVE."""
     return dovecot_no_idle.add_user()
+
+
+@pytest.fixture
+def dovecot_oauth2_user(dovecot_oauth2):
+    """A fresh account on the OAuth2-capable Dovecot (its password works too)."""
+    return dovecot_oauth2.add_user()
