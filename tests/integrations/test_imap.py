@@ -18,15 +18,8 @@ from integrations.mailsource import (
     Wakeup,
 )
 from tests.servers.dovecot import DovecotServer, DovecotUser, start_or_skip
-from tests.servers.dovecot import (  # noqa: F401  (fixtures)
-    dovecot,
-    dovecot_no_idle,
-    dovecot_no_idle_user,
-    dovecot_oauth2,
-    dovecot_oauth2_user,
-    dovecot_tls,
-    dovecot_user,
-)
+# tests/conftest.py provides dovecot, dovecot_user, dovecot_no_idle and dovecot_no_idle_user.
+from tests.servers.dovecot import dovecot_oauth2, dovecot_oauth2_user, dovecot_tls  # noqa: F401
 
 pytestmark = pytest.mark.dovecot
 
