@@ -2,7 +2,7 @@
 
 `DovecotServer` does not depend on pytest: it writes a one-file configuration into a
 short temporary directory, runs `dovecot -F` in its own process group on a free
-loopback port, and serves plain-password users from a passwd-file with Maildir storage.
+loopback port, and serves plain-password users (one passwd-file each) with Maildir storage.
 With a `TokenIssuer` it also accepts XOAUTH2 and OAUTHBEARER logins, checking bearer
 tokens against that fake OAuth2 introspection endpoint. The fixtures at the bottom
 (`dovecot`, `dovecot_no_idle`, `dovecot_oauth2`, `dovecot_tls`, and a fresh user on most:
