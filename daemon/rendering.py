@@ -32,24 +32,25 @@ class Renderer:
         folders = [str(override_dir)] if override_dir else []
         folders.append(str(BUILTIN_DIR))
         self._env = _environment(folders, autoescape=False)
-        self._html_env = _environment(folders, autoescape=True)
 
     def names(self) -> list[str]:
         return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedMail:
         try:
-            text = self._env.get_template(f"{name}.txt").render(context)
+            template = self._env.get_template(f"{name}.txt")
         except jinja2.TemplateNotFound:
             raise TemplateProblem(f"template {name}.txt not found") from None
-        subject, body = _split_subject(name, text)
-        return RenderedMail(subject, body, self._render_html(name, context))
+        subject, body = _split_subject(name, template.render(context))
+        return RenderedMail(subject, body, self._render_html(name, Path(template.filename).parent, context))
 
-    def _render_html(self, name: str, context: dict[str, Any]) -> str | None:
-        try:
-            return self._html_env.get_template(f"{name}.html").render(context)
-        except jinja2.TemplateNotFound:
+    def _render_html(self, name: str, folder: Path, context: dict[str, Any]) -> str | None:
+        # Only the HTML beside the text that was used: an operator who rewords the text
+        # must not have the built-in HTML go out with the old words.
+        if not (folder / f"{name}.html").is_file():
             return None
+        html_env = _environment([str(folder)], autoescape=True)
+        return html_env.get_template(f"{name}.html").render(context)
 
 
 def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
