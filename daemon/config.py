@@ -127,6 +127,122 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class BusinessConfig:
+    timezone: str = "UTC"
+    hours: str = "09:00-17:30"
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    holidays_country: str = ""
+    holidays_subdivision: str = ""
+    extra_holidays: tuple[str, ...] = ()
+    customer_hours: str = "09:00-17:00"
+
+    def validate(self, path: str) -> None:
+        self.calendar(path)
+
+    def calendar(self, path: str = "business"):
+        """The working calendar these values describe (daemon.business_calendar)."""
+        from daemon.business_calendar import build_calendar
+
+        return build_calendar(self.timezone, self.hours, self.days, self.holidays_country,
+                              self.holidays_subdivision, self.extra_holidays, self.customer_hours, path)
+
+
+@dataclass(frozen=True)
+class TimersConfig:
+    sla_call_scheduled_business_days: int = 1
+    sla_call_held_business_days: int = 2
+    approval_reminder_hours: int = 24
+    approval_escalation_hours: int = 48
+    effective_date_reminder_days: tuple[int, ...] = (7,)
+    checklist_retry_business_days: int = 1
+    thank_you_days_after_closure: int = 1
+    feedback_days_after_closure: int = 14
+    winback_days: tuple[int, ...] = (60, 120)
+    pause_resume_reminder_days: int = 7
+    customer_send_hour: str = "10:00"
+
+    def validate(self, path: str) -> None:
+        from datetime import time
+
+        try:
+            time.fromisoformat(self.customer_send_hour)
+        except ValueError:
+            raise ConfigError(f"{path}.customer_send_hour: expected a time like \"10:00\", "
+                              f"got {self.customer_send_hour!r}") from None
+
+
+@dataclass(frozen=True)
+class WinbackConfig:
+    offers: tuple[str, ...] = (
+        "price: 20% off your first three months back",
+        "results: a free strategy review and a new specialist on your account",
+        "service: a dedicated account manager and a monthly review call",
+        "budget: a lighter plan at half the monthly fee, upgrade when you are ready",
+    )
+    default_offer: str = "your first month back free"
+
+    def validate(self, path: str) -> None:
+        for i, line in enumerate(self.offers):
+            if ":" not in line or not line.split(":", 1)[0].strip():
+                raise ConfigError(f"{path}.offers[{i}]: expected \"reason: offer\", got {line!r}")
+
+    def offer_for(self, reason: str | None) -> str:
+        """The offer written for the reason a customer left (its category, before any ':')."""
+        category = (reason or "").split(":", 1)[0].strip().lower()
+        for line in self.offers:
+            key, offer = line.split(":", 1)
+            if key.strip().lower() == category:
+                return offer.strip()
+        return self.default_offer
+
+
+# -- staff commands (issue 4a): authentication, reasons, offers, roles ----------------------
+
+@dataclass(frozen=True)
+class AuthConfig:
+    authserv_ids: tuple[str, ...] = ()
+    accept: tuple[Literal["dkim", "spf", "dmarc"], ...] = ("dkim", "spf")
+    verify_dkim_locally: bool = True
+
+
+@dataclass(frozen=True)
+class ReasonsConfig:
+    categories: tuple[str, ...] = ("price", "results", "budget", "service", "moving_in_house", "other")
+
+
+@dataclass(frozen=True)
+class Offer:
+    name: str
+    description: str = ""
+    answers: tuple[str, ...] = ()   # the reason categories this offer answers
+
+
+@dataclass(frozen=True)
+class OffersConfig:
+    catalogue: tuple[Offer, ...] = (
+        Offer("discount", "A discount on the monthly fee for the next months", ("price",)),
+        Offer("free_month", "One month of service free of charge", ("price", "results")),
+        Offer("strategy_review", "A strategy review with a senior specialist", ("results", "service")),
+        Offer("new_specialist", "A different specialist on the account", ("results", "service")),
+        Offer("pause", "Pause the services instead of cancelling", ("budget", "moving_in_house")),
+        Offer("downgrade", "A smaller package at a lower fee", ("budget", "price")),
+        Offer("handover", "A paid handover to the in-house team", ("moving_in_house",)),
+    )
+
+    def answering(self, category: str) -> list[Offer]:
+        return [offer for offer in self.catalogue if category in offer.answers]
+
+    def get(self, name: str) -> Offer | None:
+        return next((offer for offer in self.catalogue if offer.name == name.lower()), None)
+
+
+@dataclass(frozen=True)
+class CommandsConfig:
+    # command name -> the roles that may run it, replacing the command's own default.
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     desk: DeskConfig = field(default_factory=DeskConfig)
     mailbox: MailboxConfig = field(default_factory=MailboxConfig)
@@ -138,6 +254,13 @@ class Config:
     intent: IntentConfig = field(default_factory=IntentConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    business: BusinessConfig = field(default_factory=BusinessConfig)
+    timers: TimersConfig = field(default_factory=TimersConfig)
+    winback: WinbackConfig = field(default_factory=WinbackConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
+    offers: OffersConfig = field(default_factory=OffersConfig)
+    commands: CommandsConfig = field(default_factory=CommandsConfig)
     base_dir: str = "."  # not a key of the file: the folder the file lives in
 
     def path(self, value: str) -> Path:
