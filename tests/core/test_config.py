@@ -30,7 +30,7 @@ def _keys(cls, prefix=""):
 
 def _flatten(table, prefix=""):
     for key, value in table.items():
-        if isinstance(value, dict) and key != "phrases":
+        if isinstance(value, dict) and key not in ("phrases", "roles"):  # tables that are values
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
@@ -46,7 +46,7 @@ def test_example_file_lists_every_key_with_its_default():
         written = example[key]
         if isinstance(default, tuple):
             written = tuple(written)
-        if key not in ("intent.phrases", "staff.members"):
+        if key not in ("intent.phrases", "staff.members", "offers.catalogue"):  # lists of tables: see their own tests
             assert written == default, f"{key}: example says {written!r}, default is {default!r}"
 
 

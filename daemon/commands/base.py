@@ -1,0 +1,49 @@
+"""The shape of a staff command: what it declares (name, usage, roles, states) and what it gets.
+
+Every command module defines `COMMAND = Command(...)`; daemon.staffmail checks roles and
+states from these declarations before calling `process`, so a command's own code only
+deals with its arguments and the case. A command says no by raising `Refused` with the
+reason in plain words: that sentence is what the member of staff reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from daemon.app import Desk
+    from daemon.classify import Mail
+    from daemon.directory import Staff
+    from daemon.models import Case
+
+ANY_STAFF = frozenset({"*"})
+
+
+class Refused(Exception):
+    """Raised by a command with the reason in plain words (shown to staff)."""
+
+
+@dataclass
+class CommandContext:
+    desk: Desk
+    session: Session
+    case: Case | None
+    staff: Staff
+    mail: Mail        # daemon.classify.Mail: the parsed message and its inbound row
+    now: datetime
+    results: list[str] = field(default_factory=list)   # extra lines for the results mail (e.g. suggested offers)
+    stop: bool = False   # set by #end: the lines below are not read
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str                        # 'cancel'
+    usage: str                       # '#cancel SERVICE[, SERVICE] on YYYY-MM-DD'
+    summary: str                     # one line for #help and docs/commands.md
+    roles: frozenset[str]            # roles allowed by default; ANY_STAFF = any member of staff
+    states: frozenset[str] | None    # case states where it applies; None = any
+    needs_case: bool
+    process: Callable[[CommandContext, str], str]   # returns the 'done' message; raises Refused

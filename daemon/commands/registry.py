@@ -1,0 +1,28 @@
+"""The staff commands, in one explicit ordered tuple: #help and docs/commands.md list them in this order.
+
+Adding a command: a module in daemon/commands/ defining `COMMAND = Command(...)`, and one
+entry here. Roles a command allows are its own default unless `[commands.roles]` in the
+configuration says otherwise.
+"""
+from __future__ import annotations
+
+from daemon.commands import end, help, note
+from daemon.commands.base import Command
+
+COMMANDS: tuple[Command, ...] = (
+    help.COMMAND,
+    note.COMMAND,
+    end.COMMAND,
+)
+
+_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def lookup(name: str) -> Command | None:
+    return _BY_NAME.get(name.lower())
+
+
+def allowed_roles(desk, command: Command) -> frozenset[str]:
+    """The roles that may run `command`: the configured override, else the command's default."""
+    override = desk.config.commands.roles.get(command.name)
+    return frozenset(override) if override is not None else command.roles
