@@ -242,52 +242,6 @@ class CommandsConfig:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-# -- staff commands (issue 4a): authentication, reasons, offers, roles ----------------------
-
-@dataclass(frozen=True)
-class AuthConfig:
-    authserv_ids: tuple[str, ...] = ()
-    accept: tuple[Literal["dkim", "spf", "dmarc"], ...] = ("dkim", "spf")
-    verify_dkim_locally: bool = True
-
-
-@dataclass(frozen=True)
-class ReasonsConfig:
-    categories: tuple[str, ...] = ("price", "results", "budget", "service", "moving_in_house", "other")
-
-
-@dataclass(frozen=True)
-class Offer:
-    name: str
-    description: str = ""
-    answers: tuple[str, ...] = ()   # the reason categories this offer answers
-
-
-@dataclass(frozen=True)
-class OffersConfig:
-    catalogue: tuple[Offer, ...] = (
-        Offer("discount", "A discount on the monthly fee for the next months", ("price",)),
-        Offer("free_month", "One month of service free of charge", ("price", "results")),
-        Offer("strategy_review", "A strategy review with a senior specialist", ("results", "service")),
-        Offer("new_specialist", "A different specialist on the account", ("results", "service")),
-        Offer("pause", "Pause the services instead of cancelling", ("budget", "moving_in_house")),
-        Offer("downgrade", "A smaller package at a lower fee", ("budget", "price")),
-        Offer("handover", "A paid handover to the in-house team", ("moving_in_house",)),
-    )
-
-    def answering(self, category: str) -> list[Offer]:
-        return [offer for offer in self.catalogue if category in offer.answers]
-
-    def get(self, name: str) -> Offer | None:
-        return next((offer for offer in self.catalogue if offer.name == name.lower()), None)
-
-
-@dataclass(frozen=True)
-class CommandsConfig:
-    # command name -> the roles that may run it, replacing the command's own default.
-    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class Config:
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -300,10 +254,6 @@ class Config:
     intent: IntentConfig = field(default_factory=IntentConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    auth: AuthConfig = field(default_factory=AuthConfig)
-    reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
-    offers: OffersConfig = field(default_factory=OffersConfig)
-    commands: CommandsConfig = field(default_factory=CommandsConfig)
     business: BusinessConfig = field(default_factory=BusinessConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
