@@ -63,8 +63,10 @@ class Fault:
 class Request:
     method: str
     path: str
-    kind: str
-    at: float
+    kind: str  # "read" or "write", as Google's quota counts it
+    at: float  # FakeSheetsServer.clock(): tests may install their fake clock
+    query: dict
+    body: Any
 
 
 class Worksheet:
@@ -143,6 +145,7 @@ class FakeSheetsServer:
         self.requests: list[Request] = []
         self.faults: deque[Fault] = deque()
         self.down = False
+        self.clock = time.monotonic
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,7 +155,9 @@ class FakeSheetsServer:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._http.daemon_threads = False  # server_close() joins handlers: no stray sockets
         self._http.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval.
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -258,7 +263,9 @@ class FakeSheetsServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    # One request per connection: no idle keep-alive connection can hold a handler
+    # thread (and server_close(), which joins them) after a client went away.
+    protocol_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``FakeSheetsServer.requests`` instead of stderr."""
@@ -280,8 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
         route = next(((n, m.groups()) for meth, rx, n in _ROUTES
                       if meth == self.command and (m := rx.match(url.path))), None)
         kind = "read" if route and route[0] in _READS else "write"
+        params = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(url.query).items()}
         with fake.lock:
-            fake.requests.append(Request(self.command, unquote(url.path), kind, time.monotonic()))
+            fake.requests.append(
+                Request(self.command, unquote(url.path), kind, fake.clock(), params, body))
         fault = fake.take_fault(kind)
         try:
             if fake.down:
@@ -290,7 +299,6 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiFailure(fault.status, "injected", _status_name(fault.status))
             if route is None:
                 raise ApiFailure(404, f"no route for {self.command} {url.path}", "NOT_FOUND")
-            params = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(url.query).items()}
             with fake.lock:
                 answer = dispatch(fake, route[0], [unquote(g) for g in route[1]], params, body)
             if fault and fault.kind == "slow":
