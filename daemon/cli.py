@@ -170,7 +170,9 @@ def _logging(level: str) -> None:
 
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum, _frame):
-        log.info("received %s: finishing the current step, then stopping", signal.Signals(signum).name)
+        if stop.is_set():  # asked twice: the operator does not want to wait for the wait
+            raise KeyboardInterrupt
+        log.info("received %s: stopping after the current step (again to stop at once)", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGINT, handler)
