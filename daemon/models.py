@@ -224,3 +224,67 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# -- the playbook in depth (issue 4b): the save call, decisions, approvals, offboarding ------
+
+class CallInvite(Base):
+    """The save call of a case: one iCalendar event, moved (same UID, higher SEQUENCE) or cancelled."""
+
+    __tablename__ = "call_invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # proposed (sent by the desk), scheduled (set by staff), accepted, declined, cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    replies: Mapped[dict] = mapped_column(JSON, default=dict)  # attendee address -> PARTSTAT
+
+
+class ServiceDecision(Base):
+    """What happens to one service of a case: keep, cancel (with its final day) or pause (until)."""
+
+    __tablename__ = "service_decisions"
+    __table_args__ = (UniqueConstraint("case_id", "service", name="uq_service_decisions_service"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date | None] = mapped_column(Date)  # final day of service, or the day a pause ends
+    decided_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApprovalStep(Base):
+    """One step of a case's approval chain, in one round (a rejected or amended case starts another)."""
+
+    __tablename__ = "approval_steps"
+    __table_args__ = (UniqueConstraint("case_id", "round", "position", name="uq_approval_steps_step"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(64))
+    condition: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting, asked, approved, rejected, void
+    asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str] = mapped_column(String(320), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class OffboardingItem(Base):
+    """One item of a cancelled case's offboarding checklist, owned by a team, ticked with #done."""
+
+    __tablename__ = "offboarding_items"
+    __table_args__ = (UniqueConstraint("case_id", "position", name="uq_offboarding_items_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    owners: Mapped[list] = mapped_column(JSON, default=list)  # the addresses told, who may tick it
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done
+    done_by: Mapped[str] = mapped_column(String(320), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -40,9 +40,11 @@ class Trigger(str, enum.Enum):
     IDENTITY_VERIFIED = "identity_verified"
     CALL_SCHEDULED = "call_scheduled"
     CALL_CANCELLED = "call_cancelled"
+    CALL_DECLINED = "call_declined"          # the customer declined: the request stands all the same
     SAVE_ATTEMPTED = "save_attempted"
     SAVED = "saved"
     DECIDED = "decided"                      # keep / cancel / pause decisions complete
+    APPROVAL_STEP_DONE = "approval_step_done"  # one approver said yes; the chain goes on
     APPROVAL_REJECTED = "approval_rejected"
     APPROVED = "approved"
     OFFBOARDING_STARTED = "offboarding_started"
@@ -56,8 +58,11 @@ class Trigger(str, enum.Enum):
 
 
 S, T = State, Trigger
+KINDS = ("cancel", "pause", "change")  # what a customer may ask for; the outcome may differ
 _ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)
-_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *_ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING)
+# A customer may withdraw at any point before the case is closed, a running pause included.
+_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *_ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING,
+                   S.PAUSED)
 
 # (from state, trigger) -> to state. The one place that says what may follow what.
 TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
@@ -68,9 +73,12 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
     (S.AWAITING_IDENTITY, T.IDENTITY_VERIFIED): S.OPEN,
     **{(state, T.CALL_SCHEDULED): S.CALL_SCHEDULED for state in _ACTIVE},
     (S.CALL_SCHEDULED, T.CALL_CANCELLED): S.OPEN,
+    (S.CALL_SCHEDULED, T.CALL_DECLINED): S.OPEN,
     **{(state, T.SAVE_ATTEMPTED): S.SAVE_ATTEMPTED for state in _ACTIVE},
     **{(state, T.SAVED): S.SAVED for state in (*_ACTIVE, S.PENDING_APPROVAL)},
-    **{(state, T.DECIDED): S.PENDING_APPROVAL for state in _ACTIVE},
+    # Deciding again while approvals run (a decision amended) starts a new approval round.
+    **{(state, T.DECIDED): S.PENDING_APPROVAL for state in (*_ACTIVE, S.PENDING_APPROVAL)},
+    (S.PENDING_APPROVAL, T.APPROVAL_STEP_DONE): S.PENDING_APPROVAL,
     (S.PENDING_APPROVAL, T.APPROVAL_REJECTED): S.SAVE_ATTEMPTED,
     (S.PENDING_APPROVAL, T.APPROVED): S.APPROVED,
     (S.APPROVED, T.OFFBOARDING_STARTED): S.OFFBOARDING,
