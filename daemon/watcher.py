@@ -13,6 +13,8 @@ import random
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
+
 from daemon import intake, pipeline
 from daemon.db import transaction
 from integrations.mailsource import MailSource, MailSourceError
@@ -60,10 +62,19 @@ class Watcher:
             try:
                 self._session()
             except (MailSourceError, OSError) as exc:
-                delay = self.backoff.next_delay()
-                log.warning("mailbox %s: connection lost (%s); reconnecting in %.1f s", self.source.key, exc, delay)
-                self.stop.wait(delay)
+                self._pause(f"mailbox {self.source.key}: {exc}")
+            except OperationalError as exc:
+                self._pause(f"database unreachable: {exc.orig or exc}")
+            except Exception:  # a bug must not end the watch: log it whole, back off, go on
+                log.exception("unexpected error in the watch loop")
+                self._pause("unexpected error (logged above)")
         self.source.close()
+
+    def _pause(self, why: str) -> None:
+        self.source.close()
+        delay = self.backoff.next_delay()
+        log.warning("%s; trying again in %.1f s", why, delay)
+        self.stop.wait(delay)
 
     def run_once(self) -> SweepReport:
         self.connect()
