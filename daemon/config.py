@@ -242,6 +242,90 @@ class CommandsConfig:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+# -- the playbook in depth (issue 4b): save call, approvals, offboarding, vendors, webhook ---
+
+APPROVAL_CONDITIONS = ("always", "credit", "early_termination")
+
+
+@dataclass(frozen=True)
+class CallsConfig:
+    minutes: int = 30
+    business_days_after_notice: int = 1
+    hour: str = "11:00"
+
+    def validate(self, path: str) -> None:
+        from datetime import time
+
+        if not 1 <= self.business_days_after_notice <= 2:
+            raise ConfigError(f"{path}.business_days_after_notice: the playbook holds the call within 2 business "
+                              f"days of the notice: use 1 or 2, got {self.business_days_after_notice}")
+        try:
+            time.fromisoformat(self.hour)
+        except ValueError:
+            raise ConfigError(f"{path}.hour: expected a time like \"11:00\", got {self.hour!r}") from None
+
+
+@dataclass(frozen=True)
+class ApprovalsConfig:
+    chain: tuple[str, ...] = ("retention", "director", "finance when credit",
+                              "general_manager when early_termination", "accounting")
+
+    def validate(self, path: str) -> None:
+        for i, _ in enumerate(self.chain):
+            self.step(i, f"{path}.chain[{i}]")
+
+    def step(self, index: int, key: str = "approvals.chain") -> tuple[str, str]:
+        """'finance when credit' -> ('finance', 'credit'); 'director' -> ('director', 'always')."""
+        role, _, condition = (part.strip() for part in self.chain[index].partition(" when "))
+        condition = condition or "always"
+        if not role or " " in role or condition not in APPROVAL_CONDITIONS:
+            raise ConfigError(f"{key}: expected \"ROLE\" or \"ROLE when CONDITION\" with CONDITION one of "
+                              f"{', '.join(APPROVAL_CONDITIONS)}, got {self.chain[index]!r}")
+        return role, condition
+
+
+@dataclass(frozen=True)
+class OffboardingConfig:
+    items: tuple[str, ...] = (
+        "Revoke tool access -> team",
+        "Close open projects -> team_lead",
+        "Pause ad campaigns and recurring ad spend -> PPC",
+        "Settle outstanding payments -> accounting",
+        "Refunds and final invoice -> finance",
+    )
+
+    def validate(self, path: str) -> None:
+        for i, line in enumerate(self.items):
+            name, arrow, owner = line.partition("->")
+            if not arrow or not name.strip() or not owner.strip():
+                raise ConfigError(f"{path}.items[{i}]: expected \"ITEM -> OWNER\", got {line!r}")
+
+
+@dataclass(frozen=True)
+class VendorsConfig:
+    notices: tuple[str, ...] = ()
+
+    def validate(self, path: str) -> None:
+        for i, line in enumerate(self.notices):
+            service, colon, addresses = line.partition(":")
+            if not colon or not service.strip() or "@" not in addresses:
+                raise ConfigError(f"{path}.notices[{i}]: expected \"SERVICE: vendor@example.com\", got {line!r}")
+
+    def for_service(self, service: str) -> list[str]:
+        found: list[str] = []
+        for line in self.notices:
+            name, _, addresses = line.partition(":")
+            if name.strip().lower() == service.lower():
+                found += [a.strip().lower() for a in addresses.split(",") if a.strip()]
+        return found
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url_env: str = "CANCELDESK_WEBHOOK_URL"
+    timeout_seconds: float = 10.0
+
+
 @dataclass(frozen=True)
 class Config:
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -261,6 +345,11 @@ class Config:
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
     offers: OffersConfig = field(default_factory=OffersConfig)
     commands: CommandsConfig = field(default_factory=CommandsConfig)
+    calls: CallsConfig = field(default_factory=CallsConfig)
+    approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
+    offboarding: OffboardingConfig = field(default_factory=OffboardingConfig)
+    vendors: VendorsConfig = field(default_factory=VendorsConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
     base_dir: str = "."  # not a key of the file: the folder the file lives in
 
     def path(self, value: str) -> Path:
