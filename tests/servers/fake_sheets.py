@@ -14,6 +14,7 @@ columnCount): the client must resize first.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -146,6 +147,7 @@ class FakeSheetsServer:
         self.faults: deque[Fault] = deque()
         self.down = False
         self.clock = time.monotonic
+        self._flaky: tuple[float, int, random.Random] | None = None
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -241,6 +243,11 @@ class FakeSheetsServer:
     def apply_then_fail_next(self, n: int, status: int = 500, only: str | None = "write") -> None:
         self._add(n, Fault("apply_then_fail", status, only=only))
 
+    def flaky(self, ratio: float, status: int = 429, seed: int = 0) -> None:
+        """From now on answer a random ``ratio`` of requests with ``status`` (0 stops)."""
+        with self.lock:
+            self._flaky = (ratio, status, random.Random(seed)) if ratio > 0 else None
+
     def outage(self, down: bool) -> None:
         with self.lock:
             self.down = down
@@ -259,6 +266,8 @@ class FakeSheetsServer:
                 if fault.only in (None, kind):
                     self.faults.remove(fault)
                     return fault
+            if self._flaky and self._flaky[2].random() < self._flaky[0]:
+                return Fault("status", self._flaky[1])
             return None
 
 

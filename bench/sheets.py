@@ -1,0 +1,97 @@
+"""Bench: N cases' billing, offboarding and planner rows through gspread to a fake Sheets.
+
+    python bench/sheets.py [--cases 1000] [--flush 100] [--error-rate 0.05]
+
+Starts the fake Sheets server in-process and upserts the rows as the daemon's outbox
+would: one flush of all three sheets every ``--flush`` cases, then a second pass that
+changes every case's status (in-place updates). Runs once clean and once with a share
+of requests answered 429. Backoff and rate-limit waits go to a simulated clock, so the
+bench reports them as "waited" seconds instead of sleeping; "seconds" is the time the
+run really took (HTTP, JSON, diffing). Figures only, no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from integrations.sheets.google import GoogleSheets, client_for_base_url  # noqa: E402
+from integrations.sheets.mapping import default_mappings  # noqa: E402
+from integrations.sheets.upsert import SheetWriter  # noqa: E402
+from tests.servers.fake_sheets import FakeSheetsServer  # noqa: E402
+
+KEY = "bench-spreadsheet"
+
+
+class SimulatedWait:
+    """Clock and sleep for the limiter and retries: sleeping only adds up the time."""
+
+    def __init__(self) -> None:
+        self.waited = 0.0
+
+    def clock(self) -> float:
+        return time.monotonic() + self.waited
+
+    def sleep(self, seconds: float) -> None:
+        self.waited += max(0.0, seconds)
+
+
+def case_rows(n: int, status: str) -> dict[str, list[dict]]:
+    day = dt.date(2025, 1, 1) + dt.timedelta(days=n % 90)
+    ref, account = f"C-{n:05d}", f"ACME-{n % 400:04d}"
+    billing = [{"account": account, "item_id": f"{n}-{i}", "service": service,
+                "monthly_amount": 19.5 + i, "stop_date": day, "case_ref": ref, "status": status}
+               for i, service in enumerate(("Mail", "Backup"))]
+    offboarding = [{"case_ref": ref, "client": account, "final_day": day, "reason": "=price",
+                    "owner": "dana", "data_export": status == "done"}]
+    planner = [{"case_ref": ref, "account": account, "kind": ("cancel", "pause", "change")[n % 3],
+                "effective_date": day, "resume_date": None, "reason": "+moving", "status": status}]
+    return {"billing": billing, "offboarding": offboarding, "planner": planner}
+
+
+def run(cases: int, flush: int, error_rate: float) -> dict[str, float]:
+    wait = SimulatedWait()
+    with FakeSheetsServer() as server:
+        server.create_spreadsheet(KEY, "Sheet1")
+        server.flaky(error_rate, 429, seed=1)
+        backend = GoogleSheets(client_for_base_url(server.base_url), max_attempts=8,
+                               sleep=wait.sleep, clock=wait.clock, rng=random.Random(1))
+        writer = SheetWriter(backend, clock=wait.clock)
+        mappings = default_mappings(KEY)
+        started = time.perf_counter()
+        for status in ("stopping", "done"):
+            for first in range(0, cases, flush):
+                burst = [case_rows(n, status) for n in range(first, min(cases, first + flush))]
+                for name in ("billing", "offboarding", "planner"):
+                    writer.upsert(mappings[name], [r for c in burst for r in c[name]])
+        seconds = time.perf_counter() - started
+        backend.close()
+        rows = len(server.values(KEY, "Billing")) - 1
+    return {"reads": backend.api_calls.reads, "writes": backend.api_calls.writes,
+            "seconds_per_1000": seconds * 1000 / cases, "waited": wait.waited,
+            "billing_rows": rows}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--flush", type=int, default=100, help="cases per flush")
+    parser.add_argument("--error-rate", type=float, default=0.05, help="share of 429s")
+    args = parser.parse_args(argv)
+    print(f"{args.cases} cases, flush every {args.flush}, two passes (create, then update)")
+    for label, rate in (("clean", 0.0), (f"{args.error_rate:.0%} 429s", args.error_rate)):
+        r = run(args.cases, args.flush, rate)
+        print(f"{label:>10}: {r['reads']} reads, {r['writes']} writes (incl. retries), "
+              f"{r['seconds_per_1000']:.2f} s per 1,000 cases, "
+              f"{r['waited']:.0f} s simulated backoff/rate-limit wait, "
+              f"{r['billing_rows']} billing rows")
+
+
+if __name__ == "__main__":
+    main()
