@@ -25,6 +25,7 @@ check: $(STAMP)
 	$(BIN)/canceldesk --config var/config.toml check
 
 bench: $(STAMP)
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/sheets.py
 
 clean:
