@@ -75,6 +75,11 @@ def staff(desk, session: Session, mail: Mail, decision: Decision) -> None:
         add_to_case(desk, session, mail, decision)
 
 
+def refuse_commands(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """Customers never run commands: they are told so (daemon.staffmail), nothing changes."""
+    desk.extras["outsider_commands"](desk, session, mail)
+
+
 def at_risk(desk, session: Session, mail: Mail, decision: Decision) -> None:
     from daemon.effects import notify_team_at_risk
 
@@ -111,6 +116,7 @@ ACTIONS = {
     "record": record,
     "bounce": bounce,
     "staff": staff,
+    "refuse_commands": refuse_commands,
     "add_to_case": add_to_case,
     "open_case": open_case,
     "open_unverified": open_unverified,

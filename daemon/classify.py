@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from daemon import correlate
 from daemon.directory import bare, contact_for
 from daemon.models import Case, Contact, InboundMessage
+from parsers.commands import scan_commands
 from parsers.intent import Intent, classify_intent
 from parsers.message import ParsedMessage
 from parsers.robots import RobotVerdict, detect_robot
@@ -84,6 +85,15 @@ def staff(desk, session: Session, mail: Mail) -> Decision | None:
     return Decision("staff", "staff", "mail from staff")
 
 
+def outsider_commands(desk, session: Session, mail: Mail) -> Decision | None:
+    """#command lines from someone not on staff (the staff rule came first): refused, never run."""
+    known = desk.extras.get("command_names", frozenset())
+    if not any(line.name in known for line in scan_commands(mail.parsed.new_text).commands):
+        return None
+    mail.case = correlate.find_case(session, desk, mail.parsed, mail.sender)
+    return Decision("refuse_commands", "commands-refused", "#commands from someone who is not staff: refused")
+
+
 def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
     mail.case = correlate.find_case(session, desk, mail.parsed, mail.sender)
     if mail.case is None:
@@ -109,7 +119,7 @@ def unrelated(desk, session: Session, mail: Mail) -> Decision:
     return Decision("label", "for-a-person", f"not a request ({kind}) from {who}: left for a person")
 
 
-RULES: list[Rule] = [own_mail, robot, staff, reply_to_case, request, unrelated]
+RULES: list[Rule] = [own_mail, robot, staff, outsider_commands, reply_to_case, request, unrelated]
 
 
 def _is_forward(mail: Mail) -> bool:

@@ -1,0 +1,197 @@
+"""Staff mail: authenticate once, run the #command lines, and answer with one results mail.
+
+Reached through `desk.extras["staff_mail"]` (daemon.actions.staff) for mail whose bare
+From address is staff. Only the new text above the quote is read, line by line, until
+`#end`. Each line is checked (known command, role, case state) and run inside a
+SAVEPOINT, so a refused or failing line leaves nothing half done while the lines before
+it stand. Staff mail without commands is a forwarded customer request (a verbal case
+that asks the customer to write) or a note on its case.
+
+Customers never run commands: `refuse_outsider` answers a non-staff mail that holds
+command lines with a plain refusal and changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from daemon import authz, cases, effects, outbox
+from daemon.classify import Mail
+from daemon.commands.base import CommandContext, Refused
+from daemon.commands.registry import COMMANDS, lookup
+from daemon.compose import Thread, compose
+from daemon.models import Case
+from daemon.workflow import TransitionRefused
+from parsers.commands import CommandLine, parse_command
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Results:
+    done: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    not_read: int = 0
+    not_verified: str = ""
+
+
+def register(desk) -> None:
+    desk.extras["staff_mail"] = handle
+    desk.extras["outsider_commands"] = refuse_outsider
+    desk.extras["command_names"] = frozenset(command.name for command in COMMANDS)
+
+
+def handle(desk, session: Session, mail: Mail) -> None:
+    lines = (mail.parsed.new_text or "").replace("\r\n", "\n").split("\n")
+    if not any(parse_command(line) for line in lines):
+        _without_commands(desk, session, mail)
+        return
+    ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
+    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
+    results = _run_lines(ctx, lines) if verdict.ok else _unverified(lines, verdict.reason)
+    log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
+             len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
+    _keep_on_case(ctx, results)
+    _send_results(ctx, results)
+
+
+def _run_lines(ctx: CommandContext, lines: list[str]) -> Results:
+    results = Results()
+    for index, line in enumerate(lines):
+        if ctx.stop:
+            results.not_read = sum(1 for rest in lines[index:] if rest.strip())
+            break
+        command = parse_command(line)
+        if command is None:
+            if line.strip():
+                results.ignored.append(line.strip())
+            continue
+        outcome, text = run_line(ctx, command)
+        (results.done if outcome == "done" else results.refused).append(f"{command.line}  ->  {text}")
+    return results
+
+
+def run_line(ctx: CommandContext, line: CommandLine) -> tuple[str, str]:
+    """('done', message) or ('refused', reason) for one command line."""
+    command = lookup(line.name)
+    if command is None:
+        return "refused", f"unknown command #{line.name} (#help lists them)"
+    reason = authz.role_refusal(ctx.desk, command, ctx.staff) or authz.state_refusal(command, ctx.case)
+    if reason:
+        return "refused", reason
+    return _process(ctx, command, line.args)
+
+
+def _process(ctx: CommandContext, command, args: str) -> tuple[str, str]:
+    case, extra_count = ctx.case, len(ctx.results)
+    try:
+        with ctx.session.begin_nested():
+            return "done", command.process(ctx, args)
+    except (Refused, TransitionRefused) as exc:
+        reason = str(exc)
+    except Exception:  # a fault in one command must not lose the lines before it
+        log.exception("#%s failed on %s", command.name, case.reference if case else "no case")
+        reason = "failed with an internal error (logged for the operator)"
+    # The savepoint is gone; what the command added in memory goes with it.
+    ctx.case, ctx.stop = case, False
+    del ctx.results[extra_count:]
+    return "refused", reason
+
+
+def _unverified(lines: list[str], reason: str) -> Results:
+    commands = [c for c in map(parse_command, lines) if c is not None]
+    return Results(refused=[f"{c.line}  ->  not run: sender not verified" for c in commands], not_verified=reason)
+
+
+def _keep_on_case(ctx: CommandContext, results: Results) -> None:
+    """The command mail goes on the timeline of its case, with what came of it."""
+    if ctx.case is None:
+        return
+    summary = f"{len(results.done)} done, {len(results.refused)} refused: {ctx.mail.parsed.subject}"
+    if ctx.mail.inbound.case_id is None:
+        cases.attach_message(ctx.session, ctx.case, ctx.mail.inbound, ctx.now, actor=ctx.mail.sender,
+                             summary=summary, kind="commands")
+    else:
+        cases.record(ctx.session, ctx.case, "commands", at=ctx.now, actor=ctx.mail.sender, summary=summary)
+
+
+def _send_results(ctx: CommandContext, results: Results) -> None:
+    case, parsed = ctx.case, ctx.mail.parsed
+    context = {
+        "desk": ctx.desk.config.desk, "subject": _bare_subject(parsed.subject), "done": results.done,
+        "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "ignored": results.ignored,
+        "extra": list(ctx.results), "not_verified": results.not_verified,
+        "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
+        "case_reference": case.reference if case else "", "case_state": case.state if case else "",
+    }
+    send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=False)
+
+
+def send_answer(desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict,
+                *, reply: bool) -> None:
+    """One answer to `mail`, threaded under it; on the case's timeline when there is a case."""
+    answering = Thread(mail.parsed.message_id, tuple(mail.parsed.references))
+    dedupe = f"{template}:{mail.inbound.id}"
+    if case is not None:
+        effects.send(desk, session, case, template, [mail.sender], context, dedupe=dedupe,
+                     answering=answering, reply=reply, auto="auto-replied")
+        return
+    now = desk.clock.now()
+    if reply and effects._over_cap(desk, session, mail.sender, now):
+        log.warning("%s to %s suppressed by the per-recipient cap", template, mail.sender)
+        return
+    msg = compose(desk.config.desk, desk.renderer.render(template, context), [mail.sender], now=now,
+                  answering=answering, auto="auto-replied")
+    outbox.enqueue_mail(session, msg, dedupe_key=f"mail:{dedupe}", now=now)
+
+
+def _bare_subject(subject: str) -> str:
+    while subject[:3].lower() == "re:":
+        subject = subject[3:].strip()
+    return subject or "(no subject)"
+
+
+# -- staff mail without commands ------------------------------------------------------------
+
+
+def _without_commands(desk, session: Session, mail: Mail) -> None:
+    forwarded = next((f for f in mail.parsed.forwarded if f.from_ and f.from_.addr), None)
+    if forwarded is not None and bare_from(forwarded) not in desk.staff:
+        _forwarded_request(desk, session, mail, bare_from(forwarded))
+    elif mail.case is not None:
+        cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
+                             summary=(mail.parsed.new_text or mail.parsed.subject).strip(), kind="note")
+
+
+def bare_from(forwarded) -> str:
+    return forwarded.from_.addr.lower()
+
+
+def _forwarded_request(desk, session: Session, mail: Mail, customer: str) -> None:
+    """A customer's request passed on by staff: the playbook wants it in writing from them."""
+    from daemon.requests import open_verbal_case
+
+    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
+    if not verdict.ok:
+        ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
+        _send_results(ctx, Results(refused=[f"forward of {customer}'s request  ->  no case opened"],
+                                   not_verified=verdict.reason))
+        return
+    note = (mail.parsed.new_text or "").strip() or f"forwarded by {mail.sender}"
+    mail.case = open_verbal_case(desk, session, customer=customer, staff_address=mail.sender,
+                                 inbound=mail.inbound, note=note)
+
+
+# -- customers ------------------------------------------------------------------------------
+
+
+def refuse_outsider(desk, session: Session, mail: Mail) -> None:
+    """Command lines from someone who is not staff: a plain refusal, nothing else."""
+    names = sorted({c.name for c in map(parse_command, (mail.parsed.new_text or "").split("\n")) if c})
+    context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
+               "commands": ", ".join(f"#{name}" for name in names)}
+    log.warning("%s: #commands from %s, who is not staff: refused", mail.parsed.message_id, mail.sender)
+    send_answer(desk, session, mail.case, mail, "commands_not_for_customers", context, reply=True)
