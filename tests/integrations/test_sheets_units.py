@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from decimal import Decimal
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrations.sheets.a1 import column_index, column_letter, range_a1, range_start
 from integrations.sheets.backend import SheetsUnavailable, header_update
+from integrations.sheets.google import client_from_service_account
 from integrations.sheets.mapping import (
     DEFAULT_CHECKLIST,
     billing_mapping,
@@ -136,3 +140,25 @@ def test_retrier_gives_up_after_max_attempts_with_capped_jitter() -> None:
         retrier.run(attempt, "write")
     assert len(calls) == 4 and len(sleeps) == 3
     assert all(0 <= s <= cap for s, cap in zip(sleeps, (1.0, 2.0, 2.0)))
+
+
+def _service_account_info() -> dict:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {"type": "service_account", "project_id": "p", "private_key_id": "k",
+            "private_key": pem, "client_email": "desk@p.iam.gserviceaccount.com",
+            "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+
+
+def test_service_account_from_file_or_json_text_gets_timeouts(tmp_path) -> None:
+    info = _service_account_info()
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps(info))
+    for source in (str(key_file), json.dumps(info)):
+        client = client_from_service_account(source, timeout=(3, 9))
+        try:
+            assert client.http_client.timeout == (3, 9)
+            assert client.http_client.auth.service_account_email == info["client_email"]
+        finally:
+            client.http_client.session.close()
