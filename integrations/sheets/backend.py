@@ -25,7 +25,15 @@ class SheetsError(Exception):
 
 
 class SheetsUnavailable(SheetsError):
-    """The sheet service stayed unreachable or overloaded through every retry."""
+    """The sheet service stayed unreachable or overloaded through every retry.
+
+    ``retry_after`` is the server's own hint (seconds) when it sent one, so an outbox
+    can schedule the next attempt no sooner.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass

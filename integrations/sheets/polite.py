@@ -86,12 +86,20 @@ class Retrier:
                 last: Exception = error
             except TRANSIENT_ERRORS as error:
                 last = error
+            told = retry_after(last)
+            if told is not None and told > self.max_delay:
+                # Blocking the worker for longer than our own cap helps nobody: hand the
+                # wait to the caller's queue instead.
+                raise SheetsUnavailable(f"{what}: server asks to wait {told:g} s", told) from last
             if number < self.max_attempts:
                 self._sleep(self.delay(number, last))
-        raise SheetsUnavailable(f"{what}: gave up after {self.max_attempts} attempts: {last}") from last
+        raise SheetsUnavailable(
+            f"{what}: gave up after {self.max_attempts} attempts: {last}", retry_after(last)
+        ) from last
 
     def delay(self, number: int, error: Exception) -> float:
-        """Retry-After when the server sent one, else full jitter up to the backoff cap."""
+        """Retry-After when the server sent one (at most max_delay, see ``run``), else
+        full jitter up to the backoff cap."""
         told = retry_after(error)
         if told is not None:
             return told

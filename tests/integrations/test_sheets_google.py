@@ -272,3 +272,14 @@ def test_outage_of_minutes_loses_nothing_and_recovers_in_order(server, writer, c
     result = writer.upsert(PLANNER, pending)
     assert result.added == 5
     assert [r[0] for r in body_rows(server, "Planner")] == [f"C-{n}" for n in range(6)]
+
+
+def test_a_long_retry_after_is_handed_to_the_caller(server, writer, clock) -> None:
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    server.fail_next(1, 429, retry_after=600, only="write")
+    slept = len(clock.sleeps)
+    with pytest.raises(SheetsUnavailable) as caught:
+        writer.upsert(PLANNER, [planner_row("C-2")])
+    assert caught.value.retry_after == 600 and len(clock.sleeps) == slept
+    writer.upsert(PLANNER, [planner_row("C-2")])
+    assert [r[0] for r in body_rows(server, "Planner")] == ["C-1", "C-2"]
