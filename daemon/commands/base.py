@@ -47,3 +47,10 @@ class Command:
     states: frozenset[str] | None    # case states where it applies; None = any
     needs_case: bool
     process: Callable[[CommandContext, str], str]   # returns the 'done' message; raises Refused
+
+
+def add_detail(case: Case, key: str, item: dict) -> None:
+    """Append `item` to the list `case.details[key]` (a new dict: JSON columns track assignment only)."""
+    details = dict(case.details or {})
+    details[key] = [*details.get(key, []), item]
+    case.details = details

@@ -6,13 +6,19 @@ configuration says otherwise.
 """
 from __future__ import annotations
 
-from daemon.commands import end, help, note
+from daemon.commands import end, help, note, offer, reason, status, verbal, verify, withdrawn
 from daemon.commands.base import Command
 
 COMMANDS: tuple[Command, ...] = (
     help.COMMAND,
+    status.COMMAND,
     note.COMMAND,
-    end.COMMAND,
+    reason.COMMAND,
+    offer.COMMAND,
+    verify.COMMAND,
+    verbal.COMMAND,
+    withdrawn.COMMAND,
+    end.COMMAND,   # last: it stops the reading
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

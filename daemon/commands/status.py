@@ -1,0 +1,50 @@
+"""#status: where a case stands, in the results mail — state, people, services, reasons, offers, timers."""
+from __future__ import annotations
+
+from daemon.commands.base import ANY_STAFF, Command, CommandContext
+
+
+def process(ctx: CommandContext, args: str) -> str:
+    case = ctx.case
+    lines = [
+        f"State:      {case.state}",
+        f"Kind:       {case.kind}",
+        f"Requester:  {case.requester}{'' if case.verified else ' (not verified)'}",
+        f"Account:    {case.account.name if case.account else 'none on file'}",
+        f"Services:   {', '.join(case.requested_services or []) or 'none named'}",
+        f"Final day:  {case.requested_final_day.isoformat() if case.requested_final_day else 'not given'}",
+    ]
+    lines += _listed("Reasons", _reasons(case)) + _listed("Offers", _offers(case))
+    lines += _listed("Approvals", _approvals(case)) + _listed("Timers", _timers(ctx))
+    ctx.results.extend(lines)
+    return f"status of {case.reference} below"
+
+
+def _listed(title: str, items: list[str]) -> list[str]:
+    return [f"{title}:", *(f"  - {item}" for item in items)] if items else [f"{title}: none"]
+
+
+def _reasons(case) -> list[str]:
+    return [f"{r['category']}: {r['text']}".rstrip(": ") for r in (case.details or {}).get("reasons", [])]
+
+
+def _offers(case) -> list[str]:
+    return [f"{o['name']} ({o['outcome']}) {o.get('details', '')}".rstrip() for o in (case.details or {}).get("offers", [])]
+
+
+def _approvals(case) -> list[str]:
+    # Kept by the approvals chain (daemon.decisions); each step is shown as it is stored.
+    steps = (case.details or {}).get("approvals", [])
+    return [", ".join(f"{k}: {v}" for k, v in step.items()) if isinstance(step, dict) else str(step)
+            for step in steps]
+
+
+def _timers(ctx: CommandContext) -> list[str]:
+    pending = ctx.desk.extras.get("pending_timers")
+    return list(pending(ctx.desk, ctx.session, ctx.case)) if pending else []
+
+
+COMMAND = Command(
+    name="status", usage="#status", summary="Show the state of the case, its reasons, offers, approvals and timers.",
+    roles=ANY_STAFF, states=None, needs_case=True, process=process,
+)
