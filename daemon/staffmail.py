@@ -125,7 +125,7 @@ def _send_results(ctx: CommandContext, results: Results) -> None:
         "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "ignored": results.ignored,
         "extra": list(ctx.results), "not_verified": results.not_verified,
         "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
-        "case_reference": case.reference if case else "", "case_state": case.state if case else "",
+        "case_line": f"{case.reference} (now {case.state})" if case else "",
     }
     send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=False)
 
