@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases
+from daemon import cases, timers_letters
 from daemon.classify import Decision, Mail
 from daemon.models import Contact, OutboxEntry
 from daemon.workflow import Trigger
@@ -45,6 +45,7 @@ def bounce(desk, session: Session, mail: Mail, decision: Decision) -> None:
 def add_to_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
     cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
                          summary=mail.parsed.subject)
+    timers_letters.on_customer_reply(desk, session, mail)  # "stop" ends win-back letters (6)
 
 
 def open_case(desk, session: Session, mail: Mail, decision: Decision) -> None:

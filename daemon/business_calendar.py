@@ -98,8 +98,11 @@ def customer_send_time(moment: datetime, zone: str | ZoneInfo | None, cal: Busin
 
 
 def customer_day_at(day: date, hour: time, zone: str | ZoneInfo | None, cal: BusinessCalendar) -> datetime:
-    """`hour` local time on `day` for the customer, moved on to a sendable moment, in UTC."""
+    """`hour` local time on `day` for the customer, in UTC; a weekend moves it to the next
+    working weekday at the same hour (an hour outside the customer hours moves as well)."""
     tz = _customer_zone(zone, cal)
+    if day.weekday() not in cal.days:
+        day = _next_weekday(day, cal)
     return customer_send_time(at_local(day, hour, tz), tz, cal)
 
 

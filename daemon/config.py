@@ -153,6 +153,7 @@ class TimersConfig:
     sla_call_held_business_days: int = 2
     approval_reminder_hours: int = 24
     approval_escalation_hours: int = 48
+    approval_escalation_roles: tuple[str, ...] = ("director",)
     effective_date_reminder_days: tuple[int, ...] = (7,)
     checklist_retry_business_days: int = 1
     thank_you_days_after_closure: int = 1

@@ -28,6 +28,8 @@ def register(desk) -> None:
     desk.bus.subscribe(Trigger.OPENED_UNVERIFIED, lambda s, c, e: _on_opened_unverified(desk, s, c, e))
     from daemon import staffmail  # here: staffmail sends through this module
     staffmail.register(desk)
+    from daemon import timers_plan  # last: its approval timers read the steps asked above
+    timers_plan.register(desk)
 
 
 def _on_opened(desk, session: Session, case: Case, event: DomainEvent) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -288,3 +289,42 @@ class OffboardingItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, done
     done_by: Mapped[str] = mapped_column(String(320), default="")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# -- timers (issue 6): deadlines, reminders, closure, thank-you and win-back ----------------
+
+class TimerStatus(str, enum.Enum):
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Timer(Base):
+    """One thing that must happen to a case at a moment: the truth behind the scheduler's jobs.
+
+    (case, kind, seq) is unique, so scheduling the same timer twice is a no-op; seq tells
+    apart the repeats of a kind (each win-back letter, each retry of the closure).
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "seq", name="uq_timers_once"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    status: Mapped[TimerStatus] = mapped_column(_enum(TimerStatus), default=TimerStatus.PENDING, index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class SchedulerJob(Base):
+    """APScheduler's job store table (SQLAlchemyJobStore's own layout), declared here so
+    that Alembic creates it like every other table and the schema has one owner."""
+
+    __tablename__ = "apscheduler_jobs"
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,130 @@
+"""The clock for timers: APScheduler 3 wakes the daemon when a timer falls due.
+
+The `timers` table is the truth; a job only says "at due_at, run timer N". Jobs have
+stable ids (`timer:N`), are one-off `date` jobs in UTC (never cron: its DST gaps and
+doubles are documented in PITFALLS), reference the module-level `fire` with the timer id
+(nothing else is pickled), and have no misfire limit, so a timer due while the daemon was
+down runs when it comes back. New and ended timers reach the scheduler after their
+transaction commits; at start-up every pending timer is (re-)registered and stale jobs
+dropped. One scheduler per database: two would each fire every job.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import event
+
+from daemon import timers
+from daemon.db import transaction
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "timer:"
+TABLE = "apscheduler_jobs"   # created by the 0002_timers migration, like every other table
+
+# The desk the running scheduler serves: jobs carry only ids, so `fire` finds it here.
+_desk = None
+
+
+def job_id(timer_id: int) -> str:
+    return f"{JOB_PREFIX}{timer_id}"
+
+
+def make_scheduler(desk, *, persistent: bool = True) -> BackgroundScheduler:
+    """A scheduler with the job store in the desk's database (or in memory for tests)."""
+    store = SQLAlchemyJobStore(engine=desk.engine, tablename=TABLE) if persistent else MemoryJobStore()
+    return BackgroundScheduler(
+        jobstores={"default": store}, timezone=timezone.utc,
+        # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+
+
+def start(desk, scheduler: BackgroundScheduler | None = None, *, paused: bool = False) -> BackgroundScheduler:
+    """Start serving `desk`: register pending timers, follow new ones as they commit."""
+    global _desk
+    scheduler = scheduler or make_scheduler(desk)
+    _desk = desk
+    scheduler.start(paused=paused)
+    sync(desk, scheduler)
+    _follow_commits(desk, scheduler)
+    desk.extras["scheduler"] = scheduler
+    return scheduler
+
+
+def stop(desk) -> None:
+    global _desk
+    _unfollow_commits(desk)
+    scheduler = desk.extras.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=True)
+    _desk = None
+
+
+def fire(timer_id: int) -> None:
+    """The one job function: run timer `timer_id` if it still applies."""
+    if _desk is None:
+        log.error("timer %s fired with no desk to serve it", timer_id)
+        return
+    timers.run_timer(_desk, timer_id)
+
+
+def sync(desk, scheduler: BackgroundScheduler) -> int:
+    """Make the job store match the pending timers: add or move each, drop the rest."""
+    with transaction(desk.factory) as session:
+        pending = {t.id: t.due_at for t in timers.all_pending(session)}
+    for timer_id, due_at in pending.items():
+        add_job(scheduler, timer_id, due_at)
+    wanted = {job_id(i) for i in pending}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            job.remove()
+    log.info("scheduler: %s pending timers registered", len(pending))
+    return len(pending)
+
+
+def add_job(scheduler: BackgroundScheduler, timer_id: int, due_at: datetime) -> None:
+    scheduler.add_job(fire, "date", run_date=due_at, args=[timer_id], id=job_id(timer_id),
+                      name=f"timer {timer_id}", replace_existing=True)
+
+
+def remove_job(scheduler: BackgroundScheduler, timer_id: int) -> None:
+    try:
+        scheduler.remove_job(job_id(timer_id))
+    except JobLookupError:
+        pass  # already run, or never registered: either way nothing is left to remove
+
+
+def _follow_commits(desk, scheduler: BackgroundScheduler) -> None:
+    """Tell the scheduler about timers only once their rows are committed.
+
+    Adding the job inside the transaction would, on SQLite, wait on our own write lock;
+    and a rolled-back timer must leave no job behind.
+    """
+    def after_commit(session) -> None:
+        for timer_id, due_at in session.info.pop(timers.SCHEDULED_KEY, []):
+            add_job(scheduler, timer_id, due_at)
+        for timer_id in session.info.pop(timers.ENDED_KEY, []):
+            remove_job(scheduler, timer_id)
+
+    def after_rollback(session) -> None:
+        session.info.pop(timers.SCHEDULED_KEY, None)
+        session.info.pop(timers.ENDED_KEY, None)
+
+    def after_soft_rollback(session, previous) -> None:
+        after_rollback(session)
+
+    listeners = [("after_commit", after_commit), ("after_soft_rollback", after_soft_rollback)]
+    for name, listener in listeners:
+        event.listen(desk.factory, name, listener)
+    desk.extras["scheduler_listeners"] = listeners
+
+
+def _unfollow_commits(desk) -> None:
+    for name, listener in desk.extras.pop("scheduler_listeners", []):
+        event.remove(desk.factory, name, listener)
