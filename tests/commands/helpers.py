@@ -70,12 +70,12 @@ def text(message) -> str:
 
 
 def results_for(desk, raw: bytes, staff: str = "amy@agency.example"):
-    """Run `raw` and return the one results mail that answers it."""
-    before = {m["Message-ID"] for m in sent_to(desk, staff)}
+    """Run `raw` and return the one results mail that answers it (other mail to `staff` may follow)."""
+    command_id = message_from_bytes(raw, policy=policy.default)["Message-ID"]
     run(desk, raw)
-    new = [m for m in sent_to(desk, staff) if m["Message-ID"] not in before]
-    assert len(new) == 1, [m["Subject"] for m in new]
-    return new[0]
+    answers = [m for m in sent_to(desk, staff) if m["In-Reply-To"] == command_id]
+    assert len(answers) == 1, [m["Subject"] for m in sent_to(desk, staff)]
+    return answers[0]
 
 
 def open_case(desk, body: str = "Please cancel our SEO and PPC services.\n"):
