@@ -11,12 +11,10 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases, timers_letters
+from daemon import cases, requests, timers_letters
 from daemon.classify import Decision, Mail
-from daemon.models import Contact, OutboxEntry
+from daemon.models import Case, Contact, OutboxEntry
 from daemon.workflow import Trigger
-from parsers.dates import extract_dates
-from parsers.intent import extract_services
 from parsers.robots import bounce_info
 
 log = logging.getLogger(__name__)
@@ -24,7 +22,8 @@ log = logging.getLogger(__name__)
 
 def record(desk, session: Session, mail: Mail, decision: Decision) -> None:
     """Robots and our own mail: kept on the case they belong to, never answered."""
-    if mail.case is not None:
+    keep = desk.config.intake.robots_are_recorded or not decision.label.startswith("robot:")
+    if mail.case is not None and keep:
         cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
                              kind=decision.label, summary=f"{decision.reason}: {mail.parsed.subject}")
 
@@ -38,7 +37,9 @@ def bounce(desk, session: Session, mail: Mail, decision: Decision) -> None:
             if info.original_message_id else None
         if original is not None:
             original.last_error = f"bounced: {', '.join(info.failed_recipients)} {info.status}".strip()
-            mail.case = mail.case or (session.get(cases.Case, original.case_id) if original.case_id else None)
+            mail.case = (session.get(Case, original.case_id) if original.case_id else None) or mail.case
+        mail.notes.append(f"failed: {', '.join(info.failed_recipients) or 'unknown'}; "
+                          f"{'our mail ' + original.message_id if original else 'not a mail of ours'}")
     record(desk, session, mail, decision)
 
 
@@ -55,7 +56,7 @@ def open_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
         mail.case = existing
         add_to_case(desk, session, mail, decision)
         return
-    mail.case = _open(desk, session, mail, Trigger.OPENED, account)
+    mail.case = requests.open_from_mail(desk, session, mail, Trigger.OPENED, account)
 
 
 def open_unverified(desk, session: Session, mail: Mail, decision: Decision) -> None:
@@ -64,7 +65,7 @@ def open_unverified(desk, session: Session, mail: Mail, decision: Decision) -> N
         mail.case = existing
         add_to_case(desk, session, mail, decision)
         return
-    mail.case = _open(desk, session, mail, Trigger.OPENED_UNVERIFIED, None)
+    mail.case = requests.open_from_mail(desk, session, mail, Trigger.OPENED_UNVERIFIED, None)
 
 
 def staff(desk, session: Session, mail: Mail, decision: Decision) -> None:
@@ -87,23 +88,28 @@ def at_risk(desk, session: Session, mail: Mail, decision: Decision) -> None:
     notify_team_at_risk(desk, session, mail)
 
 
+def written_request(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """The customer's reply to a case that waited for the request in writing."""
+    requests.receive_written_request(desk, session, mail)
+
+
+def verify(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """A contact on file confirms a request that came from an address not on file."""
+    cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
+                         summary=mail.parsed.subject)
+    requests.verify_case(desk, session, mail.case, actor=mail.sender, mail=mail)
+
+
+def reopen(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    requests.reopen(desk, session, mail)
+
+
+def follow_up_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    mail.case = requests.open_follow_up(desk, session, mail)
+
+
 def label(desk, session: Session, mail: Mail, decision: Decision) -> None:
     """Nothing to do: the label on the stored message tells a person to look."""
-
-
-def _open(desk, session: Session, mail: Mail, trigger: Trigger, account):
-    text = mail.parsed.new_text or mail.parsed.text
-    services = extract_services(text, desk.config.intent.services)
-    dates = extract_dates(text, desk.clock.now().date())
-    log.info("%s: opening a %s case for %s", mail.parsed.message_id, mail.intent.kind, mail.sender)
-    return cases.open_case(
-        desk, session, kind=mail.intent.kind, requester=mail.sender, account=account, trigger=trigger,
-        inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=services,
-        final_day=max(dates) if dates else None,
-        answering=mail.parsed.message_id, answering_references=list(mail.parsed.references),
-        received_at=mail.inbound.received_at.isoformat(), excerpt=text[:2000],
-        intent_matched=list(mail.intent.matched),
-    )
 
 
 def _mark_bouncing(session: Session, addresses) -> None:
@@ -122,5 +128,9 @@ ACTIONS = {
     "open_case": open_case,
     "open_unverified": open_unverified,
     "at_risk": at_risk,
+    "written_request": written_request,
+    "verify": verify,
+    "reopen": reopen,
+    "follow_up_case": follow_up_case,
     "label": label,
 }

@@ -13,12 +13,15 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from daemon import correlate
+from daemon import cases, correlate
+from daemon.compose import CASE_HEADER
 from daemon.directory import bare, contact_for
 from daemon.models import Case, Contact, InboundMessage
+from daemon.workflow import FINISHED, State, Trigger, can_advance
 from parsers.commands import scan_commands
-from parsers.intent import Intent, classify_intent
+from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases
 from parsers.message import ParsedMessage
+from parsers.references import token_from_address
 from parsers.robots import RobotVerdict, detect_robot
 
 REQUEST_KINDS = {"cancel": "cancel", "pause": "pause", "change": "change"}
@@ -57,11 +60,12 @@ def classify(desk, session: Session, mail: Mail) -> Decision:
 
 
 def own_mail(desk, session: Session, mail: Mail) -> Decision | None:
-    desk_address = desk.config.desk.address.lower()
-    if mail.sender == desk_address or mail.parsed.message_id.endswith(f"@{desk.config.desk.domain}>") \
-            and mail.parsed.headers.get("x-canceldesk-case"):
-        return Decision("record", "own-mail", "our own mail came back")
-    return None
+    """Our own mail coming back (a loop, a copy, a forward by rule): kept on its case, never answered."""
+    if not _is_ours(desk, session, mail):
+        return None
+    mail.case = correlate.case_of_our_message(session, mail.parsed.message_id) \
+        or correlate.find_case(session, desk, mail.parsed, mail.sender)
+    return Decision("record", "own-mail", "our own mail came back")
 
 
 def robot(desk, session: Session, mail: Mail) -> Decision | None:
@@ -76,6 +80,13 @@ def robot(desk, session: Session, mail: Mail) -> Decision | None:
     mail.case = correlate.find_case(session, desk, mail.parsed, mail.sender)
     action = "bounce" if mail.robot.kind == "bounce" else "record"
     return Decision(action, f"robot:{mail.robot.kind}", mail.robot.reason)
+
+
+def no_sender(desk, session: Session, mail: Mail) -> Decision | None:
+    """No usable From address: nobody to answer, nobody to open a case for."""
+    if mail.sender:
+        return None
+    return Decision("label", "for-a-person", "no usable sender address: left for a person")
 
 
 def staff(desk, session: Session, mail: Mail) -> Decision | None:
@@ -95,19 +106,49 @@ def outsider_commands(desk, session: Session, mail: Mail) -> Decision | None:
 
 
 def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
-    mail.case = correlate.find_case(session, desk, mail.parsed, mail.sender)
-    if mail.case is None:
+    found = correlate.explain(session, desk, mail.parsed, mail.sender)
+    if found is None:
         return None
-    return Decision("add_to_case", "case-reply", f"belongs to {mail.case.reference}")
+    mail.case, mail.contact = found.case, contact_for(session, mail.sender)
+    reference, state = found.case.reference, found.case.state
+    if state == State.AWAITING_WRITTEN.value and _is_customer(session, desk, mail):
+        mail.intent = _intent(desk, mail)
+        if mail.intent.kind != "withdraw":
+            return Decision("written_request", "case-reply:written", f"the written request for {reference} "
+                            f"(found by {found.how})")
+    if state == State.AWAITING_IDENTITY.value and correlate.may_confirm(session, found.case, mail.sender) \
+            and mail.sender != bare(found.case.requester):
+        return Decision("verify", "case-reply:verified", f"{mail.sender} is on file: confirms {reference}")
+    if State(state) in FINISHED:
+        mail.intent = _intent(desk, mail)
+        if mail.intent.kind in REQUEST_KINDS:
+            return _after_closure(desk, session, mail, found)
+    return Decision("add_to_case", "case-reply", f"belongs to {reference} (found by {found.how})")
+
+
+def _after_closure(desk, session: Session, mail: Mail, found: correlate.Found) -> Decision | None:
+    """A new request in the thread of a finished case: `[desk] after_closure` says what it becomes."""
+    if not correlate.sender_belongs(session, desk, found.case, mail.sender):
+        return None  # not theirs to reopen: judged as a new request of its own
+    label, old = f"request:{mail.intent.kind}", f"{found.case.reference} ({found.case.state})"
+    if desk.config.desk.after_closure == "reopen" and can_advance(found.case, Trigger.REOPENED):
+        return Decision("reopen", label, f"a new {mail.intent.kind} request in the thread of {old}: reopened")
+    return Decision("follow_up_case", label, f"a new {mail.intent.kind} request in the thread of {old}: "
+                    "a new case linked to it")
 
 
 def request(desk, session: Session, mail: Mail) -> Decision | None:
-    mail.intent = classify_intent(mail.parsed.subject, mail.parsed.new_text or mail.parsed.text, _phrases(desk))
+    mail.intent = _intent(desk, mail)
     mail.contact = contact_for(session, mail.sender)
     if mail.intent.kind in REQUEST_KINDS:
         if mail.contact is None:
             return Decision("open_unverified", f"request:{mail.intent.kind}", "request from an address not on file")
         return Decision("open_case", f"request:{mail.intent.kind}", f"{mail.intent.kind} request from a contact on file")
+    if mail.contact is not None:
+        mail.case = cases.open_case_for(session, mail.contact.account_id, mail.sender)
+        if mail.case is not None:
+            return Decision("add_to_case", "case-reply", f"{mail.intent.kind} mail from a contact whose account's "
+                            f"case {mail.case.reference} is in progress")
     if mail.intent.kind == "at_risk" and mail.contact is not None:
         return Decision("at_risk", "at-risk", "a customer doubting the service: the team is told")
     return None
@@ -119,7 +160,27 @@ def unrelated(desk, session: Session, mail: Mail) -> Decision:
     return Decision("label", "for-a-person", f"not a request ({kind}) from {who}: left for a person")
 
 
-RULES: list[Rule] = [own_mail, robot, staff, outsider_commands, reply_to_case, request, unrelated]
+RULES: list[Rule] = [own_mail, robot, no_sender, staff, outsider_commands, reply_to_case, request, unrelated]
+
+
+def _is_ours(desk, session: Session, mail: Mail) -> bool:
+    """From the desk's address (or one of its case addresses), or a Message-ID we minted."""
+    own = desk.config.desk
+    if mail.sender == own.address.lower() or token_from_address(mail.sender, own.local_part, own.domain):
+        return True
+    if correlate.is_our_message(session, mail.parsed.message_id):
+        return True
+    # A copy of our mail from before this database (a restored backup): our domain and our header.
+    return mail.parsed.message_id.endswith(f"@{own.domain}>") and bool(mail.parsed.get(CASE_HEADER))
+
+
+def _is_customer(session: Session, desk, mail: Mail) -> bool:
+    """The case's requester or a contact of its account; staff and strangers are not."""
+    return mail.sender not in desk.staff and correlate.sender_belongs(session, desk, mail.case, mail.sender)
+
+
+def _intent(desk, mail: Mail) -> Intent:
+    return classify_intent(mail.parsed.subject, mail.parsed.new_text or mail.parsed.text, _phrases(desk))
 
 
 def _is_forward(mail: Mail) -> bool:
@@ -127,18 +188,11 @@ def _is_forward(mail: Mail) -> bool:
 
 
 def _phrases(desk):
-    from parsers.intent import DEFAULT_PHRASES
-
-    configured = desk.config.intent.phrases
-    if not configured:
+    """The built-in phrases extended (or, per intent and language, replaced) by `[intent.phrases]`."""
+    intent = desk.config.intent
+    if not intent.phrases:
         return DEFAULT_PHRASES
-    if not desk.config.intent.extend_default_phrases:
-        return configured
-    merged = {kind: dict(langs) for kind, langs in DEFAULT_PHRASES.items()}
-    for kind, langs in configured.items():
-        for lang, phrases in langs.items():
-            merged.setdefault(kind, {})[lang] = tuple(merged.get(kind, {}).get(lang, ())) + tuple(phrases)
-    return merged
+    return merge_phrases(DEFAULT_PHRASES, intent.phrases, replace=not intent.extend_default_phrases)
 
 
 def sender_of(parsed: ParsedMessage) -> str:

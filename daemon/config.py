@@ -253,6 +253,7 @@ class CallsConfig:
     minutes: int = 30
     business_days_after_notice: int = 1
     hour: str = "11:00"
+    invite_delay_minutes: int = 60
 
     def validate(self, path: str) -> None:
         from datetime import time

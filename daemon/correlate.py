@@ -2,43 +2,82 @@
 
 The order matters for safety. Message-IDs we minted and the unguessable token in our
 Reply-To address prove the sender saw our mail. A case reference in the subject is easy
-to guess, so it only counts when the sender already belongs to that case.
+to guess, so it only counts when the sender already belongs to that case (or, for a case
+waiting for identity, is a contact on file come to confirm it).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.directory import bare
+from daemon.directory import bare, contact_for
 from daemon.models import Case, Contact, InboundMessage, OutboxEntry
 from parsers.message import ParsedMessage
 from parsers.references import find_case_references, token_from_address
 
+AWAITING_IDENTITY = "awaiting_identity"
+
+
+@dataclass(frozen=True)
+class Found:
+    case: Case
+    how: str   # plain words for the label reason: which proof tied the mail to the case
+
 
 def find_case(session: Session, desk, parsed: ParsedMessage, sender: str) -> Case | None:
-    return (
-        _by_message_ids(session, parsed)
-        or _by_token(session, desk, parsed)
-        or _by_subject(session, desk, parsed, sender)
-    )
+    found = explain(session, desk, parsed, sender)
+    return found.case if found else None
 
 
-def _by_message_ids(session: Session, parsed: ParsedMessage) -> Case | None:
-    ids = [i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i]
-    if not ids:
+def explain(session: Session, desk, parsed: ParsedMessage, sender: str) -> Found | None:
+    """The case `parsed` belongs to and how we know, trying the strongest proof first."""
+    for how, finder in (("our Message-ID in its In-Reply-To/References", _by_message_ids),
+                        ("the case token in the address it was sent to", _by_token),
+                        ("the case reference in its subject", _by_subject)):
+        case = finder(session, desk, parsed, sender)
+        if case is not None:
+            return Found(case, how)
+    return None
+
+
+def case_of_our_message(session: Session, message_id: str) -> Case | None:
+    """The case of a mail we sent ourselves, by its Message-ID (a copy coming back)."""
+    if not message_id:
         return None
     case_id = session.scalar(select(OutboxEntry.case_id).where(
-        OutboxEntry.message_id.in_(ids), OutboxEntry.case_id.is_not(None)).limit(1))
-    if case_id is None:
-        case_id = session.scalar(select(InboundMessage.case_id).where(
-            InboundMessage.message_key.in_(ids), InboundMessage.case_id.is_not(None)).limit(1))
+        OutboxEntry.message_id == message_id, OutboxEntry.case_id.is_not(None)).limit(1))
     return session.get(Case, case_id) if case_id else None
 
 
-def _by_token(session: Session, desk, parsed: ParsedMessage) -> Case | None:
-    local = desk.config.desk.local_part
+def is_our_message(session: Session, message_id: str) -> bool:
+    return bool(message_id) and session.scalar(
+        select(OutboxEntry.id).where(OutboxEntry.message_id == message_id).limit(1)) is not None
+
+
+def _by_message_ids(session: Session, desk, parsed: ParsedMessage, sender: str) -> Case | None:
+    # The parent first, then References newest first: a thread that moved from a closed
+    # case to its follow-up must land on the follow-up.
+    ids = list(dict.fromkeys(i for i in (*parsed.in_reply_to, *reversed(parsed.references)) if i))
+    if not ids:
+        return None
+    owners = dict(session.execute(select(OutboxEntry.message_id, OutboxEntry.case_id).where(
+        OutboxEntry.message_id.in_(ids), OutboxEntry.case_id.is_not(None))).all())
+    owners.update({key: case_id for key, case_id in session.execute(
+        select(InboundMessage.message_key, InboundMessage.case_id).where(
+            InboundMessage.message_key.in_(ids), InboundMessage.case_id.is_not(None))).all()
+        if key not in owners})
+    for message_id in ids:
+        if message_id in owners:
+            return session.get(Case, owners[message_id])
+    return None
+
+
+def _by_token(session: Session, desk, parsed: ParsedMessage, sender: str) -> Case | None:
+    local, domain = desk.config.desk.local_part, desk.config.desk.domain
     for address in (*parsed.to, *parsed.cc):
-        token = token_from_address(address.addr, local)
+        token = token_from_address(address.addr, local, domain)
         if token:
             case = session.scalar(select(Case).where(Case.token == token.lower()))
             if case:
@@ -49,7 +88,7 @@ def _by_token(session: Session, desk, parsed: ParsedMessage) -> Case | None:
 def _by_subject(session: Session, desk, parsed: ParsedMessage, sender: str) -> Case | None:
     for reference in find_case_references(parsed.subject, desk.config.desk.reference_prefix):
         case = session.scalar(select(Case).where(Case.reference == reference))
-        if case and sender_belongs(session, desk, case, sender):
+        if case and (sender_belongs(session, desk, case, sender) or may_confirm(session, case, sender)):
             return case
     return None
 
@@ -65,3 +104,15 @@ def sender_belongs(session: Session, desk, case: Case, sender: str) -> bool:
         return False
     return session.scalar(select(Contact.id).where(
         Contact.account_id == case.account_id, Contact.email == sender)) is not None
+
+
+def may_confirm(session: Session, case: Case, sender: str) -> bool:
+    """A contact on file citing a case that waits for identity: the confirmation we asked for.
+
+    Such a case has no account yet, so nobody but its requester "belongs" to it; a contact
+    on file can only attach it to their own account, which they may cancel anyway.
+    """
+    if case.state != AWAITING_IDENTITY:
+        return False
+    contact = contact_for(session, sender) if sender else None
+    return contact is not None and (case.account_id is None or contact.account_id == case.account_id)

@@ -26,6 +26,8 @@ KIND_LABELS = {"cancel": "cancellation", "pause": "pause", "change": "contract c
 def register(desk) -> None:
     desk.bus.subscribe(Trigger.OPENED, lambda s, c, e: _on_opened(desk, s, c, e))
     desk.bus.subscribe(Trigger.OPENED_UNVERIFIED, lambda s, c, e: _on_opened_unverified(desk, s, c, e))
+    from daemon import requests  # verbal, written, verified, reopened: the mail beside those steps
+    requests.register(desk)
     from daemon import staffmail  # here: staffmail sends through this module
     staffmail.register(desk)
     from daemon import timers_plan  # last: its approval timers read the steps asked above

@@ -99,6 +99,10 @@ class TransitionRefused(Exception):
     """The trigger does not apply in the case's state; the message says so in plain words."""
 
 
+class StepRefused(Exception):
+    """A playbook step cannot be taken as asked (bad date, unknown service, not the approver); says why."""
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     name: str

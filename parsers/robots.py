@@ -80,7 +80,7 @@ def rule_daemon_sender(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | 
     local = _local_part(msg)
     if _ROBOT_LOCALS['bounce'].match(local):
         return RobotVerdict('bounce', f'sender {msg.from_.addr} is a mail system address')
-    if is_bounce_subject(msg.subject) and (msg.return_path == '' or 'this is the mail system' in msg.text.lower()):
+    if is_bounce_subject(msg.subject) and (_null_sender(msg) or 'this is the mail system' in msg.text.lower()):
         return RobotVerdict('bounce', f'bounce subject {msg.subject!r} from a null sender')
     return None
 
@@ -154,9 +154,15 @@ def rule_noreply_sender(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict |
 
 def rule_null_return_path(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
     """Return-Path <> (null sender): RFC 3834 auto-responders and bounces use it."""
-    if msg.return_path == '':
-        return RobotVerdict('auto-reply', 'Return-Path: <> (null sender)')
+    if _null_sender(msg):
+        return RobotVerdict('auto-reply', f'{"Return-Path" if msg.return_path == "" else "X-Envelope-From"}: <> '
+                            '(null sender)')
     return None
+
+
+def _null_sender(msg: ParsedMessage) -> bool:
+    """The envelope sender was <>: in Return-Path, or where some MTAs record it, X-Envelope-From."""
+    return msg.return_path == '' or (msg.get('x-envelope-from') or '').strip() == '<>'
 
 
 def _local_part(msg: ParsedMessage) -> str:

@@ -7,6 +7,7 @@ configuration says otherwise.
 from __future__ import annotations
 
 from daemon.commands import end, help, note, offer, reason, status, verbal, verify, withdrawn
+from daemon.commands import approve, call, cancel, credit, done, keep, lost, pause, reject, saved  # issue 4b
 from daemon.commands.base import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -18,6 +19,16 @@ COMMANDS: tuple[Command, ...] = (
     verify.COMMAND,
     verbal.COMMAND,
     withdrawn.COMMAND,
+    call.COMMAND,
+    keep.COMMAND,
+    cancel.COMMAND,
+    pause.COMMAND,
+    saved.COMMAND,
+    lost.COMMAND,
+    credit.COMMAND,
+    approve.COMMAND,
+    reject.COMMAND,
+    done.COMMAND,
     end.COMMAND,   # last: it stops the reading
 )
 

@@ -104,3 +104,13 @@ def test_rules_are_named_functions_in_order() -> None:
     names = [rule.__name__ for rule in RULES]
     assert names[0] == 'rule_delivery_report' and names[-1] == 'rule_null_return_path'
     assert all(rule.__doc__ for rule in RULES)
+
+
+def test_null_envelope_sender_in_x_envelope_from_counts() -> None:
+    # Some MTAs record the envelope sender only in X-Envelope-From (flanker's bounce/broken-mime.eml):
+    # a bounce subject from <> is a bounce even when its From is an ordinary address.
+    verdict = detect_robot(parse_message(b'X-Envelope-From: <>\nFrom: Jane <jane@customer.example>\n'
+                                         b'To: cancel@agency.example\nSubject: Undeliverable Mail\n\nDelivery failed.\n'))
+    assert verdict is not None and verdict.kind == 'bounce'
+    assert verdict_for(b'X-Envelope-From: <>\n').reason == 'X-Envelope-From: <> (null sender)'
+    assert verdict_for(b'X-Envelope-From: <jane@customer.example>\n') is None

@@ -1,0 +1,188 @@
+"""The save call: proposed with a real calendar invite, moved or cancelled by staff, answered by the customer.
+
+When a case opens (or is verified, or its request arrives in writing) the desk proposes a
+call `[calls] business_days_after_notice` business days after the notice, at `[calls] hour`
+in the agency's business time zone, and invites the customer and the whole account team
+(iCalendar METHOD:REQUEST in a text/calendar part). `#call` moves it (same UID, SEQUENCE+1)
+or cancels it (METHOD:CANCEL). The organizer is the case's own reply address, so the
+customer's accept or decline comes back to the case and is recorded here. The call is an
+offer: a customer who declines keeps their request, and the case goes on without it.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon import cases, decisions, effects
+from daemon.business_calendar import add_business_days, at_local, customer_send_time
+from daemon.directory import account_team_addresses, bare
+from daemon.models import Case, CallInvite
+from daemon.workflow import State, StepRefused, Trigger, advance, can_advance
+from integrations.calendar import CalendarError, attach_invite, build_invite, parse_reply
+from parsers.references import make_reply_address
+
+log = logging.getLogger(__name__)
+
+
+def register(desk) -> None:
+    for trigger in (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED):
+        desk.bus.subscribe(trigger, lambda session, case, event: propose(desk, session, case))
+    for trigger in (Trigger.WITHDRAWN, Trigger.SAVED):
+        desk.bus.subscribe(trigger, lambda session, case, event: _call_off(desk, session, case, event.actor))
+
+
+def call_of(session: Session, case: Case) -> CallInvite | None:
+    return session.scalar(select(CallInvite).where(CallInvite.case_id == case.id))
+
+
+def proposed_start(desk, notice_at: datetime) -> datetime:
+    """`[calls] hour` on the business day `[calls] business_days_after_notice` after the notice, in UTC."""
+    calendar = desk.config.business.calendar()
+    day = calendar.local(add_business_days(notice_at, desk.config.calls.business_days_after_notice, calendar)).date()
+    return at_local(day, time.fromisoformat(desk.config.calls.hour), calendar.zone)
+
+
+def propose(desk, session: Session, case: Case) -> CallInvite | None:
+    """Invite everyone to the proposed call, once per case, when the case is open and on an account."""
+    if case.state != State.OPEN.value or case.account is None or call_of(session, case) is not None:
+        return None
+    call = CallInvite(case_id=case.id, uid=f"call-{case.token}@{desk.config.desk.domain}", sequence=0,
+                      start=proposed_start(desk, desk.clock.now()), minutes=desk.config.calls.minutes,
+                      status="proposed", replies={})
+    session.add(call)
+    session.flush()
+    _invite_everyone(desk, session, case, call, "REQUEST", not_before=_proposal_sent_at(desk, case, call))
+    return call
+
+
+def _proposal_sent_at(desk, case: Case, call: CallInvite) -> datetime:
+    """After `[calls] invite_delay_minutes`, in the customer's hours, and well before the call itself."""
+    now = desk.clock.now()
+    calendar = desk.config.business.calendar()
+    wanted = customer_send_time(now + timedelta(minutes=desk.config.calls.invite_delay_minutes),
+                                case.account.timezone, calendar)
+    return max(now, min(wanted, call.start - timedelta(hours=2)))
+
+
+def schedule(desk, session: Session, case: Case, start: datetime, actor: str) -> CallInvite:
+    """Set or move the call (staff's `#call`): same UID, higher SEQUENCE, everyone invited again."""
+    if start <= desk.clock.now():
+        raise StepRefused(f"{_staff_time(desk, start)} is in the past: give a time to come")
+    call = call_of(session, case)
+    if call is None:
+        call = CallInvite(case_id=case.id, uid=f"call-{case.token}@{desk.config.desk.domain}", sequence=0,
+                          minutes=desk.config.calls.minutes, replies={})
+        session.add(call)
+    else:
+        call.sequence += 1
+    call.start, call.status, call.replies = start, "scheduled", {}
+    session.flush()
+    _invite_everyone(desk, session, case, call, "REQUEST")
+    advance(session, desk.bus, case, Trigger.CALL_SCHEDULED, actor=actor, at=desk.clock.now(),
+            summary=f"call set for {_staff_time(desk, start)}", start=start.isoformat(), sequence=call.sequence)
+    return call
+
+
+def cancel(desk, session: Session, case: Case, actor: str) -> CallInvite:
+    """Call the call off (`#call cancel`): METHOD:CANCEL to everyone invited."""
+    call = call_of(session, case)
+    if call is None or call.status == "cancelled":
+        raise StepRefused("there is no call to cancel")
+    _call_off(desk, session, case, actor)
+    if can_advance(case, Trigger.CALL_CANCELLED):
+        advance(session, desk.bus, case, Trigger.CALL_CANCELLED, actor=actor, at=desk.clock.now(),
+                summary="call cancelled")
+    return call
+
+
+def _call_off(desk, session: Session, case: Case, actor: str) -> None:
+    call = call_of(session, case)
+    if call is None or call.status in ("cancelled", "declined"):
+        return
+    call.sequence += 1
+    call.status = "cancelled"
+    session.flush()
+    _invite_everyone(desk, session, case, call, "CANCEL")
+    cases.record(session, case, "call_cancelled", at=desk.clock.now(), actor=actor,
+                 summary=f"call of {_staff_time(desk, call.start)} cancelled", uid=call.uid, sequence=call.sequence)
+
+
+def record_calendar_reply(desk, session: Session, case: Case, parsed) -> bool:
+    """Record an iTIP REPLY (accept / decline / tentative) found in a mail on `case`; False if none."""
+    call = call_of(session, case)
+    if call is None:
+        return False
+    found = False
+    for text in parsed.calendar_parts:
+        try:
+            reply = parse_reply(text)
+        except CalendarError:
+            continue
+        if reply.uid == call.uid:
+            _apply_reply(desk, session, case, call, reply)
+            found = True
+    return found
+
+
+def _apply_reply(desk, session: Session, case: Case, call: CallInvite, reply) -> None:
+    now = desk.clock.now()
+    call.replies = {**call.replies, reply.attendee_addr: reply.partstat}
+    stale = reply.sequence < call.sequence
+    cases.record(session, case, "call_reply", at=now, actor=reply.attendee_addr,
+                 summary=f"{reply.attendee_addr} {reply.partstat.lower()} the call"
+                         + (" (an answer to an earlier time)" if stale else ""),
+                 partstat=reply.partstat, sequence=reply.sequence)
+    if stale or reply.attendee_addr != bare(case.requester) or call.status == "cancelled":
+        return
+    if reply.partstat == "ACCEPTED":
+        call.status = "accepted"
+        if case.state != State.CALL_SCHEDULED.value and can_advance(case, Trigger.CALL_SCHEDULED):
+            advance(session, desk.bus, case, Trigger.CALL_SCHEDULED, actor=reply.attendee_addr, at=now,
+                    summary=f"the customer accepted the call of {_staff_time(desk, call.start)}")
+    elif reply.partstat == "DECLINED":
+        call.status = "declined"
+        if can_advance(case, Trigger.CALL_DECLINED):
+            advance(session, desk.bus, case, Trigger.CALL_DECLINED, actor=reply.attendee_addr, at=now,
+                    summary="the customer declined the call; the request goes on without it")
+        _tell_team_of_decline(desk, session, case)
+
+
+def _tell_team_of_decline(desk, session: Session, case: Case) -> None:
+    context = effects.case_context(desk, case)
+    for address in decisions.leads(case):
+        effects.send(desk, session, case, "call_declined", [address], context, dedupe=f"call-declined:{address}")
+
+
+def _invite_everyone(desk, session: Session, case: Case, call: CallInvite, method: str,
+                     not_before: datetime | None = None) -> None:
+    customer = bare(case.requester)
+    team = account_team_addresses(case.account) if case.account else []
+    attendees = [(effects.case_context(desk, case)["customer_name"], customer)] + [("", a) for a in team]
+    ics = _ics(desk, case, call, method, attendees)
+    template = "call_invite" if method == "REQUEST" else "call_cancelled"
+    for address in [customer, *team]:
+        zone = case.account.timezone if address == customer and case.account else desk.config.business.timezone
+        context = {**effects.case_context(desk, case), "to_customer": address == customer,
+                   "call_time": effects.format_local(call.start, zone), "call_minutes": call.minutes,
+                   "moved": call.sequence > 0}
+        effects.send(desk, session, case, template, [address], context,
+                     dedupe=f"call:{call.sequence}:{address}", not_before=not_before,
+                     decorate=lambda msg: attach_invite(msg, ics, method))
+
+
+def _ics(desk, case: Case, call: CallInvite, method: str, attendees: list[tuple[str, str]]) -> bytes:
+    account = case.account.name if case.account else case.requester
+    organizer = (desk.config.desk.name,
+                 make_reply_address(desk.config.desk.local_part, desk.config.desk.domain, case.token))
+    return build_invite(call.uid, call.sequence, call.start, timedelta(minutes=call.minutes),
+                        f"{account}: your account with {desk.config.desk.company} [{case.reference}]",
+                        "A short call to hear your reasons and see what we can do. It is an offer: your "
+                        "request stands whether or not you take it.", organizer, attendees, method=method,
+                        stamp=desk.clock.now())
+
+
+def _staff_time(desk, moment: datetime) -> str:
+    return effects.format_local(moment, desk.config.business.timezone)

@@ -1,0 +1,20 @@
+"""#approve — approve the step of the approval chain the case waits for (its approvers only)."""
+from __future__ import annotations
+
+from daemon import approvals
+from daemon.commands.base import ANY_STAFF, Command, CommandContext
+from daemon.commands.steps import refusing
+from daemon.workflow import State
+
+
+@refusing
+def process(ctx: CommandContext, args: str) -> str:
+    return approvals.approve(ctx.desk, ctx.session, ctx.case, ctx.staff)
+
+
+# Any member of staff may send it; approvals.approve accepts only the waiting step's role.
+COMMAND = Command(
+    name="approve", usage="#approve",
+    summary="Approve the waiting step of the approval chain (only staff with that step's role).",
+    roles=ANY_STAFF, states=frozenset({State.PENDING_APPROVAL.value}), needs_case=True, process=process,
+)

@@ -1,0 +1,43 @@
+"""#call YYYY-MM-DD HH:MM — set or move the save call (business time zone); #call cancel — call it off.
+
+Everyone invited (the customer and the whole team) gets the change as a calendar update:
+the same UID with a higher SEQUENCE, or METHOD:CANCEL.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from daemon import calls
+from daemon.business_calendar import at_local
+from daemon.commands.base import Command, CommandContext
+from daemon.commands.steps import ACTIVE, parse_day, refusing
+from daemon.effects import format_local
+from daemon.workflow import StepRefused
+
+
+@refusing
+def process(ctx: CommandContext, args: str) -> str:
+    if args.strip().lower() == "cancel":
+        calls.cancel(ctx.desk, ctx.session, ctx.case, ctx.staff.email)
+        return "call cancelled; everyone invited was told"
+    start = parse_start(ctx, args)
+    call = calls.schedule(ctx.desk, ctx.session, ctx.case, start, ctx.staff.email)
+    when = format_local(start, ctx.desk.config.business.timezone)
+    return f"call {'moved to' if call.sequence else 'set for'} {when}; invitations sent"
+
+
+def parse_start(ctx: CommandContext, args: str) -> datetime:
+    day_text, _, hour_text = args.strip().partition(" ")
+    day = parse_day(day_text)
+    try:
+        hour = time.fromisoformat(hour_text.strip())
+    except ValueError:
+        raise StepRefused(f"{hour_text.strip() or '(no time)'} is not a time: write #call YYYY-MM-DD HH:MM") from None
+    return at_local(day, hour, ctx.desk.config.business.calendar().zone)
+
+
+COMMAND = Command(
+    name="call", usage="#call YYYY-MM-DD HH:MM  |  #call cancel",
+    summary="Set or move the save call (business time zone), or cancel it; everyone invited is told.",
+    roles=frozenset({"account_manager", "retention", "team_lead"}), states=ACTIVE, needs_case=True, process=process,
+)

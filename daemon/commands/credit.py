@@ -1,0 +1,29 @@
+"""#credit AMOUNT — a credit or refund for the customer; the approval chain then asks finance.
+
+Given while approvals run, it amends the case: a new approval round starts, with the
+credit in it.
+"""
+from __future__ import annotations
+
+from daemon import cases, decisions
+from daemon.commands.base import Command, CommandContext
+from daemon.commands.steps import DECIDING, refusing
+from daemon.workflow import State
+
+
+@refusing
+def process(ctx: CommandContext, args: str) -> str:
+    amount = decisions.set_credit(ctx.case, args)
+    cases.record(ctx.session, ctx.case, "credit", at=ctx.now, actor=ctx.staff.email, summary=f"credit {amount}",
+                 amount=str(amount))
+    if ctx.case.state == State.PENDING_APPROVAL.value:
+        decisions.conclude(ctx.desk, ctx.session, ctx.case, ctx.staff.email)
+        return f"credit {amount} recorded; approvals start again with it"
+    return f"credit {amount} recorded"
+
+
+COMMAND = Command(
+    name="credit", usage="#credit AMOUNT",
+    summary="Record a credit or refund for the customer (the approval chain then includes finance).",
+    roles=frozenset({"account_manager", "retention", "finance"}), states=DECIDING, needs_case=True, process=process,
+)

@@ -1,0 +1,112 @@
+"""Contract review: what the account's agreement says about a cancellation notice.
+
+From the contract on file (start, term in months, notice days) and the day the written
+notice arrived: when the committed term ends, the earliest final day of service the
+notice period allows, the final day to propose (the later of that and the day the
+customer asked for), and whether a final day is an early termination (before the term
+ends), which the approval chain then sends to whoever `[approvals]` names for it.
+After the term the agreement is taken to run month to month: no early termination.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from daemon.models import Account, Case
+from daemon.workflow import Trigger
+
+
+@dataclass(frozen=True)
+class ContractReview:
+    notice_date: date
+    notice_days: int
+    notice_end: date                  # the earliest final day of service the notice allows
+    term_end: date | None             # the last day of the committed term; None: no term on file
+    requested_final_day: date | None
+    final_day: date                   # the day proposed: the later of notice_end and the request
+    early_termination: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value.isoformat() if isinstance(value, date) else value for key, value in asdict(self).items()}
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day of the month `months` later, or the month's last day (31 Jan + 1 -> 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def term_end(account: Account) -> date | None:
+    if account.contract_start is None or not account.term_months:
+        return None
+    return add_months(account.contract_start, account.term_months) - timedelta(days=1)
+
+
+def is_early(account: Account, final_day: date) -> bool:
+    """A final day before the committed term ends."""
+    end = term_end(account)
+    return end is not None and final_day < end
+
+
+def earliest_final_day(account: Account, notice_date: date) -> date:
+    return notice_date + timedelta(days=account.notice_days or 0)
+
+
+def review(account: Account, notice_date: date, requested: date | None = None) -> ContractReview:
+    notice_end = earliest_final_day(account, notice_date)
+    final_day = max(notice_end, requested) if requested else notice_end
+    return ContractReview(notice_date, account.notice_days or 0, notice_end, term_end(account), requested,
+                          final_day, is_early(account, final_day))
+
+
+def notice_date(case: Case) -> date:
+    """The day the written notice arrived, in the account's zone: a verbal request counts from the writing."""
+    moment = case.opened_at
+    for event in case.events:
+        if event.kind == f"state:{Trigger.WRITTEN_REQUEST_RECEIVED.value}":
+            moment = event.at
+    zone = ZoneInfo(case.account.timezone) if case.account and case.account.timezone else None
+    return _local_date(moment, zone)
+
+
+def review_case(case: Case) -> ContractReview | None:
+    """The review for a case, or None when it has no account on file (not yet verified)."""
+    if case.account is None:
+        return None
+    return review(case.account, notice_date(case), case.requested_final_day)
+
+
+def template_values(desk, case: Case) -> dict[str, Any] | None:
+    """What the team notice shows of the contract; None when there is no account to review."""
+    found = review_case(case)
+    if found is None:
+        return None
+    approvers = [role for role, condition in _chain(desk) if condition == "early_termination"]
+    return {**found.as_dict(),
+            "term_line": f"ends {found.term_end.isoformat()}" if found.term_end else "no fixed term on file",
+            "approvers": ", ".join(approvers) or "nobody configured"}
+
+
+def register(desk) -> None:
+    for trigger in (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED):
+        desk.bus.subscribe(trigger, lambda session, case, event: store(case))
+
+
+def store(case: Case) -> None:
+    """Keep the review on the case (a new dict: JSON columns do not track changes in place)."""
+    found = review_case(case)
+    if found is not None:
+        case.details = {**(case.details or {}), "contract": found.as_dict()}
+
+
+def _chain(desk) -> list[tuple[str, str]]:
+    approvals = desk.config.approvals
+    return [approvals.step(i) for i in range(len(approvals.chain))]
+
+
+def _local_date(moment: datetime, zone: ZoneInfo | None) -> date:
+    return moment.astimezone(zone).date() if zone else moment.date()

@@ -1,0 +1,186 @@
+"""Decisions per service (keep / cancel / pause), the outcome they add up to, and the customer's summary.
+
+The services a case is about are the ones the customer named, or every service of the
+account when they named none; a service of the account left out stays as it is. Once
+each of them has a decision the case concludes: all kept is *saved* (nothing to process);
+otherwise *lost*, *partially saved*, *paused* or *changed*, and the case goes to the
+approval chain (`Trigger.DECIDED`). Deciding again while approvals run amends the
+decision and starts a new round. The customer's summary (services kept, services
+cancelled with the final day of each, pauses with their end) goes out once there is
+nothing left to approve: when the case is saved, or when the chain approves it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon import cases, contract, effects
+from daemon.directory import bare
+from daemon.models import Case, ServiceDecision
+from daemon.workflow import StepRefused, Trigger, advance
+
+KEEP, CANCEL, PAUSE = "keep", "cancel", "pause"
+OUTCOME_LABELS = {"saved": "saved", "lost": "lost", "partially_saved": "partially saved", "paused": "paused",
+                  "changed": "changed"}
+
+
+def register_playbook(desk) -> None:
+    """Every subscriber of the playbook in depth, called once from daemon.effects.register."""
+    from daemon import approvals, calls, offboarding
+
+    contract.register(desk)
+    calls.register(desk)
+    # The summary first: the customer's mail is queued before the work it announces.
+    for trigger in (Trigger.SAVED, Trigger.APPROVED):
+        desk.bus.subscribe(trigger, lambda session, case, event: send_summary(desk, session, case, event.name))
+    approvals.register(desk)
+    offboarding.register(desk)
+
+
+def services_of(case: Case) -> list[str]:
+    """The account's services, from its billing items then its team, each once, as spelt on file."""
+    if case.account is None:
+        return []
+    names = [item.service for item in case.account.billing_items] + [m.service for m in case.account.team]
+    return list(dict.fromkeys(names))
+
+
+def resolve_services(case: Case, text: str) -> list[str]:
+    """'seo, Social' -> ['SEO', 'Social']; an unknown service is refused, naming those on file."""
+    known = {name.lower(): name for name in services_of(case)}
+    wanted = [part.strip() for part in text.replace(" and ", ",").split(",") if part.strip()]
+    if not wanted:
+        raise StepRefused(f"name the services: {', '.join(known.values()) or 'none on file'}")
+    unknown = [name for name in wanted if name.lower() not in known]
+    if unknown:
+        raise StepRefused(f"unknown service {', '.join(unknown)} for {_account_name(case)} "
+                          f"(services on file: {', '.join(known.values()) or 'none'})")
+    return list(dict.fromkeys(known[name.lower()] for name in wanted))
+
+
+def in_scope(case: Case) -> list[str]:
+    on_file = services_of(case)
+    asked = [name for name in on_file if name.lower() in {s.lower() for s in case.requested_services or []}]
+    return asked or on_file
+
+
+def decisions_of(session: Session, case: Case) -> list[ServiceDecision]:
+    return list(session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id)
+                                .order_by(ServiceDecision.id)))
+
+
+def check_final_day(case: Case, day: date, today: date) -> None:
+    """A final day must be to come and allowed by the notice period."""
+    if day <= today:
+        raise StepRefused(f"{day.isoformat()} is not after today ({today.isoformat()})")
+    review = contract.review_case(case)
+    if review is not None and day < review.notice_end:
+        raise StepRefused(f"{day.isoformat()} is before the earliest final day of service, "
+                          f"{review.notice_end.isoformat()} ({review.notice_days} days' notice from "
+                          f"{review.notice_date.isoformat()})")
+
+
+def decide(desk, session: Session, case: Case, services: list[str], decision: str, day: date | None,
+           actor: str) -> str | None:
+    """Record one decision for `services`, then conclude the case if every service is decided."""
+    now = desk.clock.now()
+    existing = {d.service: d for d in decisions_of(session, case)}
+    for service in services:
+        row = existing.get(service) or ServiceDecision(case_id=case.id, service=service)
+        row.decision, row.day, row.decided_by, row.decided_at = decision, day, actor, now
+        session.add(row)
+    session.flush()
+    cases.record(session, case, "decision", at=now, actor=actor,
+                 summary=f"{decision} {', '.join(services)}" + (f" ({_day_word(decision)} {day})" if day else ""),
+                 decision=decision, services=services, day=day.isoformat() if day else None)
+    return conclude(desk, session, case, actor)
+
+
+def outcome(case: Case, decisions: list[ServiceDecision]) -> str | None:
+    """What the decisions add up to, or None while a service the case is about is undecided."""
+    decided = {d.service: d.decision for d in decisions}
+    if any(service not in decided for service in in_scope(case)):
+        return None
+    kinds = set(decided.values())
+    if kinds == {KEEP}:
+        return "saved"
+    if CANCEL not in kinds:
+        return "paused"
+    if kinds == {CANCEL}:
+        return "lost"
+    return "changed" if case.kind == "change" else "partially_saved"
+
+
+def conclude(desk, session: Session, case: Case, actor: str) -> str | None:
+    found = outcome(case, decisions_of(session, case))
+    if found is None:
+        return None
+    case.details = {**(case.details or {}), "outcome": found}
+    trigger = Trigger.SAVED if found == "saved" else Trigger.DECIDED
+    advance(session, desk.bus, case, trigger, actor=actor, at=desk.clock.now(),
+            summary=f"outcome: {OUTCOME_LABELS[found]}", outcome=found)
+    return found
+
+
+def credit_of(case: Case) -> Decimal:
+    return Decimal((case.details or {}).get("credit", "0"))
+
+
+def set_credit(case: Case, text: str) -> Decimal:
+    try:
+        amount = Decimal(text.strip().replace(",", "")).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise StepRefused(f"{text.strip() or '(nothing)'} is not an amount: write it like 250.00") from None
+    if amount < 0 or not amount.is_finite():
+        raise StepRefused("a credit is a positive amount, or 0 to take it back")
+    case.details = {**(case.details or {}), "credit": str(amount)}
+    return amount
+
+
+def is_early_termination(session: Session, case: Case) -> bool:
+    """Any service cancelled on a final day before the contract term ends."""
+    if case.account is None:
+        return False
+    return any(d.decision == CANCEL and d.day and contract.is_early(case.account, d.day)
+               for d in decisions_of(session, case))
+
+
+def summary_values(session: Session, case: Case) -> dict:
+    """Kept, cancelled (with final days) and paused (until) services, for mails and #status."""
+    decided = {d.service: d for d in decisions_of(session, case)}
+    rows = [decided.get(service) for service in services_of(case)]
+    return {
+        "kept": [s for s, d in zip(services_of(case), rows) if d is None or d.decision == KEEP],
+        "cancelled": [{"service": d.service, "final_day": d.day.isoformat()} for d in rows if d and d.decision == CANCEL],
+        "paused": [{"service": d.service, "until": d.day.isoformat()} for d in rows if d and d.decision == PAUSE],
+        "outcome": OUTCOME_LABELS.get((case.details or {}).get("outcome", ""), "undecided"),
+        "credit": str(credit_of(case)) if credit_of(case) else "",
+        "offers_accepted": [o for o in (case.details or {}).get("offers", []) if o.get("outcome") == "accepted"],
+    }
+
+
+def send_summary(desk, session: Session, case: Case, because: str) -> None:
+    """The customer's written summary of what ends and when (playbook rule 7)."""
+    context = {**effects.case_context(desk, case), **summary_values(session, case)}
+    round_ = (case.details or {}).get("approval_round", 0)
+    effects.send(desk, session, case, "customer_summary", [case.requester], context,
+                 dedupe=f"summary:{because}:{round_}")
+
+
+def leads(case: Case) -> list[str]:
+    """The account manager and the team lead: who hears of a declined call or a rejected approval."""
+    account = case.account
+    if account is None:
+        return []
+    return [a for a in dict.fromkeys([bare(account.account_manager or ""), bare(account.team_lead or "")]) if a]
+
+
+def _day_word(decision: str) -> str:
+    return "until" if decision == PAUSE else "final day"
+
+
+def _account_name(case: Case) -> str:
+    return case.account.name if case.account else case.requester

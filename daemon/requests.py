@@ -1,0 +1,242 @@
+"""The written-request and identity rules, and requests that arrive after a case is finished.
+
+The playbook counts only a written request from a verified requester. A request reported by
+staff (a phone call, a forward) opens a case that waits for the customer's own words; a
+request from an address not on file opens one that waits for identity. This module moves a
+case through those two gates, and decides what a new request in the thread of a finished
+case becomes (`[desk] after_closure`). Staff mail (`daemon.staffmail`, `#verbal`,
+`#verify`) calls `open_verbal_case` and `verify_case`; `daemon.actions` calls the rest.
+The mail each step causes is subscribed here too (`register`), beside the steps.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from daemon import cases
+from daemon.compose import Thread
+from daemon.directory import bare, contact_for
+from daemon.models import Account, Case, InboundMessage
+from daemon.workflow import DomainEvent, State, TransitionRefused, Trigger, advance
+from parsers.dates import extract_dates
+from parsers.intent import classify_intent, extract_services
+from parsers.message import parse_message
+
+log = logging.getLogger(__name__)
+
+REQUEST_KINDS = ("cancel", "pause", "change")
+
+
+def request_details(desk, text: str) -> tuple[tuple[str, ...], date | None]:
+    """The services named in a request and the last date it gives (the final day asked for)."""
+    dates = extract_dates(text, desk.clock.now().date())
+    return extract_services(text, desk.config.intent.services), max(dates) if dates else None
+
+
+def open_from_mail(desk, session: Session, mail, trigger: Trigger, account: Account | None) -> Case:
+    """A case opened by a customer's own mail: what they asked for, threaded under their mail."""
+    text = mail.parsed.new_text or mail.parsed.text
+    services, final_day = request_details(desk, text)
+    log.info("%s: opening a %s case for %s", mail.parsed.message_id, mail.intent.kind, mail.sender)
+    return cases.open_case(
+        desk, session, kind=mail.intent.kind, requester=mail.sender, account=account, trigger=trigger,
+        inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=services,
+        final_day=final_day, intent_matched=list(mail.intent.matched), **_mail_data(mail))
+
+
+def _mail_data(mail) -> dict:
+    """What effects need to answer `mail`: its thread, when it came, and its words."""
+    return {"answering": mail.parsed.message_id, "answering_references": list(mail.parsed.references),
+            "received_at": mail.inbound.received_at.isoformat(),
+            "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000]}
+
+
+# -- the written-request rule -----------------------------------------------------------------
+
+
+def open_verbal_case(desk, session: Session, *, customer: str, staff_address: str,
+                     inbound: InboundMessage | None, note: str) -> Case:
+    """A request staff heard (or forwarded): the case waits for it in writing, and the customer is asked."""
+    customer, now = bare(customer), desk.clock.now()
+    contact = contact_for(session, customer)
+    account = contact.account if contact else None
+    existing = cases.open_case_for(session, account.id if account else None, customer)
+    if existing is not None:
+        _note_on(session, existing, inbound, now, staff_address, f"reported again by {staff_address}: {note}")
+        return existing
+    text = _verbal_text(note, inbound)
+    services, final_day = request_details(desk, text)
+    case = cases.open_case(
+        desk, session, kind=_kind(desk, text), requester=customer, account=account,
+        trigger=Trigger.VERBAL_REPORTED, inbound=None, actor=staff_address, summary=f"reported by {staff_address}",
+        services=services, final_day=final_day, excerpt=text[:2000], reported_by=staff_address)
+    _note_on(session, case, inbound, now, staff_address, f"reported by {staff_address}: {note}")
+    return case
+
+
+def _note_on(session: Session, case: Case, inbound, now, actor: str, summary: str) -> None:
+    if inbound is not None and inbound.case_id is None:
+        cases.attach_message(session, case, inbound, now, actor=actor, summary=summary)
+    else:
+        cases.record(session, case, "note", at=now, actor=actor, summary=summary[:300])
+
+
+def _verbal_text(note: str, inbound: InboundMessage | None) -> str:
+    """Staff's note and the customer's own words when staff forwarded them."""
+    forwarded = [f.text for f in parse_message(inbound.raw).forwarded] if inbound is not None else []
+    return "\n\n".join([note, *forwarded]).strip()
+
+
+def _kind(desk, text: str) -> str:
+    from daemon.classify import _phrases
+
+    kind = classify_intent("", text, _phrases(desk)).kind
+    return kind if kind in REQUEST_KINDS else "cancel"   # staff report requests; cancelling is the common one
+
+
+def receive_written_request(desk, session: Session, mail) -> None:
+    """The customer's reply to our request to write: it is the written request."""
+    case, now = mail.case, desk.clock.now()
+    cases.attach_message(session, case, mail.inbound, now, actor=mail.sender, summary=mail.parsed.subject)
+    _update_request(desk, case, mail)
+    contact = contact_for(session, mail.sender)
+    if contact is not None and case.account_id in (None, contact.account_id):
+        case.account, case.verified = contact.account, True
+    advance(session, desk.bus, case, Trigger.WRITTEN_REQUEST_RECEIVED, actor=mail.sender, at=now,
+            message_id=mail.inbound.id, **_mail_data(mail))
+
+
+def _update_request(desk, case: Case, mail) -> None:
+    """The customer's written words are what counts: they overrule what staff noted."""
+    services, final_day = request_details(desk, mail.parsed.new_text or mail.parsed.text)
+    if mail.intent is not None and mail.intent.kind in REQUEST_KINDS:
+        case.kind = mail.intent.kind
+    if services:
+        case.requested_services = list(services)
+    if final_day:
+        case.requested_final_day = final_day
+
+
+# -- the identity rule ------------------------------------------------------------------------
+
+
+def verify_case(desk, session: Session, case: Case, *, actor: str, account: Account | str | None = None,
+                mail=None) -> None:
+    """Confirm who asked: attach the account, then acknowledge and tell the team as for a verified case.
+
+    `actor` is staff (`#verify`, optionally naming the account by its key) or a contact on
+    file whose mail (`mail`) confirms the request. Raises TransitionRefused, in plain words.
+    """
+    if case.state != State.AWAITING_IDENTITY.value:
+        raise TransitionRefused(f"{case.reference} is {case.state.replace('_', ' ')}: "
+                                "only a case waiting for identity can be verified")
+    found = _account_to_attach(desk, session, case, actor, account)
+    case.account, case.verified = found, True
+    case.details = {**(case.details or {}), "verified_by": actor}
+    data = _opening_data(case)
+    if mail is not None:
+        data.update(answering=mail.parsed.message_id, answering_references=list(mail.parsed.references))
+    advance(session, desk.bus, case, Trigger.IDENTITY_VERIFIED, actor=actor, at=desk.clock.now(),
+            message_id=mail.inbound.id if mail is not None else None, summary=f"verified by {actor}",
+            acknowledge=actor if mail is not None else case.requester, **data)
+
+
+def _account_to_attach(desk, session: Session, case: Case, actor: str, account) -> Account:
+    if isinstance(account, str):
+        account = session.scalar(select(Account).where(func.lower(Account.key) == account.strip().lower()))
+        if account is None:
+            raise TransitionRefused("no account with that key on file")
+    contact = None if account is not None else _contact_on_file(session, desk, actor, case.requester)
+    found = account or (contact.account if contact else None) or case.account
+    if found is None:
+        raise TransitionRefused(f"{case.requester} is not on file: name the account to attach it to")
+    if case.account_id is not None and found.id != case.account_id:
+        raise TransitionRefused(f"{case.reference} belongs to another account")
+    return found
+
+
+def _contact_on_file(session: Session, desk, actor: str, requester: str):
+    """The contact confirming: the actor when a customer, else the requester if now on file."""
+    if actor not in desk.staff:
+        return contact_for(session, actor)
+    return contact_for(session, requester)
+
+
+def _opening_data(case: Case) -> dict:
+    """The thread, time and words of the mail that opened the case (kept on its first state event)."""
+    first = next((e for e in case.events if e.kind.startswith("state:")), None)
+    data = dict(first.data) if first is not None else {}
+    keys = ("answering", "answering_references", "received_at", "excerpt")
+    return {key: data[key] for key in keys if key in data}
+
+
+# -- after closure ----------------------------------------------------------------------------
+
+
+def reopen(desk, session: Session, mail) -> None:
+    """`after_closure = "reopen"`: the finished case takes the new request."""
+    case, now = mail.case, desk.clock.now()
+    cases.attach_message(session, case, mail.inbound, now, actor=mail.sender, summary=mail.parsed.subject)
+    _update_request(desk, case, mail)
+    case.closed_at = None
+    advance(session, desk.bus, case, Trigger.REOPENED, actor=mail.sender, at=now, message_id=mail.inbound.id,
+            acknowledge=mail.sender, **_mail_data(mail))
+
+
+def open_follow_up(desk, session: Session, mail) -> Case:
+    """`after_closure = "new_case"`: a new case, linked both ways to the finished one."""
+    old = mail.case
+    account, trigger = _follow_up_account(old, mail)
+    existing = cases.open_case_for(session, account.id if account else None, mail.sender)
+    if existing is not None:
+        cases.attach_message(session, existing, mail.inbound, desk.clock.now(), actor=mail.sender,
+                             summary=mail.parsed.subject)
+        return existing
+    new = open_from_mail(desk, session, mail, trigger, account)
+    new.details = {**(new.details or {}), "follows": old.reference}
+    old.details = {**(old.details or {}), "followed_by": [*(old.details or {}).get("followed_by", []), new.reference]}
+    cases.record(session, old, "follow_up", at=desk.clock.now(), actor=mail.sender,
+                 summary=f"a new request in this thread opened {new.reference}")
+    return new
+
+
+def _follow_up_account(old: Case, mail) -> tuple[Account | None, Trigger]:
+    if mail.contact is not None:
+        return mail.contact.account, Trigger.OPENED
+    if old.verified and old.account is not None and mail.sender == bare(old.requester):
+        return old.account, Trigger.OPENED   # verified before, by a person or the address on file
+    return None, Trigger.OPENED_UNVERIFIED
+
+
+# -- the mail these steps cause ---------------------------------------------------------------
+
+
+def register(desk) -> None:
+    desk.bus.subscribe(Trigger.VERBAL_REPORTED, lambda s, c, e: _on_verbal(desk, s, c, e))
+    for trigger in (Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.IDENTITY_VERIFIED, Trigger.REOPENED):
+        desk.bus.subscribe(trigger, lambda s, c, e: _on_actionable(desk, s, c, e))
+
+
+def _on_verbal(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    from daemon.effects import case_context, notify_team, send
+
+    context = {**case_context(desk, case, event), "reported_by": event.data.get("reported_by", event.actor)}
+    # Counted against the customer's daily cap like every automatic mail, though it answers staff.
+    send(desk, session, case, "written_request_needed", [case.requester], context, dedupe="written-needed",
+         reply=True, auto="auto-generated")
+    notify_team(desk, session, case, "verbal_notice", context, dedupe="verbal")
+
+
+def _on_actionable(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """Written, verified or reopened: acknowledged and the team told, as for a request from a contact."""
+    from daemon.effects import case_context, notify_team, send
+
+    context = case_context(desk, case, event)
+    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
+    occasion = f"{event.name}:{case.events[-1].id}"   # a case may be reopened more than once
+    send(desk, session, case, "acknowledgment", [event.data.get("acknowledge") or case.requester], context,
+         dedupe=f"ack:{occasion}", answering=answering, reply=True)
+    notify_team(desk, session, case, "team_notice", context, dedupe=occasion)
