@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     importer = accounts.add_parser("import", help="import accounts from a CSV or XLSX file")
     importer.add_argument("file", type=Path)
     importer.set_defaults(handler=cmd_accounts_import)
+    jobs = commands.add_parser("jobs", help="the timers: what is due, for which case, when").add_subparsers(
+        dest="jobs_command")
+    jobs.add_parser("list", help="list pending timers, soonest first").set_defaults(handler=cmd_jobs_list)
     demo = commands.add_parser("demo", help="set up the embedded demo under a folder (used by `make run`)")
     demo.add_argument("--dir", type=Path, default=Path("var"))
     demo.set_defaults(handler=cmd_demo)
@@ -76,19 +79,25 @@ def _desk(args, **kwargs):
 
 
 def cmd_run(args) -> int:
+    from daemon import scheduler, timers
     from daemon.app import make_source
     from daemon.watcher import Watcher
 
     desk = _desk(args)
     watcher = Watcher(desk, make_source(desk.config))
     if args.once:
+        timers.run_due_timers(desk)  # what fell due while the daemon was not running
         report = watcher.run_once()
         log.info("done: %s stored, %s already known, %s processed, %s mails sent",
                  report.stored, report.duplicates, report.processed, report.sent)
         return 0
     _stop_on_signals(watcher.stop)
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
-    watcher.run_forever()
+    scheduler.start(desk)  # timers fire from its thread; the database keeps what is due
+    try:
+        watcher.run_forever()
+    finally:
+        scheduler.stop(desk)
     log.info("stopped")
     return 0
 
@@ -149,6 +158,17 @@ def cmd_accounts_import(args) -> int:
     for problem in report.problems:
         print(f"  skipped {problem}")
     return 0 if not report.problems else 1
+
+
+def cmd_jobs_list(args) -> int:
+    from daemon import timers
+    from daemon.db import transaction
+
+    desk = _desk(args)
+    with transaction(desk.factory) as session:
+        lines = timers.listing(session, desk.config.desk.timezone)
+    print("\n".join(lines) if lines else "no pending timers")
+    return 0
 
 
 def cmd_demo(args) -> int:

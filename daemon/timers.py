@@ -107,6 +107,13 @@ def pending_timers(desk, session: Session, case: Case) -> list[str]:
     return [describe(timer, desk.config.desk.timezone) for timer in pending_of(session, case)]
 
 
+def listing(session: Session, zone: str) -> list[str]:
+    """Every pending timer, soonest first: when, which case, what (`canceldesk jobs list`)."""
+    rows = session.execute(select(Timer, Case.reference).join(Case, Case.id == Timer.case_id)
+                           .where(Timer.status == TimerStatus.PENDING).order_by(Timer.due_at, Timer.id))
+    return [f"{reference}  {describe(timer, zone)}  (timer {timer.id})" for timer, reference in rows]
+
+
 def run_due_timers(desk) -> list[Fired]:
     """Fire every pending timer due by the desk's clock, each in its own transaction."""
     with transaction(desk.factory) as session:

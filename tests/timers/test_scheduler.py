@@ -1,0 +1,91 @@
+"""The APScheduler wiring: one job per pending timer, with its id and run date; re-registered
+at start-up without duplicates; the SQLAlchemy job store in the desk's own database; a
+timer that fell due while the daemon was stopped runs once when it starts again."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select, update
+
+from daemon import scheduler
+from daemon.db import transaction
+from daemon.models import SchedulerJob, Timer, TimerStatus
+from daemon.workflow import Trigger
+from tests.support import START
+from tests.timers.helpers import fire, mails, pending, request, step, timer_desk
+
+LONG_AGO = datetime(2000, 1, 3, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def desk(tmp_path, database_url):
+    built = timer_desk(tmp_path, database_url, START)
+    yield built
+    scheduler.stop(built)
+    built.engine.dispose()
+
+
+def _jobs(sched) -> dict[str, datetime]:
+    return {job.id: job.trigger.run_date for job in sched.get_jobs()}
+
+
+def _timer_ids(desk) -> dict[str, datetime]:
+    with transaction(desk.factory) as session:
+        rows = session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING))
+        return {scheduler.job_id(t.id): t.due_at for t in rows}
+
+
+def test_jobs_follow_the_pending_timers_and_restart_without_duplicates(desk):
+    first = request(desk)
+    sched = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False), paused=True)
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2
+    request(desk, "GLOBEX")
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 4, "added once the rows were committed"
+    step(desk, first, Trigger.SAVED)
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2, "ended timers leave no job behind"
+    scheduler.stop(desk)
+    again = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False), paused=True)
+    assert _jobs(again) == _timer_ids(desk) and len(again.get_jobs()) == 2
+
+
+def test_sqlalchemy_job_store_in_the_desks_database_survives_a_restart(desk):
+    request(desk)
+    scheduler.start(desk, paused=True)
+    scheduler.stop(desk)
+    with transaction(desk.factory) as session:
+        stored = set(session.scalars(select(SchedulerJob.id)))
+        # A job left over from a timer that ended while the daemon was down.
+        session.add(SchedulerJob(id="timer:999999", next_run_time=0.0, job_state=b"stale"))
+    assert stored == set(_timer_ids(desk))
+    sched = scheduler.start(desk, paused=True)
+    assert _jobs(sched) == _timer_ids(desk)
+    with transaction(desk.factory) as session:
+        assert session.scalar(select(func.count()).select_from(SchedulerJob)) == 2
+
+
+def test_a_timer_due_while_stopped_fires_once_when_the_daemon_starts(desk):
+    ref = request(desk)
+    with transaction(desk.factory) as session:
+        # The daemon was down over the SLA deadline: the timer's moment is long gone.
+        session.execute(update(Timer).where(Timer.kind == "sla_call_scheduled").values(due_at=LONG_AGO))
+    done = threading.Event()
+    sched = scheduler.make_scheduler(desk)
+    sched.add_listener(lambda event: done.set(), mask=_executed())
+    scheduler.start(desk, sched)
+    assert done.wait(15), "the overdue timer did not run"
+    scheduler.stop(desk)
+    fire(desk)
+    assert len(mails(desk, to="amy@agency.example", subject="no call scheduled")) == 1
+    assert ("sla_call_scheduled", 0) not in pending(desk, ref)
+    restarted = scheduler.start(desk, paused=True)
+    assert list(_jobs(restarted)) == [j for j in _timer_ids(desk)], "only the timer still pending"
+    fire(desk)
+    assert len(mails(desk, to="amy@agency.example", subject="no call scheduled")) == 1
+
+
+def _executed() -> int:
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+    return EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
