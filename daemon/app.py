@@ -79,6 +79,33 @@ def make_sender(config: Config):
                       timeout=config.smtp.timeout, max_attempts=config.smtp.max_attempts)
 
 
+def make_sheet_backend(config: Config):
+    """The sheets adapter for `[sheets] backend`: the local workbook, or Google through gspread."""
+    from integrations.sheets.google import GoogleSheets, client_from_service_account
+    from integrations.sheets.xlsx import XlsxSheets
+
+    sheets = config.sheets
+    if sheets.backend == "xlsx":
+        return XlsxSheets(config.path(sheets.path))
+    key = str(config.path(sheets.service_account_file)) if sheets.service_account_file else _service_account(sheets)
+    client = client_from_service_account(key, timeout=(sheets.connect_timeout, sheets.read_timeout))
+    return GoogleSheets(client, max_attempts=sheets.max_attempts, writes_per_minute=sheets.writes_per_minute,
+                        reads_per_minute=sheets.reads_per_minute)
+
+
+def _service_account(sheets) -> str:
+    import os
+
+    from daemon.schema import ConfigError
+
+    # The key's JSON (or its file's path) from the environment: a secret stays out of the file.
+    value = os.environ.get(sheets.service_account_env, "").strip()
+    if not value:
+        raise ConfigError(f"sheets: backend \"google\" needs service_account_file or the key in "
+                          f"${sheets.service_account_env}")
+    return value
+
+
 def make_source(config: Config):
     """The inbox adapter for `[mailbox] url`."""
     from integrations.imap import ImapSource

@@ -30,6 +30,8 @@ def register(desk) -> None:
     requests.register(desk)
     from daemon import staffmail  # here: staffmail sends through this module
     staffmail.register(desk)
+    from daemon.sheets import sync as sheets_sync  # billing, offboarding and planner rows, after the playbook's
+    sheets_sync.register(desk)
     from daemon import timers_plan  # last: its approval timers read the steps asked above
     timers_plan.register(desk)
 

@@ -99,6 +99,8 @@ class Watcher:
         stored, duplicates = self._intake()
         outcomes = pipeline.process_pending(self.desk)
         delivery = self.desk.dispatcher.deliver_due()
+        if sheets := self.desk.extras.get("sheets"):  # batched sheet rows: daemon.sheets.sync
+            sheets.tick()
         return SweepReport(stored, duplicates, len(outcomes), delivery.sent)
 
     def _intake(self) -> tuple[int, int]:

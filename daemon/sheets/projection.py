@@ -1,0 +1,158 @@
+"""The projection: the rows each sheet should hold for a case, computed from the database alone.
+
+This module is the one place that reads the playbook's state for the sheets, so a change
+to how decisions, reasons or the checklist are stored is adapted here and nowhere else.
+Only a case that was approved at some point has rows: before approval nothing is
+processed (playbook rule 8). Once it has rows they follow it to the end: withdrawn,
+reopened, resumed or won back, they change status rather than vanish.
+
+Per service the decision comes from `ServiceDecision`; a case without any (one opened
+before decisions existed) falls back to what the customer asked: its kind, the services
+named (every billing item when none) and the requested final day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.models import Case, CaseEvent, OffboardingItem, ServiceDecision
+from daemon.sheets.layout import checklist_field
+from daemon.workflow import State
+
+APPROVED_EVENT = "state:approved"
+# States in which the approved plan stands; in any other state the rows say why not.
+PLAN_STANDS = {State.APPROVED, State.OFFBOARDING, State.PAUSED, State.CHANGED, State.CLOSED, State.WON_BACK}
+# Timeline entries that change rows without a workflow event: the sync's catch-up watches them.
+AFFECTING_EVENTS = ("offboarding_done", "offboarding_complete", "reason", "decision")
+KIND_OF_OUTCOME = {"lost": "cancel", "partially_saved": "cancel", "paused": "pause", "changed": "change"}
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What happens to one service: 'cancel' (day = final day), 'pause' (day = its end) or 'keep'."""
+
+    decision: str
+    day: date | None
+
+
+def ever_approved(session: Session, case: Case) -> bool:
+    return session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id,
+                                                     CaseEvent.kind == APPROVED_EVENT).limit(1)) is not None
+
+
+def approved_case_ids(session: Session) -> list[int]:
+    """Every case with rows, oldest first (a newer case's billing row wins over an older one's)."""
+    return list(session.scalars(select(CaseEvent.case_id).where(CaseEvent.kind == APPROVED_EVENT)
+                                .group_by(CaseEvent.case_id).order_by(CaseEvent.case_id)))
+
+
+def case_rows(session: Session, case: Case, checklist: tuple[str, ...]) -> Rows:
+    """The billing, offboarding and planner rows of one case ({} of each when it has none)."""
+    if not ever_approved(session, case):
+        return {"billing": [], "offboarding": [], "planner": []}
+    plans = plans_of(session, case)
+    cancels = [p.day for p in plans.values() if p.decision == "cancel" and p.day]
+    return {
+        "billing": billing_rows(case, plans),
+        "offboarding": [offboarding_row(session, case, max(cancels, default=None), checklist)]
+        if any(p.decision == "cancel" for p in plans.values()) else [],
+        "planner": [planner_row(session, case, plans)],
+    }
+
+
+def plans_of(session: Session, case: Case) -> dict[str, Plan]:
+    """Service (lower case) -> plan, from the recorded decisions or, lacking any, the request."""
+    decided = session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id)
+                              .order_by(ServiceDecision.id)).all()
+    if decided:
+        return {d.service.lower(): Plan(d.decision, d.day) for d in decided}
+    services = [s.lower() for s in case.requested_services or []]
+    if not services and case.account is not None:
+        services = [item.service.lower() for item in case.account.billing_items]
+    decision = "pause" if case.kind == "pause" else "cancel"
+    day = (case.details or {}).get("pause_until") if case.kind == "pause" else None
+    return {s: Plan(decision, date.fromisoformat(day) if day else case.requested_final_day) for s in services}
+
+
+def billing_rows(case: Case, plans: dict[str, Plan]) -> list[dict[str, Any]]:
+    if case.account is None:
+        return []
+    rows = []
+    for item in case.account.billing_items:
+        stop, status = billing_status(case, plans.get(item.service.lower(), Plan("keep", None)))
+        rows.append({"account": case.account.key, "item_id": item.item_key, "service": item.service,
+                     "monthly_amount": item.monthly_amount, "stop_date": stop, "case_ref": case.reference,
+                     "status": status})
+    return rows
+
+
+def billing_status(case: Case, plan: Plan) -> tuple[date | None, str]:
+    """(stop date, status) of one billing item. A pause never sets a stop date."""
+    state = State(case.state)
+    if state is State.WITHDRAWN:
+        return None, "withdrawn"
+    if state not in PLAN_STANDS:
+        return None, "under review"  # reopened: the earlier plan no longer stands
+    if plan.decision == "cancel":
+        return plan.day, {State.CLOSED: "stopped", State.WON_BACK: "won back"}.get(state, "stopping")
+    if plan.decision == "pause":
+        resumed = state is State.CLOSED and _outcome(case) == "paused"
+        return None, "resumed" if resumed else f"paused until {plan.day.isoformat() if plan.day else '?'}"
+    return None, "kept"
+
+
+def offboarding_row(session: Session, case: Case, final_day: date | None,
+                    checklist: tuple[str, ...]) -> dict[str, Any]:
+    items = {i.name: i.status for i in session.scalars(
+        select(OffboardingItem).where(OffboardingItem.case_id == case.id))}
+    client = case.account.name if case.account else case.requester
+    row: dict[str, Any] = {"case_ref": case.reference, "client": client, "final_day": final_day,
+                           "reason": reason_text(case), "owner": case.account.account_manager if case.account else "",
+                           "status": _status_word(case)}
+    for name in checklist:
+        # Before offboarding starts every item is still to do; once it has, an item the
+        # desk did not create for this case (a service not cancelled) does not apply.
+        status = items.get(name)
+        row[checklist_field(name)] = ("done" if status == "done" else "pending") if status or not items else "n/a"
+    return row
+
+
+def planner_row(session: Session, case: Case, plans: dict[str, Plan]) -> dict[str, Any]:
+    kind = KIND_OF_OUTCOME.get(_outcome(case), case.kind)
+    cancels = [p.day for p in plans.values() if p.decision == "cancel" and p.day]
+    pauses = [p.day for p in plans.values() if p.decision == "pause" and p.day]
+    effective = max(cancels) if kind == "cancel" and cancels else _approved_on(session, case)
+    account = case.account.key if case.account else case.requester
+    return {"case_ref": case.reference, "account": account, "kind": kind, "effective_date": effective,
+            "resume_date": max(pauses) if pauses else None, "reason": reason_text(case),
+            "status": _status_word(case)}
+
+
+def reason_text(case: Case) -> str:
+    """The latest recorded reason as the staff wrote it, its category after it."""
+    reasons = (case.details or {}).get("reasons") or []
+    if not reasons:
+        return ""
+    latest = reasons[-1]
+    text, category = (latest.get("text") or "").strip(), latest.get("category", "")
+    return f"{text} ({category})" if text and category else text or category
+
+
+def _approved_on(session: Session, case: Case) -> date | None:
+    at = session.scalar(select(CaseEvent.at).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT)
+                        .order_by(CaseEvent.id.desc()).limit(1))
+    return at.date() if at else None
+
+
+def _outcome(case: Case) -> str:
+    return (case.details or {}).get("outcome", "")
+
+
+def _status_word(case: Case) -> str:
+    return case.state.replace("_", " ")
