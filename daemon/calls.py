@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from daemon import cases, decisions, effects
 from daemon.business_calendar import add_business_days, at_local, customer_send_time
 from daemon.directory import account_team_addresses, bare
-from daemon.models import Case, CallInvite
+from daemon.models import Case, CallInvite, OutboxEntry, OutboxStatus
 from daemon.workflow import State, StepRefused, Trigger, advance, can_advance
 from integrations.calendar import CalendarError, attach_invite, build_invite, parse_reply
 from parsers.references import make_reply_address
@@ -78,6 +78,7 @@ def schedule(desk, session: Session, case: Case, start: datetime, actor: str) ->
         session.add(call)
     else:
         call.sequence += 1
+        _withdraw_unsent(desk, session, case)
     call.start, call.status, call.replies = start, "scheduled", {}
     session.flush()
     _invite_everyone(desk, session, case, call, "REQUEST")
@@ -105,9 +106,28 @@ def _call_off(desk, session: Session, case: Case, actor: str) -> None:
     call.sequence += 1
     call.status = "cancelled"
     session.flush()
-    _invite_everyone(desk, session, case, call, "CANCEL")
+    if not _withdraw_unsent(desk, session, case):
+        _invite_everyone(desk, session, case, call, "CANCEL")
     cases.record(session, case, "call_cancelled", at=desk.clock.now(), actor=actor,
                  summary=f"call of {_staff_time(desk, call.start)} cancelled", uid=call.uid, sequence=call.sequence)
+
+
+def _withdraw_unsent(desk, session: Session, case: Case) -> bool:
+    """Drop invitations still waiting in the outbox: True when none had gone out yet.
+
+    A proposal the customer never saw needs no cancellation, and a moved call must not
+    reach anyone after its newer time.
+    """
+    entries = session.scalars(select(OutboxEntry).where(
+        OutboxEntry.case_id == case.id, OutboxEntry.dedupe_key.like(f"case:{case.id}:call:%"))).all()
+    unsent = [e for e in entries if e.status == OutboxStatus.PENDING and e.attempts == 0]
+    for entry in unsent:
+        session.delete(entry)
+    if unsent:
+        cases.record(session, case, "call_invites_withdrawn", at=desk.clock.now(),
+                     summary=f"{len(unsent)} invitation(s) not sent yet were withdrawn")
+    session.flush()
+    return len(unsent) == len(entries)
 
 
 def record_calendar_reply(desk, session: Session, case: Case, parsed) -> bool:
