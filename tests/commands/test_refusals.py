@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from daemon.db import transaction
-from daemon.models import Case, CaseEvent
+from daemon.models import Case, CaseEvent, InboundMessage, MessageStatus
 from tests.commands.helpers import (command_desk, open_case, results_for, run, sent_to, staff_mail, text,
                                     the_case)
 from tests.support import mail
@@ -117,3 +117,23 @@ def test_a_display_name_that_looks_like_staff_is_not_staff(desk):
     assert the_case(desk)["state"] == "open"
     assert len(sent_to(desk, "mallory@evil.example")) == 1   # told no, as any outsider
     assert "only our staff can use" in text(sent_to(desk, "mallory@evil.example")[0])
+
+
+def test_a_mail_that_fails_after_its_commands_keeps_none_of_them(database_url, tmp_path):
+    # The results template is broken, so the mail fails after its lines ran: the mail's one
+    # transaction must take every line back (on SQLite too), to be run again on retry.
+    broken = tmp_path / "broken_templates"
+    broken.mkdir()
+    (broken / "command_results.txt").write_text("no subject line here\n")
+    desk = command_desk(tmp_path, database_url, extra=f'[templates]\noverride_dir = "{broken.name}"\n')
+    try:
+        notice = open_case(desk)
+        run(desk, staff_mail("#note must not stay\n#reason price: nor this\n", answering=notice))
+        case = the_case(desk)
+        assert [kind for kind, _ in case["events"] if kind in ("note", "reason", "commands")] == []
+        assert "reasons" not in case["details"]
+        with transaction(desk.factory) as session:
+            inbound = session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
+            assert inbound.status == MessageStatus.FAILED and "must start with 'Subject: ...'" in inbound.error
+    finally:
+        desk.engine.dispose()
