@@ -3,8 +3,9 @@
 When a case opens (or is verified, or its request arrives in writing) the desk proposes a
 call `[calls] business_days_after_notice` business days after the notice, at `[calls] hour`
 in the agency's business time zone, and invites the customer and the whole account team
-(iCalendar METHOD:REQUEST in a text/calendar part). `#call` moves it (same UID, SEQUENCE+1)
-or cancels it (METHOD:CANCEL). The organizer is the case's own reply address, so the
+(iCalendar METHOD:REQUEST in a text/calendar part), `[calls] invite_delay_minutes` after
+the acknowledgment so the two do not arrive together. `#call` moves it (same UID,
+SEQUENCE+1) or cancels it (METHOD:CANCEL); invitations not sent yet are withdrawn instead. The organizer is the case's own reply address, so the
 customer's accept or decline comes back to the case and is recorded here. The call is an
 offer: a customer who declines keeps their request, and the case goes on without it.
 """

@@ -171,10 +171,31 @@ class WebhookReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/XXXX"
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FailingReceiver(WebhookReceiver):
+    """A webhook that answers `codes` in turn (then 200), keeping what it was sent."""
+
+    def __init__(self, codes: list[int]) -> None:
+        self.codes = list(codes)
+        super().__init__()
+        receiver = self
+        handler = self.server.RequestHandlerClass
+        original = handler.do_POST
+
+        def do_post(request):
+            if receiver.codes:
+                request.rfile.read(int(request.headers["Content-Length"]))
+                request.send_response(receiver.codes.pop(0))
+                request.end_headers()
+                return
+            original(request)
+
+        handler.do_POST = do_post
