@@ -110,24 +110,36 @@ class SheetSync:
     def enqueue_case(self, session: Session, case: Case) -> int:
         """Queue every row of `case` that changed since last queued; returns how many."""
         rows = projection.case_rows(session, case, self.checklist)
+        targets = {}
+        for name in layout.WRITTEN:
+            for row in rows[name]:
+                cells = self.cells(name, row)
+                targets[f"{name}:{'/'.join(key_of(self.mappings[name], cells))}"[:320]] = (name, cells)
+        latest = self._latest(session, list(targets))
         now = self.desk.clock.now()
-        return sum(self._enqueue_row(session, case, name, row, now) for name in layout.WRITTEN for row in rows[name])
+        return sum(self._enqueue_row(session, case, target, name, cells, latest.get(target), now)
+                   for target, (name, cells) in targets.items())
 
     def cells(self, name: str, row: dict[str, Any]) -> dict[str, Cell]:
         """The mapped fields of a projected row as safe cell values (see integrations.sheets.values)."""
         return {f: to_cell(row.get(f)) for f in self.mappings[name].columns}
 
-    def _enqueue_row(self, session: Session, case: Case, name: str, row: dict[str, Any], now) -> bool:
-        cells = self.cells(name, row)
-        target = f"{name}:{'/'.join(key_of(self.mappings[name], cells))}"[:320]
+    def _latest(self, session: Session, targets: list[str]) -> dict[str, tuple[int, bytes]]:
+        """The last entry queued for each target: (id, payload)."""
+        if not targets:
+            return {}
+        found = session.execute(select(OutboxEntry.recipient, OutboxEntry.id, OutboxEntry.payload)
+                                .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient.in_(targets))
+                                .order_by(OutboxEntry.id)).all()
+        return {target: (entry_id, payload) for target, entry_id, payload in found}
+
+    def _enqueue_row(self, session: Session, case: Case, target: str, name: str, cells: dict[str, Cell],
+                     latest: tuple[int, bytes] | None, now) -> bool:
         payload = json.dumps({"sheet": name, "row": cells}, sort_keys=True).encode()
-        latest = session.execute(select(OutboxEntry.id, OutboxEntry.payload)
-                                 .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient == target)
-                                 .order_by(OutboxEntry.id.desc()).limit(1)).first()
-        if latest is not None and latest.payload == payload:
+        if latest is not None and latest[1] == payload:
             return False
         entry = outbox.enqueue(session, kind=SHEET, payload=payload, now=now, case_id=case.id, recipient=target,
-                               dedupe_key=f"sheet:{target}:case{case.id}:after{latest.id if latest else 0}")
+                               dedupe_key=f"sheet:{target}:case{case.id}:after{latest[0] if latest else 0}")
         return entry is not None
 
     # -- flush ----------------------------------------------------------------------
