@@ -1,4 +1,4 @@
-"""The `canceldesk` command: run, check, reprocess, replay, accounts import, demo.
+"""The `canceldesk` command: run, check, reprocess, replay, accounts import/sync, sheets reconcile, jobs, demo.
 
 Each sub-command is a small function; they share one way to load the configuration and
 build the Desk, and report problems in plain words with exit code 2.
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     importer = accounts.add_parser("import", help="import accounts from a CSV or XLSX file")
     importer.add_argument("file", type=Path)
     importer.set_defaults(handler=cmd_accounts_import)
+    accounts.add_parser("sync", help="import accounts from the customers sheet ([sheets] customers_*)").set_defaults(
+        handler=cmd_accounts_sync)
+    sheets = commands.add_parser("sheets", help="the billing, offboarding and planner sheets").add_subparsers(
+        dest="sheets_command")
+    sheets.add_parser("reconcile", help="write pending rows, then repair rows people deleted, moved or edited"
+                      ).set_defaults(handler=cmd_sheets_reconcile)
     jobs = commands.add_parser("jobs", help="the timers: what is due, for which case, when").add_subparsers(
         dest="jobs_command")
     jobs.add_parser("list", help="list pending timers, soonest first").set_defaults(handler=cmd_jobs_list)
@@ -158,6 +164,43 @@ def cmd_accounts_import(args) -> int:
     for problem in report.problems:
         print(f"  skipped {problem}")
     return 0 if not report.problems else 1
+
+
+def cmd_accounts_sync(args) -> int:
+    from daemon.sheets.customers import sync_accounts
+    from integrations.sheets.backend import SheetsError
+
+    desk = _desk(args)
+    sync = desk.extras["sheets"]
+    try:
+        report = sync_accounts(desk, sync.backend, sync.mappings["customers"])
+    except SheetsError as exc:
+        print(f"error: the customers sheet could not be read: {exc}", file=sys.stderr)
+        return 2
+    print(f"{report.imported} accounts imported from the customers sheet, {len(report.problems)} rows could not be read")
+    for line in report.lines():
+        print(f"  skipped {line}")
+    return 0 if not report.problems else 1
+
+
+def cmd_sheets_reconcile(args) -> int:
+    from integrations.sheets.backend import SheetsError
+
+    sync = _desk(args).extras["sheets"]
+    try:
+        flushed = sync.flush()
+        results = sync.reconcile()
+    except SheetsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if flushed.error:
+        print(f"error: pending rows could not be written: {flushed.error}", file=sys.stderr)
+        return 2
+    print(f"{flushed.entries} pending rows written")
+    for name, r in results.items():
+        print(f"{name}: {r.unchanged} rows as they should be, {r.restored} restored, {r.edited} edited back, "
+              f"{r.moved} moved, {r.cleared} duplicates cleared")
+    return 0
 
 
 def cmd_jobs_list(args) -> int:
