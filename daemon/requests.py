@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
+from daemon.classify import REQUEST_KINDS, _phrases
 from daemon.compose import Thread
 from daemon.directory import bare, contact_for
 from daemon.models import Account, Case, InboundMessage
@@ -26,8 +27,6 @@ from parsers.intent import classify_intent, extract_services
 from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
-
-REQUEST_KINDS = ("cancel", "pause", "change")
 
 
 def request_details(desk, text: str) -> tuple[tuple[str, ...], date | None]:
@@ -91,8 +90,6 @@ def _verbal_text(note: str, inbound: InboundMessage | None) -> str:
 
 
 def _kind(desk, text: str) -> str:
-    from daemon.classify import _phrases
-
     kind = classify_intent("", text, _phrases(desk)).kind
     return kind if kind in REQUEST_KINDS else "cancel"   # staff report requests; cancelling is the common one
 
