@@ -122,7 +122,9 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
     if State(state) in FINISHED:
         mail.intent = _intent(desk, mail)
         if mail.intent.kind in REQUEST_KINDS:
-            return _after_closure(desk, session, mail, found)
+            decision = _after_closure(desk, session, mail, found)
+            mail.case = found.case if decision else None
+            return decision
     return Decision("add_to_case", "case-reply", f"belongs to {reference} (found by {found.how})")
 
 

@@ -106,3 +106,13 @@ def test_new_request_after_closure_reopens_when_configured(desk):
     assert [e.kind for e in events(desk, only.id)].count("state:reopened") == 1
     reopened_acks = [m for m in mails_of(desk, "acknowledgment") if m["In-Reply-To"] != ack["In-Reply-To"]]
     assert len(reopened_acks) == 1 and "pause" in reopened_acks[0]["Subject"]
+
+
+def test_a_stranger_in_a_finished_thread_cannot_reopen_it(desk):
+    desk.config = replace(desk.config, desk=replace(desk.config.desk, after_closure="reopen"))
+    case, ack = open_request(desk)
+    _saved(desk, case)
+    run(desk, fixture("html_only_reply", To=ack["Reply-To"], In_Reply_To=ack["Message-ID"]))   # dana@white-law
+    old, new = cases(desk)
+    assert (old.state, new.state, new.requester) == ("saved", "awaiting_identity", "dana@white-law.example")
+    assert "follows" not in new.details and stored(desk)[-1].case_id == new.id
