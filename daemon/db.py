@@ -26,6 +26,7 @@ def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: s
     engine = create_engine(parsed, pool_pre_ping=True, future=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -47,6 +48,10 @@ def _optional(provider: Callable[[], str]) -> str | None:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite opens transactions itself, lazily, and a SAVEPOINT taken before the first
+    # write then starts one whose RELEASE commits: a rolled-back mail could keep a
+    # command's change. SQLAlchemy's documented recipe: turn that off, BEGIN ourselves.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets `canceldesk check` or a report read while the daemon writes; a busy
     # timeout waits for the other writer instead of failing at once.
@@ -54,6 +59,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
