@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases, requests, timers_letters
+from daemon import calls, cases, requests, timers_letters
 from daemon.classify import Decision, Mail
 from daemon.models import Case, Contact, OutboxEntry
 from daemon.workflow import Trigger
@@ -46,6 +46,7 @@ def bounce(desk, session: Session, mail: Mail, decision: Decision) -> None:
 def add_to_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
     cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
                          summary=mail.parsed.subject)
+    calls.record_calendar_reply(desk, session, mail.case, mail.parsed)  # accept/decline of the save call (4b)
     timers_letters.on_customer_reply(desk, session, mail)  # "stop" ends win-back letters (6)
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from email.message import EmailMessage
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from daemon import cases, outbox
+from daemon import cases, contract, outbox
 from daemon.compose import Thread, compose
 from daemon.directory import account_team_addresses, bare
 from daemon.models import Case
@@ -30,6 +31,8 @@ def register(desk) -> None:
     requests.register(desk)
     from daemon import staffmail  # here: staffmail sends through this module
     staffmail.register(desk)
+    from daemon.decisions import register_playbook  # contract, call, decisions, approvals, offboarding
+    register_playbook(desk)
     from daemon.sheets import sync as sheets_sync  # billing, offboarding and planner rows, after the playbook's
     sheets_sync.register(desk)
     from daemon import timers_plan  # last: its approval timers read the steps asked above
@@ -74,8 +77,11 @@ def notify_team_at_risk(desk, session: Session, mail) -> None:
 
 def send(desk, session: Session, case: Case, template: str, to: list[str], context: dict[str, Any], *,
          dedupe: str, answering: Thread | None = None, reply: bool = False,
-         not_before: datetime | None = None, auto: str | None = None):
+         not_before: datetime | None = None, auto: str | None = None,
+         decorate: Callable[[EmailMessage], None] | None = None):
     """Render, compose and enqueue one mail of a case; record it on the timeline.
+
+    `decorate` changes the composed message before it is queued (a calendar invite).
 
     `reply=True` marks mail caused by the recipient's own mail: it counts against the
     per-recipient daily cap, the last guard against two robots answering each other.
@@ -90,6 +96,8 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
     rendered = desk.renderer.render(template, context)
     msg = compose(desk.config.desk, rendered, to, now=now, case_reference=case.reference, case_token=case.token,
                   answering=answering, auto=auto or ("auto-replied" if reply else "auto-generated"))
+    if decorate is not None:
+        decorate(msg)
     entry = outbox.enqueue_mail(session, msg, dedupe_key=f"case:{case.id}:{dedupe}", now=now, case_id=case.id,
                                 not_before=not_before)
     if entry is not None:
@@ -122,6 +130,7 @@ def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str
         "account_manager": account.account_manager if account else "",
         "team_lead": account.team_lead if account else "",
         "excerpt": (event.data.get("excerpt", "") if event else "").strip() or "(no text)",
+        "contract": contract.template_values(desk, case),
     }
 
 
