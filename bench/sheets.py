@@ -2,6 +2,13 @@
 
     python bench/sheets.py [--cases 1000] [--flush 100] [--error-rate 0.05]
 
+Two parts. The library path (below) drives SheetWriter directly. The daemon path
+(``run_daemon``) approves the cases through ``workflow.advance`` on a SQLite desk, so
+the rows are projected from the database and queued in the outbox inside each case's
+transaction, then flushed by the sync's ``tick`` as the watcher's sweep does, one flush
+per ``--flush`` cases with the desk's ManualClock moved by ``flush_interval_seconds``.
+It reports the seconds spent queuing (inside the case transactions) and flushing.
+
 Starts the fake Sheets server in-process and upserts the rows as the daemon's outbox
 would: one flush of all three sheets every ``--flush`` cases, then a second pass that
 changes every case's status (in-place updates). Runs once clean and once with a share
@@ -78,6 +85,52 @@ def run(cases: int, flush: int, error_rate: float) -> dict[str, float]:
             "billing_rows": rows}
 
 
+def run_daemon(cases: int, flush: int, error_rate: float) -> dict[str, float]:
+    import tempfile
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from daemon.db import transaction
+    from daemon.models import OutboxEntry, OutboxStatus
+    from daemon.sheets.sync import SHEET
+    from tests.sheets.helpers import KEY as DESK_KEY
+    from tests.sheets.helpers import approve_cases, fresh_sync, google_backend, sheets_only_bus
+    from tests.support import build_test_desk
+
+    with tempfile.TemporaryDirectory() as folder, FakeSheetsServer() as server:
+        # The default flush interval (10 s): only the spreadsheet key is set.
+        desk = build_test_desk(Path(folder), f"sqlite:///{folder}/bench.db",
+                               extra=f'[sheets]\nspreadsheet = "{DESK_KEY}"\n', accounts=False)
+        start = desk.clock.now()
+        server.clock = lambda: desk.clock.now().timestamp()
+        server.create_spreadsheet(DESK_KEY, "Sheet1")
+        server.flaky(error_rate, 429, seed=1)
+        backend = google_backend(desk, server, max_attempts=8)
+        sync = fresh_sync(desk, backend)
+        bus = sheets_only_bus(sync)
+        queued = flushed = 0.0
+        for first in range(0, cases, flush):
+            began = time.perf_counter()
+            approve_cases(desk, bus, range(first, min(cases, first + flush)))
+            queued += time.perf_counter() - began
+            began = time.perf_counter()
+            sync.tick()
+            flushed += time.perf_counter() - began
+            desk.clock.advance(timedelta(seconds=desk.config.sheets.flush_interval_seconds))
+        with transaction(desk.factory) as session:
+            entries = session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.kind == SHEET))
+            sent = session.scalar(select(func.count(OutboxEntry.id)).where(
+                OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.SENT))
+        billing = len(server.values(DESK_KEY, "Billing")) - 1
+        moved = (desk.clock.now() - start).total_seconds()
+        backend.close()
+        desk.engine.dispose()
+    return {"reads": backend.api_calls.reads, "writes": backend.api_calls.writes, "entries": entries,
+            "queue_per_1000": queued * 1000 / cases, "flush_per_1000": flushed * 1000 / cases,
+            "clock_moved": moved, "sent": sent, "billing_rows": billing}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000)
@@ -91,6 +144,14 @@ def main(argv: list[str] | None = None) -> None:
               f"{r['seconds_per_1000']:.2f} s per 1,000 cases, "
               f"{r['waited']:.0f} s simulated backoff/rate-limit wait, "
               f"{r['billing_rows']} billing rows")
+    print(f"daemon path: {args.cases} cases approved through workflow.advance (SQLite), "
+          f"a flush every {args.flush} cases")
+    for label, rate in (("clean", 0.0), (f"{args.error_rate:.0%} 429s", args.error_rate)):
+        r = run_daemon(args.cases, args.flush, rate)
+        print(f"{label:>10}: {r['entries']} outbox rows ({r['sent']} sent), {r['billing_rows']} billing rows, "
+              f"{r['reads']} reads, {r['writes']} writes (incl. retries), "
+              f"{r['queue_per_1000']:.2f} s queuing + {r['flush_per_1000']:.2f} s flushing per 1,000 cases, "
+              f"desk clock moved {r['clock_moved']:.0f} s (flush intervals and simulated waits)")
 
 
 if __name__ == "__main__":
