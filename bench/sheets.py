@@ -87,7 +87,6 @@ def run(cases: int, flush: int, error_rate: float) -> dict[str, float]:
 
 def run_daemon(cases: int, flush: int, error_rate: float) -> dict[str, float]:
     import tempfile
-    from datetime import timedelta
 
     from sqlalchemy import func, select
 
@@ -95,7 +94,7 @@ def run_daemon(cases: int, flush: int, error_rate: float) -> dict[str, float]:
     from daemon.models import OutboxEntry, OutboxStatus
     from daemon.sheets.sync import SHEET
     from tests.sheets.helpers import KEY as DESK_KEY
-    from tests.sheets.helpers import approve_cases, fresh_sync, google_backend, sheets_only_bus
+    from tests.sheets.helpers import fresh_sync, google_backend
     from tests.support import build_test_desk
 
     with tempfile.TemporaryDirectory() as folder, FakeSheetsServer() as server:
@@ -107,17 +106,7 @@ def run_daemon(cases: int, flush: int, error_rate: float) -> dict[str, float]:
         server.create_spreadsheet(DESK_KEY, "Sheet1")
         server.flaky(error_rate, 429, seed=1)
         backend = google_backend(desk, server, max_attempts=8)
-        sync = fresh_sync(desk, backend)
-        bus = sheets_only_bus(sync)
-        queued = flushed = 0.0
-        for first in range(0, cases, flush):
-            began = time.perf_counter()
-            approve_cases(desk, bus, range(first, min(cases, first + flush)))
-            queued += time.perf_counter() - began
-            began = time.perf_counter()
-            sync.tick()
-            flushed += time.perf_counter() - began
-            desk.clock.advance(timedelta(seconds=desk.config.sheets.flush_interval_seconds))
+        queued, flushed = _approve_and_flush(desk, fresh_sync(desk, backend), cases, flush)
         with transaction(desk.factory) as session:
             entries = session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.kind == SHEET))
             sent = session.scalar(select(func.count(OutboxEntry.id)).where(
@@ -129,6 +118,25 @@ def run_daemon(cases: int, flush: int, error_rate: float) -> dict[str, float]:
     return {"reads": backend.api_calls.reads, "writes": backend.api_calls.writes, "entries": entries,
             "queue_per_1000": queued * 1000 / cases, "flush_per_1000": flushed * 1000 / cases,
             "clock_moved": moved, "sent": sent, "billing_rows": billing}
+
+
+def _approve_and_flush(desk, sync, cases: int, flush: int) -> tuple[float, float]:
+    """Approve `flush` cases at a time, then tick as the sweep does; (seconds queuing, seconds flushing)."""
+    from datetime import timedelta
+
+    from tests.sheets.helpers import approve_cases, sheets_only_bus
+
+    bus = sheets_only_bus(sync)
+    queued = flushed = 0.0
+    for first in range(0, cases, flush):
+        began = time.perf_counter()
+        approve_cases(desk, bus, range(first, min(cases, first + flush)))
+        queued += time.perf_counter() - began
+        began = time.perf_counter()
+        sync.tick()
+        flushed += time.perf_counter() - began
+        desk.clock.advance(timedelta(seconds=desk.config.sheets.flush_interval_seconds))
+    return queued, flushed
 
 
 def main(argv: list[str] | None = None) -> None:
