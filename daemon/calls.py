@@ -21,7 +21,7 @@ from daemon import cases, decisions, effects
 from daemon.business_calendar import add_business_days, at_local, customer_send_time
 from daemon.directory import account_team_addresses, bare
 from daemon.models import Case, CallInvite, OutboxEntry, OutboxStatus
-from daemon.workflow import State, StepRefused, Trigger, advance, can_advance
+from daemon.workflow import BECOMES_ACTIVE, State, StepRefused, Trigger, advance, can_advance
 from integrations.calendar import CalendarError, attach_invite, build_invite, parse_reply
 from parsers.references import make_reply_address
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def register(desk) -> None:
-    for trigger in (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED):
+    for trigger in BECOMES_ACTIVE:
         desk.bus.subscribe(trigger, lambda session, case, event: propose(desk, session, case))
     for trigger in (Trigger.WITHDRAWN, Trigger.SAVED):
         desk.bus.subscribe(trigger, lambda session, case, event: _call_off(desk, session, case, event.actor))

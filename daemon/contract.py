@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.models import Account, Case
-from daemon.workflow import Trigger
+from daemon.workflow import BECOMES_ACTIVE, Trigger
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def template_values(desk, case: Case) -> dict[str, Any] | None:
 
 
 def register(desk) -> None:
-    for trigger in (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED):
+    for trigger in BECOMES_ACTIVE:
         desk.bus.subscribe(trigger, lambda session, case, event: store(case))
 
 

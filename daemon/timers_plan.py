@@ -40,7 +40,7 @@ SETTLING = {
 
 def register(desk) -> None:
     """Subscribe the timetable; call after the subscribers that ask approval steps."""
-    from daemon import timers_jobs, timers_letters  # timers_jobs fills timers.HANDLERS
+    from daemon import timers_jobs, timers_letters  # noqa: F401 (timers_jobs fills timers.HANDLERS)
 
     assert set(timers.LABELS) == set(timers.HANDLERS), "every timer kind needs a handler"
     desk.extras["business_calendar"] = desk.config.business.calendar()

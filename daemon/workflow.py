@@ -92,6 +92,10 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
 }
 
 # The states in which a case no longer waits for anything from anyone.
+# The triggers after which a case is live and verified: the moments to review the
+# contract, acknowledge and propose the save call.
+BECOMES_ACTIVE = (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.REOPENED)
+
 FINISHED = frozenset({S.SAVED, S.CLOSED, S.WON_BACK, S.WITHDRAWN, S.CHANGED})
 
 
