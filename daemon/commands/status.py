@@ -1,6 +1,7 @@
-"""#status: where a case stands, in the results mail — state, people, services, reasons, offers, timers."""
+"""#status: where a case stands, in the results mail: state, people, decisions, reasons, offers, approvals, timers."""
 from __future__ import annotations
 
+from daemon import approvals, decisions
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
 
 
@@ -14,8 +15,9 @@ def process(ctx: CommandContext, args: str) -> str:
         f"Services:   {', '.join(case.requested_services or []) or 'none named'}",
         f"Final day:  {case.requested_final_day.isoformat() if case.requested_final_day else 'not given'}",
     ]
+    lines += _listed("Decisions", _decisions(ctx))
     lines += _listed("Reasons", _reasons(case)) + _listed("Offers", _offers(case))
-    lines += _listed("Approvals", _approvals(case)) + _listed("Timers", _timers(ctx))
+    lines += _listed("Approvals", approvals.status_lines(ctx.session, case)) + _listed("Timers", _timers(ctx))
     ctx.results.extend(lines)
     return f"status of {case.reference} below"
 
@@ -32,11 +34,9 @@ def _offers(case) -> list[str]:
     return [f"{o['name']} ({o['outcome']}) {o.get('details', '')}".rstrip() for o in (case.details or {}).get("offers", [])]
 
 
-def _approvals(case) -> list[str]:
-    # Kept by the approvals chain (daemon.decisions); each step is shown as it is stored.
-    steps = (case.details or {}).get("approvals", [])
-    return [", ".join(f"{k}: {v}" for k, v in step.items()) if isinstance(step, dict) else str(step)
-            for step in steps]
+def _decisions(ctx: CommandContext) -> list[str]:
+    return [f"{d.service}: {d.decision}" + (f" ({d.day.isoformat()})" if d.day else "") + f" by {d.decided_by}"
+            for d in decisions.decisions_of(ctx.session, ctx.case)]
 
 
 def _timers(ctx: CommandContext) -> list[str]:
