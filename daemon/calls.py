@@ -22,7 +22,7 @@ from daemon.business_calendar import add_business_days, at_local, customer_send_
 from daemon.directory import account_team_addresses, bare
 from daemon.models import Case, CallInvite, OutboxEntry, OutboxStatus
 from daemon.workflow import BECOMES_ACTIVE, State, StepRefused, Trigger, advance, can_advance
-from integrations.calendar import CalendarError, attach_invite, build_invite, parse_reply
+from integrations.invites import CalendarError, attach_invite, build_invite, parse_reply
 from parsers.references import make_reply_address
 
 log = logging.getLogger(__name__)

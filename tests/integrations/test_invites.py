@@ -1,4 +1,4 @@
-"""Invitations written by integrations.calendar, read back with icalendar; replies parsed."""
+"""Invitations written by integrations.invites, read back with icalendar; replies parsed."""
 
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from integrations.calendar import CalendarError, attach_invite, build_invite, parse_reply
+from integrations.invites import CalendarError, attach_invite, build_invite, parse_reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "calendar"
 UID = "case-CX-1042-call@canceldesk.example"

@@ -5,7 +5,7 @@ change: same UID, higher SEQUENCE) or METHOD:CANCEL; `attach_invite` puts it int
 outgoing mail the way Gmail and Outlook recognise; `parse_reply` reads the METHOD:REPLY
 a customer's calendar sends back when they accept, decline or say "tentative".
 
-This module is `integrations.calendar`; it shadows nothing, as imports are absolute.
+Named `invites`, not `calendar`, so it never shadows the standard library module.
 """
 
 from __future__ import annotations
