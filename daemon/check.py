@@ -5,6 +5,7 @@ never prints a secret, only which variable or command it came from.
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 from daemon.config import Config
@@ -70,6 +71,23 @@ def check_templates(config: Config) -> str | None:
     return None if names else "no templates found"
 
 
+def check_sheets(config: Config) -> str | None:
+    """Read the header of every mapped sheet: proves the key, the sharing and the names."""
+    from daemon.app import make_sheet_backend
+    from daemon.sheets import layout
+
+    backend = make_sheet_backend(config)
+    checklist = layout.checklist_names(config.offboarding.items)
+    for mapping in layout.mappings(config.sheets, checklist).values():
+        backend.read_values(mapping)
+    if config.sheets.backend == "xlsx":
+        folder = config.path(config.sheets.path).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            return f"cannot write the workbook's folder {folder}"
+    return None
+
+
 def check_staff(config: Config) -> str | None:
     return None if config.staff.members else "no staff configured: nobody can run commands"
 
@@ -78,6 +96,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("database", check_database),
     ("mailbox", check_mailbox),
     ("smtp", check_smtp),
+    ("sheets", check_sheets),
     ("templates", check_templates),
     ("staff", check_staff),
 ]

@@ -106,7 +106,7 @@ def test_check_prints_one_line_per_part(tmp_path):
                                                                          "CANCELDESK_IMAP_PASSWORD": "pw-not-shown"})
     lines = done.stdout.splitlines()
     parts = [line.split()[0] for line in lines]
-    assert parts == ["configuration", "database", "mailbox", "smtp", "templates", "staff"], done.stdout + done.stderr
+    assert parts == ["configuration", "database", "mailbox", "smtp", "sheets", "templates", "staff"], done.stdout + done.stderr
     assert lines[2].split()[1] == "FAILED"   # nothing listens on port 1
     assert lines[1].split()[1] == "ok"
     assert "pw-not-shown" not in done.stdout + done.stderr
