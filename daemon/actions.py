@@ -51,22 +51,21 @@ def add_to_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
 
 
 def open_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
-    account = mail.contact.account
-    existing = cases.open_case_for(session, account.id, mail.sender)
-    if existing is not None:
-        mail.case = existing
-        add_to_case(desk, session, mail, decision)
-        return
-    mail.case = requests.open_from_mail(desk, session, mail, Trigger.OPENED, account)
+    _open_or_join(desk, session, mail, decision, Trigger.OPENED, mail.contact.account)
 
 
 def open_unverified(desk, session: Session, mail: Mail, decision: Decision) -> None:
-    existing = cases.open_case_for(session, None, mail.sender)
+    _open_or_join(desk, session, mail, decision, Trigger.OPENED_UNVERIFIED, None)
+
+
+def _open_or_join(desk, session: Session, mail: Mail, decision: Decision, trigger: Trigger, account) -> None:
+    """A request joins the case already in progress for the account (or the unknown sender)."""
+    existing = cases.open_case_for(session, account.id if account else None, mail.sender)
     if existing is not None:
         mail.case = existing
         add_to_case(desk, session, mail, decision)
         return
-    mail.case = requests.open_from_mail(desk, session, mail, Trigger.OPENED_UNVERIFIED, None)
+    mail.case = requests.open_from_mail(desk, session, mail, trigger, account)
 
 
 def staff(desk, session: Session, mail: Mail, decision: Decision) -> None:

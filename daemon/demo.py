@@ -18,6 +18,19 @@ log = logging.getLogger(__name__)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
+# The staff of the example accounts (docs/accounts.example.csv); the tests use them too.
+DEMO_STAFF = """\
+[staff]
+members = [
+  { email = "amy@agency.example", name = "Amy", roles = ["account_manager", "retention"] },
+  { email = "tom@agency.example", name = "Tom", roles = ["team_lead"] },
+  { email = "dana@agency.example", name = "Dana", roles = ["director"] },
+  { email = "gary@agency.example", name = "Gary", roles = ["general_manager"] },
+  { email = "fin@agency.example", name = "Fin", roles = ["finance"] },
+  { email = "acc@agency.example", name = "Acca", roles = ["accounting"] },
+]
+"""
+
 DEMO_CONFIG = """\
 # Written by `canceldesk demo` for `make run`; see config.example.toml for every key.
 [desk]
@@ -36,16 +49,11 @@ url = "file:outbox"
 [database]
 url = "sqlite:///canceldesk.db"
 
-[staff]
-members = [
-  { email = "amy@agency.example", name = "Amy", roles = ["account_manager", "retention"] },
-  { email = "tom@agency.example", name = "Tom", roles = ["team_lead"] },
-  { email = "dana@agency.example", name = "Dana", roles = ["director"] },
-  { email = "gary@agency.example", name = "Gary", roles = ["general_manager"] },
-  { email = "fin@agency.example", name = "Fin", roles = ["finance"] },
-  { email = "acc@agency.example", name = "Acca", roles = ["accounting"] },
-]
-"""
+[auth]
+# The demo's staff mail (docs/demo/05-staff-commands.eml) carries this server's header.
+authserv_ids = ["mx.agency.example"]
+
+""" + DEMO_STAFF
 
 
 def set_up(folder: Path) -> Path:

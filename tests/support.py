@@ -14,22 +14,13 @@ from daemon.app import build_desk, ensure_dirs
 from daemon.clock import ManualClock
 from daemon.config import from_text
 from daemon.db import transaction
+from daemon.demo import DEMO_STAFF
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_ACCOUNTS = REPO / "docs" / "accounts.example.csv"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
-STAFF = """
-[staff]
-members = [
-  { email = "amy@agency.example", name = "Amy", roles = ["account_manager", "retention"] },
-  { email = "tom@agency.example", name = "Tom", roles = ["team_lead"] },
-  { email = "dana@agency.example", name = "Dana", roles = ["director"] },
-  { email = "gary@agency.example", name = "Gary", roles = ["general_manager"] },
-  { email = "fin@agency.example", name = "Fin", roles = ["finance"] },
-  { email = "acc@agency.example", name = "Acca", roles = ["accounting"] },
-]
-"""
+STAFF = DEMO_STAFF  # the people of docs/accounts.example.csv
 
 
 def config_text(database_url: str, *, mailbox_url: str = "maildir:inbox", smtp_url: str = "file:outbox",
