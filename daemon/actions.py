@@ -50,6 +50,17 @@ def add_to_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
     timers_letters.on_customer_reply(desk, session, mail)  # "stop" ends win-back letters (6)
 
 
+def customer_withdraws(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """Kept on the case, and the team asked to confirm with #withdrawn: a sentence read by
+    a machine is not enough to stop a cancellation, nor to undo one."""
+    from daemon.effects import case_context, notify_team
+
+    add_to_case(desk, session, mail, decision)
+    context = {**case_context(desk, mail.case), "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000],
+               "matched": ", ".join(mail.intent.matched)}
+    notify_team(desk, session, mail.case, "customer_withdrawal_notice", context, dedupe=f"withdraw:{mail.inbound.id}")
+
+
 def open_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
     _open_or_join(desk, session, mail, decision, Trigger.OPENED, mail.contact.account)
 
@@ -125,6 +136,7 @@ ACTIONS = {
     "staff": staff,
     "refuse_commands": refuse_commands,
     "add_to_case": add_to_case,
+    "customer_withdraws": customer_withdraws,
     "open_case": open_case,
     "open_unverified": open_unverified,
     "at_risk": at_risk,

@@ -119,6 +119,11 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
     if state == State.AWAITING_IDENTITY.value and correlate.may_confirm(session, found.case, mail.sender) \
             and mail.sender != bare(found.case.requester):
         return Decision("verify", "case-reply:verified", f"{mail.sender} is on file: confirms {reference}")
+    if State(state) not in FINISHED and _is_customer(session, desk, mail):
+        mail.intent = mail.intent or _intent(desk, mail)
+        if mail.intent.kind == "withdraw":
+            return Decision("customer_withdraws", "case-reply:withdraw", f"the customer seems to withdraw "
+                            f"{reference}: the team is asked to confirm")
     if State(state) in FINISHED:
         mail.intent = _intent(desk, mail)
         if mail.intent.kind in REQUEST_KINDS:
