@@ -8,6 +8,10 @@
 * Every request passes a sliding-window rate limiter (reads and writes counted apart,
   as Google does) and a bounded retry with jittered backoff; after the last attempt
   ``SheetsUnavailable`` reaches the caller, who keeps the update queued.
+* Every write is safe to repeat after a lost answer (a timeout or 5xx after Google
+  applied it): ranged value writes and absolute resizes land the same twice, and a
+  worksheet create first re-reads the metadata and counts an existing worksheet of
+  that title (or a 400 "already exists") as created.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 import gspread
 import requests
-from gspread.exceptions import SpreadsheetNotFound, WorksheetNotFound
+from gspread.exceptions import APIError, SpreadsheetNotFound, WorksheetNotFound
 from gspread.utils import ValueRenderOption
 
 from .a1 import cell_ref
@@ -93,6 +97,12 @@ class GoogleSheets:
         self._call("write", f"write {mapping.name}", attempt, mapping)
 
     def ensure_header(self, mapping: SheetMapping) -> None:
+        """Create the worksheet if missing, then add the headers row 1 lacks.
+
+        Safe to repeat after a lost answer: row 1 is read afresh on every call, so a
+        header write that landed is seen and not appended again, and a retried one is
+        a ranged write of the same cells.
+        """
         worksheet = self._worksheet(mapping, create=True)
         header = self._call(
             "read",
@@ -112,8 +122,7 @@ class GoogleSheets:
 
     def _call(self, kind: str, what: str, fn: Callable[[], Any], mapping: SheetMapping | None) -> Any:
         def attempt() -> Any:
-            self._limits[kind].acquire()
-            setattr(self.api_calls, kind + "s", getattr(self.api_calls, kind + "s") + 1)
+            self._spend(kind)
             return fn()
 
         try:
@@ -124,6 +133,11 @@ class GoogleSheets:
             if mapping is not None:
                 self._worksheets.pop(mapping.location, None)
             raise
+
+    def _spend(self, kind: str) -> None:
+        """Wait for the rate limiter, then count one request of ``kind``."""
+        self._limits[kind].acquire()
+        setattr(self.api_calls, kind + "s", getattr(self.api_calls, kind + "s") + 1)
 
     def _spreadsheet(self, key: str) -> gspread.Spreadsheet:
         if key not in self._spreadsheets:
@@ -151,16 +165,57 @@ class GoogleSheets:
         return found
 
     def _add_worksheet(self, mapping: SheetMapping, spreadsheet: gspread.Spreadsheet) -> gspread.Worksheet:
+        """Create the worksheet, idempotently, under the bounded retry.
+
+        A create whose answer was lost (timeout, 5xx) may have landed: asking again
+        would get 400 "already exists". So every attempt after a failed one first
+        re-reads the metadata and takes the worksheet if it is there, and a 400
+        "already exists" (our lost create, or a colleague's) is resolved the same way.
+        """
+        title = mapping.worksheet
         cols = max(26, len(mapping.headers))
-        return self._call(
-            "write",
-            f"add {mapping.worksheet}",
-            lambda: spreadsheet.add_worksheet(mapping.worksheet, rows=NEW_SHEET_ROWS, cols=cols),
-            None,
-        )
+        failed_before = False
+
+        def attempt() -> gspread.Worksheet:
+            nonlocal failed_before
+            if failed_before:
+                landed = self._find_worksheet(mapping, spreadsheet)
+                if landed is not None:
+                    return landed
+            failed_before = True  # until this attempt returns, it may have landed
+            self._spend("write")
+            try:
+                return spreadsheet.add_worksheet(title, rows=NEW_SHEET_ROWS, cols=cols)
+            except APIError as error:
+                existing = self._find_worksheet(mapping, spreadsheet) if _already_exists(error) else None
+                if existing is None:
+                    raise
+                return existing
+
+        # If it still fails, the last attempt may have landed all the same: nothing is
+        # cached for a missing worksheet, so the next call's lookup will find it.
+        return self._retrier.run(attempt, f"add {title}")
+
+    def _find_worksheet(self, mapping: SheetMapping, spreadsheet: gspread.Spreadsheet) -> gspread.Worksheet | None:
+        """The worksheet by title from freshly read metadata, or None if absent.
+
+        Called inside a retry attempt, so transient errors propagate to that retry.
+        The cached worksheet is dropped first; gspread's ``worksheet()`` fetches the
+        spreadsheet metadata anew on every call, so nothing stale is consulted.
+        """
+        self._worksheets.pop(mapping.location, None)
+        self._spend("read")
+        try:
+            return spreadsheet.worksheet(mapping.worksheet)
+        except WorksheetNotFound:
+            return None
 
     def _ensure_grid(self, mapping: SheetMapping, worksheet: gspread.Worksheet, rows: int, cols: int) -> None:
-        """Google refuses values outside the grid: resize first (an idempotent write)."""
+        """Google refuses values outside the grid: resize first.
+
+        Safe to repeat after a lost answer: the request sets an absolute size, and a
+        failure drops the cached worksheet (``_call``) so the next write re-reads it.
+        """
         new_rows = rows + GROW_ROWS if rows > worksheet.row_count else None
         new_cols = cols if cols > worksheet.col_count else None
         if new_rows is None and new_cols is None:
@@ -171,6 +226,11 @@ class GoogleSheets:
             lambda: worksheet.resize(rows=new_rows, cols=new_cols),
             mapping,
         )
+
+
+def _already_exists(error: APIError) -> bool:
+    """Google's answer to addSheet for a title in use (400 INVALID_ARGUMENT)."""
+    return error.response.status_code == 400 and "already exists" in str(error.error.get("message", ""))
 
 
 def _extent(updates: Sequence[RangeUpdate]) -> tuple[int, int]:

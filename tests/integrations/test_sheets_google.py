@@ -283,3 +283,100 @@ def test_a_long_retry_after_is_handed_to_the_caller(server, writer, clock) -> No
     assert caught.value.retry_after == 600 and len(clock.sleeps) == slept
     writer.upsert(PLANNER, [planner_row("C-2")])
     assert [r[0] for r in body_rows(server, "Planner")] == ["C-1", "C-2"]
+
+
+# -- creates, headers and resizes that landed but were answered with an error ---------
+
+
+def add_sheet_requests(server: FakeSheetsServer) -> list:
+    return [r for r in server.requests if r.path.endswith(":batchUpdate")
+            and not r.path.endswith("values:batchUpdate")
+            and any("addSheet" in q for q in r.body.get("requests", []))]
+
+
+def titles(server: FakeSheetsServer) -> list[str]:
+    return [s.title for s in server.books[KEY]["sheets"]]
+
+
+@pytest.mark.parametrize("fault", ["apply_then_fail", "slow"])
+def test_worksheet_create_that_landed_but_failed_is_found_not_recreated(
+    server, writer, fault
+) -> None:
+    # The first write of a fresh mapping is the addSheet request.
+    if fault == "slow":
+        server.slow_next(1, 0.6, only="write")  # applied, answered after the 0.3 s timeout
+    else:
+        server.apply_then_fail_next(1, 500)
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    assert titles(server) == ["Sheet1", "Planner"]
+    # The retry re-read the metadata and found the sheet instead of asking again.
+    assert len(add_sheet_requests(server)) == 1
+    assert server.values(KEY, "Planner")[0] == list(PLANNER.headers)
+    assert [r[0] for r in body_rows(server, "Planner")] == ["C-1"]
+
+
+def test_worksheet_create_answered_already_exists_is_success(server, writer, monkeypatch) -> None:
+    # A colleague (or our own earlier, lost request) creates the sheet between our
+    # lookup and our create: Google answers 400 "already exists".
+    real_lookup = gspread.Spreadsheet.worksheet
+    raced: list[str] = []
+
+    def stale_lookup(spreadsheet: gspread.Spreadsheet, title: str) -> gspread.Worksheet:
+        if not raced:
+            raced.append(title)
+            server.add_worksheet(KEY, title, rows=50, cols=10)
+            raise gspread.exceptions.WorksheetNotFound(title)
+        return real_lookup(spreadsheet, title)
+
+    monkeypatch.setattr(gspread.Spreadsheet, "worksheet", stale_lookup)
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    assert raced == ["Planner"] and titles(server) == ["Sheet1", "Planner"]
+    assert len(add_sheet_requests(server)) == 1
+    assert [r[0] for r in body_rows(server, "Planner")] == ["C-1"]
+
+
+def test_worksheet_create_that_landed_then_gave_up_is_found_next_time(server, clock) -> None:
+    backend = make_backend(server, clock, max_attempts=1)
+    writer = SheetWriter(backend, clock=clock)
+    server.apply_then_fail_next(1, 503)
+    with pytest.raises(SheetsUnavailable):
+        writer.upsert(PLANNER, [planner_row("C-1")])
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    assert titles(server) == ["Sheet1", "Planner"]
+    assert len(add_sheet_requests(server)) == 1
+    assert [r[0] for r in body_rows(server, "Planner")] == ["C-1"]
+    backend.close()
+
+
+@pytest.mark.parametrize("attempts", [5, 1])
+def test_header_write_that_landed_but_failed_writes_it_once(server, clock, attempts) -> None:
+    server.add_worksheet(KEY, "Planner")
+    backend = make_backend(server, clock, max_attempts=attempts)
+    writer = SheetWriter(backend, clock=clock)
+    server.apply_then_fail_next(1, 500)  # the header write: the sheet already exists
+    if attempts == 1:
+        with pytest.raises(SheetsUnavailable):
+            writer.upsert(PLANNER, [planner_row("C-1")])
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    # Re-read before writing again: the headers are not appended a second time.
+    assert server.values(KEY, "Planner")[0] == list(PLANNER.headers)
+    assert [r[0] for r in body_rows(server, "Planner")] == ["C-1"]
+    backend.close()
+
+
+@pytest.mark.parametrize("attempts", [5, 1])
+def test_grid_resize_that_landed_but_failed_is_harmless(server, clock, attempts) -> None:
+    server.add_worksheet(KEY, "Planner", rows=3, cols=26)
+    backend = make_backend(server, clock, max_attempts=attempts)
+    writer = SheetWriter(backend, clock=clock)
+    writer.upsert(PLANNER, [planner_row("C-1")])
+    server.apply_then_fail_next(1, 500)  # the resize before rows 3..5
+    rows = [planner_row(f"C-{n}") for n in range(1, 5)]
+    if attempts == 1:
+        with pytest.raises(SheetsUnavailable):
+            writer.upsert(PLANNER, rows)
+    writer.upsert(PLANNER, rows)
+    grid = server.sheet(KEY, "Planner").props["gridProperties"]
+    assert grid["rowCount"] == 5 + 1000  # one absolute size, not grown twice
+    assert [r[0] for r in body_rows(server, "Planner")] == [f"C-{n}" for n in range(1, 5)]
+    backend.close()

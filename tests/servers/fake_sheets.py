@@ -241,6 +241,10 @@ class FakeSheetsServer:
         self._add(n, Fault("slow", seconds=seconds, only=only))
 
     def apply_then_fail_next(self, n: int, status: int = 500, only: str | None = "write") -> None:
+        """Apply the next ``n`` requests, then answer ``status``: the write landed.
+
+        Covers every write route, ``:batchUpdate`` (addSheet, resize) included.
+        """
         self._add(n, Fault("apply_then_fail", status, only=only))
 
     def flaky(self, ratio: float, status: int = 429, seed: int = 0) -> None:
