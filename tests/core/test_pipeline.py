@@ -189,3 +189,23 @@ def test_store_is_unique_on_uid_and_message_id(desk):
     assert first.is_new and not again.is_new and not moved.is_new
     assert again.message_id == moved.message_id == first.message_id
     assert hashed.is_new and not hashed_again.is_new
+
+
+
+def test_changed_uidvalidity_rescans_without_duplicates(desk):
+    from dataclasses import replace
+
+    from integrations.maildir import UIDLIST
+
+    # Flag mode: handled mail stays in the folder, so a new UIDVALIDITY sees it all again.
+    flagging = replace(desk.config, mailbox=replace(desk.config.mailbox, processed_folder=""))
+    _deliver(desk, mail(message_id="<uv-1@acme.example>"))
+    first = Watcher(desk, make_source(flagging))
+    first.run_once()
+    (desk.config.path("inbox") / UIDLIST).unlink()   # the store lost its UID list: new UIDVALIDITY
+    again = Watcher(desk, make_source(flagging))
+    report = again.run_once()
+    assert again.uidvalidity != first.uidvalidity
+    assert (report.stored, report.duplicates) == (0, 1)
+    assert _count(desk, Case) == 1
+    assert len([m for m in _sent(desk) if m["To"] == "jane@acme.example"]) == 1
