@@ -157,7 +157,7 @@ def _country_table(country: str, subdivision: str, path: str):
         return None
     try:
         return holiday_tables.country_holidays(country, subdiv=subdivision or None)
-    except NotImplementedError as exc:
+    except NotImplementedError as exc:  # how the holidays package says "no such country"
         raise ConfigError(f"{path}.holidays_country: {exc}") from None
 
 
