@@ -7,6 +7,7 @@ here and nowhere else.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +39,10 @@ class Desk:
     dispatcher: Dispatcher
     sender: Any
     extras: dict[str, Any] = field(default_factory=dict)
+    # One unit of case work at a time in this process: the watcher's thread (mail) and
+    # the scheduler's (timers) would otherwise race on the same case, and row locks alone
+    # do not cover SQLite or the JSON details both may rewrite.
+    case_work: threading.RLock = field(default_factory=threading.RLock)
 
 
 def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None, migrate: bool = True) -> Desk:

@@ -37,7 +37,7 @@ def process_pending(desk, limit: int = 1000) -> list[Outcome]:
 
 def process_one(desk, message_id: int) -> Outcome:
     try:
-        with transaction(desk.factory) as session:
+        with desk.case_work, transaction(desk.factory) as session:
             return _process(desk, session, session.get(InboundMessage, message_id))
     except Exception:  # anything: the mail is shunted, the daemon goes on
         return _record_failure(desk, message_id, traceback.format_exc())

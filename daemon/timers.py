@@ -125,7 +125,7 @@ def run_due_timers(desk) -> list[Fired]:
 
 def run_timer(desk, timer_id: int) -> Fired | None:
     """Fire one timer if it is still pending and due; None when there was nothing to do."""
-    with transaction(desk.factory) as session:
+    with desk.case_work, transaction(desk.factory) as session:
         timer = session.get(Timer, timer_id, with_for_update=True)
         if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > desk.clock.now():
             return None
