@@ -4,7 +4,8 @@ Every key of the file is a field here, with its default; `config.example.toml` d
 them in the same order (a test keeps the two in step). Relative paths in the file are read
 relative to the file's own folder, so a configuration means the same from any directory.
 Secrets are never in the file: only the name of an environment variable or a command
-that prints them (see `daemon.secrets`).
+that prints them (see `daemon.credentials`). The sections of the playbook, the timers and
+the sheets live in `config_playbook`, `config_timers` and `config_sheets`, re-exported here.
 """
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from typing import Literal, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from daemon.config_playbook import (  # noqa: F401 (Offer re-exported: one schema, one import)
+    ApprovalsConfig, AuthConfig, CallsConfig, CommandsConfig, OffboardingConfig, Offer, OffersConfig, ReasonsConfig,
+    VendorsConfig, WebhookConfig)
+from daemon.config_sheets import SheetsConfig
+from daemon.config_timers import BusinessConfig, TimersConfig, WinbackConfig
 from daemon.schema import ConfigError, build
 
 
@@ -124,257 +130,6 @@ class TemplatesConfig:
 @dataclass(frozen=True)
 class LoggingConfig:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-
-@dataclass(frozen=True)
-class BusinessConfig:
-    timezone: str = "UTC"
-    hours: str = "09:00-17:30"
-    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    holidays_country: str = ""
-    holidays_subdivision: str = ""
-    extra_holidays: tuple[str, ...] = ()
-    customer_hours: str = "09:00-17:00"
-
-    def validate(self, path: str) -> None:
-        self.calendar(path)
-
-    def calendar(self, path: str = "business"):
-        """The working calendar these values describe (daemon.business_calendar)."""
-        from daemon.business_calendar import build_calendar
-
-        return build_calendar(self.timezone, self.hours, self.days, self.holidays_country,
-                              self.holidays_subdivision, self.extra_holidays, self.customer_hours, path)
-
-
-@dataclass(frozen=True)
-class TimersConfig:
-    sla_call_scheduled_business_days: int = 1
-    sla_call_held_business_days: int = 2
-    approval_reminder_hours: int = 24
-    approval_escalation_hours: int = 48
-    approval_escalation_roles: tuple[str, ...] = ("director",)
-    effective_date_reminder_days: tuple[int, ...] = (7,)
-    checklist_retry_business_days: int = 1
-    thank_you_days_after_closure: int = 1
-    feedback_days_after_closure: int = 14
-    winback_days: tuple[int, ...] = (60, 120)
-    pause_resume_reminder_days: int = 7
-    customer_send_hour: str = "10:00"
-
-    def validate(self, path: str) -> None:
-        from datetime import time
-
-        try:
-            time.fromisoformat(self.customer_send_hour)
-        except ValueError:
-            raise ConfigError(f"{path}.customer_send_hour: expected a time like \"10:00\", "
-                              f"got {self.customer_send_hour!r}") from None
-
-
-@dataclass(frozen=True)
-class WinbackConfig:
-    offers: tuple[str, ...] = (
-        "price: 20% off your first three months back",
-        "results: a free strategy review and a new specialist on your account",
-        "service: a dedicated account manager and a monthly review call",
-        "budget: a lighter plan at half the monthly fee, upgrade when you are ready",
-    )
-    default_offer: str = "your first month back free"
-
-    def validate(self, path: str) -> None:
-        for i, line in enumerate(self.offers):
-            if ":" not in line or not line.split(":", 1)[0].strip():
-                raise ConfigError(f"{path}.offers[{i}]: expected \"reason: offer\", got {line!r}")
-
-    def offer_for(self, reason: str | None) -> str:
-        """The offer written for the reason a customer left (its category, before any ':')."""
-        category = (reason or "").split(":", 1)[0].strip().lower()
-        for line in self.offers:
-            key, offer = line.split(":", 1)
-            if key.strip().lower() == category:
-                return offer.strip()
-        return self.default_offer
-
-
-# -- staff commands (issue 4a): authentication, reasons, offers, roles ----------------------
-
-@dataclass(frozen=True)
-class AuthConfig:
-    authserv_ids: tuple[str, ...] = ()
-    accept: tuple[Literal["dkim", "spf", "dmarc"], ...] = ("dkim", "spf")
-    verify_dkim_locally: bool = True
-
-
-@dataclass(frozen=True)
-class ReasonsConfig:
-    categories: tuple[str, ...] = ("price", "results", "budget", "service", "moving_in_house", "other")
-
-
-@dataclass(frozen=True)
-class Offer:
-    name: str
-    description: str = ""
-    answers: tuple[str, ...] = ()   # the reason categories this offer answers
-
-
-@dataclass(frozen=True)
-class OffersConfig:
-    catalogue: tuple[Offer, ...] = (
-        Offer("discount", "A discount on the monthly fee for the next months", ("price",)),
-        Offer("free_month", "One month of service free of charge", ("price", "results")),
-        Offer("strategy_review", "A strategy review with a senior specialist", ("results", "service")),
-        Offer("new_specialist", "A different specialist on the account", ("results", "service")),
-        Offer("pause", "Pause the services instead of cancelling", ("budget", "moving_in_house")),
-        Offer("downgrade", "A smaller package at a lower fee", ("budget", "price")),
-        Offer("handover", "A paid handover to the in-house team", ("moving_in_house",)),
-    )
-
-    def answering(self, category: str) -> list[Offer]:
-        return [offer for offer in self.catalogue if category in offer.answers]
-
-    def get(self, name: str) -> Offer | None:
-        return next((offer for offer in self.catalogue if offer.name == name.lower()), None)
-
-
-@dataclass(frozen=True)
-class CommandsConfig:
-    # command name -> the roles that may run it, replacing the command's own default.
-    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-# -- the playbook in depth (issue 4b): save call, approvals, offboarding, vendors, webhook ---
-
-APPROVAL_CONDITIONS = ("always", "credit", "early_termination")
-
-
-@dataclass(frozen=True)
-class CallsConfig:
-    minutes: int = 30
-    business_days_after_notice: int = 1
-    hour: str = "11:00"
-    invite_delay_minutes: int = 60
-
-    def validate(self, path: str) -> None:
-        from datetime import time
-
-        if not 1 <= self.business_days_after_notice <= 2:
-            raise ConfigError(f"{path}.business_days_after_notice: the playbook holds the call within 2 business "
-                              f"days of the notice: use 1 or 2, got {self.business_days_after_notice}")
-        try:
-            time.fromisoformat(self.hour)
-        except ValueError:
-            raise ConfigError(f"{path}.hour: expected a time like \"11:00\", got {self.hour!r}") from None
-
-
-@dataclass(frozen=True)
-class ApprovalsConfig:
-    chain: tuple[str, ...] = ("retention", "director", "finance when credit",
-                              "general_manager when early_termination", "accounting")
-
-    def validate(self, path: str) -> None:
-        for i, _ in enumerate(self.chain):
-            self.step(i, f"{path}.chain[{i}]")
-
-    def step(self, index: int, key: str = "approvals.chain") -> tuple[str, str]:
-        """'finance when credit' -> ('finance', 'credit'); 'director' -> ('director', 'always')."""
-        role, _, condition = (part.strip() for part in self.chain[index].partition(" when "))
-        condition = condition or "always"
-        if not role or " " in role or condition not in APPROVAL_CONDITIONS:
-            raise ConfigError(f"{key}: expected \"ROLE\" or \"ROLE when CONDITION\" with CONDITION one of "
-                              f"{', '.join(APPROVAL_CONDITIONS)}, got {self.chain[index]!r}")
-        return role, condition
-
-
-@dataclass(frozen=True)
-class OffboardingConfig:
-    items: tuple[str, ...] = (
-        "Revoke tool access -> team",
-        "Close open projects -> team_lead",
-        "Pause ad campaigns and recurring ad spend -> PPC",
-        "Settle outstanding payments -> accounting",
-        "Refunds and final invoice -> finance",
-    )
-
-    def validate(self, path: str) -> None:
-        for i, line in enumerate(self.items):
-            name, arrow, owner = line.partition("->")
-            if not arrow or not name.strip() or not owner.strip():
-                raise ConfigError(f"{path}.items[{i}]: expected \"ITEM -> OWNER\", got {line!r}")
-
-
-@dataclass(frozen=True)
-class VendorsConfig:
-    notices: tuple[str, ...] = ()
-
-    def validate(self, path: str) -> None:
-        for i, line in enumerate(self.notices):
-            service, colon, addresses = line.partition(":")
-            if not colon or not service.strip() or "@" not in addresses:
-                raise ConfigError(f"{path}.notices[{i}]: expected \"SERVICE: vendor@example.com\", got {line!r}")
-
-    def for_service(self, service: str) -> list[str]:
-        found: list[str] = []
-        for line in self.notices:
-            name, _, addresses = line.partition(":")
-            if name.strip().lower() == service.lower():
-                found += [a.strip().lower() for a in addresses.split(",") if a.strip()]
-        return found
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    url_env: str = "CANCELDESK_WEBHOOK_URL"
-    timeout_seconds: float = 10.0
-
-
-# -- sheets (issue 5): billing, offboarding and planner projected onto Google or a workbook --
-
-@dataclass(frozen=True)
-class SheetsConfig:
-    backend: Literal["xlsx", "google"] = "xlsx"
-    path: str = "sheets.xlsx"
-    spreadsheet: str = ""
-    service_account_file: str = ""
-    service_account_env: str = "CANCELDESK_GOOGLE_SERVICE_ACCOUNT"
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    max_attempts: int = 5
-    writes_per_minute: int = 60
-    reads_per_minute: int = 60
-    flush_interval_seconds: float = 10.0
-    retry_after_seconds: float = 30.0
-    reconcile_interval_minutes: float = 60.0
-    billing_spreadsheet: str = ""
-    billing_worksheet: str = "Billing"
-    billing_columns: tuple[str, ...] = (
-        "account: Account", "item_id: Item ID", "service: Service", "monthly_amount: Monthly amount",
-        "stop_date: Stop date", "case_ref: Case", "status: Status")
-    offboarding_spreadsheet: str = ""
-    offboarding_worksheet: str = "Offboarding"
-    offboarding_columns: tuple[str, ...] = (
-        "case_ref: Case", "client: Client", "final_day: Final day", "reason: Reason", "owner: Owner",
-        "status: Status")
-    planner_spreadsheet: str = ""
-    planner_worksheet: str = "Planner"
-    planner_columns: tuple[str, ...] = (
-        "case_ref: Case", "account: Account", "kind: Kind", "effective_date: Effective date",
-        "resume_date: Resume date", "reason: Reason", "status: Status")
-    customers_spreadsheet: str = ""
-    customers_worksheet: str = "Customers"
-    customers_columns: tuple[str, ...] = (
-        "account_id: Account ID", "name: Name", "timezone: Time zone", "contract_start: Contract start",
-        "term_months: Term months", "notice_days: Notice days", "account_manager: Account manager",
-        "team_lead: Team lead", "contacts: Contacts", "team: Team", "billing_items: Billing items")
-
-    def validate(self, path: str) -> None:
-        from daemon.sheets.layout import mappings
-
-        if self.writes_per_minute < 1 or self.reads_per_minute < 1 or self.max_attempts < 1:
-            raise ConfigError(f"{path}: writes_per_minute, reads_per_minute and max_attempts must be at least 1")
-        if self.flush_interval_seconds < 0 or self.retry_after_seconds <= 0:
-            raise ConfigError(f"{path}: flush_interval_seconds must be 0 or more, retry_after_seconds above 0")
-        mappings(self, (), path)
 
 
 @dataclass(frozen=True)
