@@ -51,25 +51,11 @@ def handle(desk, session: Session, mail: Mail) -> None:
         return
     ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
     verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
-    if verdict.ok:
-        _open_transaction(session)
     results = _run_lines(ctx, lines) if verdict.ok else _unverified(lines, verdict.reason)
     log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
              len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
     _keep_on_case(ctx, results)
     _send_results(ctx, results)
-
-
-def _open_transaction(session: Session) -> None:
-    """Make sure the mail's transaction is open before the first SAVEPOINT.
-
-    pysqlite begins its transaction only at the first write; a SAVEPOINT before that
-    starts a transaction of its own, which its RELEASE commits: a command's change would
-    then survive a rollback of the mail (and run again when the mail is retried).
-    """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
 
 
 def _run_lines(ctx: CommandContext, lines: list[str]) -> Results:
