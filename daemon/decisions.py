@@ -1,4 +1,4 @@
-"""Decisions per service (keep / cancel / pause), the outcome they add up to, and the customer's summary.
+"""Decisions per service (keep / cancel / pause / change), the outcome they add up to, and the customer's summary.
 
 The services a case is about are the ones the customer named, or every service of the
 account when they named none; a service of the account left out stays as it is. Once
@@ -6,12 +6,19 @@ each of them has a decision the case concludes: all kept is *saved* (nothing to 
 otherwise *lost*, *partially saved*, *paused* or *changed*, and the case goes to the
 approval chain (`Trigger.DECIDED`). Deciding again while approvals run amends the
 decision and starts a new round. The customer's summary (services kept, services
-cancelled with the final day of each, pauses with their end) goes out once there is
-nothing left to approve: when the case is saved, or when the chain approves it.
+cancelled with the final day of each, pauses with their end, changed services with their
+new monthly amount and the day it starts) goes out once there is nothing left to approve:
+when the case is saved, or when the chain approves it.
+
+A change (a downgrade, a budget cut) is a decision like the others: its day is the first
+day billed at the new amount, and the amounts live in `details["changes"]` (service ->
+{"amount", "was"}), read only while that service's decision is a change. The customer
+stays on different terms, so a case with a change and no cancellation is *changed*; so is
+a change request that drops a service and keeps the rest.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -22,7 +29,7 @@ from daemon.directory import bare
 from daemon.models import Case, ServiceDecision
 from daemon.workflow import StepRefused, Trigger, advance
 
-KEEP, CANCEL, PAUSE = "keep", "cancel", "pause"
+KEEP, CANCEL, PAUSE, CHANGE = "keep", "cancel", "pause", "change"
 OUTCOME_LABELS = {"saved": "saved", "lost": "lost", "partially_saved": "partially saved", "paused": "paused",
                   "changed": "changed"}
 
@@ -88,6 +95,8 @@ def decide(desk, session: Session, case: Case, services: list[str], decision: st
     """Record one decision for `services`, then conclude the case if every service is decided."""
     now = desk.clock.now()
     existing = {d.service: d for d in decisions_of(session, case)}
+    if decision != CHANGE:
+        _forget_changes(case, services)
     for service in services:
         row = existing.get(service) or ServiceDecision(case_id=case.id, service=service)
         row.decision, row.day, row.decided_by, row.decided_at = decision, day, actor, now
@@ -108,10 +117,11 @@ def outcome(case: Case, decisions: list[ServiceDecision]) -> str | None:
     if kinds == {KEEP}:
         return "saved"
     if CANCEL not in kinds:
-        return "paused"
+        # A pause decides the case's course (it resumes); a change alongside it still bills anew.
+        return "paused" if PAUSE in kinds else "changed"
     if kinds == {CANCEL}:
         return "lost"
-    return "changed" if case.kind == "change" else "partially_saved"
+    return "changed" if case.kind == "change" or CHANGE in kinds else "partially_saved"
 
 
 def conclude(desk, session: Session, case: Case, actor: str) -> str | None:
@@ -125,16 +135,80 @@ def conclude(desk, session: Session, case: Case, actor: str) -> str | None:
     return found
 
 
+def change_service(desk, session: Session, case: Case, service: str, amount: Decimal, day: date,
+                   actor: str) -> str | None:
+    """Bill `service` at `amount` a month from `day`, then conclude like any decision."""
+    was = monthly_amount(case, service)
+    if amount < 0:
+        raise StepRefused(f"{amount} is not a monthly amount: write it like 400.00")
+    if amount == 0:
+        raise StepRefused(f"0 ends {service}: write #cancel {service} to drop it")
+    if amount == was:
+        raise StepRefused(f"{service} is already billed {was} a month: write #keep {service} to leave it as it is")
+    check_change_day(case, day, desk.clock.now().date())
+    changes = dict((case.details or {}).get("changes", {}))
+    changes[service] = {"amount": str(amount), "was": str(was)}
+    # Stored before deciding: the approval request the decision may send reads the amounts.
+    case.details = {**(case.details or {}), "changes": changes}
+    return decide(desk, session, case, [service], CHANGE, day, actor)
+
+
+def monthly_amount(case: Case, service: str) -> Decimal:
+    """The monthly amount of the one billing item of `service`: the amount a change replaces."""
+    items = [item for item in case.account.billing_items if item.service == service] if case.account else []
+    if not items:
+        raise StepRefused(f"{service} has no billing item on file for {_account_name(case)}, so no monthly "
+                          f"amount to change")
+    if len(items) > 1:
+        # The billing sheet shows the new amount on the item it replaces: with several, which one is ambiguous.
+        raise StepRefused(f"{service} is billed as {len(items)} items ({', '.join(i.item_key for i in items)}): "
+                          f"#change sets the amount of a service billed as one item")
+    return items[0].monthly_amount
+
+
+def default_change_day(case: Case) -> date:
+    """The first of the month after the final day the contract review proposes: a whole billing month."""
+    review = contract.review_case(case)
+    if review is None:
+        raise StepRefused("no contract on file to take the day from: write #change SERVICE to AMOUNT from YYYY-MM-DD")
+    last = review.final_day
+    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
+
+
+def check_change_day(case: Case, day: date, today: date) -> None:
+    """The new amount starts after today, and the old one runs at least to the end of the notice period."""
+    if day <= today:
+        raise StepRefused(f"{day.isoformat()} is not after today ({today.isoformat()})")
+    review = contract.review_case(case)
+    if review is not None and day <= review.notice_end:
+        raise StepRefused(f"{day.isoformat()} is within the notice period: the new amount may start from "
+                          f"{(review.notice_end + timedelta(days=1)).isoformat()} ({review.notice_days} days' "
+                          f"notice from {review.notice_date.isoformat()})")
+
+
+def changes_of(case: Case) -> dict[str, dict[str, str]]:
+    """Service -> {"amount", "was"} of each service #change decided (another decision forgets it)."""
+    return dict((case.details or {}).get("changes", {}))
+
+
+def parse_amount(text: str, example: str = "250.00") -> Decimal:
+    """'1,200.00' -> Decimal('1200.00'); anything else is refused, with an example to copy. The sign is the caller's."""
+    try:
+        amount = Decimal(text.strip().replace(",", ""))
+        if amount.is_finite():
+            return amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        pass
+    raise StepRefused(f"{text.strip() or '(nothing)'} is not an amount: write it like {example}")
+
+
 def credit_of(case: Case) -> Decimal:
     return Decimal((case.details or {}).get("credit", "0"))
 
 
 def set_credit(case: Case, text: str) -> Decimal:
-    try:
-        amount = Decimal(text.strip().replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise StepRefused(f"{text.strip() or '(nothing)'} is not an amount: write it like 250.00") from None
-    if amount < 0 or not amount.is_finite():
+    amount = parse_amount(text)
+    if amount < 0:
         raise StepRefused("a credit is a positive amount, or 0 to take it back")
     case.details = {**(case.details or {}), "credit": str(amount)}
     return amount
@@ -149,13 +223,16 @@ def is_early_termination(session: Session, case: Case) -> bool:
 
 
 def summary_values(session: Session, case: Case) -> dict:
-    """Kept, cancelled (with final days) and paused (until) services, for mails and #status."""
+    """Kept, cancelled (with final days), paused (until) and changed (amount, from) services, for mails and #status."""
     decided = {d.service: d for d in decisions_of(session, case)}
     rows = [decided.get(service) for service in services_of(case)]
+    changes = changes_of(case)
     return {
         "kept": [s for s, d in zip(services_of(case), rows) if d is None or d.decision == KEEP],
         "cancelled": [{"service": d.service, "final_day": d.day.isoformat()} for d in rows if d and d.decision == CANCEL],
         "paused": [{"service": d.service, "until": d.day.isoformat()} for d in rows if d and d.decision == PAUSE],
+        "changed": [{"service": d.service, "from": d.day.isoformat(), **changes[d.service]}
+                    for d in rows if d and d.decision == CHANGE and d.service in changes],
         "outcome": OUTCOME_LABELS.get((case.details or {}).get("outcome", ""), "undecided"),
         "credit": str(credit_of(case)) if credit_of(case) else "",
         "offers_accepted": [o for o in (case.details or {}).get("offers", []) if o.get("outcome") == "accepted"],
@@ -178,8 +255,16 @@ def leads(case: Case) -> list[str]:
     return [a for a in dict.fromkeys([bare(account.account_manager or ""), bare(account.team_lead or "")]) if a]
 
 
+def _forget_changes(case: Case, services: list[str]) -> None:
+    """A service decided otherwise no longer changes: its amounts must not reach a mail or a sheet."""
+    changes = changes_of(case)
+    if any(service in changes for service in services):
+        case.details = {**(case.details or {}),
+                        "changes": {s: v for s, v in changes.items() if s not in services}}
+
+
 def _day_word(decision: str) -> str:
-    return "until" if decision == PAUSE else "final day"
+    return {PAUSE: "until", CHANGE: "from"}.get(decision, "final day")
 
 
 def _account_name(case: Case) -> str:

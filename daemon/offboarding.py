@@ -7,6 +7,11 @@ effective DATE, for REASON"; and a Slack-compatible webhook (the account's `slac
 link, else the URL in `[webhook] url_env`) hears of it with the reasons, through the
 outbox as an entry of kind "webhook". A pause keeps the client in every tool: no
 checklist and no vendor notice, only the webhook post.
+
+A changed case (the customer stays on new terms) is not offboarded as a whole: the
+change applies at once (`Trigger.CHANGE_APPLIED`, the case ends *changed*), and only a
+service it drops gets the checklist and vendor notices; a service kept or billed anew
+keeps its team and tools.
 """
 from __future__ import annotations
 
@@ -29,20 +34,27 @@ def register(desk) -> None:
     desk.bus.subscribe(Trigger.APPROVED, lambda session, case, event: process_approved(desk, session, case, event.actor))
     desk.bus.subscribe(Trigger.OFFBOARDING_STARTED, lambda session, case, event: start(desk, session, case))
     desk.bus.subscribe(Trigger.PAUSE_STARTED, lambda session, case, event: post_webhook(desk, session, case))
+    desk.bus.subscribe(Trigger.CHANGE_APPLIED, lambda session, case, event: start(desk, session, case))
     desk.dispatcher.register(WEBHOOK, webhook_handler(desk.config.webhook.timeout_seconds))
 
 
 def process_approved(desk, session: Session, case: Case, actor: str) -> None:
-    """Approved: offboard what is cancelled; otherwise start the pause, or apply the change."""
+    """Approved: apply a change; otherwise offboard what is cancelled, or start the pause."""
     kinds = {d.decision for d in decisions.decisions_of(session, case)}
-    trigger = (Trigger.OFFBOARDING_STARTED if decisions.CANCEL in kinds
+    changed = (case.details or {}).get("outcome") == "changed"
+    trigger = (Trigger.CHANGE_APPLIED if changed
+               else Trigger.OFFBOARDING_STARTED if decisions.CANCEL in kinds
                else Trigger.PAUSE_STARTED if decisions.PAUSE in kinds else Trigger.CHANGE_APPLIED)
     advance(session, desk.bus, case, trigger, actor=actor, at=desk.clock.now())
 
 
 def start(desk, session: Session, case: Case) -> None:
+    """The checklist and vendor notices of the cancelled services (none: nothing to offboard), the webhook."""
     cancelled = [d for d in decisions.decisions_of(session, case) if d.decision == decisions.CANCEL]
     services = {d.service for d in cancelled}
+    if not services:
+        post_webhook(desk, session, case)
+        return
     position = 0
     for line in desk.config.offboarding.items:
         name, _, owner = (part.strip() for part in line.partition("->"))
@@ -159,6 +171,7 @@ def _webhook_text(desk, case: Case, summary: dict) -> str:
     name = case.account.name if case.account else case.requester
     parts = [f"{s['service']} (final day {s['final_day']})" for s in summary["cancelled"]]
     parts += [f"{s['service']} paused until {s['until']}" for s in summary["paused"]]
+    parts += [f"{s['service']} {s['was']} -> {s['amount']} a month from {s['from']}" for s in summary["changed"]]
     return (f"{case.reference} {name}: {summary['outcome']}. {', '.join(parts) or 'no service ends'}. "
             f"Kept: {', '.join(summary['kept']) or 'none'}. Reasons: {reasons_text(case)}.")
 

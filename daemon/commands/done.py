@@ -12,9 +12,11 @@ def process(ctx: CommandContext, args: str) -> str:
     return offboarding.tick(ctx.desk, ctx.session, ctx.case, ctx.staff, args)
 
 
-# The item's owners (or the account's leads) are checked by offboarding.tick.
+# The item's owners (or the account's leads) are checked by offboarding.tick. A changed case
+# offboards the services it drops while it stays changed, so its items are ticked there too.
 COMMAND = Command(
     name="done", usage="#done ITEM",
     summary="Tick an offboarding checklist item (its owners or the account's leads).",
-    roles=ANY_STAFF, states=frozenset({State.OFFBOARDING.value}), needs_case=True, process=process,
+    roles=ANY_STAFF, states=frozenset({State.OFFBOARDING.value, State.CHANGED.value}), needs_case=True,
+    process=process,
 )

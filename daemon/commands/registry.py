@@ -7,7 +7,7 @@ configuration says otherwise.
 from __future__ import annotations
 
 from daemon.commands import end, help, note, offer, reason, status, verbal, verify, withdrawn
-from daemon.commands import approve, call, cancel, credit, done, keep, lost, pause, reject, saved  # issue 4b
+from daemon.commands import approve, call, cancel, change, credit, done, keep, lost, pause, reject, saved  # issue 4b
 from daemon.commands.base import Command
 
 COMMANDS: tuple[Command, ...] = (
@@ -23,6 +23,7 @@ COMMANDS: tuple[Command, ...] = (
     keep.COMMAND,
     cancel.COMMAND,
     pause.COMMAND,
+    change.COMMAND,
     saved.COMMAND,
     lost.COMMAND,
     credit.COMMAND,

@@ -8,12 +8,15 @@ reopened, resumed or won back, they change status rather than vanish.
 
 Per service the decision comes from `ServiceDecision`; a case without any (one opened
 before decisions existed) falls back to what the customer asked: its kind, the services
-named (every billing item when none) and the requested final day.
+named (every billing item when none) and the requested final day. A changed service's
+billing row shows its new monthly amount and the day it starts while the plan stands;
+otherwise the amount on file.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -35,10 +38,12 @@ Rows = dict[str, list[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Plan:
-    """What happens to one service: 'cancel' (day = final day), 'pause' (day = its end) or 'keep'."""
+    """What happens to one service: 'cancel' (day = final day), 'pause' (day = its end), 'keep', or
+    'change' (day = the first day at `amount` a month)."""
 
     decision: str
     day: date | None
+    amount: Decimal | None = None
 
 
 def ever_approved(session: Session, case: Case) -> bool:
@@ -71,7 +76,8 @@ def plans_of(session: Session, case: Case) -> dict[str, Plan]:
     decided = session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id)
                               .order_by(ServiceDecision.id)).all()
     if decided:
-        return {d.service.lower(): Plan(d.decision, d.day) for d in decided}
+        changes = (case.details or {}).get("changes", {})
+        return {d.service.lower(): Plan(d.decision, d.day, _new_amount(d, changes)) for d in decided}
     services = [s.lower() for s in case.requested_services or []]
     if not services and case.account is not None:
         services = [item.service.lower() for item in case.account.billing_items]
@@ -85,10 +91,14 @@ def billing_rows(case: Case, plans: dict[str, Plan]) -> list[dict[str, Any]]:
         return []
     rows = []
     for item in case.account.billing_items:
-        stop, status = billing_status(case, plans.get(item.service.lower(), Plan("keep", None)))
+        plan = plans.get(item.service.lower(), Plan("keep", None))
+        stop, status = billing_status(case, plan)
+        # The new amount only once the plan stands: withdrawn or under review, the amount on file holds.
+        changed = plan.amount is not None and State(case.state) in PLAN_STANDS
         rows.append({"account": case.account.key, "item_id": item.item_key, "service": item.service,
-                     "monthly_amount": item.monthly_amount, "stop_date": stop, "case_ref": case.reference,
-                     "status": status})
+                     "monthly_amount": plan.amount if changed else item.monthly_amount, "stop_date": stop,
+                     "case_ref": case.reference,
+                     "status": f"{status} (was {item.monthly_amount})" if changed else status})
     return rows
 
 
@@ -104,6 +114,8 @@ def billing_status(case: Case, plan: Plan) -> tuple[date | None, str]:
     if plan.decision == "pause":
         resumed = state is State.CLOSED and _outcome(case) == "paused"
         return None, "resumed" if resumed else f"paused until {plan.day.isoformat() if plan.day else '?'}"
+    if plan.decision == "change":
+        return None, f"new amount from {plan.day.isoformat() if plan.day else '?'}"
     return None, "kept"
 
 
@@ -127,7 +139,10 @@ def planner_row(session: Session, case: Case, plans: dict[str, Plan]) -> dict[st
     kind = KIND_OF_OUTCOME.get(_outcome(case), case.kind)
     cancels = [p.day for p in plans.values() if p.decision == "cancel" and p.day]
     pauses = [p.day for p in plans.values() if p.decision == "pause" and p.day]
-    effective = max(cancels) if kind == "cancel" and cancels else _approved_on(session, case)
+    # A change is in effect once its last new amount starts or its last dropped service ends.
+    changes = cancels + [p.day for p in plans.values() if p.decision == "change" and p.day]
+    effective = (max(cancels) if kind == "cancel" and cancels else max(changes) if kind == "change" and changes
+                 else _approved_on(session, case))
     account = case.account.key if case.account else case.requester
     return {"case_ref": case.reference, "account": account, "kind": kind, "effective_date": effective,
             "resume_date": max(pauses) if pauses else None, "reason": reason_text(case),
@@ -148,6 +163,12 @@ def _approved_on(session: Session, case: Case) -> date | None:
     at = session.scalar(select(CaseEvent.at).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT)
                         .order_by(CaseEvent.id.desc()).limit(1))
     return at.date() if at else None
+
+
+def _new_amount(decision: ServiceDecision, changes: dict[str, dict[str, str]]) -> Decimal | None:
+    """The monthly amount #change set for a service still decided 'change'; None for any other."""
+    recorded = changes.get(decision.service) if decision.decision == "change" else None
+    return Decimal(recorded["amount"]) if recorded else None
 
 
 def _outcome(case: Case) -> str:
