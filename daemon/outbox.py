@@ -9,16 +9,22 @@ At-least-once, made as close to exactly-once as mail allows: an entry is marked 
 before it goes out and `sent` right after. A crash in between leaves it `sending`; on the
 next start it is sent again with the same Message-ID (receivers' clients fold such copies),
 which is the one window where a duplicate is possible.
+
+Each pass delivers the due entries kind by kind. A handler may offer `session()` (mail
+does: one SMTP connection for the whole pass); each entry still gets its own
+sending/sent/failed/retry bookkeeping, whatever happens to its neighbours.
 """
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,31 +110,34 @@ class Dispatcher:
         return sorted(self._handlers)
 
     def deliver_due(self, kinds: list[str] | None = None, limit: int = 500) -> DeliveryReport:
-        sent = retried = failed = 0
-        for entry_id in self._due_ids(kinds or self.kinds(), limit):
-            outcome = self._deliver_one(entry_id)
-            sent += outcome == "sent"
-            retried += outcome == "retry"
-            failed += outcome == "failed"
-        return DeliveryReport(sent, retried, failed)
+        outcomes: Counter[str] = Counter()
+        for kind, entry_ids in self._due_by_kind(kinds or self.kinds(), limit).items():
+            with session_or_itself(self._handlers[kind]) as handle:
+                outcomes.update(self._deliver_one(entry_id, handle) for entry_id in entry_ids)
+        return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
-    def _due_ids(self, kinds: list[str], limit: int) -> list[int]:
+    def _due_by_kind(self, kinds: list[str], limit: int) -> dict[str, list[int]]:
+        """Due entry ids, oldest first within each kind."""
         with transaction(self._factory) as session:
-            return list(session.scalars(
-                select(OutboxEntry.id)
+            rows = session.execute(
+                select(OutboxEntry.kind, OutboxEntry.id)
                 .where(OutboxEntry.kind.in_(kinds),
                        OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                        OutboxEntry.not_before <= self._clock.now())
                 .order_by(OutboxEntry.id).limit(limit)
-            ))
+            )
+            grouped: dict[str, list[int]] = {}
+            for kind, entry_id in rows:
+                grouped.setdefault(kind, []).append(entry_id)
+            return grouped
 
-    def _deliver_one(self, entry_id: int) -> str:
+    def _deliver_one(self, entry_id: int, handle: Handler) -> str:
         with transaction(self._factory) as session:
             entry = session.get(OutboxEntry, entry_id)
             entry.status = OutboxStatus.SENDING
             entry.attempts += 1
         try:
-            self._handlers[entry.kind](entry)
+            handle(entry)
         except PermanentEffectError as exc:
             return self._finish(entry_id, OutboxStatus.FAILED, str(exc))
         except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
@@ -163,14 +172,45 @@ class Dispatcher:
         return "failed"
 
 
-def mail_handler(sender) -> Handler:
-    """Delivers a mail entry through `sender`; a refusal for good is not retried."""
+class MailHandler:
+    """Delivers mail entries through a sender; a refusal for good is not retried.
+
+    Called directly, it sends one entry; `session()` yields a handler that sends over the
+    sender's own session (one connection for the pass), or over the sender itself when
+    it has none.
+    """
+
+    def __init__(self, sender) -> None:
+        self._sender = sender
+
+    def __call__(self, entry: OutboxEntry) -> None:
+        _send_entry(self._sender, entry)
+
+    @contextmanager
+    def session(self) -> Iterator[Handler]:
+        with session_or_itself(self._sender) as channel:
+            yield lambda entry: _send_entry(channel, entry)
+
+
+def _send_entry(channel, entry: OutboxEntry) -> None:
     from integrations.smtp import PermanentSendError
 
-    def deliver(entry: OutboxEntry) -> None:
-        try:
-            sender.send(payload_message(entry))
-        except PermanentSendError as exc:
-            raise PermanentEffectError(str(exc)) from exc
+    try:
+        channel.send(payload_message(entry))
+    except PermanentSendError as exc:
+        raise PermanentEffectError(str(exc)) from exc
 
-    return deliver
+
+def mail_handler(sender) -> MailHandler:
+    """The handler for MAIL entries."""
+    return MailHandler(sender)
+
+
+def session_or_itself(target) -> AbstractContextManager:
+    """The one place that decides batching: `target.session()` when it offers one.
+
+    Anything without a session (a webhook handler, a bare sender) is used as it is, one
+    call per entry, exactly as before sessions existed.
+    """
+    opener = getattr(target, "session", None)
+    return opener() if opener is not None else nullcontext(target)

@@ -3,11 +3,13 @@
 The daemon's outbox talks only to the `MailSender` protocol. `SmtpSender` delivers through
 a relay (STARTTLS, implicit TLS or plain on loopback), retries what may succeed later and
 tells the caller, through the exception type, whether a later retry is worth it.
+`SmtpSender.session()` hands many messages over one connection, one transaction each.
 `FileSender` is the embedded default: it writes each message as an .eml file, once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
@@ -17,7 +19,7 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -51,7 +53,12 @@ class TransientSendError(SendError):
 
 
 class MailSender(Protocol):
-    """What the daemon needs from an outgoing mail channel."""
+    """What the daemon needs from an outgoing mail channel.
+
+    A sender may also offer `session()`: a context manager yielding an object with the
+    same `send`, for handing many messages over in one go. It must not fail on entry
+    (connect lazily), so that each message's failure stays that message's own.
+    """
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None,
              to_addrs: Sequence[str] | None = None) -> None:
@@ -143,18 +150,28 @@ class SmtpSender:
                     self.max_attempts, state.outcome.exception())
 
     def _attempt(self, msg: EmailMessage, sender: str, recipients: list[str]) -> None:
+        # A single message is a session of one: the transaction logic lives in one place.
+        with self.session() as session:
+            session.send(msg, from_addr=sender, to_addrs=recipients)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[SmtpSession]:
+        """One connection for many messages (opened at the first send, QUIT at the end)."""
+        session = SmtpSession(self)
         try:
-            with self._connect() as smtp:
-                self._login(smtp)
-                refused = smtp.send_message(msg, sender, recipients)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise classify(exc) from exc
-        if refused:
-            # Some recipients got it: a retry would send them a second copy.
-            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}",
-                                     refused=refused)
-        log.info("sent %s via %s:%s to %d recipient(s)", msg["Message-ID"], self.host,
-                 self.port, len(recipients))
+            yield session
+        finally:
+            session.close()
+
+    def open(self) -> smtplib.SMTP:
+        """A connected, logged-in client: the caller closes it."""
+        smtp = self._connect()
+        try:
+            self._login(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
@@ -174,6 +191,91 @@ class SmtpSender:
     def _login(self, smtp: smtplib.SMTP) -> None:
         if self.username:
             smtp.login(self.username, self._password_provider())
+
+
+class SmtpSession:
+    """Many transactions (MAIL/RCPT/DATA, RSET after a failure) over one connection.
+
+    Each message succeeds or fails on its own: a 4xx or 5xx for one leaves the connection
+    in place for the next. A dropped connection fails the message in flight as transient
+    (nobody knows whether the relay kept it, so the outbox decides when to try again) and
+    the next message reconnects, once per session: a relay that drops us twice is not
+    well, and the remaining messages fail fast as transient instead of hammering it.
+    No retries with sleeps in here either: the connection would idle while we wait.
+    """
+
+    RECONNECTS = 1
+
+    def __init__(self, sender: SmtpSender) -> None:
+        self._sender = sender
+        self._smtp: smtplib.SMTP | None = None
+        self._connects_left = 1 + self.RECONNECTS
+        # Set once the session stops trying: every later message gets this answer.
+        self._given_up: SendError | None = None
+
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> None:
+        sender, recipients = envelope(msg, from_addr, to_addrs)
+        smtp = self._connection()
+        try:
+            refused = smtp.send_message(msg, sender, recipients)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._forget_if_dropped(smtp, exc)
+            raise classify(exc) from exc
+        if refused:
+            # Some recipients got it: a retry would send them a second copy.
+            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}",
+                                     refused=refused)
+        log.info("sent %s via %s:%s to %d recipient(s)", msg["Message-ID"],
+                 self._sender.host, self._sender.port, len(recipients))
+
+    def close(self) -> None:
+        """QUIT politely; a relay that already hung up needs no goodbye."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+        smtp.close()
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._given_up is not None:
+            raise _again(self._given_up)
+        if self._smtp is None:
+            self._smtp = self._connect_once_more()
+        return self._smtp
+
+    def _connect_once_more(self) -> smtplib.SMTP:
+        if not self._connects_left:
+            self._given_up = TransientSendError(
+                f"{self._sender.host}:{self._sender.port} failed or dropped "
+                f"{1 + self.RECONNECTS} connections in this session: left for later")
+            log.warning("%s", self._given_up)
+            raise _again(self._given_up)
+        self._connects_left -= 1
+        try:
+            return self._sender.open()
+        except (smtplib.SMTPException, OSError) as exc:
+            error = classify(exc)
+            if isinstance(error, PermanentSendError):
+                # A setup problem (TLS, AUTH) repeats for every message: stop asking.
+                self._given_up = error
+            raise error from exc
+
+    def _forget_if_dropped(self, smtp: smtplib.SMTP, exc: BaseException) -> None:
+        # smtplib closes the socket itself on a disconnect or a 421; a bare network
+        # error (SMTPException is an OSError too, hence the test) may leave it
+        # half-open, and a half-open connection is not worth reusing.
+        if smtp.sock is None or not isinstance(exc, smtplib.SMTPException):
+            log.warning("connection to %s:%s dropped: %s", self._sender.host,
+                        self._sender.port, exc)
+            smtp.close()
+            self._smtp = None
+
+
+def _again(error: SendError) -> SendError:
+    """A fresh copy of `error`, so raising it once per message does not pile up tracebacks."""
+    return type(error)(str(error), code=error.code, refused=error.refused)
 
 
 def classify(exc: BaseException) -> SendError:
@@ -251,6 +353,10 @@ class FileSender:
             path = self.directory / f"{_timestamp()}-{key}.eml"
             _write_atomically(path, data)
         log.info("wrote %s to %s", message_id, path.name)
+
+    def session(self) -> contextlib.AbstractContextManager[FileSender]:
+        """Files need no connection: the session is this sender itself."""
+        return contextlib.nullcontext(self)
 
     def existing(self, key: str) -> Path | None:
         """The file already written for this key, if any (timestamps differ per write)."""

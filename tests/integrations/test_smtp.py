@@ -159,6 +159,104 @@ def test_connection_refused_is_transient_after_bounded_attempts():
     assert all(0 < s <= 60 for s in sleeps)
 
 
+# -- sessions: many messages over one connection -----------------------------------------
+
+
+def acks(count: int) -> list[EmailMessage]:
+    return [cancellation_ack(f"<ack-{n}@canceldesk.example>") for n in range(1, count + 1)]
+
+
+def received_ids(server) -> list[str]:
+    return [mail.message["Message-ID"] for mail in server.messages]
+
+
+def test_a_session_sends_many_messages_over_one_connection(smtp_server):
+    with sender_for(smtp_server).session() as session:
+        for msg in acks(5):
+            session.send(msg)
+
+    assert received_ids(smtp_server) == [msg["Message-ID"] for msg in acks(5)]
+    assert smtp_server.greetings == 1
+
+
+def test_a_session_does_not_connect_before_the_first_message(smtp_server):
+    with sender_for(smtp_server).session():
+        pass
+
+    assert smtp_server.greetings == 0
+
+
+def test_a_550_in_a_session_fails_that_message_and_the_next_still_goes(smtp_server):
+    smtp_server.fail_next(1, code=550, after=1)
+
+    with sender_for(smtp_server).session() as session:
+        first, refused, third = acks(3)
+        session.send(first)
+        with pytest.raises(PermanentSendError):
+            session.send(refused)
+        session.send(third)
+
+    assert received_ids(smtp_server) == [first["Message-ID"], third["Message-ID"]]
+    assert smtp_server.greetings == 1
+
+
+def test_a_dropped_session_reconnects_once_then_gives_up(smtp_server):
+    # 421 closes the channel: ack-2 and ack-4 are cut off, ack-5 finds the reconnect spent.
+    smtp_server.fail_next(1, code=421, after=1)
+    smtp_server.fail_next(1, code=421, after=1)
+    outcomes = []
+
+    with sender_for(smtp_server).session() as session:
+        for msg in acks(5):
+            outcomes.append(_outcome(session, msg))
+
+    assert outcomes == ["sent", "transient", "sent", "transient", "transient"]
+    assert received_ids(smtp_server) == ["<ack-1@canceldesk.example>", "<ack-3@canceldesk.example>"]
+    assert smtp_server.greetings == 2
+
+
+def _outcome(session, msg) -> str:
+    try:
+        session.send(msg)
+    except TransientSendError:
+        return "transient"
+    return "sent"
+
+
+def test_a_setup_problem_fails_every_message_of_the_session_after_one_try(smtp_server):
+    sender = sender_for(smtp_server, security="starttls")  # this server offers no STARTTLS
+
+    with sender.session() as session:
+        for msg in acks(3):
+            with pytest.raises(PermanentSendError, match="setup"):
+                session.send(msg)
+
+    assert smtp_server.greetings == 1
+    assert smtp_server.messages == []
+
+
+def test_a_relay_that_is_down_is_tried_twice_per_session():
+    sender = SmtpSender("127.0.0.1", free_port(), security="none", timeout=5, sleep=_no_sleep)
+
+    with sender.session() as session:
+        errors = [pytest.raises(TransientSendError, session.send, msg).value for msg in acks(4)]
+
+    assert [("unreachable" in str(e)) for e in errors] == [True, True, False, False]
+
+
+def test_file_sender_session_writes_like_send(tmp_path):
+    outbox = FileSender(tmp_path)
+
+    with outbox.session() as session:
+        for msg in acks(3):
+            session.send(msg)
+
+    assert len(list(tmp_path.glob("*.eml"))) == 3
+
+
+# -- files --------------------------------------------------------------------------------
+
+
 def read_eml(path) -> EmailMessage:
     return BytesParser(policy=default_policy).parsebytes(path.read_bytes())
 

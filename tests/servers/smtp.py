@@ -2,8 +2,9 @@
 
 `SmtpServer` does not depend on pytest: it runs aiosmtpd's `Controller` on 127.0.0.1 and
 a free port (aiosmtpd cannot start on port 0), records every accepted transaction, and can
-offer STARTTLS or implicit TLS with a self-signed certificate, require AUTH, and answer
-the next N transactions with a temporary (451) or permanent (550) failure.
+offer STARTTLS or implicit TLS with a self-signed certificate, require AUTH, answer
+the next N transactions with a temporary (451) or permanent (550) failure, and count
+the EHLO greetings (one per connection on a plain server).
 
 Fixtures at the bottom: `tls_material` (session: one certificate for the whole run) and
 `smtp_server` (function scope). `smtp_server` is plain and open by default; a test asks
@@ -109,13 +110,21 @@ class _Recorder:
     """aiosmtpd handler: records transactions and plays injected faults first."""
 
     received: list[ReceivedMail] = field(default_factory=list)
-    faults: deque[str] = field(default_factory=deque)
+    faults: deque[str | None] = field(default_factory=deque)  # None: accept that one
     condition: threading.Condition = field(default_factory=threading.Condition)
+    greetings: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        # With this hook aiosmtpd leaves recording the client's name to us.
+        session.host_name = hostname
+        with self.condition:
+            self.greetings += 1
+        return responses
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
         with self.condition:
-            if self.faults:
-                return self.faults.popleft()
+            if self.faults and (fault := self.faults.popleft()):
+                return fault
             self.received.append(_received(session, envelope))
             self.condition.notify_all()
         return "250 2.0.0 Message accepted"
@@ -209,11 +218,18 @@ class SmtpServer:
                     f"expected {count} message(s), got {len(recorder.received)}")
             return list(recorder.received)
 
-    def fail_next(self, count: int, code: int = 451) -> None:
-        """Answer the DATA of the next `count` transactions with `code` (4xx or 5xx)."""
+    def fail_next(self, count: int, code: int = 451, *, after: int = 0) -> None:
+        """Answer the DATA of the next `count` transactions with `code` (4xx or 5xx),
+        once `after` more transactions have been accepted. A 421 makes the client hang up."""
         text = "4.3.0 Try again later" if code < 500 else "5.7.1 Rejected by policy"
         with self._recorder.condition:
-            self._recorder.faults.extend([f"{code} {text} (injected)"] * count)
+            self._recorder.faults.extend([None] * after + [f"{code} {text} (injected)"] * count)
+
+    @property
+    def greetings(self) -> int:
+        """EHLOs so far: connections on a plain server (STARTTLS greets twice)."""
+        with self._recorder.condition:
+            return self._recorder.greetings
 
     def client_context(self) -> ssl.SSLContext:
         """A client SSL context that trusts this server's self-signed certificate."""
