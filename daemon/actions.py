@@ -104,6 +104,11 @@ def written_request(desk, session: Session, mail: Mail, decision: Decision) -> N
     requests.receive_written_request(desk, session, mail)
 
 
+def written_unverified(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """The request in writing, but from an address not on file: the case now waits for identity."""
+    requests.receive_unverified_written_request(desk, session, mail)
+
+
 def verify(desk, session: Session, mail: Mail, decision: Decision) -> None:
     """A contact on file confirms a request that came from an address not on file."""
     cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
@@ -141,6 +146,7 @@ ACTIONS = {
     "open_unverified": open_unverified,
     "at_risk": at_risk,
     "written_request": written_request,
+    "written_unverified": written_unverified,
     "verify": verify,
     "reopen": reopen,
     "follow_up_case": follow_up_case,

@@ -114,8 +114,7 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
     if state == State.AWAITING_WRITTEN.value and _is_customer(session, desk, mail):
         mail.intent = _intent(desk, mail)
         if mail.intent.kind != "withdraw":
-            return Decision("written_request", "case-reply:written", f"the written request for {reference} "
-                            f"(found by {found.how})")
+            return _written(session, mail, f"found by {found.how}")
     if state == State.AWAITING_IDENTITY.value and correlate.may_confirm(session, found.case, mail.sender) \
             and mail.sender != bare(found.case.requester):
         return Decision("verify", "case-reply:verified", f"{mail.sender} is on file: confirms {reference}")
@@ -148,6 +147,10 @@ def request(desk, session: Session, mail: Mail) -> Decision | None:
     mail.intent = _intent(desk, mail)
     mail.contact = contact_for(session, mail.sender)
     if mail.intent.kind in REQUEST_KINDS:
+        waiting = _waiting_for_writing(session, mail)
+        if waiting is not None:
+            mail.case = waiting
+            return _written(session, mail, "a new mail, not a reply, from its customer")
         if mail.contact is None:
             return Decision("open_unverified", f"request:{mail.intent.kind}", "request from an address not on file")
         return Decision("open_case", f"request:{mail.intent.kind}", f"{mail.intent.kind} request from a contact on file")
@@ -159,6 +162,26 @@ def request(desk, session: Session, mail: Mail) -> Decision | None:
     if mail.intent.kind == "at_risk" and mail.contact is not None:
         return Decision("at_risk", "at-risk", "a customer doubting the service: the team is told")
     return None
+
+
+def _waiting_for_writing(session: Session, mail: Mail) -> Case | None:
+    """The case waiting for this customer's request in writing, which a fresh request answers.
+
+    The customer need not reply to our mail: a new request from the requester (or a
+    contact of the account) is the written request all the same, not a second case.
+    """
+    account_id = mail.contact.account_id if mail.contact is not None else None
+    case = cases.open_case_for(session, account_id, mail.sender)
+    return case if case is not None and case.state == State.AWAITING_WRITTEN.value else None
+
+
+def _written(session: Session, mail: Mail, how: str) -> Decision:
+    """The written request for `mail.case`: it counts only from an address on file (the identity rule)."""
+    reference = mail.case.reference
+    if correlate.verified_writer(session, mail.case, mail.sender) is None:
+        return Decision("written_unverified", "case-reply:written-unverified", f"the written request for {reference} "
+                        f"({how}), from an address not on file: it waits for identity")
+    return Decision("written_request", "case-reply:written", f"the written request for {reference} ({how})")
 
 
 def unrelated(desk, session: Session, mail: Mail) -> Decision:

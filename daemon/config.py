@@ -120,6 +120,14 @@ class IntentConfig:
     services: tuple[str, ...] = ("SEO", "PPC", "Social", "Content", "Email", "Website")
     phrases: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     extend_default_phrases: bool = True
+    # Other names customers use for a service ({"PPC": ["Google Ads"]}): read as the service.
+    service_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def validate(self, path: str) -> None:
+        for service in self.service_aliases:
+            if service not in self.services:
+                raise ConfigError(f"{path}.service_aliases.{service}: not one of {path}.services "
+                                  f"({', '.join(self.services)})")
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,21 @@ The order matters for safety. Message-IDs we minted and the unguessable token in
 Reply-To address prove the sender saw our mail. A case reference in the subject is easy
 to guess, so it only counts when the sender already belongs to that case (or, for a case
 waiting for identity, is a contact on file come to confirm it).
+
+It also says who counts as verified for a written request (`verified_writer`), and which
+cases still waiting for identity look like a customer who has since written from an
+address on file (`unverified_lookalikes`).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.directory import bare, contact_for
-from daemon.models import Case, Contact, InboundMessage, OutboxEntry
+from daemon.models import Account, Case, Contact, InboundMessage, OutboxEntry
 from parsers.message import ParsedMessage
 from parsers.references import find_case_references, token_from_address
 
@@ -116,3 +121,57 @@ def may_confirm(session: Session, case: Case, sender: str) -> bool:
         return False
     contact = contact_for(session, sender) if sender else None
     return contact is not None and (case.account_id is None or contact.account_id == case.account_id)
+
+
+def verified_writer(session: Session, case: Case, sender: str) -> Contact | None:
+    """The contact on file writing for `case`: of its account, or of any account when it has none yet.
+
+    None means the written request comes from an address not on file, which the identity
+    rule does not let count until someone on file (or staff) confirms it.
+    """
+    contact = contact_for(session, sender) if sender else None
+    if contact is None or case.account_id not in (None, contact.account_id):
+        return None
+    return contact
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    case: Case
+    why: str   # plain words for the team: what makes it look like the same customer
+
+
+def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]:
+    """Cases waiting for identity whose requester looks like one of `account`'s contacts.
+
+    A resemblance is only a hint for staff (a shared webmail domain, a common name), so it
+    is never acted on here: the caller tells the team, who withdraw or verify.
+    """
+    waiting = session.scalars(select(Case).where(
+        Case.state == AWAITING_IDENTITY, (Case.account_id.is_(None)) | (Case.account_id == account.id))
+        .order_by(Case.id))
+    found = []
+    for case in waiting:
+        why = _resemblance(case, account)
+        if why:
+            found.append(Lookalike(case, why))
+    return found
+
+
+def _resemblance(case: Case, account: Account) -> str:
+    """Why `case`'s requester may be one of the account's contacts, or "" when nothing says so."""
+    requester = bare(case.requester)
+    domain = requester.rpartition("@")[2]
+    names = _words(f"{(case.details or {}).get('requester_name', '')} {requester.rpartition('@')[0]}")
+    for contact in account.contacts:
+        if domain and contact.email.rpartition("@")[2] == domain:
+            return f"{requester} writes from {domain}, like {contact.email} on file"
+        wanted = _words(contact.name)
+        if wanted and wanted <= names:
+            return f"{requester} bears the name of {contact.name} <{contact.email}> on file"
+    return ""
+
+
+def _words(text: str) -> set[str]:
+    """Name words of two letters or more, lower-cased: 'Doe, Jane' and jane.doe both give {jane, doe}."""
+    return set(re.findall(r"[^\W\d_]{2,}", text.lower()))

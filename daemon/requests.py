@@ -6,7 +6,8 @@ request from an address not on file opens one that waits for identity. This modu
 case through those two gates, and decides what a new request in the thread of a finished
 case becomes (`[desk] after_closure`). Staff mail (`daemon.staffmail`, `#verbal`,
 `#verify`) calls `open_verbal_case` and `verify_case`; `daemon.actions` calls the rest.
-The mail each step causes is subscribed here too (`register`), beside the steps.
+The mail each step causes is subscribed here too (`register`), beside the steps, with the
+notice that a verified request may duplicate a case still waiting for identity.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daemon import cases
+from daemon import cases, correlate
 from daemon.classify import REQUEST_KINDS, _phrases
 from daemon.compose import Thread
-from daemon.directory import bare, contact_for
+from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.models import Account, Case, InboundMessage
-from daemon.workflow import DomainEvent, State, TransitionRefused, Trigger, advance
+from daemon.workflow import BECOMES_ACTIVE, DomainEvent, State, TransitionRefused, Trigger, advance
 from parsers.dates import extract_dates
 from parsers.intent import classify_intent, extract_services
 from parsers.message import parse_message
@@ -32,7 +33,12 @@ log = logging.getLogger(__name__)
 def request_details(desk, text: str) -> tuple[tuple[str, ...], date | None]:
     """The services named in a request and the last date it gives (the final day asked for)."""
     dates = extract_dates(text, desk.clock.now().date())
-    return extract_services(text, desk.config.intent.services), max(dates) if dates else None
+    return extract_services(text, _service_names(desk.config.intent)), max(dates) if dates else None
+
+
+def _service_names(intent) -> dict[str, tuple[str, ...]]:
+    """Each service with the other names customers use for it (`[intent] service_aliases`)."""
+    return {service: tuple(intent.service_aliases.get(service, ())) for service in intent.services}
 
 
 def open_from_mail(desk, session: Session, mail, trigger: Trigger, account: Account | None) -> Case:
@@ -40,10 +46,19 @@ def open_from_mail(desk, session: Session, mail, trigger: Trigger, account: Acco
     text = mail.parsed.new_text or mail.parsed.text
     services, final_day = request_details(desk, text)
     log.info("%s: opening a %s case for %s", mail.parsed.message_id, mail.intent.kind, mail.sender)
-    return cases.open_case(
+    case = cases.open_case(
         desk, session, kind=mail.intent.kind, requester=mail.sender, account=account, trigger=trigger,
         inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=services,
         final_day=final_day, intent_matched=list(mail.intent.matched), **_mail_data(mail))
+    _remember_name(case, mail)
+    return case
+
+
+def _remember_name(case: Case, mail) -> None:
+    """The requester's display name: a hint for staff matching an unverified case to a customer."""
+    name = mail.parsed.from_.name if mail.parsed.from_ is not None else ""
+    if name and bare(mail.sender) == bare(case.requester):
+        case.details = {**(case.details or {}), "requester_name": name}
 
 
 def _mail_data(mail) -> dict:
@@ -95,15 +110,33 @@ def _kind(desk, text: str) -> str:
 
 
 def receive_written_request(desk, session: Session, mail) -> None:
-    """The customer's reply to our request to write: it is the written request."""
-    case, now = mail.case, desk.clock.now()
-    cases.attach_message(session, case, mail.inbound, now, actor=mail.sender, summary=mail.parsed.subject)
-    _update_request(desk, case, mail)
-    contact = contact_for(session, mail.sender)
-    if contact is not None and case.account_id in (None, contact.account_id):
-        case.account, case.verified = contact.account, True
-    advance(session, desk.bus, case, Trigger.WRITTEN_REQUEST_RECEIVED, actor=mail.sender, at=now,
-            message_id=mail.inbound.id, **_mail_data(mail))
+    """The customer's request in writing (a reply to our request to write, or a new mail): the case opens."""
+    _take_written(desk, session, mail)
+    contact = correlate.verified_writer(session, mail.case, mail.sender)
+    if contact is not None:
+        mail.case.account, mail.case.verified = contact.account, True
+    advance(session, desk.bus, mail.case, Trigger.WRITTEN_REQUEST_RECEIVED, actor=mail.sender,
+            at=desk.clock.now(), message_id=mail.inbound.id, **_mail_data(mail))
+
+
+def receive_unverified_written_request(desk, session: Session, mail) -> None:
+    """The request in writing from an address not on file (staff reported it for an unknown address).
+
+    Staff hearing a request does not make the writer the account holder: the case waits
+    for identity, and the writer is asked to confirm, as for any request from an address
+    not on file (`_on_written_unverified`).
+    """
+    _take_written(desk, session, mail)
+    _remember_name(mail.case, mail)
+    advance(session, desk.bus, mail.case, Trigger.WRITTEN_UNVERIFIED, actor=mail.sender, at=desk.clock.now(),
+            message_id=mail.inbound.id, summary="written request from an address not on file: awaiting identity",
+            **_mail_data(mail))
+
+
+def _take_written(desk, session: Session, mail) -> None:
+    cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
+                         summary=mail.parsed.subject)
+    _update_request(desk, mail.case, mail)
 
 
 def _update_request(desk, case: Case, mail) -> None:
@@ -163,9 +196,13 @@ def _contact_on_file(session: Session, desk, actor: str, requester: str):
 
 
 def _opening_data(case: Case) -> dict:
-    """The thread, time and words of the mail that opened the case (kept on its first state event)."""
-    first = next((e for e in case.events if e.kind.startswith("state:")), None)
-    data = dict(first.data) if first is not None else {}
+    """The thread, time and words of the request waiting for identity.
+
+    That is the mail that put the case in this state, kept on its last state event: the
+    opening mail, or the written request that followed a request staff reported.
+    """
+    last = next((e for e in reversed(case.events) if e.kind.startswith("state:")), None)
+    data = dict(last.data) if last is not None else {}
     keys = ("answering", "answering_references", "received_at", "excerpt")
     return {key: data[key] for key in keys if key in data}
 
@@ -213,8 +250,12 @@ def _follow_up_account(old: Case, mail) -> tuple[Account | None, Trigger]:
 
 def register(desk) -> None:
     desk.bus.subscribe(Trigger.VERBAL_REPORTED, lambda s, c, e: _on_verbal(desk, s, c, e))
+    desk.bus.subscribe(Trigger.WRITTEN_UNVERIFIED, lambda s, c, e: _on_written_unverified(desk, s, c, e))
     for trigger in (Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.IDENTITY_VERIFIED, Trigger.REOPENED):
         desk.bus.subscribe(trigger, lambda s, c, e: _on_actionable(desk, s, c, e))
+    # After the acknowledgment and team notice (effects subscribed OPENED first, the rest above).
+    for trigger in BECOMES_ACTIVE:
+        desk.bus.subscribe(trigger, lambda s, c, e: _on_verified_request(desk, s, c, e))
 
 
 def _on_verbal(desk, session: Session, case: Case, event: DomainEvent) -> None:
@@ -237,3 +278,47 @@ def _on_actionable(desk, session: Session, case: Case, event: DomainEvent) -> No
     send(desk, session, case, "acknowledgment", [event.data.get("acknowledge") or case.requester], context,
          dedupe=f"ack:{occasion}", answering=answering, reply=True)
     notify_team(desk, session, case, "team_notice", context, dedupe=occasion)
+
+
+def _on_written_unverified(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """The writer is asked to confirm from an address on file, as for a request opened unverified."""
+    from daemon.effects import case_context, send
+
+    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
+    send(desk, session, case, "verification_request", [case.requester], case_context(desk, case, event),
+         dedupe="verify", answering=answering, reply=True)
+
+
+# -- a verified request beside cases still waiting for identity -------------------------------
+#
+# A stranger's address opened a case that waits for identity; then the customer writes
+# from an address on file without its reference, and a second, verified case opens. The
+# desk cannot know that both are one request: the stranger is, by definition, not
+# verified, and a webmail domain or a first name is a hint, not proof. Withdrawing the
+# waiting case on a timer would silently drop what may be a genuine notice (a customer
+# who lost access to the address on file, waiting for the account manager), and merging
+# it would let a resemblance stand in for the identity rule. So the desk changes nothing
+# and tells the account's team in the waiting case's own thread, so that a reply with
+# #withdrawn or #verify acts on that case and not on the new one.
+
+
+def _on_verified_request(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    if not case.verified or case.account is None:
+        return
+    for lookalike in correlate.unverified_lookalikes(session, case.account):
+        _tell_of_lookalike(desk, session, case, lookalike)
+
+
+def _tell_of_lookalike(desk, session: Session, active: Case, lookalike: correlate.Lookalike) -> None:
+    """A notice to each of the account's team, sent as mail of the waiting case; a line on both timelines."""
+    from daemon.effects import case_context, send
+
+    waiting = lookalike.case
+    context = {**case_context(desk, waiting), "excerpt": _opening_data(waiting).get("excerpt") or "(no text)",
+               "active": active, "active_account": active.account, "resemblance": lookalike.why}
+    for address in account_team_addresses(active.account):
+        send(desk, session, waiting, "unverified_lookalike_notice", [address], context,
+             dedupe=f"lookalike:{active.reference}:{address}")
+    for case, other in ((waiting, active), (active, waiting)):
+        cases.record(session, case, "note", at=desk.clock.now(),
+                     summary=f"the team was told it may be the same customer as {other.reference} ({lookalike.why})")

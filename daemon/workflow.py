@@ -37,6 +37,7 @@ class Trigger(str, enum.Enum):
     OPENED_UNVERIFIED = "opened_unverified"
     VERBAL_REPORTED = "verbal_reported"
     WRITTEN_REQUEST_RECEIVED = "written_request_received"
+    WRITTEN_UNVERIFIED = "written_request_unverified"   # in writing, but from an address not on file
     IDENTITY_VERIFIED = "identity_verified"
     CALL_SCHEDULED = "call_scheduled"
     CALL_CANCELLED = "call_cancelled"
@@ -70,6 +71,7 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
     (None, T.OPENED_UNVERIFIED): S.AWAITING_IDENTITY,
     (None, T.VERBAL_REPORTED): S.AWAITING_WRITTEN,
     (S.AWAITING_WRITTEN, T.WRITTEN_REQUEST_RECEIVED): S.OPEN,
+    (S.AWAITING_WRITTEN, T.WRITTEN_UNVERIFIED): S.AWAITING_IDENTITY,
     (S.AWAITING_IDENTITY, T.IDENTITY_VERIFIED): S.OPEN,
     **{(state, T.CALL_SCHEDULED): S.CALL_SCHEDULED for state in _ACTIVE},
     (S.CALL_SCHEDULED, T.CALL_CANCELLED): S.OPEN,

@@ -30,7 +30,7 @@ def _keys(cls, prefix=""):
 
 def _flatten(table, prefix=""):
     for key, value in table.items():
-        if isinstance(value, dict) and key not in ("phrases", "roles"):  # tables that are values
+        if isinstance(value, dict) and key not in ("phrases", "roles", "service_aliases"):  # tables that are values
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value

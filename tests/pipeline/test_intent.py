@@ -3,7 +3,7 @@
 Cancel, pause and change open a case with the services and date written in the mail (in
 English, German, French, Spanish, Dutch); an at-risk signal tells the team and opens
 nothing; anything else is labelled for a person. Operators tune the phrases in the
-configuration.
+configuration, and the other names customers use for a service (`service_aliases`).
 """
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from types import MappingProxyType
 
 import pytest
 
+from daemon.config import from_text
+from daemon.schema import ConfigError
 from tests.pipeline.mailkit import JANE, TEAM, cases, fixture, mails_of, run, sent, stored
 from tests.support import mail
 
@@ -86,3 +88,31 @@ def test_operator_phrases_can_replace_a_languages_built_in_ones(desk):
         mail(sender="Hank <hank@globex.example>", subject="Kündigung", body="Wir kündigen.\n"))
     assert stored(desk)[0].label == "for-a-person"           # 'terminate' is no longer an English phrase
     assert [c.account.key for c in cases(desk)] == ["GLOBEX"]  # German kept its own
+
+
+def _aliases(desk, aliases):
+    frozen = MappingProxyType({service: tuple(names) for service, names in aliases.items()})
+    desk.config = replace(desk.config, intent=replace(desk.config.intent, service_aliases=frozen))
+
+
+def test_service_aliases_are_read_as_the_service(desk):
+    _aliases(desk, {"SEO": ["search engine optimisation", "référencement"], "PPC": ["Google Ads", "paid search"]})
+    run(desk, mail(subject="Cancelling", body="Please cancel our Google Ads and the search engine\n"
+                                              "optimisation at the end of March.\n"),
+        mail(sender="Peter <peter@initech.example>", subject="Résiliation",
+             body="Nous souhaitons résilier le référencement.\n"))
+    assert [(c.account.key, c.requested_services) for c in cases(desk)] == [("ACME", ["PPC", "SEO"]),
+                                                                           ("INITECH", ["SEO"])]
+    assert cases(desk)[0].requested_final_day.isoformat() == "2027-03-31"
+
+
+def test_without_aliases_other_names_are_not_services(desk):
+    run(desk, mail(subject="Cancelling", body="Please cancel our Google Ads.\n"))
+    assert [c.requested_services for c in cases(desk)] == [[]]
+
+
+def test_an_alias_of_a_service_not_sold_is_a_configuration_error():
+    with pytest.raises(ConfigError, match=r"^intent\.service_aliases\.SEA: not one of intent\.services"):
+        from_text('[intent]\nservice_aliases = { SEA = ["Google Ads"] }\n')
+    loaded = from_text('[intent.service_aliases]\nPPC = ["Google Ads"]\n')
+    assert loaded.intent.service_aliases["PPC"] == ("Google Ads",)
