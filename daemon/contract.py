@@ -66,8 +66,11 @@ def review(account: Account, notice_date: date, requested: date | None = None) -
 def notice_date(case: Case) -> date:
     """The day the written notice arrived, in the account's zone: a verbal request counts from the writing."""
     moment = case.opened_at
+    # Written from an address on file, or from an unknown one (verified later): either way
+    # the notice is the day they wrote, not the day staff reported the call.
+    written = {f"state:{t.value}" for t in (Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.WRITTEN_UNVERIFIED)}
     for event in case.events:
-        if event.kind == f"state:{Trigger.WRITTEN_REQUEST_RECEIVED.value}":
+        if event.kind in written:
             moment = event.at
     zone = ZoneInfo(case.account.timezone) if case.account and case.account.timezone else None
     return _local_date(moment, zone)
