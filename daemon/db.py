@@ -85,5 +85,5 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        # "heads": features add their migrations on branches from the first revision.
+        # "heads": a feature may add its migration on a branch until a merge revision joins it.
         command.upgrade(config, "heads")
