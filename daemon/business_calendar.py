@@ -155,10 +155,13 @@ def _holidays(country: str, subdivision: str, extra: tuple[str, ...], path: str)
 def _country_table(country: str, subdivision: str, path: str):
     if not country:
         return None
-    try:
-        return holiday_tables.country_holidays(country, subdiv=subdivision or None)
-    except NotImplementedError as exc:  # how the holidays package says "no such country"
-        raise ConfigError(f"{path}.holidays_country: {exc}") from None
+    supported = holiday_tables.list_supported_countries()
+    if country not in supported:
+        raise ConfigError(f"{path}.holidays_country: no holiday calendar for {country!r} (ISO codes such as GB, US, DE)")
+    if subdivision and subdivision not in supported[country]:
+        raise ConfigError(f"{path}.holidays_subdivision: {country} has no subdivision {subdivision!r} "
+                          f"(known: {', '.join(supported[country]) or 'none'})")
+    return holiday_tables.country_holidays(country, subdiv=subdivision or None)
 
 
 @dataclass(frozen=True)

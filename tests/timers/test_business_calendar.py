@@ -117,3 +117,11 @@ def test_winback_offer_follows_the_reason():
     assert winback.offer_for("Results").startswith("a free strategy review")
     assert winback.offer_for(None) == winback.default_offer
     assert winback.offer_for("moved in-house") == winback.default_offer
+
+
+def test_unknown_subdivision_is_a_configuration_error_naming_the_key():
+    from daemon.config import from_text
+    from daemon.schema import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^business\.holidays_subdivision: GB has no subdivision 'XYZ'"):
+        from_text("[business]\nholidays_country = 'GB'\nholidays_subdivision = 'XYZ'\n")
