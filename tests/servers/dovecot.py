@@ -3,8 +3,9 @@
 `DovecotServer` does not depend on pytest: it writes a one-file configuration into a
 short temporary directory, runs `dovecot -F` in its own process group on a free
 loopback port, and serves plain-password users (one passwd-file each) with Maildir storage.
-With a `TokenIssuer` it also accepts XOAUTH2 and OAUTHBEARER logins, checking bearer
-tokens against that fake OAuth2 introspection endpoint. The fixtures at the bottom
+With a `TokenIssuer` (tests/servers/oauth2.py) it also accepts XOAUTH2 and OAUTHBEARER
+logins, checking bearer tokens against that fake OAuth2 introspection endpoint; with
+tls=True it serves the certificate of tests/servers/tls.py. The fixtures at the bottom
 (`dovecot`, `dovecot_no_idle`, `dovecot_oauth2`, `dovecot_tls`, and a fresh user on most:
 `dovecot_user`, `dovecot_no_idle_user`, `dovecot_oauth2_user`) are imported by
 tests/conftest.py.
@@ -12,35 +13,24 @@ tests/conftest.py.
 
 from __future__ import annotations
 
-import grp
 import itertools
-import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.servers.dovecot_config import CAPABILITIES_WITHOUT_IDLE_AND_MOVE, MailAccount, write_config
+from tests.servers.oauth2 import TokenIssuer
 from tests.servers.ports import free_port
-
-# Dovecot's own default list minus IDLE and MOVE: lets tests exercise the polling
-# and COPY + EXPUNGE fallbacks against the same real server.
-CAPABILITIES_WITHOUT_IDLE_AND_MOVE = (
-    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY THREAD=REFERENCES "
-    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT "
-    "CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH "
-    "ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY SPECIAL-USE"
-)
+from tests.servers.tls import make_tls_material
 
 REQUIRE_ENV = "CANCELDESK_REQUIRE_SERVICES"
 START_TIMEOUT = 10.0
@@ -55,37 +45,6 @@ def find_dovecot() -> str | None:
     """Path of the dovecot binary; /usr/sbin is often missing from an ordinary PATH."""
     found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
     return found
-
-
-@dataclass(frozen=True)
-class MailAccount:
-    """Who owns the mail files: nobody as root (Dovecot refuses uid 0), else ourselves."""
-
-    user: str
-    uid: int
-    gid: int
-    group: str
-
-    @classmethod
-    def for_this_process(cls) -> MailAccount:
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            return cls("nobody", nobody.pw_uid, nobody.pw_gid, grp.getgrgid(nobody.pw_gid).gr_name)
-        me = pwd.getpwuid(os.geteuid())
-        return cls(me.pw_name, me.pw_uid, me.pw_gid, grp.getgrgid(me.pw_gid).gr_name)
-
-
-def _service_lines(account: MailAccount) -> str:
-    """Process users: as root keep Dovecot's own; otherwise everything runs as us, unchrooted."""
-    if os.geteuid() == 0:
-        return ""
-    return (
-        f"default_internal_user = {account.user}\n"
-        f"default_internal_group = {account.group}\n"
-        f"default_login_user = {account.user}\n"
-        "service anvil {\n  chroot =\n}\n"
-        "service imap-login {\n  chroot =\n}\n"
-    )
 
 
 class DovecotServer:
@@ -237,66 +196,17 @@ class DovecotServer:
         os.chown(self.dir / "mail", self.account.uid, self.account.gid)
         if self.tls:
             self.tls_port = free_port(self.host)
-            _make_certificate(self.dir)
-        (self.dir / "dovecot.conf").write_text(self._config())
-
-    def _config(self) -> str:
-        d, account = self.dir, self.account
-        capability = f"imap_capability = {self.capabilities}\n" if self.capabilities else ""
-        oauth_mechanisms = " xoauth2 oauthbearer" if self.token_issuer else ""
-        return (
-            f"base_dir = {d}/run\n"
-            f"state_dir = {d}/state\n"
-            f"log_path = {d}/dovecot.log\n"
-            f"info_log_path = {d}/dovecot.log\n"
-            "listen = 127.0.0.1\n"
-            "protocols = imap\n"
-            f"{self._ssl_lines()}"
-            "disable_plaintext_auth = no\n"
-            f"auth_mechanisms = plain login{oauth_mechanisms}\n"
-            # Failed logins answer at once instead of after two seconds.
-            "auth_failure_delay = 0\n"
-            "first_valid_uid = 1\n"
-            f"mail_location = maildir:{d}/mail/%u/Maildir\n"
-            f"{_service_lines(account)}"
-            "service imap-login {\n"
-            f"  inet_listener imap {{\n    port = {self.port}\n  }}\n"
-            f"  inet_listener imaps {{\n    port = {self.tls_port or 0}\n  }}\n"
-            "}\n"
-            "passdb {\n  driver = passwd-file\n"
-            f"  args = scheme=PLAIN username_format=%u {d}/users/%u\n}}\n"
-            "userdb {\n  driver = static\n"
-            f"  args = uid={account.uid} gid={account.gid} home={d}/mail/%u\n}}\n"
-            f"{self._oauth2_passdb()}"
-            f"{capability}"
-            f"{self.extra_config}"
+            make_tls_material(self.dir)
+        write_config(
+            self.dir, account=self.account, port=self.port, tls_port=self.tls_port,
+            capabilities=self.capabilities, extra_config=self.extra_config,
+            introspection_url=self.token_issuer.url if self.token_issuer else None,
         )
 
     @property
     def certificate(self) -> Path | None:
         """The self-signed certificate (for localhost and 127.0.0.1) to trust, with tls=True."""
         return self.dir / "cert.pem" if self.tls and self.dir else None
-
-    def _ssl_lines(self) -> str:
-        if not self.tls:
-            return "ssl = no\n"
-        return f"ssl = yes\nssl_cert = <{self.dir}/cert.pem\nssl_key = <{self.dir}/key.pem\n"
-
-    def _oauth2_passdb(self) -> str:
-        if self.token_issuer is None:
-            return ""
-        settings = self.dir / "oauth2.conf.ext"
-        settings.write_text(
-            "introspection_mode = post\n"
-            f"introspection_url = {self.token_issuer.url}\n"
-            "username_attribute = username\n"
-            "active_attribute = active\n"
-            "active_value = true\n"
-        )
-        return (
-            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
-            f"  args = {settings}\n}}\n"
-        )
 
     def _write_user(self, name: str, password: str) -> None:
         """One passwd-file per user: Dovecot re-reads a changed file at most once a second
@@ -374,81 +284,6 @@ def _processes_in_group(pgid: int, command: str) -> list[int]:
     return found
 
 
-def _make_certificate(directory: Path) -> None:
-    """A throw-away self-signed certificate for localhost, made by the openssl command."""
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem"),
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-class TokenIssuer:
-    """A fake OAuth2 token introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb.
-
-    `issue(user)` hands out a bearer token that Dovecot will accept for that user until
-    `revoke(token)`; every token Dovecot asks about is recorded in `asked`.
-    """
-
-    def __init__(self) -> None:
-        self.tokens: dict[str, str] = {}
-        self.asked: list[str] = []
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.url = ""
-
-    def issue(self, user: str) -> str:
-        token = secrets.token_urlsafe(24)
-        self.tokens[token] = user
-        return token
-
-    def revoke(self, token: str) -> None:
-        self.tokens.pop(token, None)
-
-    def start(self) -> None:
-        if self._httpd is not None:
-            return
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _introspection_handler(self))
-        self.url = f"http://127.0.0.1:{self._httpd.server_port}/introspect"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-            self._thread.join()
-
-    def answer(self, token: str) -> dict:
-        self.asked.append(token)
-        user = self.tokens.get(token)
-        return {"active": True, "username": user} if user else {"active": False}
-
-
-def _introspection_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
-    class Introspection(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            form = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-            fields = dict(pair.partition("=")[::2] for pair in form.split("&"))
-            body = json.dumps(issuer.answer(fields.get("token", ""))).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            # Keep the test output clean; Dovecot's own log records the logins.
-            pass
-
-    return Introspection
-
-
 @dataclass(frozen=True)
 class DovecotUser:
     """One login on a DovecotServer, with shortcuts for putting mail in its folders."""
@@ -516,8 +351,6 @@ def dovecot_oauth2():
 @pytest.fixture(scope="session")
 def dovecot_tls():
     """A Dovecot with STARTTLS on `port` and implicit TLS on `tls_port`; trust `certificate`."""
-    if shutil.which("openssl") is None:
-        _missing("the openssl command (to make a test certificate) is not installed")
     server = start_or_skip(tls=True)
     yield server
     server.cleanup()
