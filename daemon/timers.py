@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
 from daemon.db import transaction
+from daemon.effects import format_local
 from daemon.models import Case, Timer, TimerStatus
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,9 @@ def all_pending(session: Session) -> list[Timer]:
 
 def describe(timer: Timer, zone: str) -> str:
     """'win-back letter #1 due Monday 25 January 2027, 10:00 GMT (UTC+00:00)'."""
-    from daemon.effects import format_local
-
     label = LABELS.get(timer.kind, timer.kind)
     number = f" #{timer.seq + 1}" if timer.kind == "winback" else ""
-    return f"{label}{number} due {format_local(timer.due_at, _zone_name(zone))}"
+    return f"{label}{number} due {format_local(timer.due_at, zone)}"
 
 
 def pending_timers(desk, session: Session, case: Case) -> list[str]:
@@ -150,10 +148,3 @@ def _finish(desk, session: Session, timer: Timer, status: TimerStatus, outcome: 
     timer.outcome = outcome[:2000]
     session.info.setdefault(ENDED_KEY, []).append(timer.id)
 
-
-def _zone_name(zone: str) -> str:
-    try:
-        ZoneInfo(zone)
-        return zone
-    except (ValueError, KeyError, OSError):
-        return "UTC"
