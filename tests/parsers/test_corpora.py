@@ -5,23 +5,18 @@ flanker's bounces, talon's replies.
 """
 from __future__ import annotations
 
-import csv
 import mailbox
 import os
 from pathlib import Path
 
 import pytest
 
+from bench.corpora import DEFAULT_CORPORA, corpus_messages
 from parsers.message import parse_message
 from parsers.robots import bounce_info, detect_robot
 
 
-def _corpora() -> Path:
-    override = os.environ.get('CANCELDESK_CORPORA')
-    return Path(override) if override else Path(__file__).resolve().parents[2].parent / 'shared' / 'corpora'
-
-
-CORPORA = _corpora()
+CORPORA = Path(os.environ.get('CANCELDESK_CORPORA') or DEFAULT_CORPORA)
 
 
 @pytest.fixture(scope='module')
@@ -33,33 +28,15 @@ def corpora() -> Path:
     return CORPORA
 
 
-def _manifest(root: Path) -> list[dict[str, str]]:
-    with open(root / 'MANIFEST.tsv', newline='', encoding='utf-8') as handle:
-        return list(csv.DictReader(handle, delimiter='\t'))
-
-
-def _messages(root: Path, row: dict[str, str]) -> list[bytes]:
-    path = root / row['source'] / row['path']
-    if row['class'] == 'mbox':
-        box = mailbox.mbox(str(path), create=False)
-        try:
-            return [bytes(message) for message in box]
-        finally:
-            box.close()
-    return [path.read_bytes()]
-
-
 def test_every_corpus_message_parses_and_classifies(corpora: Path) -> None:
     """rfc822 and mbox files as messages; 'other' and the binary Outlook .msg only must not crash."""
     counts: dict[str, int] = {}
-    for row in _manifest(corpora):
-        if row['class'] == 'meta':
-            continue
-        for raw in _messages(corpora, row):
+    for source, items in corpus_messages(corpora).items():
+        for _name, raw in items:
             parsed = parse_message(raw)
             detect_robot(parsed, raw)
             bounce_info(parsed, raw)
-            counts[row['source']] = counts.get(row['source'], 0) + 1
+            counts[source] = counts.get(source, 0) + 1
     assert counts['mailgun-flanker'] > 60 and counts['cpython-test_email'] > 40
 
 
