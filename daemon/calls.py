@@ -41,7 +41,7 @@ def call_of(session: Session, case: Case) -> CallInvite | None:
 
 def proposed_start(desk, notice_at: datetime) -> datetime:
     """`[calls] hour` on the business day `[calls] business_days_after_notice` after the notice, in UTC."""
-    calendar = desk.config.business.calendar()
+    calendar = desk.extras["business_calendar"]
     day = calendar.local(add_business_days(notice_at, desk.config.calls.business_days_after_notice, calendar)).date()
     return at_local(day, time.fromisoformat(desk.config.calls.hour), calendar.zone)
 
@@ -50,21 +50,26 @@ def propose(desk, session: Session, case: Case) -> CallInvite | None:
     """Invite everyone to the proposed call, once per case, when the case is open and on an account."""
     if case.state != State.OPEN.value or case.account is None or call_of(session, case) is not None:
         return None
-    call = CallInvite(case_id=case.id, uid=f"call-{case.token}@{desk.config.desk.domain}", sequence=0,
-                      start=proposed_start(desk, desk.clock.now()), minutes=desk.config.calls.minutes,
-                      status="proposed", replies={})
-    session.add(call)
+    call = _new_call(desk, session, case)
+    call.start, call.status = proposed_start(desk, desk.clock.now()), "proposed"
     session.flush()
     _invite_everyone(desk, session, case, call, "REQUEST", not_before=_proposal_sent_at(desk, case, call))
+    return call
+
+
+def _new_call(desk, session: Session, case: Case) -> CallInvite:
+    """The case's one call: its UID stays for every later move or cancellation."""
+    call = CallInvite(case_id=case.id, uid=f"call-{case.token}@{desk.config.desk.domain}", sequence=0,
+                      minutes=desk.config.calls.minutes, replies={})
+    session.add(call)
     return call
 
 
 def _proposal_sent_at(desk, case: Case, call: CallInvite) -> datetime:
     """After `[calls] invite_delay_minutes`, in the customer's hours, and well before the call itself."""
     now = desk.clock.now()
-    calendar = desk.config.business.calendar()
     wanted = customer_send_time(now + timedelta(minutes=desk.config.calls.invite_delay_minutes),
-                                case.account.timezone, calendar)
+                                case.account.timezone, desk.extras["business_calendar"])
     return max(now, min(wanted, call.start - timedelta(hours=2)))
 
 
@@ -74,9 +79,7 @@ def schedule(desk, session: Session, case: Case, start: datetime, actor: str) ->
         raise StepRefused(f"{_staff_time(desk, start)} is in the past: give a time to come")
     call = call_of(session, case)
     if call is None:
-        call = CallInvite(case_id=case.id, uid=f"call-{case.token}@{desk.config.desk.domain}", sequence=0,
-                          minutes=desk.config.calls.minutes, replies={})
-        session.add(call)
+        call = _new_call(desk, session, case)
     else:
         call.sequence += 1
         _withdraw_unsent(desk, session, case)
@@ -181,12 +184,13 @@ def _invite_everyone(desk, session: Session, case: Case, call: CallInvite, metho
                      not_before: datetime | None = None) -> None:
     customer = bare(case.requester)
     team = account_team_addresses(case.account) if case.account else []
-    attendees = [(effects.case_context(desk, case)["customer_name"], customer)] + [("", a) for a in team]
+    case_values = effects.case_context(desk, case)
+    attendees = [(case_values["customer_name"], customer)] + [("", a) for a in team]
     ics = _ics(desk, case, call, method, attendees)
     template = "call_invite" if method == "REQUEST" else "call_cancelled"
     for address in [customer, *team]:
         zone = case.account.timezone if address == customer and case.account else desk.config.business.timezone
-        context = {**effects.case_context(desk, case), "to_customer": address == customer,
+        context = {**case_values, "to_customer": address == customer,
                    "call_time": effects.format_local(call.start, zone), "call_minutes": call.minutes,
                    "moved": call.sequence > 0}
         effects.send(desk, session, case, template, [address], context,

@@ -33,7 +33,7 @@ def parse_start(ctx: CommandContext, args: str) -> datetime:
         hour = time.fromisoformat(hour_text.strip())
     except ValueError:
         raise StepRefused(f"{hour_text.strip() or '(no time)'} is not a time: write #call YYYY-MM-DD HH:MM") from None
-    return at_local(day, hour, ctx.desk.config.business.calendar().zone)
+    return at_local(day, hour, ctx.desk.extras["business_calendar"].zone)
 
 
 COMMAND = Command(
