@@ -30,8 +30,7 @@ def applicable_steps(desk, session: Session, case: Case) -> list[tuple[str, str]
     """(role, condition) of each configured step that applies to this case, in order."""
     holds = {"always": True, "credit": decisions.credit_of(case) > 0,
              "early_termination": decisions.is_early_termination(session, case)}
-    chain = desk.config.approvals
-    return [step for step in (chain.step(i) for i in range(len(chain.chain))) if holds[step[1]]]
+    return [step for step in desk.config.approvals.steps() if holds[step[1]]]
 
 
 def start_round(desk, session: Session, case: Case, actor: str) -> None:

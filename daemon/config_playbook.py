@@ -91,6 +91,10 @@ class ApprovalsConfig:
         for i, _ in enumerate(self.chain):
             self.step(i, f"{path}.chain[{i}]")
 
+    def steps(self) -> list[tuple[str, str]]:
+        """(role, condition) of every configured step, in order."""
+        return [self.step(i) for i in range(len(self.chain))]
+
     def step(self, index: int, key: str = "approvals.chain") -> tuple[str, str]:
         """'finance when credit' -> ('finance', 'credit'); 'director' -> ('director', 'always')."""
         role, _, condition = (part.strip() for part in self.chain[index].partition(" when "))

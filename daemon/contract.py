@@ -88,7 +88,7 @@ def template_values(desk, case: Case) -> dict[str, Any] | None:
     found = review_case(case)
     if found is None:
         return None
-    approvers = [role for role, condition in _chain(desk) if condition == "early_termination"]
+    approvers = [role for role, condition in desk.config.approvals.steps() if condition == "early_termination"]
     return {**found.as_dict(),
             "term_line": f"ends {found.term_end.isoformat()}" if found.term_end else "no fixed term on file",
             "approvers": ", ".join(approvers) or "nobody configured"}
@@ -104,11 +104,6 @@ def store(case: Case) -> None:
     found = review_case(case)
     if found is not None:
         case.details = {**(case.details or {}), "contract": found.as_dict()}
-
-
-def _chain(desk) -> list[tuple[str, str]]:
-    approvals = desk.config.approvals
-    return [approvals.step(i) for i in range(len(approvals.chain))]
 
 
 def _local_date(moment: datetime, zone: ZoneInfo | None) -> date:
