@@ -60,9 +60,9 @@ class Trigger(str, enum.Enum):
 
 S, T = State, Trigger
 KINDS = ("cancel", "pause", "change")  # what a customer may ask for; the outcome may differ
-_ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)
+ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)   # the save attempt runs: staff may call and decide
 # A customer may withdraw at any point before the case is closed, a running pause included.
-_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *_ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING,
+_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING,
                    S.PAUSED)
 
 # (from state, trigger) -> to state. The one place that says what may follow what.
@@ -73,13 +73,13 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
     (S.AWAITING_WRITTEN, T.WRITTEN_REQUEST_RECEIVED): S.OPEN,
     (S.AWAITING_WRITTEN, T.WRITTEN_UNVERIFIED): S.AWAITING_IDENTITY,
     (S.AWAITING_IDENTITY, T.IDENTITY_VERIFIED): S.OPEN,
-    **{(state, T.CALL_SCHEDULED): S.CALL_SCHEDULED for state in _ACTIVE},
+    **{(state, T.CALL_SCHEDULED): S.CALL_SCHEDULED for state in ACTIVE},
     (S.CALL_SCHEDULED, T.CALL_CANCELLED): S.OPEN,
     (S.CALL_SCHEDULED, T.CALL_DECLINED): S.OPEN,
-    **{(state, T.SAVE_ATTEMPTED): S.SAVE_ATTEMPTED for state in _ACTIVE},
-    **{(state, T.SAVED): S.SAVED for state in (*_ACTIVE, S.PENDING_APPROVAL)},
+    **{(state, T.SAVE_ATTEMPTED): S.SAVE_ATTEMPTED for state in ACTIVE},
+    **{(state, T.SAVED): S.SAVED for state in (*ACTIVE, S.PENDING_APPROVAL)},
     # Deciding again while approvals run (a decision amended) starts a new approval round.
-    **{(state, T.DECIDED): S.PENDING_APPROVAL for state in (*_ACTIVE, S.PENDING_APPROVAL)},
+    **{(state, T.DECIDED): S.PENDING_APPROVAL for state in (*ACTIVE, S.PENDING_APPROVAL)},
     (S.PENDING_APPROVAL, T.APPROVAL_STEP_DONE): S.PENDING_APPROVAL,
     (S.PENDING_APPROVAL, T.APPROVAL_REJECTED): S.SAVE_ATTEMPTED,
     (S.PENDING_APPROVAL, T.APPROVED): S.APPROVED,
@@ -93,11 +93,11 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
     **{(state, T.REOPENED): S.OPEN for state in (S.CLOSED, S.SAVED, S.WITHDRAWN, S.CHANGED)},
 }
 
-# The states in which a case no longer waits for anything from anyone.
 # The triggers after which a case is live and verified: the moments to review the
 # contract, acknowledge and propose the save call.
 BECOMES_ACTIVE = (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.REOPENED)
 
+# The states in which a case no longer waits for anything from anyone.
 FINISHED = frozenset({S.SAVED, S.CLOSED, S.WON_BACK, S.WITHDRAWN, S.CHANGED})
 
 

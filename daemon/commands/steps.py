@@ -12,9 +12,10 @@ from datetime import date
 
 from daemon import decisions
 from daemon.commands.base import CommandContext, Refused
+from daemon import workflow
 from daemon.workflow import State, StepRefused
 
-ACTIVE = frozenset({State.OPEN.value, State.CALL_SCHEDULED.value, State.SAVE_ATTEMPTED.value})
+ACTIVE = frozenset(state.value for state in workflow.ACTIVE)
 DECIDING = ACTIVE | {State.PENDING_APPROVAL.value}
 DECIDERS = frozenset({"account_manager", "retention", "team_lead"})
 _ON_DATE = re.compile(r"^(?P<what>.*?)\s*\b(?P<word>on|until)\s+(?P<day>\S+)\s*$", re.IGNORECASE)
