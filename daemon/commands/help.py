@@ -5,12 +5,12 @@ from daemon.commands.base import ANY_STAFF, Command, CommandContext
 
 
 def process(ctx: CommandContext, args: str) -> str:
-    # Imported here: the registry imports this module to list it.
-    from daemon.commands.registry import COMMANDS, allowed_roles
+    # Imported here: the registry imports this module to list it, and authz imports the registry.
+    from daemon.authz import role_refusal
+    from daemon.commands.registry import COMMANDS
 
     for command in COMMANDS:
-        roles = allowed_roles(ctx.desk, command)
-        if roles & ANY_STAFF or roles & ctx.staff.roles:
+        if role_refusal(ctx.desk, command, ctx.staff) is None:
             ctx.results.append(f"{command.usage}  —  {command.summary}")
     return "the commands you may use are listed below"
 
