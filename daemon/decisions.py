@@ -79,10 +79,15 @@ def decisions_of(session: Session, case: Case) -> list[ServiceDecision]:
                                 .order_by(ServiceDecision.id)))
 
 
-def check_final_day(case: Case, day: date, today: date) -> None:
-    """A final day must be to come and allowed by the notice period."""
+def check_to_come(day: date, today: date) -> None:
+    """A day a decision takes effect (final day, end of a pause, new amount) must be after today."""
     if day <= today:
         raise StepRefused(f"{day.isoformat()} is not after today ({today.isoformat()})")
+
+
+def check_final_day(case: Case, day: date, today: date) -> None:
+    """A final day must be to come and allowed by the notice period."""
+    check_to_come(day, today)
     review = contract.review_case(case)
     if review is not None and day < review.notice_end:
         raise StepRefused(f"{day.isoformat()} is before the earliest final day of service, "
@@ -171,14 +176,12 @@ def default_change_day(case: Case) -> date:
     review = contract.review_case(case)
     if review is None:
         raise StepRefused("no contract on file to take the day from: write #change SERVICE to AMOUNT from YYYY-MM-DD")
-    last = review.final_day
-    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return contract.add_months(review.final_day.replace(day=1), 1)
 
 
 def check_change_day(case: Case, day: date, today: date) -> None:
     """The new amount starts after today, and the old one runs at least to the end of the notice period."""
-    if day <= today:
-        raise StepRefused(f"{day.isoformat()} is not after today ({today.isoformat()})")
+    check_to_come(day, today)
     review = contract.review_case(case)
     if review is not None and day <= review.notice_end:
         raise StepRefused(f"{day.isoformat()} is within the notice period: the new amount may start from "
@@ -225,16 +228,17 @@ def is_early_termination(session: Session, case: Case) -> bool:
 def summary_values(session: Session, case: Case) -> dict:
     """Kept, cancelled (with final days), paused (until) and changed (amount, from) services, for mails and #status."""
     decided = {d.service: d for d in decisions_of(session, case)}
-    rows = [decided.get(service) for service in services_of(case)]
-    changes = changes_of(case)
+    services = services_of(case)
+    rows = [decided.get(service) for service in services]
+    changes, credit = changes_of(case), credit_of(case)
     return {
-        "kept": [s for s, d in zip(services_of(case), rows) if d is None or d.decision == KEEP],
+        "kept": [s for s, d in zip(services, rows) if d is None or d.decision == KEEP],
         "cancelled": [{"service": d.service, "final_day": d.day.isoformat()} for d in rows if d and d.decision == CANCEL],
         "paused": [{"service": d.service, "until": d.day.isoformat()} for d in rows if d and d.decision == PAUSE],
         "changed": [{"service": d.service, "from": d.day.isoformat(), **changes[d.service]}
                     for d in rows if d and d.decision == CHANGE and d.service in changes],
         "outcome": OUTCOME_LABELS.get((case.details or {}).get("outcome", ""), "undecided"),
-        "credit": str(credit_of(case)) if credit_of(case) else "",
+        "credit": str(credit) if credit else "",
         "offers_accepted": [o for o in (case.details or {}).get("offers", []) if o.get("outcome") == "accepted"],
     }
 

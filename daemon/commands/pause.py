@@ -16,8 +16,7 @@ def process(ctx: CommandContext, args: str) -> str:
     names, day = split_day(args, "until")
     if day is None:
         raise StepRefused("say until when: #pause [SERVICES] until YYYY-MM-DD")
-    if day <= ctx.now.date():
-        raise StepRefused(f"{day.isoformat()} is not after today ({ctx.now.date().isoformat()})")
+    decisions.check_to_come(day, ctx.now.date())
     services = decisions.resolve_services(ctx.case, names) if names else decisions.in_scope(ctx.case)
     outcome = decisions.decide(ctx.desk, ctx.session, ctx.case, services, decisions.PAUSE, day, ctx.staff.email)
     return f"paused {', '.join(services)} until {day.isoformat()}; {after_decision(ctx, outcome)}"
