@@ -24,7 +24,7 @@ from daemon.commands.registry import COMMANDS, lookup
 from daemon.compose import Thread, compose
 from daemon.models import Case
 from daemon.workflow import TransitionRefused
-from parsers.commands import CommandLine, parse_command
+from parsers.commands import CommandLine, parse_command, scan_commands
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,18 @@ def register(desk) -> None:
 
 
 def handle(desk, session: Session, mail: Mail) -> None:
-    lines = (mail.parsed.new_text or "").replace("\r\n", "\n").split("\n")
-    if not any(parse_command(line) for line in lines):
+    commands = scan_commands(mail.parsed.new_text).commands
+    if not commands:
         _without_commands(desk, session, mail)
         return
     ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
     verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
-    results = _run_lines(ctx, lines) if verdict.ok else _unverified(lines, verdict.reason)
+    if verdict.ok:
+        # Line by line, not the scan: #end stops the reading, and what lies below it is counted apart.
+        results = _run_lines(ctx, (mail.parsed.new_text or "").replace("\r\n", "\n").split("\n"))
+    else:
+        results = Results(refused=[f"{c.line}  ->  not run: sender not verified" for c in commands],
+                          not_verified=verdict.reason)
     log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
              len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
     _keep_on_case(ctx, results)
@@ -99,11 +104,6 @@ def _process(ctx: CommandContext, command, args: str) -> tuple[str, str]:
     ctx.case, ctx.stop = case, False
     del ctx.results[extra_count:]
     return "refused", reason
-
-
-def _unverified(lines: list[str], reason: str) -> Results:
-    commands = [c for c in map(parse_command, lines) if c is not None]
-    return Results(refused=[f"{c.line}  ->  not run: sender not verified" for c in commands], not_verified=reason)
 
 
 def _keep_on_case(ctx: CommandContext, results: Results) -> None:
@@ -190,7 +190,7 @@ def _forwarded_request(desk, session: Session, mail: Mail, customer: str) -> Non
 
 def refuse_outsider(desk, session: Session, mail: Mail) -> None:
     """Command lines from someone who is not staff: a plain refusal, nothing else."""
-    names = sorted({c.name for c in map(parse_command, (mail.parsed.new_text or "").split("\n")) if c})
+    names = sorted({c.name for c in scan_commands(mail.parsed.new_text).commands})
     context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
                "commands": ", ".join(f"#{name}" for name in names)}
     log.warning("%s: #commands from %s, who is not staff: refused", mail.parsed.message_id, mail.sender)
