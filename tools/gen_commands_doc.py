@@ -1,7 +1,7 @@
 """Writes docs/commands.md from the command registry, so the reference never drifts from the code.
 
 Run `.venv/bin/python tools/gen_commands_doc.py` after adding or changing a command;
-tests/commands/test_docs.py fails while the committed file is stale.
+tests/commands/test_docs_and_config.py fails while the committed file is stale.
 """
 from __future__ import annotations
 
