@@ -65,15 +65,14 @@ def _enclosed(part: Message, acc: BodyParts) -> None:
     if isinstance(inner, Message):
         acc.enclosed.append(inner)
         name = _filename(part) or decode_words(str(inner.get('subject', '') or '')) + '.eml'
-        acc.attachments.append(Attachment(name, 'message/rfc822', len(inner.as_bytes() if _safe(inner) else b'')))
+        acc.attachments.append(Attachment(name, 'message/rfc822', _size(inner)))
 
 
-def _safe(msg: Message) -> bool:
+def _size(msg: Message) -> int:
     try:
-        msg.as_bytes()
+        return len(msg.as_bytes())
     except Exception:  # serialising a broken enclosed message can fail; its size is then 0
-        return False
-    return True
+        return 0
 
 
 def _multipart(part: Message, ctype: str, acc: BodyParts, depth: int) -> None:

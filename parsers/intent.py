@@ -74,10 +74,11 @@ def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRA
     sources = [('text', s) for s in _sentences(new_text)]
     if subject and not _REPLY_PREFIX.match(subject):
         sources.append(('subject', subject))
+    table = _phrase_table(phrases)
     hits: dict[str, list[tuple[str, str]]] = {}
     negated, questions = [], []
     for where, sentence in sources:
-        for intent, phrase, state in _matches(sentence, phrases):
+        for intent, phrase, state in _matches(sentence, table):
             bucket = {'plain': hits.setdefault(intent, []), 'negated': negated, 'question': questions}[state]
             bucket.append((where, phrase) if state == 'plain' else (intent, phrase))
     return _decide({k: v for k, v in hits.items() if v}, negated, questions)
@@ -102,13 +103,19 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _matches(sentence: str, phrases: Mapping):
+def _phrase_table(phrases: Mapping) -> list[tuple[str, list[str]]]:
+    """Per intent, its phrases of every language, normalised, unique, longest first."""
+    return [(intent, sorted(_all_phrases(languages), key=len, reverse=True))
+            for intent, languages in phrases.items()]
+
+
+def _matches(sentence: str, table: list[tuple[str, list[str]]]):
     """(intent, phrase, 'plain'|'negated'|'question') for every phrase found in `sentence`."""
     lowered = _normalise(sentence)
     question = lowered.rstrip().endswith('?') and not POLITE_REQUEST.search(lowered)
-    for intent, languages in phrases.items():
+    for intent, ordered in table:
         seen: set[int] = set()  # 'cancel' and 'cancelar' at one spot are one match
-        for phrase in sorted(_all_phrases(languages), key=len, reverse=True):
+        for phrase in ordered:
             for match in _phrase_pattern(phrase).finditer(lowered):
                 if match.start() not in seen:
                     seen.add(match.start())

@@ -10,6 +10,7 @@ Nothing raises: the worst case is an almost empty ParsedMessage whose `defects` 
 """
 from __future__ import annotations
 
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -43,7 +44,7 @@ def _parsed(msg: Message) -> ParsedMessage:
     return ParsedMessage(
         subject=subject, headers=header_map(items), text=text, new_text=reply_text(text),
         forwarded=forwarded, attachments=tuple(parts.attachments), calendar_parts=tuple(parts.calendars),
-        defects=_defects(msg, items, fields['from_'], parts.defects),
+        defects=_defects(msg, items, fields['from_'], fields['date'], parts.defects),
         content_type=body_mod._content_type(msg), **fields)
 
 
@@ -82,7 +83,8 @@ def _enclosed(inner: Message) -> ForwardedMessage:
     )
 
 
-def _defects(msg: Message, items: list, from_: Address | None, found: list[str]) -> tuple[str, ...]:
+def _defects(msg: Message, items: list, from_: Address | None, date: datetime | None,
+             found: list[str]) -> tuple[str, ...]:
     defects = list(found)
     for part in msg.walk():
         defects.extend(_describe(defect) for defect in getattr(part, 'defects', ()))
@@ -90,7 +92,7 @@ def _defects(msg: Message, items: list, from_: Address | None, found: list[str])
         defects.append('missing From header')
     elif from_ is None or not from_.addr:
         defects.append('From header has no usable address')
-    if first_raw(items, 'date') is not None and parse_date(first_raw(items, 'date')) is None:
+    if first_raw(items, 'date') is not None and date is None:
         defects.append('unparseable Date header')
     return tuple(dict.fromkeys(defects))
 

@@ -53,9 +53,10 @@ _ROBOT_LOCALS = {
 
 def rule_delivery_report(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
     """multipart/report: its report-type says bounce, read receipt or abuse report (ARF)."""
-    kind = _REPORT_KINDS.get(report_type(msg))
+    report = report_type(msg)
+    kind = _REPORT_KINDS.get(report)
     if kind:
-        return RobotVerdict(kind, f'multipart/report; report-type={report_type(msg)}')
+        return RobotVerdict(kind, f'multipart/report; report-type={report}')
     if msg.content_type in ('message/delivery-status', 'message/global-delivery-status'):
         return RobotVerdict('bounce', f'top-level {msg.content_type} (a broken DSN)')
     return None
