@@ -18,7 +18,6 @@ from daemon.compose import compose
 from daemon.directory import bare
 from daemon.models import Case, Contact, Timer
 from daemon.workflow import State
-from parsers.intent import classify_intent
 from parsers.references import make_reply_address
 
 WINBACK = ("winback",)
@@ -45,7 +44,7 @@ def winback_letter(desk, session: Session, case: Case, timer: Timer, context: di
     """Send letter number timer.seq + 1 with the offer that answers why they left; the offer."""
     reason = reason_category(case)
     offer = desk.config.winback.offer_for(reason)
-    context = {**context, "offer": offer, "reason": (reason or "").replace("_", " "),
+    context = {**context, "offer": offer, "reason": reason.replace("_", " "),
                "letter_number": timer.seq + 1, "closed_on": _closed_on(case)}
     template = "winback_1" if timer.seq == 0 else "winback"
     letter(desk, session, case, timer, template, [case.requester], context,
@@ -58,24 +57,20 @@ def unsubscribe_address(desk, case: Case) -> str:
     return f"mailto:{address}?subject={quote('stop')}&body={quote('stop')}"
 
 
-def reason_category(case: Case) -> str | None:
-    """The reason category staff recorded with #reason (the latest one), if any."""
-    details = case.details or {}
-    recorded = details.get("reasons") or details.get("reason")
-    if isinstance(recorded, list):
-        recorded = recorded[-1] if recorded else None
-    if isinstance(recorded, dict):
-        recorded = recorded.get("category")
-    return str(recorded).split(":", 1)[0].strip().lower() if recorded else None
+def reason_category(case: Case) -> str:
+    """The category of the latest reason staff recorded with #reason (daemon.commands.reason), or ''."""
+    reasons = (case.details or {}).get("reasons") or []
+    return reasons[-1]["category"] if reasons else ""
 
 
 def on_customer_reply(desk, session: Session, mail) -> bool:
     """Called for each reply filed on a case: a plain "stop" ends its win-back letters."""
     if mail.case is None or bare(mail.sender) in desk.staff:
         return False
-    from daemon.classify import _phrases
+    from daemon.classify import _intent
 
-    intent = classify_intent(mail.parsed.subject, mail.parsed.new_text or mail.parsed.text, _phrases(desk))
+    # Classification has usually read this mail's intent already (always for a finished case).
+    intent = mail.intent or _intent(desk, mail)
     return intent.kind == "stop" and stop_winback(desk, session, mail.case)
 
 
