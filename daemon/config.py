@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Mapping
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from daemon.business_calendar import parse_zone
 from daemon.config_playbook import (  # noqa: F401 (Offer re-exported: one schema, one import)
     ApprovalsConfig, AuthConfig, CallsConfig, CommandsConfig, OffboardingConfig, Offer, OffersConfig, ReasonsConfig,
     VendorsConfig, WebhookConfig)
@@ -37,7 +37,7 @@ class DeskConfig:
     def validate(self, path: str) -> None:
         if "@" not in self.address:
             raise ConfigError(f"{path}.address: must be an e-mail address, got {self.address!r}")
-        _check_zone(self.timezone, f"{path}.timezone")
+        parse_zone(self.timezone, f"{path}.timezone")
 
     @property
     def domain(self) -> str:
@@ -215,10 +215,3 @@ def _check_url(url: str, schemes: tuple[str, ...], key: str) -> None:
         raise ConfigError(f"{key}: must start with one of {', '.join(s + ':' for s in schemes)}, got {url!r}")
     if urlsplit(url).password:
         raise ConfigError(f"{key}: has a password in it; passwords come from the environment or a command")
-
-
-def _check_zone(name: str, key: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{key}: unknown time zone {name!r}") from None
