@@ -101,10 +101,6 @@ class SheetSync:
     def backend(self) -> SheetBackend:
         return self.writer.backend
 
-    def use_backend(self, backend: SheetBackend) -> None:
-        """Write through `backend` from now on (tests; a restarted process gets a fresh one)."""
-        self._writer = SheetWriter(backend, clock=self._monotonic)
-
     # -- enqueue --------------------------------------------------------------------
 
     def enqueue_case(self, session: Session, case: Case) -> int:
@@ -128,9 +124,12 @@ class SheetSync:
         """The last entry queued for each target: (id, payload)."""
         if not targets:
             return {}
+        # Only the newest entry's payload: a target's history grows with every change queued.
+        newest = (select(func.max(OutboxEntry.id))
+                  .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient.in_(targets))
+                  .group_by(OutboxEntry.recipient))
         found = session.execute(select(OutboxEntry.recipient, OutboxEntry.id, OutboxEntry.payload)
-                                .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient.in_(targets))
-                                .order_by(OutboxEntry.id)).all()
+                                .where(OutboxEntry.id.in_(newest))).all()
         return {target: (entry_id, payload) for target, entry_id, payload in found}
 
     def _enqueue_row(self, session: Session, case: Case, target: str, name: str, cells: dict[str, Cell],
