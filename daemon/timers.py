@@ -147,4 +147,3 @@ def _finish(desk, session: Session, timer: Timer, status: TimerStatus, outcome: 
     timer.done_at = desk.clock.now()
     timer.outcome = outcome[:2000]
     session.info.setdefault(ENDED_KEY, []).append(timer.id)
-
