@@ -68,6 +68,15 @@ def missing_headers(mapping: SheetMapping, header_row: Sequence[str]) -> list[st
     return [h for h in mapping.headers if h not in present]
 
 
+def header_columns(mapping: SheetMapping, header_row: Sequence[str]) -> dict[str, int] | None:
+    """Each field's 1-based column, found by header text (the leftmost column so headed);
+    None while a mapped header is missing from the row."""
+    positions = {text: i for i, text in reversed(list(enumerate(header_row, start=1)))}
+    if any(h not in positions for h in mapping.headers):
+        return None
+    return {f: positions[h] for f, h in mapping.columns.items()}
+
+
 def header_update(mapping: SheetMapping, header_row: Sequence[str]) -> RangeUpdate | None:
     """The range write that appends missing headers to row 1, or None if complete."""
     missing = missing_headers(mapping, header_row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .backend import SheetBackend, SheetsError, missing_headers
+from .backend import SheetBackend, SheetsError, header_columns, missing_headers
 from .mapping import SheetMapping
 
 
@@ -44,14 +44,13 @@ def read_records(
     """All rows of ``mapping``'s worksheet as dicts; ``required`` defaults to the key."""
     rows = backend.read_values(mapping)
     header = rows[0] if rows else []
-    absent = missing_headers(mapping, header)
-    if absent:
-        raise SheetsError(f"sheet {mapping.name!r}: no column headed {absent}")
-    positions = {text: i for i, text in reversed(list(enumerate(header)))}
+    columns = header_columns(mapping, header)
+    if columns is None:
+        raise SheetsError(f"sheet {mapping.name!r}: no column headed {missing_headers(mapping, header)}")
     needed = tuple(required) if required is not None else mapping.key_fields
     report, seen = ReadReport(), {}
     for number, values in enumerate(rows[1:], start=2):
-        record = {f: _at(values, positions[h]).strip() for f, h in mapping.columns.items()}
+        record = {f: _at(values, column - 1).strip() for f, column in columns.items()}
         if not any(record.values()):
             continue
         problem = _problem(mapping, record, needed, seen, number)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .a1 import range_a1
-from .backend import RangeUpdate, SheetBackend, SheetsError
+from .backend import RangeUpdate, SheetBackend, SheetsError, header_columns
 from .mapping import SheetMapping
 from .values import Cell, cell_text, key_of, row_cells
 
@@ -172,11 +172,9 @@ class SheetWriter:
 
     def _read(self, mapping: SheetMapping) -> _Sheet | None:
         rows = self.backend.read_values(mapping)
-        header = rows[0] if rows else []
-        positions = {text: i + 1 for i, text in reversed(list(enumerate(header)))}
-        if any(h not in positions for h in mapping.headers):
+        columns = header_columns(mapping, rows[0] if rows else [])
+        if columns is None:
             return None
-        columns = {f: positions[h] for f, h in mapping.columns.items()}
         sheet = _Sheet(columns, [list(r) for r in rows], self._clock())
         for number in range(2, len(rows) + 1):
             _index(sheet, mapping, number)

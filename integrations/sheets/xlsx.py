@@ -49,13 +49,7 @@ class XlsxSheets:
 
     def read_values(self, mapping: SheetMapping) -> list[list[str]]:
         self.api_calls.reads += 1
-        book = self._load()
-        title = self._title(mapping)
-        if title not in book.sheetnames:
-            return []
-        rows = [[cell_text(v) for v in row] for row in book[title].iter_rows(values_only=True)]
-        book.close()
-        return _trimmed(rows)
+        return _values(self._load(), self._title(mapping))
 
     def write_ranges(self, mapping: SheetMapping, updates: Sequence[RangeUpdate]) -> None:
         if not updates:
@@ -68,10 +62,13 @@ class XlsxSheets:
         self._save(book)
 
     def ensure_header(self, mapping: SheetMapping) -> None:
-        rows = self.read_values(mapping)
-        update = header_update(mapping, rows[0] if rows else [])
+        # One load serves both the read of row 1 and the write.
+        self.api_calls.reads += 1
         book = self._load()
-        if update is None and self._title(mapping) in book.sheetnames:
+        title = self._title(mapping)
+        rows = _values(book, title)
+        update = header_update(mapping, rows[0] if rows else [])
+        if update is None and title in book.sheetnames:
             return
         sheet = self._sheet(book, mapping)
         if update is not None:
@@ -130,6 +127,13 @@ def _put(sheet: Worksheet, a1: str, rows: Sequence[Sequence[object]]) -> None:
             if isinstance(value, str):
                 # Literal text even if it starts with "=": never a formula.
                 cell.data_type = "s"
+
+
+def _values(book: Workbook, title: str) -> list[list[str]]:
+    """Every row of tab `title` as canonical text, trimmed; [] when there is no such tab."""
+    if title not in book.sheetnames:
+        return []
+    return _trimmed([[cell_text(v) for v in row] for row in book[title].iter_rows(values_only=True)])
 
 
 def _trimmed(rows: list[list[str]]) -> list[list[str]]:
