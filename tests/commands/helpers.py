@@ -9,11 +9,9 @@ from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
-from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case
-from daemon.watcher import Watcher
-from integrations.maildir import deliver
+from tests.pipeline.mailkit import run, sent  # deliver and sweep once; what went out
 from tests.support import build_test_desk, mail
 
 AUTH_CONFIG = """
@@ -49,16 +47,6 @@ def staff_mail(body: str, *, sender: str = "Amy <amy@agency.example>", subject: 
 def _on_top(raw: bytes, headers: dict[str, str]) -> bytes:
     lines = b"".join(f"{name}: {value}\r\n".encode() for name, value in headers.items())
     return lines + raw
-
-
-def run(desk, raw: bytes) -> None:
-    deliver(desk.config.path("inbox"), raw)
-    Watcher(desk, make_source(desk.config)).run_once()
-
-
-def sent(desk) -> list:
-    folder = desk.config.path("outbox")
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
 
 
 def sent_to(desk, address: str) -> list:

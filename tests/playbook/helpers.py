@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,14 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 
-from daemon.app import make_source
-from daemon.db import transaction
-from daemon.models import Case
-from daemon.watcher import Watcher
-from integrations.maildir import deliver
 from daemon.app import build_desk, ensure_dirs
 from daemon.clock import ManualClock
 from daemon.config import from_text
+from daemon.db import transaction
+from daemon.models import Case
+from tests.pipeline.mailkit import run, sent  # deliver and sweep once; what went out
 from tests.support import START, config_text, load_example_accounts, mail
 
 AUTH_SERVER = 'mx.agency.example'
@@ -66,22 +63,10 @@ def playbook_desk(tmp_path, database_url, *, extra: str = "", clock=None, **kwar
     return desk
 
 
-def run(desk, raw: bytes | None = None) -> None:
-    """Deliver `raw` (if any) into the Maildir and run one sweep: intake, process, deliver."""
-    if raw is not None:
-        deliver(desk.config.path("inbox"), raw)
-    Watcher(desk, make_source(desk.config)).run_once()
-
-
 def later(desk, hours: float = 2) -> None:
     """Let time pass on the manual clock and deliver what has come due."""
     desk.clock.advance(timedelta(hours=hours))
     run(desk)
-
-
-def sent(desk) -> list[EmailMessage]:
-    folder = desk.config.path("outbox")
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
 
 
 def sent_to(desk, address: str, subject: str = "") -> list[EmailMessage]:

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from daemon.db import transaction
 from daemon.models import ApprovalStep, OffboardingItem
-from tests.playbook.helpers import (calendar_of, calendar_reply, later, one_to, run, sent_to, staff_command,
-                                    text, the_case)
+from tests.playbook.helpers import (calendar_of, calendar_reply, later, one_to, run, sent, sent_to,
+                                    staff_command, text, the_case)
 from tests.support import mail
 
 
@@ -132,9 +132,3 @@ def test_withdrawal_stops_approvals_and_withdraws_the_unsent_invitation(desk):
     later(desk)   # the proposed invitation had not gone out: it is withdrawn, so no cancellation either
     assert sent_to(desk, "jane@acme.example", "call") == []
     assert sent_to(desk, "pia@agency.example", "call") == []
-
-
-def sent(desk):
-    from tests.playbook.helpers import sent as all_sent
-
-    return all_sent(desk)
