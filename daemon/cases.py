@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
-from daemon.workflow import Trigger, advance
+from daemon.workflow import FINISHED, Trigger, advance
 
-OPEN_STATES_EXCLUDED = ("closed", "saved", "withdrawn", "won_back", "changed")
+# A case in progress is any case not finished; the workflow says which states those are.
+_FINISHED_STATES = tuple(sorted(state.value for state in FINISHED))
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
@@ -66,7 +67,7 @@ def record(session: Session, case: Case, kind: str, *, at: datetime, actor: str 
 
 def open_case_for(session: Session, account_id: int | None, requester: str) -> Case | None:
     """The case still in progress for this account (or requester, when unknown)."""
-    query = select(Case).where(Case.state.not_in(OPEN_STATES_EXCLUDED)).order_by(Case.id.desc())
+    query = select(Case).where(Case.state.not_in(_FINISHED_STATES)).order_by(Case.id.desc())
     if account_id is not None:
         query = query.where(Case.account_id == account_id)
     else:

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from daemon.directory import bare, contact_for
 from daemon.models import Account, Case, Contact, InboundMessage, OutboxEntry
+from daemon.workflow import State
 from parsers.message import ParsedMessage
 from parsers.references import find_case_references, token_from_address
 
-AWAITING_IDENTITY = "awaiting_identity"
+AWAITING_IDENTITY = State.AWAITING_IDENTITY.value
 
 
 @dataclass(frozen=True)
