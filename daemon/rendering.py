@@ -32,6 +32,8 @@ class Renderer:
         folders = [str(override_dir)] if override_dir else []
         folders.append(str(BUILTIN_DIR))
         self._env = _environment(folders, autoescape=False)
+        # One HTML environment per folder, kept: its template cache spares a compile per mail.
+        self._html_envs: dict[Path, jinja2.Environment] = {}
 
     def names(self) -> list[str]:
         return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
@@ -49,7 +51,9 @@ class Renderer:
         # must not have the built-in HTML go out with the old words.
         if not (folder / f"{name}.html").is_file():
             return None
-        html_env = _environment([str(folder)], autoescape=True)
+        html_env = self._html_envs.get(folder)
+        if html_env is None:
+            html_env = self._html_envs[folder] = _environment([str(folder)], autoescape=True)
         return html_env.get_template(f"{name}.html").render(context)
 
 
