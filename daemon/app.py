@@ -22,7 +22,7 @@ from daemon.clock import Clock, SystemClock
 from daemon.config import Config
 from daemon.credentials import secret_provider
 from daemon.directory import StaffDirectory
-from daemon.outbox import MAIL, Dispatcher, mail_handler
+from daemon.outbox import MAIL, Dispatcher, MailHandler
 from daemon.rendering import Renderer
 from daemon.workflow import EventBus
 
@@ -49,23 +49,36 @@ def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None
     """Everything the daemon needs, from the configuration; `sender` may be given by tests."""
     from daemon import effects
 
-    engine = db.make_engine(config.database.url, _db_password(config), config.base_dir)
+    engine = make_engine(config)
     if migrate:
         db.migrate(engine)
     factory = db.session_factory(engine)
     clock = clock or SystemClock()
     dispatcher = Dispatcher(factory, clock, max_attempts=config.outbox.max_attempts,
                             retry_after=timedelta(seconds=config.outbox.retry_after_seconds))
-    override = config.path(config.templates.override_dir) if config.templates.override_dir else None
-    desk = Desk(config, engine, factory, clock, Renderer(override), EventBus(), StaffDirectory(config.staff.members),
-                dispatcher, sender or make_sender(config))
-    dispatcher.register(MAIL, mail_handler(desk.sender))
+    desk = Desk(config, engine, factory, clock, make_renderer(config), EventBus(),
+                StaffDirectory(config.staff.members), dispatcher, sender or make_sender(config))
+    dispatcher.register(MAIL, MailHandler(desk.sender))
     effects.register(desk)
     return desk
 
 
-def _db_password(config: Config):
-    return secret_provider(config.database.password_env, config.database.password_command, "database")
+def make_engine(config: Config) -> Engine:
+    """The database engine for `[database]`, its password (if any) from the named secret."""
+    password = secret_provider(config.database.password_env, config.database.password_command, "database")
+    return db.make_engine(config.database.url, password, config.base_dir)
+
+
+def local_path(config: Config, url: str, scheme: str) -> Path | None:
+    """The folder a file-based URL names (`file:outbox`, `maildir:inbox`); None for a server's URL."""
+    prefix = f"{scheme}:"
+    return config.path(url[len(prefix):]) if url.startswith(prefix) else None
+
+
+def make_renderer(config: Config) -> Renderer:
+    """The templates, with `[templates] override_dir` searched before the built-in ones."""
+    override = config.path(config.templates.override_dir) if config.templates.override_dir else None
+    return Renderer(override)
 
 
 def make_sender(config: Config):
@@ -73,8 +86,8 @@ def make_sender(config: Config):
     from integrations.smtp import FileSender, SmtpSender
 
     url = config.smtp.url
-    if url.startswith("file:"):
-        return FileSender(config.path(url[len("file:"):]))
+    if (folder := local_path(config, url, "file")) is not None:
+        return FileSender(folder)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     security = "tls" if parts.scheme == "smtps" else _starttls_choice(query)
@@ -117,8 +130,8 @@ def make_source(config: Config):
     from integrations.maildir import MaildirSource
 
     box = config.mailbox
-    if box.url.startswith("maildir:"):
-        return MaildirSource(config.path(box.url[len("maildir:"):]), processed_folder=box.processed_folder or None)
+    if (folder := local_path(config, box.url, "maildir")) is not None:
+        return MaildirSource(folder, processed_folder=box.processed_folder or None)
     parts = urlsplit(box.url)
     implicit_tls = parts.scheme == "imaps"
     starttls = not implicit_tls and _starttls_choice(parse_qs(parts.query)) == "starttls"
@@ -139,6 +152,6 @@ def _starttls_choice(query: dict[str, list[str]]) -> str:
 
 def ensure_dirs(config: Config) -> None:
     """Create the folders of a file-based embedded set-up (outbox, Maildir parent)."""
-    for url, prefix in ((config.smtp.url, "file:"), (config.mailbox.url, "maildir:")):
-        if url.startswith(prefix):
-            Path(config.path(url[len(prefix):])).mkdir(parents=True, exist_ok=True)
+    for folder in (local_path(config, config.smtp.url, "file"), local_path(config, config.mailbox.url, "maildir")):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)

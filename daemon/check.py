@@ -28,10 +28,9 @@ def run_checks(config: Config, out: Callable[[str], None]) -> bool:
 def check_database(config: Config) -> str | None:
     from sqlalchemy import text
 
-    from daemon.app import _db_password
-    from daemon.db import make_engine
+    from daemon.app import make_engine
 
-    engine = make_engine(config.database.url, _db_password(config), config.base_dir)
+    engine = make_engine(config)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -64,10 +63,9 @@ def check_smtp(config: Config) -> str | None:
 
 
 def check_templates(config: Config) -> str | None:
-    from daemon.rendering import Renderer
+    from daemon.app import make_renderer
 
-    override = config.path(config.templates.override_dir) if config.templates.override_dir else None
-    names = Renderer(override).names()
+    names = make_renderer(config).names()
     return None if names else "no templates found"
 
 

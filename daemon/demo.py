@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from daemon.accounts_import import import_rows, read_rows
-from daemon.app import build_desk, ensure_dirs
+from daemon.app import build_desk, ensure_dirs, local_path
 from daemon.config import load
 from daemon.db import transaction
 
@@ -68,7 +68,7 @@ def set_up(folder: Path) -> Path:
     with transaction(desk.factory) as session:
         report = import_rows(session, read_rows(DOCS / "accounts.example.csv"))
     log.info("imported %s demo accounts", report.imported)
-    _deliver_demo_mail(config.path(config.mailbox.url[len("maildir:"):]), folder / ".demo-delivered")
+    _deliver_demo_mail(local_path(config, config.mailbox.url, "maildir"), folder / ".demo-delivered")
     desk.engine.dispose()
     return config_path
 
