@@ -106,22 +106,19 @@ class Dispatcher:
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
 
-    def kinds(self) -> list[str]:
-        return sorted(self._handlers)
-
-    def deliver_due(self, kinds: list[str] | None = None, limit: int = 500) -> DeliveryReport:
+    def deliver_due(self, limit: int = 500) -> DeliveryReport:
         outcomes: Counter[str] = Counter()
-        for kind, entry_ids in self._due_by_kind(kinds or self.kinds(), limit).items():
+        for kind, entry_ids in self._due_by_kind(limit).items():
             with session_or_itself(self._handlers[kind]) as handle:
                 outcomes.update(self._deliver_one(entry_id, handle) for entry_id in entry_ids)
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
-    def _due_by_kind(self, kinds: list[str], limit: int) -> dict[str, list[int]]:
-        """Due entry ids, oldest first within each kind."""
+    def _due_by_kind(self, limit: int) -> dict[str, list[int]]:
+        """Due entry ids of the kinds with a handler, oldest first within each kind."""
         with transaction(self._factory) as session:
             rows = session.execute(
                 select(OutboxEntry.kind, OutboxEntry.id)
-                .where(OutboxEntry.kind.in_(kinds),
+                .where(OutboxEntry.kind.in_(list(self._handlers)),
                        OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                        OutboxEntry.not_before <= self._clock.now())
                 .order_by(OutboxEntry.id).limit(limit)
@@ -199,11 +196,6 @@ def _send_entry(channel, entry: OutboxEntry) -> None:
         channel.send(payload_message(entry))
     except PermanentSendError as exc:
         raise PermanentEffectError(str(exc)) from exc
-
-
-def mail_handler(sender) -> MailHandler:
-    """The handler for MAIL entries."""
-    return MailHandler(sender)
 
 
 def session_or_itself(target) -> AbstractContextManager:

@@ -38,7 +38,7 @@ def enqueue_acks(desk, count: int) -> None:
 def over_smtp(desk, server) -> None:
     # A sender that would sleep fails the test: within a pass nothing waits.
     sender = SmtpSender(server.host, server.port, security="none", sleep=_no_sleep)
-    desk.dispatcher.register(outbox.MAIL, outbox.mail_handler(sender))
+    desk.dispatcher.register(outbox.MAIL, outbox.MailHandler(sender))
 
 
 def _no_sleep(seconds: float) -> None:

@@ -10,6 +10,7 @@ from daemon import intake, pipeline
 from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case, CaseEvent, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
+from daemon.outbox import MailHandler
 from daemon.watcher import Watcher
 from integrations.maildir import deliver
 from tests.support import mail
@@ -162,7 +163,7 @@ def test_outbox_retries_a_failed_delivery_later(desk):
             raise ConnectionRefusedError("relay down")
 
     flaky = Flaky()
-    desk.dispatcher.register("mail", __import__("daemon.outbox", fromlist=["mail_handler"]).mail_handler(flaky))
+    desk.dispatcher.register("mail", MailHandler(flaky))
     _deliver(desk, mail())
     Watcher(desk, make_source(desk.config)).run_once()
     with transaction(desk.factory) as session:
@@ -173,7 +174,7 @@ def test_outbox_retries_a_failed_delivery_later(desk):
     assert desk.dispatcher.deliver_due().sent == 0
     assert flaky.calls == calls_before   # not due yet: no hammering
     desk.clock.advance(__import__("datetime").timedelta(minutes=5))
-    desk.dispatcher.register("mail", __import__("daemon.outbox", fromlist=["mail_handler"]).mail_handler(desk.sender))
+    desk.dispatcher.register("mail", MailHandler(desk.sender))
     assert desk.dispatcher.deliver_due().sent == 7
 
 
