@@ -26,7 +26,7 @@ KIND_LABELS = {"cancel": "cancellation", "pause": "pause", "change": "contract c
 
 def register(desk) -> None:
     desk.bus.subscribe(Trigger.OPENED, lambda s, c, e: _on_opened(desk, s, c, e))
-    desk.bus.subscribe(Trigger.OPENED_UNVERIFIED, lambda s, c, e: _on_opened_unverified(desk, s, c, e))
+    desk.bus.subscribe(Trigger.OPENED_UNVERIFIED, lambda s, c, e: ask_to_verify(desk, s, c, e))
     from daemon import requests  # verbal, written, verified, reopened: the mail beside those steps
     requests.register(desk)
     from daemon import staffmail  # here: staffmail sends through this module
@@ -41,17 +41,20 @@ def register(desk) -> None:
 
 def _on_opened(desk, session: Session, case: Case, event: DomainEvent) -> None:
     context = case_context(desk, case, event)
-    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
     send(desk, session, case, "acknowledgment", [case.requester], context, dedupe="ack",
-         answering=answering, reply=True)
+         answering=thread_of(event), reply=True)
     notify_team(desk, session, case, "team_notice", context, dedupe="opened")
 
 
-def _on_opened_unverified(desk, session: Session, case: Case, event: DomainEvent) -> None:
-    context = case_context(desk, case, event)
-    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
-    send(desk, session, case, "verification_request", [case.requester], context, dedupe="verify",
-         answering=answering, reply=True)
+def ask_to_verify(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """The requester, writing from an address not on file, is asked to confirm from one on file."""
+    send(desk, session, case, "verification_request", [case.requester], case_context(desk, case, event),
+         dedupe="verify", answering=thread_of(event), reply=True)
+
+
+def thread_of(event: DomainEvent) -> Thread:
+    """The customer's mail an event's mail answers, as the event carries it (`requests._mail_data`)."""
+    return Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
 
 
 def notify_team(desk, session: Session, case: Case, template: str, context: dict[str, Any], *, dedupe: str) -> None:
@@ -69,10 +72,10 @@ def notify_team_at_risk(desk, session: Session, mail) -> None:
     context = {"desk": desk.config.desk, "account_name": account.name, "sender": mail.sender,
                "subject": mail.parsed.subject, "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000],
                "matched": ", ".join(mail.intent.matched) if mail.intent else ""}
+    rendered, now = desk.renderer.render("at_risk_notice", context), desk.clock.now()
     for address in account_team_addresses(account):
-        rendered = desk.renderer.render("at_risk_notice", context)
-        msg = compose(desk.config.desk, rendered, [address], now=desk.clock.now())
-        outbox.enqueue_mail(session, msg, dedupe_key=f"at-risk:{mail.inbound.id}:{address}", now=desk.clock.now())
+        msg = compose(desk.config.desk, rendered, [address], now=now)
+        outbox.enqueue_mail(session, msg, dedupe_key=f"at-risk:{mail.inbound.id}:{address}", now=now)
 
 
 def send(desk, session: Session, case: Case, template: str, to: list[str], context: dict[str, Any], *,

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from daemon import cases, correlate
 from daemon.classify import REQUEST_KINDS, _phrases
-from daemon.compose import Thread
 from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.models import Account, Case, InboundMessage
 from daemon.workflow import BECOMES_ACTIVE, DomainEvent, State, TransitionRefused, Trigger, advance
@@ -124,7 +123,7 @@ def receive_unverified_written_request(desk, session: Session, mail) -> None:
 
     Staff hearing a request does not make the writer the account holder: the case waits
     for identity, and the writer is asked to confirm, as for any request from an address
-    not on file (`_on_written_unverified`).
+    not on file (`effects.ask_to_verify`).
     """
     _take_written(desk, session, mail)
     _remember_name(mail.case, mail)
@@ -250,7 +249,9 @@ def _follow_up_account(old: Case, mail) -> tuple[Account | None, Trigger]:
 
 def register(desk) -> None:
     desk.bus.subscribe(Trigger.VERBAL_REPORTED, lambda s, c, e: _on_verbal(desk, s, c, e))
-    desk.bus.subscribe(Trigger.WRITTEN_UNVERIFIED, lambda s, c, e: _on_written_unverified(desk, s, c, e))
+    from daemon.effects import ask_to_verify  # the same question as for a request opened unverified
+
+    desk.bus.subscribe(Trigger.WRITTEN_UNVERIFIED, lambda s, c, e: ask_to_verify(desk, s, c, e))
     for trigger in (Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.IDENTITY_VERIFIED, Trigger.REOPENED):
         desk.bus.subscribe(trigger, lambda s, c, e: _on_actionable(desk, s, c, e))
     # After the acknowledgment and team notice (effects subscribed OPENED first, the rest above).
@@ -270,23 +271,13 @@ def _on_verbal(desk, session: Session, case: Case, event: DomainEvent) -> None:
 
 def _on_actionable(desk, session: Session, case: Case, event: DomainEvent) -> None:
     """Written, verified or reopened: acknowledged and the team told, as for a request from a contact."""
-    from daemon.effects import case_context, notify_team, send
+    from daemon.effects import case_context, notify_team, send, thread_of
 
     context = case_context(desk, case, event)
-    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
     occasion = f"{event.name}:{case.events[-1].id}"   # a case may be reopened more than once
     send(desk, session, case, "acknowledgment", [event.data.get("acknowledge") or case.requester], context,
-         dedupe=f"ack:{occasion}", answering=answering, reply=True)
+         dedupe=f"ack:{occasion}", answering=thread_of(event), reply=True)
     notify_team(desk, session, case, "team_notice", context, dedupe=occasion)
-
-
-def _on_written_unverified(desk, session: Session, case: Case, event: DomainEvent) -> None:
-    """The writer is asked to confirm from an address on file, as for a request opened unverified."""
-    from daemon.effects import case_context, send
-
-    answering = Thread(event.data.get("answering", ""), tuple(event.data.get("answering_references", ())))
-    send(desk, session, case, "verification_request", [case.requester], case_context(desk, case, event),
-         dedupe="verify", answering=answering, reply=True)
 
 
 # -- a verified request beside cases still waiting for identity -------------------------------
