@@ -44,8 +44,7 @@ def bounce(desk, session: Session, mail: Mail, decision: Decision) -> None:
 
 
 def add_to_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
-    cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
-                         summary=mail.parsed.subject)
+    cases.attach_mail(desk, session, mail.case, mail)
     calls.record_calendar_reply(desk, session, mail.case, mail.parsed)  # accept/decline of the save call (4b)
     timers_letters.on_customer_reply(desk, session, mail)  # "stop" ends win-back letters (6)
 
@@ -111,8 +110,7 @@ def written_unverified(desk, session: Session, mail: Mail, decision: Decision) -
 
 def verify(desk, session: Session, mail: Mail, decision: Decision) -> None:
     """A contact on file confirms a request that came from an address not on file."""
-    cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
-                         summary=mail.parsed.subject)
+    cases.attach_mail(desk, session, mail.case, mail)
     requests.verify_case(desk, session, mail.case, actor=mail.sender, mail=mail)
 
 

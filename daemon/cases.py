@@ -57,6 +57,11 @@ def attach_message(session: Session, case: Case, inbound: InboundMessage, at: da
     record(session, case, kind, at=at, actor=actor, message_id=inbound.id, summary=summary[:300])
 
 
+def attach_mail(desk, session: Session, case: Case, mail) -> None:
+    """A stored mail (`classify.Mail`) on `case`'s timeline, from its sender, under its subject."""
+    attach_message(session, case, mail.inbound, desk.clock.now(), actor=mail.sender, summary=mail.parsed.subject)
+
+
 def record(session: Session, case: Case, kind: str, *, at: datetime, actor: str = "", summary: str = "",
            message_id: int | None = None, **data) -> CaseEvent:
     event = CaseEvent(case_id=case.id, at=at, kind=kind, actor=actor, summary=summary, data=data,

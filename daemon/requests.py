@@ -133,8 +133,7 @@ def receive_unverified_written_request(desk, session: Session, mail) -> None:
 
 
 def _take_written(desk, session: Session, mail) -> None:
-    cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
-                         summary=mail.parsed.subject)
+    cases.attach_mail(desk, session, mail.case, mail)
     _update_request(desk, mail.case, mail)
 
 
@@ -212,7 +211,7 @@ def _opening_data(case: Case) -> dict:
 def reopen(desk, session: Session, mail) -> None:
     """`after_closure = "reopen"`: the finished case takes the new request."""
     case, now = mail.case, desk.clock.now()
-    cases.attach_message(session, case, mail.inbound, now, actor=mail.sender, summary=mail.parsed.subject)
+    cases.attach_mail(desk, session, case, mail)
     _update_request(desk, case, mail)
     case.closed_at = None
     advance(session, desk.bus, case, Trigger.REOPENED, actor=mail.sender, at=now, message_id=mail.inbound.id,
@@ -225,8 +224,7 @@ def open_follow_up(desk, session: Session, mail) -> Case:
     account, trigger = _follow_up_account(old, mail)
     existing = cases.open_case_for(session, account.id if account else None, mail.sender)
     if existing is not None:
-        cases.attach_message(session, existing, mail.inbound, desk.clock.now(), actor=mail.sender,
-                             summary=mail.parsed.subject)
+        cases.attach_mail(desk, session, existing, mail)
         return existing
     new = open_from_mail(desk, session, mail, trigger, account)
     new.details = {**(new.details or {}), "follows": old.reference}
