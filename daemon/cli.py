@@ -124,8 +124,7 @@ def cmd_reprocess(args) -> int:
     from daemon.pipeline import reprocess
 
     outcome = reprocess(_desk(args), args.message_id)
-    print(f"message #{outcome.message_id}: {outcome.status.value}"
-          + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else ""))
+    _print_outcome(outcome)
     return 0 if outcome.decision else 1
 
 
@@ -148,9 +147,13 @@ def cmd_replay(args) -> int:
         return 1
     outcome = pipeline.process_one(desk, stored.message_id)
     desk.dispatcher.deliver_due()
+    _print_outcome(outcome)
+    return 0
+
+
+def _print_outcome(outcome) -> None:
     print(f"message #{outcome.message_id}: {outcome.status.value}"
           + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else ""))
-    return 0
 
 
 def cmd_accounts_import(args) -> int:
