@@ -51,18 +51,14 @@ def dry_run(desk, raw: bytes) -> tuple[Decision, Mail]:
                                  label="", label_reason="")
         session.add(inbound)
         session.flush()
-        mail = _mail(inbound)
-        decision = classify(desk, session, mail)
-        ACTIONS[decision.action](desk, session, mail, decision)
+        mail, decision = _classify_and_act(desk, session, inbound)
         session.flush()
         session.rollback()
         return decision, mail
 
 
 def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:
-    mail = _mail(inbound)
-    decision = classify(desk, session, mail)
-    ACTIONS[decision.action](desk, session, mail, decision)
+    mail, decision = _classify_and_act(desk, session, inbound)
     inbound.status = MessageStatus.PROCESSED
     inbound.label = decision.label
     inbound.label_reason = "; ".join([decision.reason, *mail.notes])[:2000]
@@ -73,9 +69,12 @@ def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:
     return Outcome(inbound.id, inbound.status, decision, reference)
 
 
-def _mail(inbound: InboundMessage) -> Mail:
+def _classify_and_act(desk, session: Session, inbound: InboundMessage) -> tuple[Mail, Decision]:
     parsed = parse_message(inbound.raw)
-    return Mail(inbound=inbound, parsed=parsed, sender=sender_of(parsed))
+    mail = Mail(inbound=inbound, parsed=parsed, sender=sender_of(parsed))
+    decision = classify(desk, session, mail)
+    ACTIONS[decision.action](desk, session, mail, decision)
+    return mail, decision
 
 
 def _record_failure(desk, message_id: int, trace: str) -> Outcome:
