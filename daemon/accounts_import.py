@@ -26,10 +26,6 @@ from sqlalchemy.orm import Session
 from daemon.directory import bare
 from daemon.models import Account, BillingItem, Contact, TeamMember
 
-COLUMNS = ("account_id", "name", "timezone", "contract_start", "term_months", "notice_days",
-           "account_manager", "team_lead", "contacts", "team", "billing_items")
-
-
 class RowProblem(ValueError):
     pass
 

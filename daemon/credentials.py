@@ -1,6 +1,6 @@
 """Secrets for the mailbox, SMTP and the database: from an environment variable or a command.
 
-Never from the configuration file, and never into a log: a `Secret` prints as stars. The
+Never from the configuration file, and never into a log or an error message. The
 command form (getmail6's `password_command`) lets an operator use a keyring, `pass`, or an
 OAuth2 helper that prints a fresh access token; it is run again on every connection
 because Microsoft 365 and Gmail tokens expire within the hour.
@@ -10,20 +10,9 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
 from typing import Callable
 
 from daemon.schema import ConfigError
-
-
-@dataclass(frozen=True)
-class Secret:
-    value: str
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
 
 
 def secret_provider(env_name: str, command: str, what: str) -> Callable[[], str]:
