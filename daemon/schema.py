@@ -6,6 +6,7 @@ wrong type is an error naming the key and the type it should have.
 """
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import types
 import typing
@@ -50,7 +51,7 @@ def convert(hint: Any, value: Any, path: str) -> Any:
         return value
     if origin is tuple:
         return _convert_tuple(typing.get_args(hint), value, path)
-    if origin in (dict, typing.Mapping, _abc_mapping()):
+    if origin in (dict, collections.abc.Mapping):  # get_origin gives collections.abc.Mapping for typing.Mapping
         return _convert_mapping(typing.get_args(hint), value, path)
     if dataclasses.is_dataclass(hint):
         return build(hint, value, path)
@@ -96,12 +97,6 @@ def _convert_scalar(hint: Any, value: Any, path: str) -> Any:
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
     raise ConfigError(f"{path}: expected {_type_name(hint)}, got {_kind(value)} {value!r}")
-
-
-def _abc_mapping() -> type:
-    import collections.abc
-
-    return collections.abc.Mapping
 
 
 def _join(path: str, key: str) -> str:
