@@ -78,6 +78,18 @@ def notify_team_at_risk(desk, session: Session, mail) -> None:
         outbox.enqueue_mail(session, msg, dedupe_key=f"at-risk:{mail.inbound.id}:{address}", now=now)
 
 
+def send_without_case(desk, session: Session, template: str, recipient: str, context: dict[str, Any], *,
+                      dedupe: str, answering: Thread | None = None, reply: bool = False) -> None:
+    """One mail that belongs to no case (an answer to a stray mail); the same cap as `send`."""
+    now = desk.clock.now()
+    if reply and _over_cap(desk, session, bare(recipient), now):
+        log.warning("%s to %s suppressed by the per-recipient cap", template, recipient)
+        return
+    msg = compose(desk.config.desk, desk.renderer.render(template, context), [recipient], now=now,
+                  answering=answering, auto="auto-replied")
+    outbox.enqueue_mail(session, msg, dedupe_key=f"mail:{dedupe}", now=now)
+
+
 def send(desk, session: Session, case: Case, template: str, to: list[str], context: dict[str, Any], *,
          dedupe: str, answering: Thread | None = None, reply: bool = False,
          not_before: datetime | None = None, auto: str | None = None,

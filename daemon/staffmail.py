@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from daemon import authz, cases, effects, outbox
+from daemon import authz, cases, effects
 from daemon.classify import Mail
 from daemon.commands.base import CommandContext, Refused
 from daemon.commands.registry import COMMANDS, lookup
-from daemon.compose import Thread, compose
+from daemon.compose import Thread
 from daemon.models import Case
 from daemon.workflow import TransitionRefused
 from parsers.commands import CommandLine, parse_command, scan_commands
@@ -139,13 +139,8 @@ def send_answer(desk, session: Session, case: Case | None, mail: Mail, template:
         effects.send(desk, session, case, template, [mail.sender], context, dedupe=dedupe,
                      answering=answering, reply=reply, auto="auto-replied")
         return
-    now = desk.clock.now()
-    if reply and effects._over_cap(desk, session, mail.sender, now):
-        log.warning("%s to %s suppressed by the per-recipient cap", template, mail.sender)
-        return
-    msg = compose(desk.config.desk, desk.renderer.render(template, context), [mail.sender], now=now,
-                  answering=answering, auto="auto-replied")
-    outbox.enqueue_mail(session, msg, dedupe_key=f"mail:{dedupe}", now=now)
+    effects.send_without_case(desk, session, template, mail.sender, context, dedupe=dedupe,
+                              answering=answering, reply=reply)
 
 
 def _bare_subject(subject: str) -> str:
