@@ -6,8 +6,11 @@ billing_items. List cells use `;` between entries:
   contacts       `Jane Doe <jane@acme.example>; ops@acme.example`
   team           `SEO: seo@agency.example; PPC: ppc@agency.example, ppc2@agency.example`
   billing_items  `B-1001 SEO 1200.00; B-1002 PPC 800`
-Re-importing updates an account in place (keyed by account_id). A row that cannot be read
-is reported with its row number and reason and skipped; the others are imported.
+Re-importing updates an account in place (keyed by account_id): contacts, team members
+and billing items the row no longer lists are removed, the others kept or changed, and the
+report counts accounts created, updated and unchanged, so importing the same file twice
+changes nothing and says so. A row that cannot be read is reported with its row number and
+reason and skipped; the others are imported.
 """
 from __future__ import annotations
 
@@ -32,8 +35,31 @@ class RowProblem(ValueError):
 
 @dataclass
 class ImportReport:
-    imported: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        """'imported 3 accounts (1 created, 2 unchanged)': a second import says it changed nothing."""
+        counts = [f"{n} {what}" for n, what in
+                  ((self.created, "created"), (self.updated, "updated"), (self.unchanged, "unchanged")) if n]
+        return f"imported {self.imported} accounts" + (f" ({', '.join(counts)})" if counts else "")
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One row, read and checked before anything on file is touched."""
+
+    key: str
+    fields: dict[str, object]
+    contacts: list[tuple[str, str]]                  # (name, address)
+    team: list[tuple[str, str]]                      # (service, address), each once
+    billing: dict[str, tuple[str, Decimal]]          # item id -> (service, monthly amount)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -48,47 +74,83 @@ def import_rows(session: Session, rows: Iterable[dict[str, str]], first_row: int
     for number, row in enumerate(rows, start=first_row):
         try:
             with session.begin_nested():
-                _upsert(session, row)
-            report.imported += 1
+                outcome = _upsert(session, _read_row(row))
+            setattr(report, outcome, getattr(report, outcome) + 1)
         except RowProblem as exc:
             report.problems.append(f"row {number}: {exc}")
     return report
 
 
-def _upsert(session: Session, row: dict[str, str]) -> None:
-    key = _required(row, "account_id")
-    account = session.scalar(select(Account).where(Account.key == key)) or Account(key=key)
-    account.name = _required(row, "name")
-    account.timezone = _zone(row.get("timezone") or "UTC")
-    account.contract_start = _date(row.get("contract_start", ""), "contract_start")
-    account.term_months = _int(row.get("term_months", ""), "term_months")
-    account.notice_days = _int(row.get("notice_days", ""), "notice_days") or 30
-    account.account_manager = bare(row.get("account_manager", ""))
-    account.team_lead = bare(row.get("team_lead", ""))
-    account.contacts = _contacts(session, account, row.get("contacts", ""))
-    account.team = _team(row.get("team", ""))
-    account.billing_items = _billing(row.get("billing_items", ""))
+def _read_row(row: dict[str, str]) -> AccountRow:
+    return AccountRow(
+        key=_required(row, "account_id"),
+        fields={
+            "name": _required(row, "name"),
+            "timezone": _zone(row.get("timezone") or "UTC"),
+            "contract_start": _date(row.get("contract_start", ""), "contract_start"),
+            "term_months": _int(row.get("term_months", ""), "term_months"),
+            "notice_days": _int(row.get("notice_days", ""), "notice_days") or 30,
+            "account_manager": bare(row.get("account_manager", "")),
+            "team_lead": bare(row.get("team_lead", "")),
+        },
+        contacts=_contacts(row.get("contacts", "")),
+        team=_team(row.get("team", "")),
+        billing=_billing(row.get("billing_items", "")),
+    )
+
+
+def _upsert(session: Session, row: AccountRow) -> str:
+    """Create the account or bring it in line with the row, in place; says which ("created" ...)."""
+    account = session.scalar(select(Account).where(Account.key == row.key))
+    before = _snapshot(account) if account else None
+    account = account or Account(key=row.key)
+    # Rows are changed in place, never deleted and re-added: the unique (account, service,
+    # address) and (account, item) keys would see the new row before the old one is gone.
+    with session.no_autoflush:
+        for name, value in row.fields.items():
+            setattr(account, name, value)
+        account.contacts = _merge_contacts(session, account, row.contacts)
+        account.team = _merge_team(account, row.team)
+        account.billing_items = _merge_billing(account, row.billing)
     session.add(account)
     session.flush()
+    if before is None:
+        return "created"
+    return "unchanged" if _snapshot(account) == before else "updated"
 
 
-def _contacts(session: Session, account: Account, cell: str) -> list[Contact]:
+def _snapshot(account: Account) -> tuple:
+    """Everything an import sets, comparable: equal before and after means nothing changed."""
+    return (
+        account.name, account.timezone, account.contract_start, account.term_months, account.notice_days,
+        account.account_manager, account.team_lead,
+        sorted((c.email, c.name) for c in account.contacts),
+        sorted((m.service, m.email) for m in account.team),
+        sorted((i.item_key, i.service, Decimal(i.monthly_amount)) for i in account.billing_items),
+    )
+
+
+def _contacts(cell: str) -> list[tuple[str, str]]:
     found = [(name, bare(addr)) for name, addr in getaddresses([cell.replace(";", ",")]) if "@" in addr]
     if not found:
         raise RowProblem("contacts: at least one e-mail address is needed")
+    return found
+
+
+def _merge_contacts(session: Session, account: Account, wanted: list[tuple[str, str]]) -> list[Contact]:
     existing = {c.email: c for c in account.contacts}
     contacts = []
-    for name, addr in found:
-        owner = session.scalar(select(Contact).where(Contact.email == addr))
+    for name, addr in wanted:
+        owner = existing.get(addr) or session.scalar(select(Contact).where(Contact.email == addr))
         if owner is not None and owner.account_id not in (None, account.id):
             raise RowProblem(f"contacts: {addr} already belongs to another account")
-        contact = existing.get(addr) or owner or Contact(email=addr)
+        contact = owner or Contact(email=addr)
         contact.name = name
         contacts.append(contact)
     return contacts
 
 
-def _team(cell: str) -> list[TeamMember]:
+def _team(cell: str) -> list[tuple[str, str]]:
     members = []
     for part in _entries(cell):
         service, sep, addresses = part.partition(":")
@@ -97,12 +159,17 @@ def _team(cell: str) -> list[TeamMember]:
         for addr in addresses.split(","):
             if "@" not in addr:
                 raise RowProblem(f"team: '{addr.strip()}' is not an e-mail address")
-            members.append(TeamMember(service=service.strip(), email=bare(addr)))
-    return members
+            members.append((service.strip(), bare(addr)))
+    return list(dict.fromkeys(members))
 
 
-def _billing(cell: str) -> list[BillingItem]:
-    items = []
+def _merge_team(account: Account, wanted: list[tuple[str, str]]) -> list[TeamMember]:
+    kept = {(m.service, m.email): m for m in account.team if (m.service, m.email) in wanted}
+    return [kept.get(pair) or TeamMember(service=pair[0], email=pair[1]) for pair in wanted]
+
+
+def _billing(cell: str) -> dict[str, tuple[str, Decimal]]:
+    items: dict[str, tuple[str, Decimal]] = {}
     for part in _entries(cell):
         fields = part.split()
         if len(fields) != 3:
@@ -111,7 +178,21 @@ def _billing(cell: str) -> list[BillingItem]:
             amount = Decimal(fields[2].replace(",", ""))
         except InvalidOperation:
             raise RowProblem(f"billing_items: '{fields[2]}' is not an amount") from None
-        items.append(BillingItem(item_key=fields[0], service=fields[1], monthly_amount=amount))
+        if fields[0] in items:
+            raise RowProblem(f"billing_items: item {fields[0]} is listed twice")
+        items[fields[0]] = (fields[1], amount)
+    return items
+
+
+def _merge_billing(account: Account, wanted: dict[str, tuple[str, Decimal]]) -> list[BillingItem]:
+    existing = {item.item_key: item for item in account.billing_items}
+    items = []
+    for key, (service, amount) in wanted.items():
+        item = existing.get(key) or BillingItem(item_key=key)
+        item.service = service
+        if item.monthly_amount is None or Decimal(item.monthly_amount) != amount:
+            item.monthly_amount = amount
+        items.append(item)
     return items
 
 

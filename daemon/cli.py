@@ -161,9 +161,12 @@ def cmd_accounts_import(args) -> int:
     from daemon.db import transaction
 
     desk = _desk(args)
-    with transaction(desk.factory) as session:
-        report = import_rows(session, read_rows(args.file))
-    print(f"{report.imported} accounts imported from {args.file}")
+    try:
+        with transaction(desk.factory) as session:
+            report = import_rows(session, read_rows(args.file))
+    finally:
+        desk.engine.dispose()
+    print(f"{report.summary()} from {args.file}")
     for problem in report.problems:
         print(f"  skipped {problem}")
     return 0 if not report.problems else 1

@@ -67,7 +67,7 @@ def set_up(folder: Path) -> Path:
     desk = build_desk(config)
     with transaction(desk.factory) as session:
         report = import_rows(session, read_rows(DOCS / "accounts.example.csv"))
-    log.info("imported %s demo accounts", report.imported)
+    log.info("demo accounts: %s", report.summary())
     _deliver_demo_mail(local_path(config, config.mailbox.url, "maildir"), folder / ".demo-delivered")
     desk.engine.dispose()
     return config_path

@@ -79,3 +79,14 @@ def mail(*, sender: str = "Jane Doe <jane@acme.example>", to: str = "cancel@agen
     ]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
+
+
+def database_rows(desk) -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order: equal before and after means nothing changed."""
+    from sqlalchemy import MetaData, select
+
+    tables = MetaData()
+    tables.reflect(bind=desk.engine)
+    with desk.engine.connect() as connection:
+        return {name: sorted(connection.execute(select(table)).all(), key=repr)
+                for name, table in tables.tables.items()}
