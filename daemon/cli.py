@@ -135,9 +135,8 @@ def cmd_replay(args) -> int:
     desk = _desk(args)
     raw = args.file.read_bytes()
     if args.dry_run:
-        decision, mail = pipeline.dry_run(desk, raw)
-        print(f"would be: {decision.label} ({decision.reason}); action {decision.action}"
-              + (f"; case {mail.case.reference}" if mail.case else ""))
+        print("\n".join(pipeline.dry_run(desk, raw).lines()))
+        desk.engine.dispose()
         return 0
     with transaction(desk.factory) as session:
         stored = intake.store(session, mailbox=f"replay:{args.file.name}", uidvalidity=None, uid=None, raw=raw,

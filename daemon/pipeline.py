@@ -17,6 +17,7 @@ from daemon.actions import ACTIONS
 from daemon.classify import Decision, Mail, classify, sender_of
 from daemon.db import transaction
 from daemon.models import InboundMessage, MessageStatus
+from daemon.preview import Preview, Recorder
 from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,27 @@ def process_one(desk, message_id: int) -> Outcome:
         return _record_failure(desk, message_id, traceback.format_exc())
 
 
-def dry_run(desk, raw: bytes) -> tuple[Decision, Mail]:
+def dry_run(desk, raw: bytes) -> Preview:
     """Classify and act on `raw` in a transaction that is rolled back: shows, changes nothing."""
     with desk.factory() as session:
+        recorder = Recorder(session)
         inbound = InboundMessage(mailbox="replay", message_key="dry-run", raw=raw, received_at=desk.clock.now(),
                                  status=MessageStatus.RECEIVED, attempts=0, error="", marked_on_server=True,
                                  label="", label_reason="")
         session.add(inbound)
         session.flush()
-        mail, decision = _classify_and_act(desk, session, inbound)
-        session.flush()
-        session.rollback()
-        return decision, mail
+        try:
+            mail, decision = _classify_and_act(desk, session, inbound)
+            session.flush()
+            # Read everything while the rows exist: the rollback expires every object.
+            return Preview(decision.label, decision.reason, decision.action, _case_line(mail.case),
+                           tuple(mail.notes), recorder.happenings(desk.config.desk.timezone))
+        finally:
+            session.rollback()
+
+
+def _case_line(case) -> str:
+    return f"{case.reference} ({case.state})" if case is not None else ""
 
 
 def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:

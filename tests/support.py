@@ -90,3 +90,18 @@ def database_rows(desk) -> dict[str, list[tuple]]:
     with desk.engine.connect() as connection:
         return {name: sorted(connection.execute(select(table)).all(), key=repr)
                 for name, table in tables.tables.items()}
+
+
+def run_cli(*argv: str) -> int:
+    """`canceldesk ARGV`, leaving the test run's logging as it was (the command sets up its own)."""
+    import logging
+
+    from daemon.cli import main
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return main(list(argv))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from daemon.cli import main
 from daemon.db import transaction
 from daemon.models import Account, BillingItem, Contact, TeamMember
-from tests.support import EXAMPLE_ACCOUNTS, build_test_desk, config_text
+from tests.support import EXAMPLE_ACCOUNTS, build_test_desk, config_text, run_cli
 
 
 def _config(tmp_path, database_url):
@@ -19,7 +18,7 @@ def _config(tmp_path, database_url):
 
 
 def _import(capsys, config, file) -> tuple[int, str]:
-    code = main(["--config", str(config), "accounts", "import", str(file)])
+    code = run_cli("--config", str(config), "accounts", "import", str(file))
     return code, capsys.readouterr().out
 
 

@@ -121,9 +121,9 @@ def test_failing_mail_is_retried_then_set_aside_and_can_be_reprocessed(desk, mon
 
 
 def test_replay_dry_run_changes_nothing(desk):
-    decision, found = pipeline.dry_run(desk, mail(body="Please cancel everything.\n"))
-    assert decision.action == "open_case"
-    assert found.case is not None
+    preview = pipeline.dry_run(desk, mail(body="Please cancel everything.\n"))
+    assert preview.action == "open_case"
+    assert preview.case == "CX-2026-0001 (open)"
     assert _count(desk, Case) == 0
     assert _count(desk, OutboxEntry) == 0
     assert _count(desk, InboundMessage) == 0
