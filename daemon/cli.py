@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="the timers: what is due, for which case, when").add_subparsers(
         dest="jobs_command")
     jobs.add_parser("list", help="list pending timers, soonest first").set_defaults(handler=cmd_jobs_list)
+    from daemon import cli_cases, cli_report
+
+    cli_cases.register(commands, accounts)
+    cli_report.register(commands)
     demo = commands.add_parser("demo", help="set up the embedded demo under a folder (used by `make run`)")
     demo.add_argument("--dir", type=Path, default=Path("var"))
     demo.set_defaults(handler=cmd_demo)

@@ -19,6 +19,7 @@ from daemon.business_calendar import parse_zone
 from daemon.config_playbook import (  # noqa: F401 (Offer re-exported: one schema, one import)
     ApprovalsConfig, AuthConfig, CallsConfig, CommandsConfig, OffboardingConfig, Offer, OffersConfig, ReasonsConfig,
     VendorsConfig, WebhookConfig)
+from daemon.config_report import HealthConfig, ReportConfig
 from daemon.config_sheets import SheetsConfig
 from daemon.config_timers import BusinessConfig, TimersConfig, WinbackConfig
 from daemon.schema import ConfigError, build
@@ -138,6 +139,7 @@ class TemplatesConfig:
 @dataclass(frozen=True)
 class LoggingConfig:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class Config:
     vendors: VendorsConfig = field(default_factory=VendorsConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     sheets: SheetsConfig = field(default_factory=SheetsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
     base_dir: str = "."  # not a key of the file: the folder the file lives in
 
     def path(self, value: str) -> Path:

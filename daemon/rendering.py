@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -37,6 +38,17 @@ class Renderer:
 
     def names(self) -> list[str]:
         return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
+
+    def variables(self, name: str) -> set[str]:
+        """The values template `name` (text and HTML) asks for: what a preview must supply."""
+        found: set[str] = set()
+        for suffix in ("txt", "html"):
+            try:
+                source = self._env.loader.get_source(self._env, f"{name}.{suffix}")[0]
+            except jinja2.TemplateNotFound:
+                continue
+            found |= jinja2.meta.find_undeclared_variables(self._env.parse(source))
+        return found
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedMail:
         try:

@@ -1,0 +1,99 @@
+"""The weekly digest: headline figures mailed to managers, the HTML report attached.
+
+When it is due is decided on the desk's clock: the digest of a week goes out at the first
+chance at or after `[report] digest_day` and `digest_time` in the desk's time zone. Each
+week's mail to each manager has a dedupe key in the outbox (`digest:2026-W49:ADDRESS`), so
+however often `send_if_due` is called, and however the daemon restarts, a manager gets one
+digest a week. The daemon calls it with every timer run; `report --send-digest` calls it by hand.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from daemon import outbox, report_render
+from daemon.caseviews import case_row, load_cases
+from daemon.compose import compose
+from daemon.db import transaction
+from daemon.report import SAVED_OUTCOMES, build_report
+
+log = logging.getLogger(__name__)
+TEMPLATE = "weekly_digest"
+
+
+@dataclass(frozen=True)
+class DigestSent:
+    week: str
+    recipients: tuple[str, ...]
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.recipients:
+            return f"digest {self.week} queued for {', '.join(self.recipients)}"
+        return f"digest {self.week} not sent: {self.reason}"
+
+
+def slot(desk, now: datetime) -> datetime:
+    """The latest digest moment at or before `now` (aware UTC), in the desk's zone's calendar."""
+    zone = ZoneInfo(desk.config.desk.timezone)
+    local = now.astimezone(zone)
+    hour, minute = desk.config.report.digest_hour_minute
+    days_back = (local.weekday() - desk.config.report.digest_weekday) % 7
+    day = (local - timedelta(days=days_back)).date()
+    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+    if moment > local:
+        moment -= timedelta(days=7)
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def week_name(moment: datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def recipients(desk) -> tuple[str, ...]:
+    found = [m.email for role in desk.config.report.digest_roles for m in desk.staff.with_role(role)]
+    return tuple(dict.fromkeys(found))
+
+
+def send_if_due(desk, *, force: bool = False) -> DigestSent:
+    """Queue this week's digest for every manager who has not had it yet (force: `report --send-digest`)."""
+    now = desk.clock.now()
+    start = slot(desk, now)
+    week = week_name(start.astimezone(ZoneInfo(desk.config.desk.timezone)))
+    to = recipients(desk)
+    if not to:
+        return DigestSent(week, (), f"nobody has the roles {', '.join(desk.config.report.digest_roles)}")
+    with transaction(desk.factory) as session:
+        report = build_report(desk, session)
+        context = _context(desk, session, report, start, week)
+        rendered = desk.renderer.render(TEMPLATE, context)
+        page = report_render.html_page(report, f"Cancellations: what we learned ({week})").encode("utf-8")
+        queued = tuple(address for address in to
+                       if _queue(desk, session, rendered, address, page, week, now) is not None)
+    if queued:
+        log.info("weekly digest %s queued for %s", week, ", ".join(queued))
+    return DigestSent(week, queued, "" if queued else "already sent this week")
+
+
+def _queue(desk, session, rendered, address: str, page: bytes, week: str, now: datetime):
+    msg = compose(desk.config.desk, rendered, [address], now=now)
+    msg.add_attachment(page, maintype="text", subtype="html", filename=f"cancellations-{week}.html")
+    return outbox.enqueue_mail(session, msg, dedupe_key=f"digest:{week}:{address}", now=now)
+
+
+def _context(desk, session, report, start: datetime, week: str) -> dict:
+    this_week = [f for f in report.cases if start - timedelta(days=7) <= f.opened_at < start]
+    rows = [case_row(session, case, desk.clock.now()) for case in load_cases(session)]
+    in_progress = [r for r in rows if r["waiting_for"]]
+    reasons = ", ".join(f"{r['category']} ({r['cases']})" for r in report.reasons()[:3] if r["category"][:1] != "(")
+    end = start.astimezone(ZoneInfo(desk.config.desk.timezone))
+    return {"desk": desk.config.desk, "week": week,
+            "period": f"{(end - timedelta(days=7)):%d %b} to {end:%d %b %Y}",
+            "week_requests": len(this_week),
+            "week_saved": sum(f.outcome in SAVED_OUTCOMES for f in this_week),
+            "week_lost": sum(f.outcome == "lost" for f in this_week),
+            "open_cases": len(in_progress), "overdue_cases": sum(r["overdue"] for r in in_progress),
+            "headline": report_render.headline_lines(report), "top_reasons": reasons}
