@@ -4,7 +4,8 @@ Standard DSNs (RFC 3464: multipart/report; report-type=delivery-status) are read
 field; the original's Message-ID comes from the attached message/rfc822 or
 text/rfc822-headers part, else from the bounce's In-Reply-To (Office 365 sets it). Non-
 standard bounces (Gmail's plain text, qmail, Postfix's 'This is the mail system at host',
-Exim's X-Failed-Recipients) are read from the text as best we can.
+Exim's X-Failed-Recipients) are read from the text as best we can; `scanned_failures` asks
+flufl.bounce, which knows dozens of such formats, first.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, message_from_string, policy
 from email.message import Message
+
+from flufl.bounce import all_failures
 
 from parsers.charsets import decode_bytes
 from parsers.headers import parse_message_id
@@ -52,25 +55,47 @@ def is_bounce_subject(subject: str) -> bool:
     return bool(_SUBJECT.search(subject or ''))
 
 
+def without_bom(raw: bytes | None) -> bytes:
+    """The bytes of a mail without a leading UTF-8 byte-order mark (some feedback loops send one)."""
+    data = bytes(raw or b'')
+    return data[3:] if data.startswith(b'\xef\xbb\xbf') else data
+
+
+def scanned_failures(raw: bytes | None) -> tuple[str, ...]:
+    """The failed addresses flufl.bounce reads in `raw` (permanent and temporary), sorted; () if none."""
+    if not raw:
+        return ()
+    try:
+        tree = message_from_bytes(without_bom(raw), policy=policy.compat32)
+        temporary, permanent = all_failures(tree)
+    except Exception:  # its detectors are a third party's regexes on hostile input: no verdict, no crash
+        return ()
+    return tuple(sorted({_text(a).lower() for a in (*permanent, *temporary)} - {''}))
+
+
+def _text(address: bytes | str) -> str:
+    return address.decode('utf-8', 'replace') if isinstance(address, bytes) else str(address)
+
+
 def bounce_info(msg: ParsedMessage, raw: bytes) -> BounceInfo | None:
     """What the bounce `msg` (raw bytes `raw`) reports; None when it is not a bounce."""
-    if not _looks_like_bounce(msg):
+    if not _looks_like_bounce(msg, raw):
         return None
     try:
-        tree = message_from_bytes(bytes(raw or b''), policy=policy.compat32)
+        tree = message_from_bytes(without_bom(raw), policy=policy.compat32)
     except Exception:  # the daemon gets None rather than an exception for a mangled bounce
         return None
     recipients, status = _dsn_fields(tree)
     if not recipients:
-        recipients = _text_recipients(msg)
+        recipients = list(scanned_failures(raw)) or _text_recipients(msg)
     status = status or _text_status(msg.text)
     return BounceInfo(tuple(dict.fromkeys(recipients)), _original_id(tree, msg), status)
 
 
-def _looks_like_bounce(msg: ParsedMessage) -> bool:
+def _looks_like_bounce(msg: ParsedMessage, raw: bytes | None) -> bool:
     from parsers.robots import detect_robot  # late: robots imports this module
 
-    verdict = detect_robot(msg)
+    verdict = detect_robot(msg, raw)
     return verdict is not None and verdict.kind == 'bounce'
 
 

@@ -28,7 +28,9 @@ __all__ = ['Address', 'Attachment', 'ForwardedMessage', 'ParsedMessage', 'parse_
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse one RFC 5322 message. Never raises."""
     try:
-        msg = message_from_bytes(bytes(raw or b''), policy=policy.compat32)
+        data = bytes(raw or b'')
+        # A byte-order mark before the first header (some feedback loops) would hide every header.
+        msg = message_from_bytes(data[3:] if data.startswith(b'\xef\xbb\xbf') else data, policy=policy.compat32)
         return _parsed(msg)
     except Exception as exc:  # the promise to the daemon: one bad mail never stops the loop
         return ParsedMessage(defects=(f'unparseable message: {type(exc).__name__}: {exc}',))

@@ -6,6 +6,12 @@ though it is also Auto-Submitted), the weakest last (a null Return-Path alone).
 
 Kinds: 'bounce', 'feedback-report', 'receipt', 'auto-reply', 'list', 'bulk', 'noreply'.
 
+Headers first; then what the body says, because robots that send no marker header are
+common (plain-text bounces relayed by gateways, Lotus Notes and helpdesk auto-replies) and
+a robot replying from a customer's own mailbox carries the customer's From. Bounce formats
+are read by flufl.bounce (Mailman's scanner: DSNs and dozens of non-standard MTA formats);
+`parsers.robot_phrases` holds our own sentences where it is silent.
+
 Two deliberate judgements:
 * X-Auto-Response-Suppress is *not* a rule. Outlook and Exchange put it on ordinary mail
   written by people (meeting responses, mail to distribution lists, some add-ins), so on
@@ -20,8 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from parsers.bounces import BounceInfo, bounce_info, is_bounce_subject, report_type
+from parsers.bounces import BounceInfo, bounce_info, is_bounce_subject, report_type, scanned_failures
 from parsers.model import ParsedMessage
+from parsers.robot_phrases import autoreply_statement, bounce_statement, helpdesk_statement
 
 __all__ = ['RobotVerdict', 'BounceInfo', 'RULES', 'detect_robot', 'bounce_info']
 
@@ -44,7 +51,14 @@ _OOO_SUBJECT = re.compile(
     r'^\s*(?:Out of (?:the )?Office|Automatic reply|Auto(?:matic)?[- ]?(?:reply|response)|Autoreply|'
     r'Abwesenheitsnotiz|Automatische Antwort|Abwesend|Réponse automatique|Absence du bureau|'
     r'Respuesta automática|Fuera de la oficina|Automatisch antwoord|Afwezig|Autosvar|Automatisk svar|'
-    r'Risposta automatica|Fuori sede|Resposta automática|Ausente)\b', re.IGNORECASE)
+    r'Risposta automatica|Fuori sede|Resposta automática|Ausente)\b'
+    r'|^\s*AUTO:\s|\bis (?:currently )?out of (?:the )?office\b', re.IGNORECASE)
+# Helpdesk acknowledgments: '[Ticket#2026112610000042] ...', 'Ticket Received - ...'.
+_HELPDESK_SUBJECT = re.compile(r'^\s*(?:\[(?:Ticket|Request|Case)\s*#\s*\d|(?:Ticket|Request) (?:Received|Created)\b)',
+                               re.IGNORECASE)
+# `From: MAILER-DAEMON <>`: the mail system names itself and gives no address.
+_SYSTEM_NAMES = re.compile(r'^\s*(?:mailer[- ]daemon|postmaster|mail delivery (?:system|subsystem)|'
+                           r'mail administrator|mail system)\s*$', re.IGNORECASE)
 _ROBOT_LOCALS = {
     'bounce': re.compile(r'^(?:mailer-daemon|postmaster|bounces?|mail-daemon)(?:[+\-.].*)?$'),
     'noreply': re.compile(r'^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|noresponse|no[-_.]?response)(?:[+\-.].*)?$'),
@@ -81,6 +95,8 @@ def rule_daemon_sender(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | 
     local = _local_part(msg)
     if _ROBOT_LOCALS['bounce'].match(local):
         return RobotVerdict('bounce', f'sender {msg.from_.addr} is a mail system address')
+    if msg.from_ is not None and '@' not in msg.from_.addr and _SYSTEM_NAMES.match(msg.from_.name or ''):
+        return RobotVerdict('bounce', f'sender {msg.from_.name!r} is a mail system with no address')
     if is_bounce_subject(msg.subject) and (_null_sender(msg) or 'this is the mail system' in msg.text.lower()):
         return RobotVerdict('bounce', f'bounce subject {msg.subject!r} from a null sender')
     return None
@@ -133,6 +149,34 @@ def rule_out_of_office_subject(msg: ParsedMessage, raw: bytes | None) -> RobotVe
     return None
 
 
+def rule_bounce_scanner(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
+    """flufl.bounce finds failed recipients in one of the bounce formats it knows."""
+    failures = scanned_failures(raw)
+    if failures:
+        return RobotVerdict('bounce', f"bounce format read by flufl.bounce (failed: {', '.join(failures[:3])})")
+    return None
+
+
+def rule_bounce_text(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
+    """A mail system's non-delivery sentence opening the text ('Hi. This is the qmail-send program')."""
+    found = bounce_statement(msg.text)
+    return RobotVerdict('bounce', f'bounce text: {found!r}') if found else None
+
+
+def rule_autoreply_text(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
+    """'This is an automated response', 'Jane is out of the office', 'I am away ... will reply on my return'."""
+    found = autoreply_statement(msg.new_text or msg.text)
+    return RobotVerdict('auto-reply', f'auto-reply text: {found!r}') if found else None
+
+
+def rule_helpdesk_ack(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
+    """A helpdesk acknowledging a ticket, by its subject or its opening words."""
+    if _HELPDESK_SUBJECT.match(msg.subject):
+        return RobotVerdict('auto-reply', f'helpdesk acknowledgment subject {msg.subject!r}')
+    found = helpdesk_statement(msg.new_text or msg.text)
+    return RobotVerdict('auto-reply', f'helpdesk acknowledgment: {found!r}') if found else None
+
+
 def rule_list_headers(msg: ParsedMessage, raw: bytes | None) -> RobotVerdict | None:
     """RFC 2369/2919 List-* headers mean a mailing list or newsletter."""
     names = sorted(name for name in msg.headers if name.startswith('list-'))
@@ -167,15 +211,16 @@ def _null_sender(msg: ParsedMessage) -> bool:
 
 
 def _local_part(msg: ParsedMessage) -> str:
-    addr = msg.from_.addr if msg.from_ else ''
-    return addr.rsplit('@', 1)[0] if '@' in addr else ''
+    """The local part of From; a bare 'MAILER-DAEMON' (no domain, as sendmail writes it) is one too."""
+    addr = (msg.from_.addr if msg.from_ else '') or ''
+    return addr.rsplit('@', 1)[0].lower()
 
 
 RULES: tuple[Rule, ...] = (
     rule_delivery_report, rule_exchange_ndr, rule_failed_recipients, rule_daemon_sender,
     rule_auto_submitted, rule_autoreply_headers, rule_exchange_generated, rule_precedence,
     rule_out_of_office_subject, rule_list_headers, rule_feedback_id, rule_noreply_sender,
-    rule_null_return_path,
+    rule_bounce_scanner, rule_bounce_text, rule_autoreply_text, rule_helpdesk_ack, rule_null_return_path,
 )
 
 
