@@ -43,6 +43,9 @@ class Desk:
     # the scheduler's (timers) would otherwise race on the same case, and row locks alone
     # do not cover SQLite or the JSON details both may rewrite.
     case_work: threading.RLock = field(default_factory=threading.RLock)
+    # Set when the daemon is asked to stop: long loops (backlog, outbox, IDLE) look at it
+    # between mails, so a stop never waits for a whole pass.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None, migrate: bool = True) -> Desk:
@@ -54,10 +57,12 @@ def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None
         db.migrate(engine)
     factory = db.session_factory(engine)
     clock = clock or SystemClock()
+    stopping = threading.Event()
     dispatcher = Dispatcher(factory, clock, max_attempts=config.outbox.max_attempts,
-                            retry_after=timedelta(seconds=config.outbox.retry_after_seconds))
+                            retry_after=timedelta(seconds=config.outbox.retry_after_seconds), stop=stopping)
     desk = Desk(config, engine, factory, clock, make_renderer(config), EventBus(),
-                StaffDirectory(config.staff.members), dispatcher, sender or make_sender(config))
+                StaffDirectory(config.staff.members), dispatcher, sender or make_sender(config),
+                stopping=stopping)
     dispatcher.register(MAIL, MailHandler(desk.sender))
     effects.register(desk)
     return desk

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -101,7 +102,7 @@ def cmd_run(args) -> int:
         log.info("done: %s stored, %s already known, %s processed, %s mails sent",
                  report.stored, report.duplicates, report.processed, report.sent)
         return 0
-    _stop_on_signals(watcher.stop)
+    _stop_on_signals(desk.stopping)
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
     scheduler.start(desk)  # timers fire from its thread; the database keeps what is due
     try:
@@ -242,9 +243,13 @@ def _logging(level: str) -> None:
 
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum, _frame):
-        if stop.is_set():  # asked twice: the operator does not want to wait for the wait
-            raise KeyboardInterrupt
-        log.info("received %s: stopping after the current step (again to stop at once)", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            # Asked twice: leave now. Whatever was in hand is uncommitted and done again at
+            # the next start, exactly as after a crash; a traceback would only alarm.
+            sys.stderr.write(f"received {name} again: exiting at once\n")
+            os._exit(128 + signum)
+        log.info("received %s: stopping after the current mail (again to stop at once)", name)
         stop.set()
 
     signal.signal(signal.SIGINT, handler)

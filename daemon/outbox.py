@@ -17,6 +17,7 @@ sending/sent/failed/retry bookkeeping, whatever happens to its neighbours.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -96,8 +97,10 @@ class Dispatcher:
     """Carries out due outbox entries with the handler registered for their kind."""
 
     def __init__(self, factory: sessionmaker[Session], clock, *, max_attempts: int,
-                 retry_after: timedelta) -> None:
+                 retry_after: timedelta, stop: threading.Event | None = None) -> None:
         self._factory = factory
+        # Looked at between entries: a stop request does not wait for a long pass.
+        self._stop = stop or threading.Event()
         self._clock = clock
         self._handlers: dict[str, Handler] = {}
         self._max_attempts = max_attempts
@@ -110,7 +113,8 @@ class Dispatcher:
         outcomes: Counter[str] = Counter()
         for kind, entry_ids in self._due_by_kind(limit).items():
             with session_or_itself(self._handlers[kind]) as handle:
-                outcomes.update(self._deliver_one(entry_id, handle) for entry_id in entry_ids)
+                outcomes.update(self._deliver_one(entry_id, handle) for entry_id in entry_ids
+                                if not self._stop.is_set())
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
     def _due_by_kind(self, limit: int) -> dict[str, list[int]]:

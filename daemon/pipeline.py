@@ -32,8 +32,13 @@ class Outcome:
 
 
 def process_pending(desk, limit: int = 1000) -> list[Outcome]:
-    """Process every stored mail that is waiting, oldest first."""
-    return [process_one(desk, message_id) for message_id in _waiting(desk, limit)]
+    """Process every stored mail that is waiting, oldest first, until the desk is stopping."""
+    outcomes = []
+    for message_id in _waiting(desk, limit):
+        if desk.stopping.is_set():
+            break  # the rest stays stored and waiting: the next start goes on from there
+        outcomes.append(process_one(desk, message_id))
+    return outcomes
 
 
 def process_one(desk, message_id: int) -> Outcome:

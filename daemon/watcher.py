@@ -4,7 +4,9 @@ The loop only connects, waits and reconnects; what a sweep does is in `sweep()`:
 fetch the UIDs above the checkpoint, store each mail and commit, and only then mark it
 on the server; then process the stored mail and deliver the outbox. When the server goes
 away, the watcher reconnects with exponential backoff and full jitter, so a restarted
-server is not hammered by every client at once.
+server is not hammered by every client at once; a refused login waits minutes, since
+only the operator can fix it. A stop request (the desk's `stopping`) is seen between
+mails and within about a second of waiting.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from daemon import intake, pipeline
 from daemon.db import transaction
-from integrations.mailsource import MailSource, MailSourceError
+from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +35,34 @@ class SweepReport:
 class Backoff:
     """Exponential backoff with full jitter (AWS architecture blog), capped."""
 
-    def __init__(self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> None:
-        self.base, self.cap, self.failures = base, cap, 0
+    def __init__(self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None,
+                 floor: float = 0.0) -> None:
+        self.base, self.cap, self.floor, self.failures = base, cap, floor, 0
         self._rng = rng or random.Random()
 
     def next_delay(self) -> float:
         self.failures += 1
-        return self._rng.uniform(0, min(self.cap, self.base * 2 ** self.failures))
+        return max(self.floor, self._rng.uniform(0, min(self.cap, self.base * 2 ** self.failures)))
 
     def reset(self) -> None:
         self.failures = 0
 
 
+def login_backoff() -> Backoff:
+    """Between refused logins: one to thirty minutes, so a wrong password is not hammered
+    (servers lock accounts, or ban the address, after a burst of failures)."""
+    return Backoff(base=60.0, cap=1800.0, floor=60.0)
+
+
 class Watcher:
     def __init__(self, desk, source: MailSource, *, stop: threading.Event | None = None,
-                 backoff: Backoff | None = None, wait_seconds: float | None = None) -> None:
+                 backoff: Backoff | None = None, wait_seconds: float | None = None,
+                 refused_backoff: Backoff | None = None) -> None:
         self.desk = desk
         self.source = source
-        self.stop = stop or threading.Event()
+        self.stop = stop or desk.stopping
         self.backoff = backoff or Backoff()
+        self.refused_backoff = refused_backoff or login_backoff()
         # Even with IDLE, sweep at least this often: some servers miss pushes, and the
         # outbox has retries and timers that fall due without any new mail.
         self.wait_seconds = wait_seconds if wait_seconds is not None else desk.config.mailbox.poll_seconds
@@ -61,6 +72,8 @@ class Watcher:
         while not self.stop.is_set():
             try:
                 self._session()
+            except AuthenticationFailed as exc:
+                self._pause(f"{exc}; {self._login_hint()}", self.refused_backoff, logging.ERROR)
             except (MailSourceError, OSError) as exc:
                 self._pause(f"mailbox {self.source.key}: {exc}")
             except OperationalError as exc:
@@ -70,11 +83,18 @@ class Watcher:
                 self._pause("unexpected error (logged above)")
         self.source.close()
 
-    def _pause(self, why: str) -> None:
+    def _pause(self, why: str, backoff: Backoff | None = None, level: int = logging.WARNING) -> None:
         self.source.close()
-        delay = self.backoff.next_delay()
-        log.warning("%s; trying again in %.1f s", why, delay)
+        delay = (backoff or self.backoff).next_delay()
+        log.log(level, "%s; trying again in %.1f s", why, delay)
         self.stop.wait(delay)
+
+    def _login_hint(self) -> str:
+        box = self.desk.config.mailbox
+        what = "password" if box.auth == "password" else "access token"
+        where = ("the output of [mailbox] password_command" if box.password_command
+                 else f"${box.password_env} ([mailbox] password_env)")
+        return f"check the user name in [mailbox] url and the {what} in {where}"
 
     def run_once(self) -> SweepReport:
         self.connect()
@@ -91,9 +111,11 @@ class Watcher:
     def _session(self) -> None:
         self.connect()
         self.backoff.reset()
+        self.refused_backoff.reset()
         while not self.stop.is_set():
             self.sweep()
-            self.source.wait(self.wait_seconds)
+            # Returns at once when the server announced mail during the sweep: sweep again.
+            self.source.wait(self.wait_seconds, self.stop)
 
     def sweep(self) -> SweepReport:
         stored, duplicates = self._intake()
@@ -110,6 +132,8 @@ class Watcher:
         uids = self.source.new_uids(after)
         batch = self.desk.config.mailbox.fetch_batch
         for start in range(0, len(uids), batch):
+            if self.stop.is_set():
+                break  # still on the server, above the checkpoint: read at the next start
             for mail in self.source.fetch(uids[start:start + batch]):
                 is_new = self._store_then_mark(mail.uid, mail.raw)
                 stored += is_new

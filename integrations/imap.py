@@ -10,7 +10,9 @@ handled here so that the daemon never imports imapclient.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl as ssl_lib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -33,6 +35,10 @@ MAX_IDLE_RENEW = 29 * 60
 # idle_check() returning [] before this share of its timeout means the socket hit EOF
 # (imapclient issue 565): a real quiet period lasts the whole timeout.
 EARLY_EMPTY_IDLE = 0.5
+# IDLE listens in slices this long, so that a stop request is seen within about a second.
+IDLE_SLICE = 1.0
+# Announcements that new mail is there, in any reply (RFC 3501 7.3.1, 7.3.2).
+NEW_MAIL_RESPONSES = ("EXISTS", "RECENT")
 FETCH_BATCH = 100
 PROCESSED_KEYWORD = b"$Processed"
 SEEN = b"\\Seen"
@@ -105,12 +111,18 @@ class ImapSource:
             # The server may already be gone; logging out is a courtesy, not a need.
             _shutdown_quietly(client)
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float, stop: threading.Event | None = None) -> None:
         client = self._connected()
-        if b"IDLE" in self._capabilities:
-            self.last_wakeup = self._idle_until(client, time.monotonic() + timeout)
+        stop = stop or threading.Event()
+        deadline = time.monotonic() + timeout
+        if _take_announcements(client):
+            self.last_wakeup = Wakeup.ACTIVITY
+        elif b"IDLE" in self._capabilities:
+            self.last_wakeup = self._idle_until(client, deadline, stop)
         else:
-            self.last_wakeup = self._poll_until(client, time.monotonic() + timeout)
+            self.last_wakeup = self._poll_until(client, deadline, stop)
+        # Acted on by the sweep that follows: only what the server says after this is news.
+        _take_announcements(client)
 
     def _open(self) -> IMAPClient:
         try:
@@ -123,6 +135,7 @@ class ImapSource:
             )
         except (OSError, IMAPClientError) as exc:
             raise ConnectionLost(f"cannot connect to {self.key}: {exc}") from exc
+        _no_delay(client)
         if self.use_starttls:
             try:
                 client.starttls(self.ssl_context)
@@ -151,6 +164,7 @@ class ImapSource:
     def _select(self, client: IMAPClient) -> int:
         info = _guarded(self.key, client.select_folder, self.folder)
         self._permanent_flags = tuple(info.get(b"PERMANENTFLAGS", ()))
+        _take_announcements(client)  # SELECT's own count is not news: the first sweep reads everything
         return int(info[b"UIDVALIDITY"])
 
     def _ensure_processed_folder(self, client: IMAPClient) -> None:
@@ -187,23 +201,30 @@ class ImapSource:
 
     # -- waiting: IDLE or polling --------------------------------------------------------
 
-    def _idle_until(self, client: IMAPClient, deadline: float) -> Wakeup:
-        """IDLE in rounds of at most `idle_renew` seconds until mail arrives or time is up."""
+    def _idle_until(self, client: IMAPClient, deadline: float, stop: threading.Event) -> Wakeup:
+        """IDLE in rounds of at most `idle_renew` seconds until mail arrives, time is up or `stop` is set."""
         # Mail delivered since our last command is not always announced when IDLE starts
         # (Dovecot waits for its next 30-second check): a NOOP first reports it at once.
         if self._noop_announces_mail(client):
             return Wakeup.ACTIVITY
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self._idle_round(client, min(remaining, self.idle_renew)):
+        while (remaining := deadline - time.monotonic()) > 0 and not stop.is_set():
+            if self._idle_round(client, min(remaining, self.idle_renew), stop):
                 return Wakeup.ACTIVITY
         return Wakeup.TIMEOUT
 
-    def _idle_round(self, client: IMAPClient, seconds: float) -> bool:
+    def _idle_round(self, client: IMAPClient, seconds: float, stop: threading.Event) -> bool:
         self._start_idle(client)
-        responses = self._idle_check(client, seconds)
+        announced = self._idle_listen(client, time.monotonic() + seconds, stop)
         _text, late = self._call(client.idle_done)
         self._raise_on_bye(late)
-        return _announces_mail(responses) or _announces_mail(late)
+        return announced or _announces_mail(late)
+
+    def _idle_listen(self, client: IMAPClient, deadline: float, stop: threading.Event) -> bool:
+        # One long idle_check would not notice a stop request until the server spoke.
+        while (remaining := deadline - time.monotonic()) > 0 and not stop.is_set():
+            if _announces_mail(self._idle_check(client, min(remaining, IDLE_SLICE))):
+                return True
+        return False
 
     def _start_idle(self, client: IMAPClient) -> None:
         try:
@@ -224,10 +245,11 @@ class ImapSource:
             raise ConnectionLost(f"{self.key} closed the connection during IDLE")
         return responses
 
-    def _poll_until(self, client: IMAPClient, deadline: float) -> Wakeup:
+    def _poll_until(self, client: IMAPClient, deadline: float, stop: threading.Event) -> Wakeup:
         """Without IDLE: NOOP every `poll_interval` seconds; the reply reports new mail."""
         while (remaining := deadline - time.monotonic()) > 0:
-            time.sleep(min(remaining, self.poll_interval))
+            if stop.wait(min(remaining, self.poll_interval)):
+                return Wakeup.TIMEOUT
             if self._noop_announces_mail(client):
                 return Wakeup.ACTIVITY
         return Wakeup.TIMEOUT
@@ -311,7 +333,28 @@ def _guarded(key: str, method: Callable[..., Any], *args: Any, **kwargs: Any) ->
 
 def _announces_mail(responses: Iterable) -> bool:
     """EXISTS (or RECENT) is how a server tells an idling or polling client of new mail."""
-    return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+    wanted = tuple(name.encode() for name in NEW_MAIL_RESPONSES)
+    return any(len(r) > 1 and r[1] in wanted for r in responses)
+
+
+def _take_announcements(client: IMAPClient) -> bool:
+    """Whether a reply since the last look announced new mail; forgets the announcements.
+
+    A server tells of mail that arrived during a sweep in its reply to the sweep's own
+    SEARCH, FETCH or MOVE; imaplib keeps such untagged lines and nothing else reads them,
+    so without this look the mail would wait for the next sweep.
+    """
+    kept = client._imap.untagged_responses
+    return any([kept.pop(name, None) for name in NEW_MAIL_RESPONSES])
+
+
+def _no_delay(client: IMAPClient) -> None:
+    # A command and its final CRLF are written separately: Nagle would hold the second
+    # part for the server's delayed ACK (about 40 ms per command).
+    try:
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # not a TCP socket (or already closed): nothing to tune
 
 
 def _text_of(response: tuple) -> str:

@@ -14,6 +14,7 @@ import itertools
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,15 +108,17 @@ class MaildirSource:
         self._ledger = None
         self._files = {}
 
-    def wait(self, timeout: float) -> None:
-        """Poll new/ and cur/ for a file the ledger does not know yet."""
+    def wait(self, timeout: float, stop: threading.Event | None = None) -> None:
+        """Poll new/ and cur/ for a file the ledger does not know yet, until `stop` is set."""
+        stop = stop or threading.Event()
         deadline = time.monotonic() + timeout
         known = set(self._ledger.uids) if self._ledger else set()
         while (remaining := deadline - time.monotonic()) > 0:
             if any(base not in known for base, _ in self._message_files()):
                 self.last_wakeup = Wakeup.ACTIVITY
                 return
-            time.sleep(min(remaining, self.poll_interval))
+            if stop.wait(min(remaining, self.poll_interval)):
+                break
         self.last_wakeup = Wakeup.TIMEOUT
 
     # -- mailbox operations ----------------------------------------------------------------

@@ -10,6 +10,7 @@ it has. Nothing here imports a mail library: the daemon catches these exceptions
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,8 +66,10 @@ class MailSource(Protocol):
     def mark_done(self, uid: int) -> None:
         """Move the message to the processed folder, or flag it; a uid already gone is fine."""
 
-    def wait(self, timeout: float) -> None:
-        """Block until new mail may be there or `timeout` seconds pass.
+    def wait(self, timeout: float, stop: threading.Event | None = None) -> None:
+        """Block until new mail may be there, `timeout` seconds pass or `stop` is set.
 
-        Raises ConnectionLost when the server goes away meanwhile.
+        Returns at once when a reply since the last wait already announced new mail.
+        A set `stop` is noticed within about a second. Raises ConnectionLost when the
+        server goes away meanwhile.
         """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from contextlib import contextmanager
@@ -496,3 +497,14 @@ def test_inconsistent_options_are_refused(options):
     settings = {"ssl": False, "starttls": False, "processed_folder": None, **options}
     with pytest.raises(ValueError):
         ImapSource("localhost", 143, "user", lambda: "x", **settings)
+
+
+def test_commands_are_not_held_back_by_nagle(dovecot_user, make_source):
+    # imapclient writes a command and its CRLF separately: with Nagle on, the second
+    # write waits for the server's delayed ACK (about 40 ms per command).
+    source = make_source(dovecot_user)
+    source.connect()
+    try:
+        assert source._client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        source.close()
