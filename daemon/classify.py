@@ -18,7 +18,7 @@ from daemon.compose import CASE_HEADER
 from daemon.directory import bare, contact_for
 from daemon.models import Case, Contact, InboundMessage
 from daemon.workflow import FINISHED, State, Trigger, can_advance
-from parsers.commands import scan_commands
+from parsers.commands import own_commands
 from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases
 from parsers.message import ParsedMessage
 from parsers.references import token_from_address
@@ -99,7 +99,7 @@ def staff(desk, session: Session, mail: Mail) -> Decision | None:
 def outsider_commands(desk, session: Session, mail: Mail) -> Decision | None:
     """#command lines from someone not on staff (the staff rule came first): refused, never run."""
     known = desk.extras.get("command_names", frozenset())
-    if not any(line.name in known for line in scan_commands(mail.parsed.new_text).commands):
+    if not any(line.name in known for line in own_commands(mail.parsed.text).commands):
         return None
     mail.case = correlate.find_case(session, desk, mail.parsed, mail.sender)
     return Decision("refuse_commands", "commands-refused", "#commands from someone who is not staff: refused")

@@ -4,6 +4,8 @@ Each message is one file in `templates/`: a `Subject:` line, a blank line, then 
 text body; an optional `NAME.html` beside it adds an HTML part. An override folder from
 the configuration is searched first, so an agency rewords a mail without touching code.
 `StrictUndefined` turns a missing value into an error instead of a silent blank.
+Every text body leaves here with its command lines defused (`parsers.commands.defuse`):
+whatever a template or the text it quotes says, our mail never carries a runnable command.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+
+from parsers.commands import defuse
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -85,4 +89,4 @@ def _split_subject(name: str, text: str) -> tuple[str, str]:
     if not sep or not head.lower().startswith("subject:"):
         raise TemplateProblem(f"template {name}.txt must start with 'Subject: ...' and a blank line")
     subject = " ".join(head[len("subject:"):].split())
-    return subject, body.strip() + "\n"
+    return subject, defuse(body.strip()) + "\n"

@@ -1,8 +1,9 @@
 """Staff mail: authenticate once, run the #command lines, and answer with one results mail.
 
 Reached through `desk.extras["staff_mail"]` (daemon.actions.staff) for mail whose bare
-From address is staff. Only the new text above the quote is read, line by line, until
-`#end`. Each line is checked (known command, role, case state) and run inside a
+From address is staff. Only the sender's own text above the first reply or forward
+boundary (any language) is read, line by line, until `#end`; known commands found below
+that boundary are never run, and the results mail says so. Each line is checked (known command, role, case state) and run inside a
 SAVEPOINT, so a refused or failing line leaves nothing half done while the lines before
 it stand. Staff mail without commands is a forwarded customer request (a verbal case
 that asks the customer to write) or a note on its case.
@@ -24,7 +25,7 @@ from daemon.commands.registry import COMMANDS, lookup
 from daemon.compose import Thread
 from daemon.models import Case
 from daemon.workflow import TransitionRefused
-from parsers.commands import CommandLine, parse_command, scan_commands
+from parsers.commands import CommandLine, OwnCommands, own_commands, parse_command, shown
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Results:
     ignored: list[str] = field(default_factory=list)
     not_read: int = 0
     not_verified: str = ""
+    quoted: str = ""
 
 
 def register(desk) -> None:
@@ -45,18 +47,23 @@ def register(desk) -> None:
 
 
 def handle(desk, session: Session, mail: Mail) -> None:
-    commands = scan_commands(mail.parsed.new_text).commands
-    if not commands:
-        _without_commands(desk, session, mail)
+    own = own_commands(mail.parsed.text)
+    commands, quoted = own.commands, _quoted_commands(desk, own)
+    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
+    if not commands and not quoted:
+        _without_commands(desk, session, mail, verdict)
         return
     ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
-    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
     if verdict.ok:
         # Line by line, not the scan: #end stops the reading, and what lies below it is counted apart.
-        results = _run_lines(ctx, (mail.parsed.new_text or "").replace("\r\n", "\n").split("\n"))
+        results = _run_lines(ctx, list(own.lines))
     else:
-        results = Results(refused=[f"{c.line}  ->  not run: sender not verified" for c in commands],
+        results = Results(refused=[f"{shown(c.line)}  ->  not run: sender not verified" for c in commands],
                           not_verified=verdict.reason)
+    if quoted:
+        results.quoted = (f"{len(quoted)} command line(s) below \"{own.boundary}\" were not run: that line "
+                          "looks like the start of quoted or forwarded text. Write commands at the top "
+                          "of your mail, above any quote.")
     log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
              len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
     _keep_on_case(ctx, results)
@@ -75,8 +82,14 @@ def _run_lines(ctx: CommandContext, lines: list[str]) -> Results:
                 results.ignored.append(line.strip())
             continue
         outcome, text = run_line(ctx, command)
-        (results.done if outcome == "done" else results.refused).append(f"{command.line}  ->  {text}")
+        (results.done if outcome == "done" else results.refused).append(f"{shown(command.line)}  ->  {text}")
     return results
+
+
+def _quoted_commands(desk, own: OwnCommands) -> list[CommandLine]:
+    """Known commands below the sender's own text: never run, but worth saying so."""
+    known = desk.extras.get("command_names", frozenset())
+    return [line for line in own.below if line.name in known]
 
 
 def run_line(ctx: CommandContext, line: CommandLine) -> tuple[str, str]:
@@ -125,6 +138,7 @@ def _send_results(ctx: CommandContext, results: Results) -> None:
         "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "ignored": results.ignored,
         "extra": list(ctx.results), "not_verified": results.not_verified,
         "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
+        "quoted": results.quoted,
         "case_line": f"{case.reference} (now {case.state})" if case else "",
     }
     send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=False)
@@ -152,24 +166,31 @@ def _bare_subject(subject: str) -> str:
 # -- staff mail without commands ------------------------------------------------------------
 
 
-def _without_commands(desk, session: Session, mail: Mail) -> None:
+def _without_commands(desk, session: Session, mail: Mail, verdict) -> None:
+    """A forward of a customer's request, or a note on the case; either only when authenticated."""
     forwarded = next((f for f in mail.parsed.forwarded if f.from_ and f.from_.addr), None)
     if forwarded is not None and bare_from(forwarded) not in desk.staff:
-        _forwarded_request(desk, session, mail, bare_from(forwarded))
-    elif mail.case is not None:
+        _forwarded_request(desk, session, mail, bare_from(forwarded), verdict)
+    elif mail.case is not None and verdict.ok:
         cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
                              summary=(mail.parsed.new_text or mail.parsed.subject).strip(), kind="note")
+    elif mail.case is not None:
+        # Kept for the record, but as nobody's note: anyone can write a From line.
+        log.warning("%s: mail from %s not verified (%s): not a note", mail.parsed.message_id, mail.sender,
+                    verdict.reason)
+        cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor="",
+                             summary=f"not verified as from {mail.sender}: {mail.parsed.subject}",
+                             kind="unverified")
 
 
 def bare_from(forwarded) -> str:
     return forwarded.from_.addr.lower()
 
 
-def _forwarded_request(desk, session: Session, mail: Mail, customer: str) -> None:
+def _forwarded_request(desk, session: Session, mail: Mail, customer: str, verdict) -> None:
     """A customer's request passed on by staff: the playbook wants it in writing from them."""
     from daemon.requests import open_verbal_case
 
-    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
     if not verdict.ok:
         ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
         _send_results(ctx, Results(refused=[f"forward of {customer}'s request  ->  no case opened"],
@@ -185,7 +206,7 @@ def _forwarded_request(desk, session: Session, mail: Mail, customer: str) -> Non
 
 def refuse_outsider(desk, session: Session, mail: Mail) -> None:
     """Command lines from someone who is not staff: a plain refusal, nothing else."""
-    names = sorted({c.name for c in scan_commands(mail.parsed.new_text).commands})
+    names = sorted({c.name for c in own_commands(mail.parsed.text).commands})
     context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
                "commands": ", ".join(f"#{name}" for name in names)}
     log.warning("%s: #commands from %s, who is not staff: refused", mail.parsed.message_id, mail.sender)

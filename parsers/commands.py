@@ -1,13 +1,20 @@
-"""Parse stage, staff commands: '#name args' lines in the new text of a mail.
+"""Parse stage, staff commands: '#name args' lines in the sender's own new text.
 
-Only the new text (above the quote) is scanned, so a quoted earlier command never runs
-twice. A line is a command when, after leading whitespace, it starts with '#' directly
-followed by a letter: '# heading', '#1' and '#42 in the list' are ordinary text.
+Only the text above the first reply or forward boundary, in any language, is read
+(`parsers.quotes.split_own`), so a quoted command never runs, whoever wrote it. A line is
+a command when, after leading whitespace, it starts with '#' directly followed by a
+letter: '# heading', '#1' and '#42 in the list' are ordinary text.
+
+Everything the desk writes shows command lines in the form `shown()` gives them, which
+`parse_command` does not accept: a mail of ours that comes back (an auto-responder, a
+reply that keeps our text unquoted) can never run what it names.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from parsers.quotes import split_own
 
 _COMMAND = re.compile(r'^\s*#([A-Za-z][\w-]*)\s*:?(?:\s+(.*?))?\s*$')
 
@@ -47,3 +54,41 @@ def scan_commands(new_text: str) -> CommandScan:
         elif line.strip():
             ignored.append(line.strip())
     return CommandScan(tuple(commands), tuple(ignored))
+
+
+@dataclass(frozen=True)
+class OwnCommands:
+    """The sender's own lines, and the command lines found below where their text ends."""
+
+    lines: tuple[str, ...]
+    boundary: str  # the line where the own text ends ('' when nothing follows)
+    below: tuple[CommandLine, ...]
+
+    @property
+    def commands(self) -> tuple[CommandLine, ...]:
+        return scan_commands('\n'.join(self.lines)).commands
+
+
+def own_commands(text: str) -> OwnCommands:
+    """Split a mail's whole text into the sender's own lines and the quoted commands."""
+    own, rest = split_own(text)
+    boundary = next((line.strip() for line in rest if line.strip()), '')
+    below = tuple(c for c in (parse_command(line.lstrip('> ')) for line in rest) if c is not None)
+    return OwnCommands(tuple(own), boundary[:200], below)
+
+
+def shown(line: str) -> str:
+    """`line` as the desk writes it when it names a command: quoted, never runnable."""
+    return f'"{line.strip()}"'
+
+
+def defuse(text: str) -> str:
+    """Every line of `text` that would parse as a command, put in its `shown()` form."""
+    return '\n'.join(_defused_line(line) for line in text.split('\n'))
+
+
+def _defused_line(line: str) -> str:
+    if parse_command(line) is None:
+        return line
+    indent = line[:len(line) - len(line.lstrip())]
+    return indent + shown(line)

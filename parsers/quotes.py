@@ -34,6 +34,12 @@ _FROM_LINE = re.compile(r'^\s*\**(?:From|Von|De|Van|Från|Da)\s*\**\s*:', re.IGN
 _HEADER_LINE = re.compile(
     r'^\s*\**(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Fecha|Verzonden|Verstuurd|To|An|À|A|Para|Aan|'
     r'Subject|Betreff|Objet|Asunto|Onderwerp)\s*\**\s*:', re.IGNORECASE)
+# Any language: 'Label: value' (a label of one to four words of letters), a date or a time.
+_LABEL_LINE = re.compile(r'^\s*\**[^\W\d_][^\W\d_ .\'-]*(?:[ .\'-][^\W\d_]+){0,3}\.?\**\s*:\s*\S')
+_DATE_OR_TIME = re.compile(r'\b\d{1,2}[:.]\d{2}\b|\b\d{4}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b')
+# '-----Ursprungligt meddelande-----', '-------- Oryginalna wiadomość --------', '_____':
+# a line opening with a run of rule characters, in whatever language follows.
+_RULE = re.compile(r'^\s*(?:-{3,}|_{5,}|={5,}|\*{5,})')
 _SIGNATURE = re.compile(
     r'^\s*(?:--\s*|Sent from my .{1,40}|Sent from (?:Mail|Outlook|Yahoo Mail).{0,40}|'
     r'Get Outlook for .{1,30}|Von meinem .{1,30} gesendet|Gesendet von .{1,40}|'
@@ -49,6 +55,19 @@ def new_text(text: str) -> str:
     if own.strip():
         return own.strip()
     return _unquoted_remainder(text)
+
+
+def split_own(text: str) -> tuple[list[str], list[str]]:
+    """(the author's lines, everything from the first boundary in any language on).
+
+    No library and no bottom-posting guess here: what is not clearly above every quote is
+    not the author's. The author's lines end at a signature marker as well.
+    """
+    lines = (text or '').replace('\r\n', '\n').replace('\r', '\n').split('\n')
+    end = quote_start(lines, any_language=True)
+    own, rest = lines[:end], lines[end:]
+    sig = next((i for i, line in enumerate(own) if _SIGNATURE.match(line)), len(own))
+    return own[:sig], rest
 
 
 def _library_reply(text: str) -> str | None:
@@ -71,10 +90,15 @@ def _cut(text: str) -> str:
     return '\n'.join(lines[:sig])
 
 
-def quote_start(lines: list[str]) -> int:
-    """Index of the first line that begins quoted or forwarded material (len(lines) if none)."""
+def quote_start(lines: list[str], *, any_language: bool = False) -> int:
+    """Index of the first line that begins quoted or forwarded material (len(lines) if none).
+
+    `any_language` adds the shape rules of `_any_language_boundary`: they may take a line
+    of the author's for a boundary, which is right where a quoted line must never be
+    obeyed (command lines) and wrong where every word of a request counts.
+    """
     for i, line in enumerate(lines):
-        if _starts_quote(lines, i):
+        if _starts_quote(lines, i) or (any_language and _any_language_boundary(lines, i)):
             return i
     return len(lines)
 
@@ -86,6 +110,46 @@ def _starts_quote(lines: list[str], i: int) -> bool:
     if _FROM_LINE.match(line) and _header_block_follows(lines, i):
         return True
     return bool(line.strip()) and _attribution_at(lines, i)
+
+
+def _any_language_boundary(lines: list[str], i: int) -> bool:
+    """The shapes of a quote header whatever the client's language.
+
+    Clients translate the words ('Från:', 'Od:', 'skrev', 'napisał') but keep the shape:
+    a block of 'Label: value' lines naming an address, or one line ending in ':' that
+    carries a date or an address. Mistaking a line of the author's for a boundary only
+    ever shortens what is read, so these rules err on that side.
+    """
+    line = lines[i]
+    if _RULE.match(line):
+        return True
+    if not line.strip() or line.lstrip().startswith('#'):
+        return False
+    return _label_block_at(lines, i) or _dated_colon_line_at(lines, i)
+
+
+def _label_block_at(lines: list[str], i: int) -> bool:
+    block = []
+    for line in lines[i:i + 6]:
+        if not _LABEL_LINE.match(line):
+            break
+        block.append(line)
+    if len(block) >= 3:
+        return True
+    return len(block) == 2 and any('@' in line for line in block)
+
+
+def _dated_colon_line_at(lines: list[str], i: int) -> bool:
+    for size in (1, 2, 3):
+        part = lines[i:i + size]
+        if len(part) < size or any(p.lstrip().startswith('#') or not p.strip() for p in part):
+            return False
+        joined = ' '.join(p.strip() for p in part)
+        if len(joined) > 400:
+            return False
+        if joined.endswith(':') and ('@' in joined or _DATE_OR_TIME.search(joined)):
+            return True
+    return False
 
 
 def _attribution_at(lines: list[str], i: int) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
+from parsers.commands import shown
 
 
 def process(ctx: CommandContext, args: str) -> str:
@@ -11,7 +12,7 @@ def process(ctx: CommandContext, args: str) -> str:
 
     for command in COMMANDS:
         if role_refusal(ctx.desk, command, ctx.staff) is None:
-            ctx.results.append(f"{command.usage}  —  {command.summary}")
+            ctx.results.append(f"{shown(command.usage)}  —  {command.summary}")
     return "the commands you may use are listed below"
 
 

@@ -27,7 +27,7 @@ def notice(desk):
 def test_forged_from_without_our_header_is_refused(desk, notice):
     body = _refused(desk, staff_mail("#withdrawn\n", answering=notice, auth=None))
     assert REFUSED in body and "no DKIM signature or SPF pass from our server for agency.example" in body
-    assert "#withdrawn -> not run: sender not verified" in body
+    assert "\"#withdrawn\" -> not run: sender not verified" in body
 
 
 def test_header_from_another_server_is_not_trusted(desk, notice):

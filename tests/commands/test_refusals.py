@@ -13,8 +13,8 @@ from tests.support import mail
 def test_unknown_command_is_refused_and_the_other_lines_still_run(desk):
     notice = open_case(desk)
     body = text(results_for(desk, staff_mail("#frobnicate now\n#note still here\n", answering=notice)))
-    assert "#frobnicate now  ->  unknown command #frobnicate (#help lists them)" in body
-    assert "#note still here  ->  note added to CX-2026-0001" in body
+    assert "\"#frobnicate now\"  ->  unknown command #frobnicate (#help lists them)" in body
+    assert "\"#note still here\"  ->  note added to CX-2026-0001" in body
 
 
 def test_staff_without_the_role_is_refused(desk):
@@ -74,7 +74,7 @@ def test_a_failing_line_leaves_nothing_half_done(desk):
 
     desk.extras["pending_timers"] = timers_that_break
     body = text(results_for(desk, staff_mail("#note before\n#status\n#note after\n", answering=notice)))
-    assert "#status  ->  failed with an internal error (logged for the operator)" in body
+    assert "\"#status\"  ->  failed with an internal error (logged for the operator)" in body
     assert "State:" not in body  # the failed line's partial results are not shown
     notes = [summary for kind, summary in the_case(desk)["events"] if kind == "note"]
     assert notes == ["before", "after"]

@@ -70,7 +70,7 @@ def test_unverified_sender_verified_by_staff(desk):
     run(desk, mail(sender="Jane <jane.doe@gmail.example>", body="Please cancel all our services, Acme Outdoor.\n"))
     assert the_case(desk)["state"] == "awaiting_identity"
     body = text(results_for(desk, staff_mail("#verify NOSUCH\n#verify ACME\n", subject="Re: CX-2026-0001")))
-    assert "#verify NOSUCH  ->  no account with that key on file" in body
+    assert "\"#verify NOSUCH\"  ->  no account with that key on file" in body
     assert "jane.doe@gmail.example verified; CX-2026-0001 is now open" in body
     assert the_case(desk)["state"] == "open"
     acks = [m for m in sent_to(desk, "jane.doe@gmail.example") if "Cancellation request" in str(m["Subject"])

@@ -48,3 +48,23 @@ def test_token_from_address_checks_domain_when_given() -> None:
 def test_make_reply_address_rejects_bad_tokens() -> None:
     with pytest.raises(ValueError):
         make_reply_address('cancel', 'agency.example', 'a b@c')
+
+
+def test_defused_lines_never_parse_as_commands():
+    from parsers.commands import defuse, parse_command
+
+    text = "Hello\n#withdrawn they stay\n   #cancel SEO on 2026-12-31\n# heading\nsee #help"
+    defused = defuse(text)
+    assert [line for line in defused.split("\n") if parse_command(line)] == []
+    assert '   "#cancel SEO on 2026-12-31"' in defused and "# heading" in defused
+
+
+def test_own_commands_stop_at_a_header_block_in_any_language():
+    from parsers.commands import own_commands
+
+    body = ("#note called them\n\nLähettäjä: Tom <tom@agency.example>\nLähetetty: 23. marraskuuta 2026 10.12\n"
+            "Vastaanottaja: Desk <cancel@agency.example>\nAihe: VS: Request\n\n#withdrawn no\n")
+    own = own_commands(body)
+    assert [c.name for c in own.commands] == ["note"]
+    assert [c.name for c in own.below] == ["withdrawn"]
+    assert own.boundary.startswith("Lähettäjä:")
