@@ -1,4 +1,4 @@
-"""The `canceldesk` command: run, check, reprocess, replay, accounts import/sync, sheets reconcile, jobs, demo.
+"""The `canceldesk` command: run, check, reprocess, replay, accounts import/sync, sheets reconcile, jobs, outbox, demo.
 
 Each sub-command is a small function; they share one way to load the configuration and
 build the Desk, and report problems in plain words with exit code 2.
@@ -63,10 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="the timers: what is due, for which case, when").add_subparsers(
         dest="jobs_command")
     jobs.add_parser("list", help="list pending timers, soonest first").set_defaults(handler=cmd_jobs_list)
-    from daemon import cli_cases, cli_report
+    from daemon import cli_cases, cli_outbox, cli_report
 
     cli_cases.register(commands, accounts)
     cli_report.register(commands)
+    cli_outbox.register(commands)
     demo = commands.add_parser("demo", help="set up the embedded demo under a folder (used by `make run`)")
     demo.add_argument("--dir", type=Path, default=Path("var"))
     demo.set_defaults(handler=cmd_demo)
@@ -122,7 +123,7 @@ def cmd_check(args) -> int:
         print(f"configuration  FAILED  {exc}")
         return 2
     print(f"configuration  ok      {Path(args.config).resolve()}")
-    return 0 if run_checks(config, print) else 1
+    return run_checks(config, print)
 
 
 def cmd_reprocess(args) -> int:

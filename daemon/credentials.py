@@ -23,7 +23,8 @@ def secret_provider(env_name: str, command: str, what: str) -> Callable[[], str]
             return _run_command(command, what)
         if env_name and env_name in os.environ:
             return os.environ[env_name]
-        raise ConfigError(f"{what}: no secret: set the environment variable {env_name} or a password_command")
+        raise ConfigError(f"{what}.password_env: the environment variable {env_name} is not set "
+                          f"(set it, or {what}.password_command)")
 
     return provide
 

@@ -46,6 +46,15 @@ class PermanentEffectError(Exception):
     """Will never work as it is (recipient refused); the entry is marked failed."""
 
 
+class RetryUntilDelivered(TransientEffectError):
+    """Not delivered and not final: a relay away or saying "later", a refused login, TLS.
+
+    The entry keeps its place with the usual growing delays and its attempts never run
+    out (mail is never dropped for the relay's or the configuration's sake); every retry
+    is logged as an error, and `canceldesk outbox list` shows it waiting.
+    """
+
+
 Handler = Callable[[OutboxEntry], None]
 
 
@@ -141,6 +150,8 @@ class Dispatcher:
             handle(entry)
         except PermanentEffectError as exc:
             return self._finish(entry_id, OutboxStatus.FAILED, str(exc))
+        except RetryUntilDelivered as exc:
+            return self._retry(entry_id, entry.attempts, str(exc), loud=True)
         except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
             log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
             return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
@@ -149,12 +160,19 @@ class Dispatcher:
     def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
         if attempts >= self._max_attempts:
             return self._finish(entry_id, OutboxStatus.FAILED, f"gave up after {attempts} attempts: {error}")
+        return self._retry(entry_id, attempts, error)
+
+    def _retry(self, entry_id: int, attempts: int, error: str, *, loud: bool = False) -> str:
+        # Doubling delays: a server that is down for an hour is not hammered.
+        when = self._clock.now() + self._retry_after * (2 ** min(attempts - 1, 6))
         with transaction(self._factory) as session:
             entry = session.get(OutboxEntry, entry_id)
             entry.status = OutboxStatus.PENDING
             entry.last_error = error
-            # Doubling delays: a server that is down for an hour is not hammered.
-            entry.not_before = self._clock.now() + self._retry_after * (2 ** min(attempts - 1, 6))
+            entry.not_before = when
+        if loud:
+            log.error("outbox #%s (%s to %s) NOT SENT, attempt %d: %s; kept, next try at %s", entry_id,
+                      entry.kind, entry.recipient or "-", attempts, error, when.isoformat(timespec="seconds"))
         return "retry"
 
     def _finish(self, entry_id: int, status: OutboxStatus, error: str) -> str:
@@ -194,12 +212,16 @@ class MailHandler:
 
 
 def _send_entry(channel, entry: OutboxEntry) -> None:
-    from integrations.smtp import PermanentSendError
+    from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
 
     try:
         channel.send(payload_message(entry))
     except PermanentSendError as exc:
         raise PermanentEffectError(str(exc)) from exc
+    except RelaySetupError as exc:
+        raise RetryUntilDelivered(f"{exc} (`canceldesk check` says what to fix)") from exc
+    except TransientSendError as exc:
+        raise RetryUntilDelivered(str(exc)) from exc
 
 
 def session_or_itself(target) -> AbstractContextManager:

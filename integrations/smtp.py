@@ -2,8 +2,11 @@
 
 The daemon's outbox talks only to the `MailSender` protocol. `SmtpSender` delivers through
 a relay (STARTTLS, implicit TLS or plain on loopback), retries what may succeed later and
-tells the caller, through the exception type, whether a later retry is worth it.
-`SmtpSender.session()` hands many messages over one connection, one transaction each.
+tells the caller, through the exception type, whether a later retry is worth it: only a
+5xx about the recipient (unknown user) is final; a relay that is down or refuses our
+login or TLS is `RelayUnavailable`, worth trying again once it (or the configuration) is
+fixed. `SmtpSender.session()` hands many messages over one connection, one transaction
+each; `probe()` connects, logs in and says goodbye without sending anything.
 `FileSender` is the embedded default: it writes each message as an .eml file, once.
 """
 
@@ -27,7 +30,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,20 @@ class SendError(Exception):
 
 
 class PermanentSendError(SendError):
-    """The relay refused for good (5xx, bad credentials, bad TLS): do not retry as is."""
+    """The relay refused the recipient for good (5xx, e.g. 550 unknown user): do not retry."""
 
 
 class TransientSendError(SendError):
-    """The relay could not be reached or said "later" (4xx) on every attempt."""
+    """The relay said "later" (4xx), or refused something a later attempt may get through."""
+
+
+class RelayUnavailable(TransientSendError):
+    """Nothing goes through this relay for now: it cannot be reached, or it refuses us."""
+
+
+class RelaySetupError(RelayUnavailable):
+    """The relay refuses us as configured (AUTH, TLS): only a fix of the configuration or
+    the relay helps, so it is not retried at once, but nothing is given up either."""
 
 
 class MailSender(Protocol):
@@ -137,7 +149,8 @@ class SmtpSender:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential_jitter(initial=1, max=60),
-            retry=retry_if_exception_type(TransientSendError),
+            # A refused login is not retried at once: a relay may lock the account.
+            retry=retry_if_exception(_worth_retrying_now),
             sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(msg, state),
             reraise=True,  # the last TransientSendError itself, not tenacity's RetryError
@@ -163,15 +176,39 @@ class SmtpSender:
         finally:
             session.close()
 
+    def probe(self) -> None:
+        """Connect, start TLS and log in as configured, then QUIT: no mail is sent.
+
+        Raises the same SendError subclasses as sending, so a caller can say what to fix.
+        """
+        smtp = self.open()
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+        smtp.close()
+
     def open(self) -> smtplib.SMTP:
-        """A connected, logged-in client: the caller closes it."""
-        smtp = self._connect()
+        """A connected, logged-in client (the caller closes it), or a classified SendError."""
+        # The secret first: without it there is no point in connecting at all.
+        password = self._password() if self.username else None
         try:
-            self._login(smtp)
-        except BaseException:
+            smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise classify(exc) from exc
+        try:
+            if self.username:
+                smtp.login(self.username, password)
+        except BaseException as exc:
             smtp.close()
+            if isinstance(exc, (smtplib.SMTPException, OSError)):
+                raise classify(exc) from exc
             raise
         return smtp
+
+    def _password(self) -> str:
+        try:
+            return self._password_provider()
+        except Exception as exc:  # a missing variable, a failing command: the cause says which
+            raise RelaySetupError(f"no password for {self.username}: {exc}") from exc
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
@@ -187,11 +224,6 @@ class SmtpSender:
                 smtp.close()
                 raise
         return smtp
-
-    def _login(self, smtp: smtplib.SMTP) -> None:
-        if self.username:
-            smtp.login(self.username, self._password_provider())
-
 
 class SmtpSession:
     """Many transactions (MAIL/RCPT/DATA, RSET after a failure) over one connection.
@@ -247,7 +279,7 @@ class SmtpSession:
 
     def _connect_once_more(self) -> smtplib.SMTP:
         if not self._connects_left:
-            self._given_up = TransientSendError(
+            self._given_up = RelayUnavailable(
                 f"{self._sender.host}:{self._sender.port} failed or dropped "
                 f"{1 + self.RECONNECTS} connections in this session: left for later")
             log.warning("%s", self._given_up)
@@ -255,12 +287,10 @@ class SmtpSession:
         self._connects_left -= 1
         try:
             return self._sender.open()
-        except (smtplib.SMTPException, OSError) as exc:
-            error = classify(exc)
-            if isinstance(error, PermanentSendError):
-                # A setup problem (TLS, AUTH) repeats for every message: stop asking.
-                self._given_up = error
-            raise error from exc
+        except RelaySetupError as error:
+            # A setup problem (password, TLS, AUTH) repeats for every message: stop asking.
+            self._given_up = error
+            raise
 
     def _forget_if_dropped(self, smtp: smtplib.SMTP, exc: BaseException) -> None:
         # smtplib closes the socket itself on a disconnect or a 421; a bare network
@@ -278,24 +308,65 @@ def _again(error: SendError) -> SendError:
     return type(error)(str(error), code=error.code, refused=error.refused)
 
 
-def classify(exc: BaseException) -> SendError:
-    """Sort a failure into "retry later" or "stop": only 5xx and setup problems stop.
+def _worth_retrying_now(exc: BaseException) -> bool:
+    return isinstance(exc, TransientSendError) and not isinstance(exc, RelaySetupError)
 
-    Anything else (4xx, odd codes, network trouble) is worth another attempt.
+
+# Answers about our login, whatever the stage (530 may come at MAIL FROM when we sent none).
+AUTH_CODES = frozenset({454, 530, 534, 535, 538})
+_ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.\d{1,3}\b")
+
+
+def about_the_recipient(code: int, text: str) -> bool:
+    """Whether a 5xx says the recipient cannot get mail (unknown user, bad mailbox).
+
+    The enhanced status decides when there is one (RFC 3463: X.1 addressing, X.2
+    mailbox); without one, the codes RFC 5321 gives to a mailbox that is not there.
+    "550 5.7.1 relaying denied" is about us, not about the recipient.
+    """
+    if code < 500 or code in AUTH_CODES:
+        return False
+    enhanced = _ENHANCED.match(text)
+    if enhanced:
+        return enhanced.group(2) in ("1", "2")
+    return code in (550, 551, 553)
+
+
+def classify(exc: BaseException) -> SendError:
+    """Sort a failure: only a 5xx about the recipient is final, everything else is retried.
+
+    Refused logins and TLS problems are `RelaySetupError`, a relay out of reach is
+    `RelayUnavailable`: the mail waits for the relay, it is never dropped for them.
     """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        final = any(code >= 500 for code, _ in exc.recipients.values())
+        answers = exc.recipients.values()
+        final = all(about_the_recipient(code, _text(reply)) for code, reply in answers)
         kind = PermanentSendError if final else TransientSendError
-        return kind(f"all recipients refused: {exc.recipients}", refused=exc.recipients)
+        return kind(f"all recipients refused: {_answers(exc.recipients)}", refused=exc.recipients)
+    if isinstance(exc, smtplib.SMTPAuthenticationError) or (
+            isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code in AUTH_CODES):
+        return RelaySetupError(f"relay refused our login: {exc.smtp_code} {_text(exc.smtp_error)}",
+                               code=exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
-        kind = PermanentSendError if exc.smtp_code >= 500 else TransientSendError
-        return kind(f"relay answered {exc.smtp_code} {_text(exc.smtp_error)}",
-                    code=exc.smtp_code)
-    if isinstance(exc, (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError)):
-        # Configuration problems (no STARTTLS or AUTH offered, untrusted certificate):
-        # retrying unchanged only repeats them.
-        return PermanentSendError(f"relay setup problem: {exc}")
-    return TransientSendError(f"relay unreachable: {exc}")
+        text = _text(exc.smtp_error)
+        # A refused MAIL FROM is about our own address, whatever status it carries.
+        final = not isinstance(exc, smtplib.SMTPSenderRefused) and about_the_recipient(exc.smtp_code, text)
+        kind = PermanentSendError if final else TransientSendError
+        return kind(f"relay answered {exc.smtp_code} {text}", code=exc.smtp_code)
+    if isinstance(exc, (smtplib.SMTPNotSupportedError, ssl.SSLError)) or _no_auth_method(exc):
+        # No STARTTLS or AUTH offered, an untrusted certificate: retrying unchanged only
+        # repeats it, and sending in clear instead is not an option.
+        return RelaySetupError(f"relay setup problem: {exc}")
+    return RelayUnavailable(f"relay unreachable: {exc}")
+
+
+def _no_auth_method(exc: BaseException) -> bool:
+    # smtplib raises a bare SMTPException when no offered AUTH mechanism suits it.
+    return type(exc) is smtplib.SMTPException and "authentication method" in str(exc)
+
+
+def _answers(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{address}: {code} {_text(reply)}" for address, (code, reply) in refused.items())
 
 
 def _text(reply: bytes | str) -> str:
@@ -353,6 +424,15 @@ class FileSender:
             path = self.directory / f"{_timestamp()}-{key}.eml"
             _write_atomically(path, data)
         log.info("wrote %s to %s", message_id, path.name)
+
+    def probe(self) -> None:
+        """Write and remove a probe file: the folder exists and this process may write to it.
+
+        Hidden and not `.eml`, so whoever reads the outbox never mistakes it for mail.
+        """
+        probe = self.directory / f".canceldesk-probe.{os.getpid()}.tmp"
+        probe.write_bytes(b"canceldesk check\n")
+        probe.unlink()
 
     def session(self) -> contextlib.AbstractContextManager[FileSender]:
         """Files need no connection: the session is this sender itself."""

@@ -41,6 +41,10 @@ def lookup(name: str) -> Command | None:
 
 
 def allowed_roles(desk, command: Command) -> frozenset[str]:
+    return roles_for(desk.config, command)
+
+
+def roles_for(config, command: Command) -> frozenset[str]:
     """The roles that may run `command`: the configured override, else the command's default."""
-    override = desk.config.commands.roles.get(command.name)
+    override = config.commands.roles.get(command.name)
     return frozenset(override) if override is not None else command.roles

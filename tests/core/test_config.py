@@ -97,7 +97,7 @@ def test_failing_password_command_does_not_show_its_output():
     assert "leaked-secret" not in str(caught.value)
 
 
-def test_check_prints_one_line_per_part(tmp_path):
+def test_check_prints_a_line_for_every_part(tmp_path):
     (tmp_path / "config.toml").write_text(
         "[mailbox]\nurl = 'imap://desk@127.0.0.1:1/INBOX?starttls=no'\nconnect_timeout = 2.0\n"
         "[database]\nurl = 'sqlite:///cd.db'\n")
@@ -106,11 +106,13 @@ def test_check_prints_one_line_per_part(tmp_path):
                                                                          "CANCELDESK_IMAP_PASSWORD": "pw-not-shown"})
     lines = done.stdout.splitlines()
     parts = [line.split()[0] for line in lines]
-    assert parts == ["configuration", "database", "mailbox", "smtp", "sheets", "templates", "staff"], done.stdout + done.stderr
+    assert parts == ["configuration", "database", "mailbox", "smtp", "sheets", "templates", "staff", "roles",
+                     "auth"], done.stdout + done.stderr
     assert lines[2].split()[1] == "FAILED"   # nothing listens on port 1
     assert lines[1].split()[1] == "ok"
     assert "pw-not-shown" not in done.stdout + done.stderr
-    assert done.returncode == 1
+    assert lines[6].split()[1] == "FAILED"   # no staff at all: a configuration to change
+    assert done.returncode == 2
 
 
 def test_check_reports_a_bad_file(tmp_path):

@@ -5,16 +5,21 @@ delay) whatever happens to the connection it shared with its neighbours.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
 
+import pytest
 from sqlalchemy import select
 
-from daemon import outbox
+from daemon import cli, outbox
 from daemon.db import transaction
 from daemon.models import OutboxEntry, OutboxStatus
 from integrations.smtp import SmtpSender
+from tests.support import REPO, config_text
 
 RETRY_AFTER = timedelta(seconds=60)  # [outbox] retry_after_seconds, the default
 
@@ -73,18 +78,73 @@ def test_a_pass_delivers_every_due_mail_over_one_connection(desk, smtp_server):
     assert {e.attempts for e in entries(desk).values()} == {1}
 
 
-def test_a_550_fails_only_its_own_entry(desk, smtp_server):
+def test_a_550_unknown_user_fails_only_its_own_entry_at_once(desk, smtp_server):
     over_smtp(desk, smtp_server)
     enqueue_acks(desk, 4)
-    smtp_server.fail_next(1, code=550, after=1)
+    smtp_server.refuse_recipient("customer2@freemail.example")
 
     report = desk.dispatcher.deliver_due()
 
     assert (report.sent, report.retried, report.failed) == (3, 0, 1)
     assert statuses(desk) == {1: OutboxStatus.SENT, 2: OutboxStatus.FAILED,
                               3: OutboxStatus.SENT, 4: OutboxStatus.SENT}
-    assert "550" in entries(desk)[2].last_error
+    assert "550 5.1.1 User unknown" in entries(desk)[2].last_error
+    assert entries(desk)[2].attempts == 1
     assert smtp_server.greetings == 1
+
+
+def test_a_451_is_retried_with_growing_delays_past_max_attempts_then_sent(desk, smtp_server, caplog):
+    over_smtp(desk, smtp_server)
+    enqueue_acks(desk, 1)
+    tries = desk.config.outbox.max_attempts + 2
+    smtp_server.fail_next(tries, code=451)
+    delays = []
+
+    for attempt in range(1, tries + 1):
+        before = desk.clock.now()
+        assert desk.dispatcher.deliver_due().failed == 0
+        later = entries(desk)[1]
+        assert (later.status, later.attempts) == (OutboxStatus.PENDING, attempt)
+        assert desk.dispatcher.deliver_due().sent == 0  # not before its time
+        delays.append(later.not_before - before)
+        desk.clock.advance(later.not_before - before)
+
+    assert delays[:3] == [RETRY_AFTER, 2 * RETRY_AFTER, 4 * RETRY_AFTER]
+    assert max(delays) == 64 * RETRY_AFTER
+    assert "451" in entries(desk)[1].last_error
+    assert sum("NOT SENT" in r.getMessage() for r in caplog.records if r.levelname == "ERROR") == tries
+    assert desk.dispatcher.deliver_due().sent == 1
+    assert received_counts(smtp_server) == {"<ack-1@agency.example>": 1}
+
+
+USERS = {"desk": "s3cret-pass"}
+
+
+@pytest.mark.parametrize("smtp_server", [{"tls": "starttls", "users": USERS}], indirect=True)
+def test_a_refused_login_keeps_every_mail_and_says_so_loudly_until_it_is_fixed(desk, smtp_server, caplog):
+    login_as(desk, smtp_server, "not-the-password")
+    enqueue_acks(desk, 2)
+    passes = desk.config.outbox.max_attempts + 2   # more passes than an entry's attempts
+
+    for _ in range(passes):
+        assert desk.dispatcher.deliver_due().failed == 0
+        desk.clock.advance(RETRY_AFTER * 64)   # the longest delay between two attempts
+
+    assert {(e.status, e.attempts) for e in entries(desk).values()} == {(OutboxStatus.PENDING, passes)}
+    assert "535" in entries(desk)[1].last_error
+    loud = [r for r in caplog.records if r.levelname == "ERROR" and "NOT SENT" in r.getMessage()]
+    assert len(loud) == 2 * passes and "535" in loud[0].getMessage()
+    assert smtp_server.greetings == 2 * passes   # one login per pass (STARTTLS greets twice), not one per mail
+
+    login_as(desk, smtp_server, USERS["desk"])
+    assert desk.dispatcher.deliver_due().sent == 2
+    assert [m.login for m in smtp_server.messages] == ["desk", "desk"]
+
+
+def login_as(desk, server, password: str) -> None:
+    sender = SmtpSender(server.host, server.port, security="starttls", username="desk",
+                        password_provider=lambda: password, ssl_context=server.client_context(), sleep=_no_sleep)
+    desk.dispatcher.register(outbox.MAIL, outbox.MailHandler(sender))
 
 
 def test_a_dropped_connection_retries_the_cut_off_entry_and_reconnects_for_the_rest(desk, smtp_server):
@@ -142,3 +202,45 @@ def test_a_handler_without_a_session_is_called_once_per_entry(desk):
 
     assert desk.dispatcher.deliver_due().sent == 3
     assert seen == [f"<ack-{n}@agency.example>" for n in range(1, 4)]
+
+
+# -- `canceldesk outbox list` and `canceldesk outbox retry`, through the command line ----------
+
+
+def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_server, tmp_path, capsys,
+                                                                    database_url, monkeypatch):
+    monkeypatch.setattr(cli, "_logging", lambda level: None)   # pytest's capture owns the log handlers
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(database_url, smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no"))
+    over_smtp(desk, smtp_server)
+    enqueue_acks(desk, 3)
+    smtp_server.refuse_recipient("customer2@freemail.example")
+    smtp_server.fail_next(1, code=451, after=1)   # the third ack hears "later"
+    desk.dispatcher.deliver_due()
+
+    assert cli.main(["--config", str(config), "outbox", "list"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["ID", "STATUS", "KIND", "RECIPIENT", "CASE", "TRIES", "NEXT", "TRY", "LAST", "ERROR"]
+    assert [row.split()[:6] for row in rows] == [
+        ["1", "sent", "mail", "customer1@freemail.example", "-", "1"],
+        ["2", "failed", "mail", "customer2@freemail.example", "-", "1"],
+        ["3", "pending", "mail", "customer3@freemail.example", "-", "1"]]
+    assert "550 5.1.1 User unknown" in rows[1] and "451" in rows[2]
+
+    assert cli.main(["--config", str(config), "outbox", "list", "--failed", "--json"]) == 0
+    [failed] = json.loads(capsys.readouterr().out)
+    assert (failed["id"], failed["recipient"], failed["attempts"]) == (2, "customer2@freemail.example", 1)
+    assert "550 5.1.1 User unknown" in failed["last_error"] and failed["next_try"] == ""
+
+    assert cli.main(["--config", str(config), "outbox", "retry", "1"]) == 1
+    assert "#1: already sent to customer1@freemail.example; not sent twice" in capsys.readouterr().out
+
+    smtp_server.welcome_recipient("customer2@freemail.example")
+    assert cli.main(["--config", str(config), "outbox", "retry", "--failed"]) == 0
+    assert capsys.readouterr().out.startswith("1 entries queued again (#2)")
+    done = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "run", "--once"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    assert received_counts(smtp_server) == {f"<ack-{n}@agency.example>": 1 for n in (1, 2, 3)}
+    assert set(statuses(desk).values()) == {OutboxStatus.SENT}

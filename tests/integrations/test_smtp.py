@@ -6,7 +6,8 @@ from email.policy import default as default_policy
 
 import pytest
 
-from integrations.smtp import FileSender, PermanentSendError, SmtpSender, TransientSendError
+from integrations.smtp import (FileSender, PermanentSendError, RelaySetupError, RelayUnavailable, SmtpSender,
+                               TransientSendError)
 from tests.servers.ports import free_port
 from tests.servers.smtp import smtp_server, tls_material  # noqa: F401 (fixtures)
 
@@ -76,7 +77,7 @@ def test_starttls_with_auth(smtp_server):
 def test_starttls_refuses_an_untrusted_certificate_without_retrying(smtp_server):
     sender = sender_for(smtp_server, security="starttls")  # default context: system CAs
 
-    with pytest.raises(PermanentSendError, match="setup"):
+    with pytest.raises(RelaySetupError, match="setup"):
         sender.send(cancellation_ack())
     assert smtp_server.messages == []
 
@@ -85,12 +86,12 @@ def test_starttls_refuses_an_untrusted_certificate_without_retrying(smtp_server)
 def test_auth_without_tls_is_refused_rather_than_sent_in_clear(smtp_server):
     sender = sender_for(smtp_server, username="desk", password_provider=lambda: "pw")
 
-    with pytest.raises(PermanentSendError, match="AUTH"):
+    with pytest.raises(RelaySetupError, match="AUTH"):
         sender.send(cancellation_ack())
 
 
 def test_starttls_not_offered_is_not_a_silent_downgrade(smtp_server):
-    with pytest.raises(PermanentSendError):
+    with pytest.raises(RelaySetupError):
         sender_for(smtp_server, security="starttls").send(cancellation_ack())
     assert smtp_server.messages == []
 
@@ -107,15 +108,24 @@ def test_implicit_tls_with_auth(smtp_server):
 
 
 @pytest.mark.parametrize("smtp_server", [{"tls": "starttls", "users": USERS}], indirect=True)
-def test_wrong_password_is_permanent(smtp_server):
+def test_a_wrong_password_is_left_for_later_not_final_and_not_hammered(smtp_server):
     sender = sender_for(smtp_server, security="starttls", username="desk",
                         password_provider=lambda: "wrong",
                         ssl_context=smtp_server.client_context())
 
-    with pytest.raises(PermanentSendError) as raised:
+    with pytest.raises(RelaySetupError) as raised:  # _no_sleep: no second login at once
         sender.send(cancellation_ack())
     assert raised.value.code == 535
+    assert not isinstance(raised.value, PermanentSendError)
     assert "wrong" not in str(raised.value)
+
+
+def test_530_authentication_required_is_a_setup_problem_too(smtp_server):
+    smtp_server.fail_next(1, code=530)  # a relay that wants a login we were not told to give
+
+    with pytest.raises(RelaySetupError) as raised:
+        sender_for(smtp_server).send(cancellation_ack())
+    assert raised.value.code == 530
 
 
 def test_451_is_retried_then_delivered(smtp_server):
@@ -139,13 +149,23 @@ def test_451_on_every_attempt_ends_transient(smtp_server):
     assert len(sleeps) == 2
 
 
-def test_550_raises_permanent_without_retry(smtp_server):
-    smtp_server.fail_next(1, code=550)
+def test_an_unknown_recipient_is_final_without_retry(smtp_server):
+    smtp_server.refuse_recipient("ada@customer.example")
 
     with pytest.raises(PermanentSendError) as raised:
-        sender_for(smtp_server).send(cancellation_ack())
-    assert raised.value.code == 550
+        sender_for(smtp_server).send(cancellation_ack(), to_addrs=["ada@customer.example"])
+    assert "550 5.1.1 User unknown" in str(raised.value)
     assert smtp_server.messages == []
+
+
+def test_a_550_about_policy_not_the_recipient_is_retried(smtp_server):
+    smtp_server.fail_next(1, code=550)  # "550 5.7.1 Rejected by policy"
+    sleeps = []
+
+    sender_for(smtp_server, sleeps).send(cancellation_ack())
+
+    assert len(smtp_server.wait_for(1)) == 1
+    assert len(sleeps) == 1
 
 
 def test_connection_refused_is_transient_after_bounded_attempts():
@@ -153,7 +173,7 @@ def test_connection_refused_is_transient_after_bounded_attempts():
     sender = SmtpSender("127.0.0.1", free_port(), security="none", max_attempts=4,
                         timeout=5, sleep=sleeps.append)
 
-    with pytest.raises(TransientSendError, match="unreachable"):
+    with pytest.raises(RelayUnavailable, match="unreachable"):
         sender.send(cancellation_ack())
     assert len(sleeps) == 3
     assert all(0 < s <= 60 for s in sleeps)
@@ -187,13 +207,13 @@ def test_a_session_does_not_connect_before_the_first_message(smtp_server):
 
 
 def test_a_550_in_a_session_fails_that_message_and_the_next_still_goes(smtp_server):
-    smtp_server.fail_next(1, code=550, after=1)
+    smtp_server.refuse_recipient("gone@customer.example")
 
     with sender_for(smtp_server).session() as session:
         first, refused, third = acks(3)
         session.send(first)
         with pytest.raises(PermanentSendError):
-            session.send(refused)
+            session.send(refused, to_addrs=["gone@customer.example"])
         session.send(third)
 
     assert received_ids(smtp_server) == [first["Message-ID"], third["Message-ID"]]
@@ -228,7 +248,7 @@ def test_a_setup_problem_fails_every_message_of_the_session_after_one_try(smtp_s
 
     with sender.session() as session:
         for msg in acks(3):
-            with pytest.raises(PermanentSendError, match="setup"):
+            with pytest.raises(RelaySetupError, match="setup"):
                 session.send(msg)
 
     assert smtp_server.greetings == 1

@@ -3,7 +3,8 @@
 `SmtpServer` does not depend on pytest: it runs aiosmtpd's `Controller` on 127.0.0.1 and
 a free port (aiosmtpd cannot start on port 0), records every accepted transaction, and can
 offer STARTTLS or implicit TLS with a self-signed certificate, require AUTH, answer
-the next N transactions with a temporary (451) or permanent (550) failure, and count
+the next N transactions with a temporary (451) or permanent (550) failure, refuse a
+recipient at RCPT (550 unknown user), and count
 the EHLO greetings (one per connection on a plain server).
 
 Fixtures at the bottom: `tls_material` (session: one certificate for the whole run) and
@@ -54,6 +55,7 @@ class _Recorder:
 
     received: list[ReceivedMail] = field(default_factory=list)
     faults: deque[str | None] = field(default_factory=deque)  # None: accept that one
+    refused: dict[str, str] = field(default_factory=dict)  # recipient -> its RCPT answer
     condition: threading.Condition = field(default_factory=threading.Condition)
     greetings: int = 0
 
@@ -63,6 +65,14 @@ class _Recorder:
         with self.condition:
             self.greetings += 1
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        with self.condition:
+            answer = self.refused.get(address.lower())
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
         with self.condition:
@@ -167,6 +177,16 @@ class SmtpServer:
         text = "4.3.0 Try again later" if code < 500 else "5.7.1 Rejected by policy"
         with self._recorder.condition:
             self._recorder.faults.extend([None] * after + [f"{code} {text} (injected)"] * count)
+
+    def refuse_recipient(self, address: str, answer: str = "550 5.1.1 User unknown") -> None:
+        """Answer RCPT TO for `address` with `answer` from now on (an unknown user by default)."""
+        with self._recorder.condition:
+            self._recorder.refused[address.lower()] = answer
+
+    def welcome_recipient(self, address: str) -> None:
+        """Accept `address` again (its mailbox was created after all)."""
+        with self._recorder.condition:
+            self._recorder.refused.pop(address.lower(), None)
 
     @property
     def greetings(self) -> int:
