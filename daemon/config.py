@@ -34,6 +34,7 @@ class DeskConfig:
     timezone: str = "UTC"
     after_closure: Literal["reopen", "new_case"] = "new_case"
     max_automatic_mails_per_recipient_per_day: int = 6
+    max_automatic_mails_per_staff_per_day: int = 60
 
     def validate(self, path: str) -> None:
         if "@" not in self.address:

@@ -87,7 +87,7 @@ def send_without_case(desk, session: Session, template: str, recipient: str, con
         return
     msg = compose(desk.config.desk, desk.renderer.render(template, context), [recipient], now=now,
                   answering=answering, auto="auto-replied")
-    outbox.enqueue_mail(session, msg, dedupe_key=f"mail:{dedupe}", now=now)
+    outbox.enqueue_mail(session, msg, dedupe_key=f"mail:{dedupe}", now=now, answers_recipient=reply)
 
 
 def send(desk, session: Session, case: Case, template: str, to: list[str], context: dict[str, Any], *,
@@ -105,7 +105,7 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
     recipient = bare(to[0])
     if reply and _over_cap(desk, session, recipient, now):
         cases.record(session, case, "mail_suppressed", at=now, summary=f"{template} to {recipient} not sent: "
-                     f"daily limit of {desk.config.desk.max_automatic_mails_per_recipient_per_day} reached")
+                     f"daily limit of {_cap(desk, recipient)} reached")
         log.warning("%s: %s to %s suppressed by the per-recipient cap", case.reference, template, recipient)
         return None
     rendered = desk.renderer.render(template, context)
@@ -114,7 +114,7 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
     if decorate is not None:
         decorate(msg)
     entry = outbox.enqueue_mail(session, msg, dedupe_key=f"case:{case.id}:{dedupe}", now=now, case_id=case.id,
-                                not_before=not_before)
+                                not_before=not_before, answers_recipient=reply)
     if entry is not None:
         cases.record(session, case, "mail_out", at=now, actor=desk.config.desk.address,
                      summary=f"{template} to {', '.join(to)}: {msg['Subject']}", message_id_out=str(msg["Message-ID"]))
@@ -122,8 +122,15 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
 
 
 def _over_cap(desk, session: Session, recipient: str, now: datetime) -> bool:
-    cap = desk.config.desk.max_automatic_mails_per_recipient_per_day
-    return outbox.automatic_mails_since(session, recipient, now - timedelta(days=1)) >= cap
+    return outbox.automatic_mails_since(session, recipient, now - timedelta(days=1)) >= _cap(desk, recipient)
+
+
+def _cap(desk, recipient: str) -> int:
+    """Staff command all day long and get a results mail each time: theirs is a larger cap."""
+    limits = desk.config.desk
+    if recipient in desk.staff:
+        return limits.max_automatic_mails_per_staff_per_day
+    return limits.max_automatic_mails_per_recipient_per_day
 
 
 def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str, Any]:

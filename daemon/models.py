@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -225,6 +226,9 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Caused by the recipient's own mail (an acknowledgment, a results mail): what the
+    # per-recipient daily cap counts, the last guard against two robots answering each other.
+    answers_recipient: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # -- the playbook in depth (issue 4b): the save call, decisions, approvals, offboarding ------

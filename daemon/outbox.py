@@ -67,33 +67,36 @@ class DeliveryReport:
 
 def enqueue(session: Session, *, kind: str, dedupe_key: str, payload: bytes, now: datetime,
             case_id: int | None = None, recipient: str = "", message_id: str = "",
-            not_before: datetime | None = None) -> OutboxEntry | None:
+            not_before: datetime | None = None, answers_recipient: bool = False) -> OutboxEntry | None:
     """Add an effect unless the same one (by dedupe key) is already there; None if it was."""
     if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
         return None
     entry = OutboxEntry(kind=kind, dedupe_key=dedupe_key, payload=payload, case_id=case_id,
                         recipient=recipient, message_id=message_id, created_at=now,
-                        not_before=not_before or now, status=OutboxStatus.PENDING)
+                        not_before=not_before or now, status=OutboxStatus.PENDING,
+                        answers_recipient=answers_recipient)
     session.add(entry)
     session.flush()
     return entry
 
 
 def enqueue_mail(session: Session, msg: EmailMessage, *, dedupe_key: str, now: datetime,
-                 case_id: int | None = None, not_before: datetime | None = None) -> OutboxEntry | None:
+                 case_id: int | None = None, not_before: datetime | None = None,
+                 answers_recipient: bool = False) -> OutboxEntry | None:
     recipient = str(msg["To"] or "")
     return enqueue(session, kind=MAIL, dedupe_key=dedupe_key, payload=bytes(msg), now=now,
                    case_id=case_id, recipient=recipient.lower(), message_id=str(msg["Message-ID"]),
-                   not_before=not_before)
+                   not_before=not_before, answers_recipient=answers_recipient)
 
 
 def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
-    """How many mails went (or are going) to `recipient` since `since`: the loop guard."""
+    """How many answers to their own mail went (or are going) to `recipient` since `since`: the loop guard."""
     return session.scalar(
         select(func.count(OutboxEntry.id)).where(
             OutboxEntry.kind == MAIL,
             OutboxEntry.recipient == recipient.lower(),
             OutboxEntry.created_at >= since,
+            OutboxEntry.answers_recipient.is_(True),
         )
     ) or 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daemon import authz, cases, effects
@@ -23,11 +24,16 @@ from daemon.classify import Mail
 from daemon.commands.base import CommandContext, Refused
 from daemon.commands.registry import COMMANDS, lookup
 from daemon.compose import Thread
-from daemon.models import Case
+from daemon.models import Case, OutboxEntry
 from daemon.workflow import TransitionRefused
 from parsers.commands import CommandLine, OwnCommands, own_commands, parse_command, shown
 
 log = logging.getLogger(__name__)
+
+# Results mails of ours a thread may hold before the desk stops answering, in it, a mail
+# that ran nothing: a person replies to a results mail now and then with commands; an
+# auto-responder answers every one, and never with a command of its own.
+MAX_ROUNDS = 2
 
 
 @dataclass
@@ -141,7 +147,21 @@ def _send_results(ctx: CommandContext, results: Results) -> None:
         "quoted": results.quoted,
         "case_line": f"{case.reference} (now {case.state})" if case else "",
     }
-    send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=False)
+    if not (results.done or results.refused) and _rounds(ctx.session, ctx.mail) >= MAX_ROUNDS:
+        log.warning("%s: no results mail to %s: %d results mails of ours in this thread already",
+                    parsed.message_id, ctx.mail.sender, MAX_ROUNDS)
+        return
+    # reply=True: a results mail answers the sender's own mail, so it counts against their cap.
+    send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=True)
+
+
+def _rounds(session: Session, mail: Mail) -> int:
+    """How many results mails of ours this mail's thread holds: an echoing auto-responder's rounds."""
+    thread = set(mail.parsed.references) | set(mail.parsed.in_reply_to)
+    if not thread:
+        return 0
+    return session.scalar(select(func.count(OutboxEntry.id)).where(
+        OutboxEntry.message_id.in_(thread), OutboxEntry.dedupe_key.contains(":command_results:"))) or 0
 
 
 def send_answer(desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict,
