@@ -20,7 +20,9 @@ from integrations.mailauth import AuthPolicy, AuthVerdict, authenticate
 def policy(desk) -> AuthPolicy:
     auth = desk.config.auth
     return AuthPolicy(authserv_ids=auth.authserv_ids, accept=auth.accept,
-                      verify_dkim_locally=auth.verify_dkim_locally, dns_resolver=desk.extras.get("dns"))
+                      verify_dkim_locally=auth.verify_dkim_locally, dns_resolver=desk.extras.get("dns"),
+                      receiving_hosts=auth.receiving_hosts, dkim_max_signatures=auth.dkim_max_signatures,
+                      dkim_dns_budget_seconds=auth.dkim_dns_budget_seconds)
 
 
 def authenticated(desk, raw: bytes, sender: str) -> AuthVerdict:

@@ -19,6 +19,9 @@ class AuthConfig:
     authserv_ids: tuple[str, ...] = ()
     accept: tuple[Literal["dkim", "spf", "dmarc"], ...] = ("dkim", "spf")
     verify_dkim_locally: bool = True
+    receiving_hosts: tuple[str, ...] = ()
+    dkim_max_signatures: int = 3
+    dkim_dns_budget_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

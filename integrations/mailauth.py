@@ -21,6 +21,8 @@ only answers "is the From domain genuine". The caller passes the bare From addre
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -28,6 +30,7 @@ from email.policy import compat32
 
 import authres
 import dkim
+import dkim.dnsplug
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,12 @@ class AuthPolicy:
     # our server wrote: it also serves where the server writes no usable header (M365).
     verify_dkim_locally: bool = True
     dns_resolver: DnsResolver | None = None  # None: real DNS through dkimpy
+    # Names our own servers write after "by" in Received lines (empty: the authserv-ids).
+    receiving_hosts: tuple[str, ...] = ()
+    # Our own DKIM check reads at most this many signatures, with one DNS time budget for
+    # them all: a mail with hundreds of signatures must not hold the desk for minutes.
+    dkim_max_signatures: int = 3
+    dkim_dns_budget_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,13 @@ def authenticate(raw: bytes, from_addr: str, policy: AuthPolicy) -> AuthVerdict:
     if not from_domain:
         return AuthVerdict(False, "", f"the sender address {from_addr!r} has no domain")
     notes: list[str] = []
-    for evidence in _our_passes(raw, policy):
+    passes, fails = _our_results(raw, policy)
+    if fails:
+        # Our server saw the mail fail: nothing found later (a pass below, our own DKIM
+        # check of a signature the server rejected) outweighs that.
+        return AuthVerdict(False, "", f"our mail server reported {', '.join(sorted(set(fails))).upper()} "
+                                      f"as failed for this mail")
+    for evidence in passes:
         if evidence.method not in policy.accept:
             continue
         if aligned(evidence.domain, from_domain):
@@ -88,7 +103,7 @@ def authenticate(raw: bytes, from_addr: str, policy: AuthPolicy) -> AuthVerdict:
         named = evidence.domain or "an unnamed domain"
         notes.append(f"{evidence.method.upper()} passed for {named}, which is not {from_domain}")
     if policy.verify_dkim_locally:
-        verdict = _local_dkim(raw, from_domain, policy.dns_resolver, notes)
+        verdict = _local_dkim(raw, from_domain, policy, notes)
         if verdict:
             return verdict
     return AuthVerdict(False, "", _refusal(from_domain, notes))
@@ -102,39 +117,73 @@ def _refusal(from_domain: str, notes: list[str]) -> str:
 # -- Authentication-Results ---------------------------------------------------------------
 
 
-def _our_passes(raw: bytes, policy: AuthPolicy) -> list[_Evidence]:
-    passes = []
-    for header in trusted_headers(_header_values(raw, "Authentication-Results"),
-                                  policy.authserv_ids):
-        passes.extend(_evidence(result) for result in header.results
-                      if str(result.result).lower() == "pass")
-    return passes
+def _our_results(raw: bytes, policy: AuthPolicy) -> tuple[list[_Evidence], list[str]]:
+    """(the passes our server reported, the accepted methods it reported as failed)."""
+    passes, fails = [], []
+    for header in trusted_headers(_header_items(raw), policy.authserv_ids,
+                                  policy.receiving_hosts or policy.authserv_ids):
+        for result in header.results:
+            outcome, method = str(result.result).lower(), str(result.method).lower()
+            if outcome == "pass":
+                passes.append(_evidence(result))
+            elif outcome == "fail" and method in policy.accept:
+                fails.append(method)
+    return passes, fails
 
 
-def _header_values(raw: bytes, name: str) -> list[str]:
-    """Values of every `name` header, top first, unfolded."""
+def _header_items(raw: bytes) -> list[tuple[str, str]]:
+    """(lower-cased name, unfolded value) of every header, top first."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-    return [" ".join(str(value).split()) for value in headers.get_all(name, [])]
+    return [(str(name).lower(), " ".join(str(value).split())) for name, value in headers.items()]
 
 
-def trusted_headers(values: list[str], authserv_ids: tuple[str, ...]) -> list:
-    """The parsed headers of the topmost contiguous block carrying one of our ids.
+def trusted_headers(items: list[tuple[str, str]], authserv_ids: tuple[str, ...],
+                    receiving_hosts: tuple[str, ...] = ()) -> list:
+    """The parsed Authentication-Results our own server wrote: the topmost block only.
 
-    Walking from the top, the block ends at the first header from another server:
-    anything below it was present before our server saw the mail. Headers that
-    `authres` cannot parse (Microsoft 365 writes none with an authserv-id) are skipped:
-    they can neither vouch for a mail nor hide anything.
+    Walking down from the top, the block ends at
+    - an Authentication-Results header of another server (it was there before ours), and
+    - the first Received header that is not a hop between our own hosts: it records the
+      mail entering from outside, and everything below it came with the mail, forgeries
+      with our authserv-id included (RFC 8601 section 5).
+    Headers that `authres` cannot parse (Microsoft 365 writes none with an authserv-id)
+    are skipped: they can neither vouch for a mail nor hide anything.
     """
     ours = {server_id.lower() for server_id in authserv_ids}
+    hosts = {host.lower() for host in receiving_hosts or authserv_ids}
     block = []
-    for value in values:
-        header = _parse(value)
-        if header is None:
+    for name, value in items:
+        if name == "received":
+            if not _internal_hop(value, hosts):
+                break
+            continue
+        if name != "authentication-results" or (header := _parse(value)) is None:
             continue
         if str(header.authserv_id).lower() not in ours:
             break
         block.append(header)
     return block
+
+
+_RECEIVED_HOSTS = re.compile(r"\bfrom\s+(\S+)(?:\s+\(([^)]*)\))?.*?\bby\s+(\S+)", re.IGNORECASE)
+_LOOPBACK = ("localhost", "127.0.0.1", "[127.0.0.1]", "::1", "[ipv6:::1]")
+
+
+def _internal_hop(value: str, ours: set[str]) -> bool:
+    """'from mx.ours by imap.ours', or a content filter's 'from localhost by mx.ours'."""
+    match = _RECEIVED_HOSTS.search(value)
+    if match is None:
+        # 'by host' alone: a local delivery (LDA, fetchmail) on our side adds no new sender.
+        by_only = re.search(r"\bby\s+(\S+)", value, re.IGNORECASE)
+        return bool(by_only) and "from " not in value.lower() and _host(by_only.group(1)) in ours
+    sender, detail, receiver = _host(match.group(1)), (match.group(2) or "").lower(), _host(match.group(3))
+    if receiver not in ours:
+        return False
+    return sender in ours or sender in _LOOPBACK or any(loop in detail.split() for loop in _LOOPBACK)
+
+
+def _host(name: str) -> str:
+    return name.strip("();").lower().rstrip(".")
 
 
 def _parse(value: str):
@@ -161,16 +210,18 @@ def _evidence(result) -> _Evidence:
 # -- local DKIM ---------------------------------------------------------------------------
 
 
-def _local_dkim(raw: bytes, from_domain: str, resolver: DnsResolver | None,
-                notes: list[str]) -> AuthVerdict | None:
-    """Verify every DKIM signature: dkim.verify() alone would only try the topmost one."""
+def _local_dkim(raw: bytes, from_domain: str, policy: AuthPolicy, notes: list[str]) -> AuthVerdict | None:
+    """Verify the signatures (not only the topmost one, as dkim.verify() would), within bounds."""
     try:
         checker = dkim.DKIM(raw)
     except dkim.DKIMException as exc:
         notes.append(f"the message could not be read for a DKIM check ({exc})")
         return None
-    extra = {"dnsfunc": resolver} if resolver else {}
-    for idx in range(_signature_count(checker)):
+    extra = {"dnsfunc": _budgeted(policy.dns_resolver or dkim.dnsplug.get_txt, policy.dkim_dns_budget_seconds)}
+    count = _signature_count(checker)
+    if count > policy.dkim_max_signatures:
+        notes.append(f"only the first {policy.dkim_max_signatures} of {count} DKIM signatures were checked")
+    for idx in range(min(count, policy.dkim_max_signatures)):
         domain = _verified_domain(checker, idx, extra)
         if domain and aligned(domain, from_domain):
             return AuthVerdict(True, "dkim-local",
@@ -178,6 +229,19 @@ def _local_dkim(raw: bytes, from_domain: str, resolver: DnsResolver | None,
         if domain:
             notes.append(f"a valid DKIM signature is from {domain}, which is not {from_domain}")
     return None
+
+
+def _budgeted(resolver: DnsResolver, seconds: float) -> DnsResolver:
+    """`resolver` sharing one deadline across all its lookups; past it, every key is missing."""
+    deadline = time.monotonic() + seconds
+
+    def lookup(name: bytes, timeout: float = 5) -> bytes | None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        return resolver(name, timeout=min(timeout, remaining))
+
+    return lookup
 
 
 def _signature_count(checker: dkim.DKIM) -> int:

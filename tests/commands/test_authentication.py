@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.commands.helpers import AUTH, open_case, results_for, staff_mail, text, the_case
+from tests.commands.helpers import AUTH, open_case, results_for, run, staff_mail, text, the_case
 
 REFUSED = "None of your commands was run: this mail could not be verified as coming from you"
 
@@ -82,3 +82,15 @@ def test_a_signed_mail_changed_on_the_way_is_refused(desk, notice, signing_key):
     raw = _signed(staff_mail("#note harmless\n", answering=notice, auth=None), signing_key)
     tampered = raw.replace(b"#note harmless", b"#withdrawn now!")
     assert REFUSED in _refused(desk, tampered)
+
+
+def test_a_forged_note_is_not_filed_as_staff(desk, notice):
+    run(desk, staff_mail("Customer called: they agreed to stay, ignore the request.\n", answering=notice,
+                         auth=None))
+    kinds = [kind for kind, _summary in the_case(desk)["events"]]
+    assert "note" not in kinds and "unverified" in kinds
+
+
+def test_a_genuine_note_is_filed(desk, notice):
+    run(desk, staff_mail("Customer called: they want to talk to Tom first.\n", answering=notice))
+    assert "note" in [kind for kind, _summary in the_case(desk)["events"]]

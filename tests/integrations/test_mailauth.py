@@ -268,3 +268,88 @@ def test_local_check_can_be_switched_off(dkim_keys):
                            policy(resolve, verify_dkim_locally=False))
 
     assert not verdict.ok
+
+
+# -- where our block ends: Received lines --------------------------------------------------
+
+ENTRY = ("Received: from mail.evil.example (mail.evil.example [203.0.113.9]) by mx.canceldesk.example "
+         "with ESMTPS id 4Xy;\r\n\tThu, 5 Mar 2026 09:00:01 +0000")
+LMTP = ("Received: from mx.canceldesk.example (localhost [127.0.0.1]) by imap.canceldesk.example "
+        "(Dovecot) with LMTP id 9;\r\n\tThu, 5 Mar 2026 09:00:02 +0000")
+
+
+def test_our_fail_above_a_forged_pass_is_refused_even_without_a_line_between():
+    raw = with_headers(ar(OUR_MX, "dkim=fail header.d=staff.example"),
+                       ar(OUR_MX, "dkim=pass header.d=staff.example; spf=pass smtp.mailfrom=staff.example"))
+
+    verdict = authenticate(raw, STAFF, policy())
+
+    assert not verdict.ok and "DKIM as failed" in verdict.reason
+
+
+def test_our_fail_above_our_received_and_a_forged_pass_is_refused():
+    raw = with_headers(ar(OUR_MX, "dkim=fail header.d=staff.example"), ENTRY,
+                       ar(OUR_MX, "dkim=pass header.d=staff.example"))
+
+    assert not authenticate(raw, STAFF, policy()).ok
+
+
+def test_a_forged_header_with_our_id_alone_is_refused():
+    """Our server wrote no header (its filter was down): the one below its Received is the sender's."""
+    raw = with_headers(ENTRY, ar(OUR_MX, "dkim=pass header.d=staff.example; spf=pass smtp.mailfrom=staff.example"))
+
+    assert not authenticate(raw, STAFF, policy()).ok
+
+
+def test_ours_below_a_foreign_received_is_refused():
+    raw = with_headers("Received: from mx.relay.example by relay2.relay.example; Thu, 5 Mar 2026 09:00:03 +0000",
+                       ar(OUR_MX, "dkim=pass header.d=staff.example"), ENTRY)
+
+    assert not authenticate(raw, STAFF, policy()).ok
+
+
+def test_our_header_under_our_own_lmtp_hop_counts():
+    raw = with_headers(LMTP, ar(OUR_MX, "dkim=pass header.d=staff.example"), ENTRY,
+                       ar(OUR_MX, "dkim=fail header.d=staff.example"))
+
+    verdict = authenticate(raw, STAFF, policy(receiving_hosts=(OUR_MX, "imap.canceldesk.example")))
+
+    assert verdict.ok and verdict.method == "dkim"
+    # Without the IMAP host listed, its hop is a stranger's and nothing below it counts.
+    assert not authenticate(raw, STAFF, policy()).ok
+
+
+# -- bounded work in our own DKIM check -----------------------------------------------------
+
+
+def _many_signatures(dkim_keys, count: int) -> bytes:
+    private_pem, _publish, _resolve = dkim_keys
+    raw = COMMAND
+    for n in range(count):
+        raw = sign(raw, f"s{n}.example", private_pem)
+    return raw
+
+
+def test_only_a_few_signatures_are_looked_up(dkim_keys):
+    asked = []
+    raw = _many_signatures(dkim_keys, 40)
+
+    verdict = authenticate(raw, STAFF, policy(lambda name, timeout=5: asked.append(name)))
+
+    assert not verdict.ok
+    assert 1 <= len(asked) <= 3
+    assert "only the first 3 of 40 DKIM signatures were checked" in verdict.reason
+
+
+def test_the_dns_budget_is_shared_by_all_lookups(dkim_keys):
+    timeouts = []
+
+    def resolver(name, timeout=5):
+        timeouts.append(timeout)
+        return None
+
+    raw = _many_signatures(dkim_keys, 3)
+    authenticate(raw, STAFF, policy(resolver, dkim_dns_budget_seconds=0))
+    assert timeouts == []
+    authenticate(raw, STAFF, policy(resolver, dkim_dns_budget_seconds=2))
+    assert timeouts and all(t <= 2 for t in timeouts)
