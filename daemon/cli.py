@@ -91,7 +91,7 @@ def _desk(args, **kwargs):
 
 
 def cmd_run(args) -> int:
-    from daemon import scheduler, timers
+    from daemon import cli_report, scheduler, timers
     from daemon.app import make_source
     from daemon.watcher import Watcher
 
@@ -99,6 +99,7 @@ def cmd_run(args) -> int:
     watcher = Watcher(desk, make_source(desk.config))
     if args.once:
         timers.run_due_timers(desk)  # what fell due while the daemon was not running
+        cli_report.on_run(desk, once=True)
         report = watcher.run_once()
         log.info("done: %s stored, %s already known, %s processed, %s mails sent",
                  report.stored, report.duplicates, report.processed, report.sent)
@@ -106,6 +107,7 @@ def cmd_run(args) -> int:
     _stop_on_signals(desk.stopping)
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
     scheduler.start(desk)  # timers fire from its thread; the database keeps what is due
+    cli_report.on_run(desk, once=False)
     try:
         watcher.run_forever()
     finally:

@@ -58,10 +58,22 @@ def cmd_report(args) -> int:
 def _send_digest(desk) -> int:
     from daemon import digest
 
-    sent = digest.send_if_due(desk, force=True)
+    sent = digest.send_if_due(desk)
     print(sent.describe())
     desk.dispatcher.deliver_due()
     return 0 if sent.recipients else 1
+
+
+def on_run(desk, *, once: bool) -> None:
+    """What `run` adds for managers and monitors: the weekly digest on its timer, the health endpoint."""
+    from daemon import digest, health
+
+    if once:
+        digest.run_due(desk)
+        return
+    digest.schedule(desk, desk.extras["scheduler"])
+    if desk.config.health.http_port:
+        health.serve(desk, desk.config.health.http_port)
 
 
 def cmd_health(args) -> int:

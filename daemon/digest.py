@@ -4,7 +4,10 @@ When it is due is decided on the desk's clock: the digest of a week goes out at 
 chance at or after `[report] digest_day` and `digest_time` in the desk's time zone. Each
 week's mail to each manager has a dedupe key in the outbox (`digest:2026-W49:ADDRESS`), so
 however often `send_if_due` is called, and however the daemon restarts, a manager gets one
-digest a week. The daemon calls it with every timer run; `report --send-digest` calls it by hand.
+digest a week. A digest more than a day late (the daemon was down all Monday, or was
+installed mid-week) is skipped rather than sent out of the blue; the next comes on time.
+The running daemon wakes `run_due` at each slot (see `schedule`); `run --once` calls it
+too, and `report --send-digest` sends this week's by hand.
 """
 from __future__ import annotations
 
@@ -13,14 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from daemon import outbox, report_render
 from daemon.caseviews import case_row, load_cases
 from daemon.compose import compose
 from daemon.db import transaction
-from daemon.report import SAVED_OUTCOMES, build_report
+from daemon.models import OutboxEntry
+from daemon.report import NO_REASON, SAVED_OUTCOMES, build_report
 
 log = logging.getLogger(__name__)
 TEMPLATE = "weekly_digest"
+GRACE = timedelta(days=1)
+JOB_ID = "digest"
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,23 @@ def recipients(desk) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def send_if_due(desk, *, force: bool = False) -> DigestSent:
-    """Queue this week's digest for every manager who has not had it yet (force: `report --send-digest`)."""
+def run_due(desk) -> DigestSent | None:
+    """Send the digest of the current slot if it is due on the desk's clock and not yet sent."""
+    now = desk.clock.now()
+    start = slot(desk, now)
+    if now - start > GRACE:
+        return None
+    week = week_name(start.astimezone(ZoneInfo(desk.config.desk.timezone)))
+    with transaction(desk.factory) as session:
+        sent = set(session.scalars(select(OutboxEntry.dedupe_key).where(
+            OutboxEntry.dedupe_key.in_([_dedupe(week, a) for a in recipients(desk)]))))
+    if len(sent) == len(recipients(desk)):
+        return None
+    return send_if_due(desk)
+
+
+def send_if_due(desk) -> DigestSent:
+    """Queue this slot's digest for every manager who has not had it yet."""
     now = desk.clock.now()
     start = slot(desk, now)
     week = week_name(start.astimezone(ZoneInfo(desk.config.desk.timezone)))
@@ -81,14 +104,19 @@ def send_if_due(desk, *, force: bool = False) -> DigestSent:
 def _queue(desk, session, rendered, address: str, page: bytes, week: str, now: datetime):
     msg = compose(desk.config.desk, rendered, [address], now=now)
     msg.add_attachment(page, maintype="text", subtype="html", filename=f"cancellations-{week}.html")
-    return outbox.enqueue_mail(session, msg, dedupe_key=f"digest:{week}:{address}", now=now)
+    return outbox.enqueue_mail(session, msg, dedupe_key=_dedupe(week, address), now=now)
+
+
+def _dedupe(week: str, address: str) -> str:
+    return f"digest:{week}:{address}"
 
 
 def _context(desk, session, report, start: datetime, week: str) -> dict:
     this_week = [f for f in report.cases if start - timedelta(days=7) <= f.opened_at < start]
     rows = [case_row(session, case, desk.clock.now()) for case in load_cases(session)]
     in_progress = [r for r in rows if r["waiting_for"]]
-    reasons = ", ".join(f"{r['category']} ({r['cases']})" for r in report.reasons()[:3] if r["category"][:1] != "(")
+    named = [r for r in report.reasons() if r["category"] != NO_REASON]
+    reasons = ", ".join(f"{r['category']} ({r['cases']})" for r in named[:3])
     end = start.astimezone(ZoneInfo(desk.config.desk.timezone))
     return {"desk": desk.config.desk, "week": week,
             "period": f"{(end - timedelta(days=7)):%d %b} to {end:%d %b %Y}",
@@ -97,3 +125,31 @@ def _context(desk, session, report, start: datetime, week: str) -> dict:
             "week_lost": sum(f.outcome == "lost" for f in this_week),
             "open_cases": len(in_progress), "overdue_cases": sum(r["overdue"] for r in in_progress),
             "headline": report_render.headline_lines(report), "top_reasons": reasons}
+
+
+def next_slot(desk, now: datetime) -> datetime:
+    return slot(desk, now) + timedelta(days=7)
+
+
+def schedule(desk, scheduler) -> None:
+    """Send what is due now, and have the scheduler wake `fire` at the next slot.
+
+    The slot is a moment on the desk's clock; a scheduler that runs on another clock says
+    how to translate it (`run_date`), as for every timer.
+    """
+    run_due(desk)
+    due = next_slot(desk, desk.clock.now())
+    run_date = scheduler.run_date(due) if hasattr(scheduler, "run_date") else due
+    scheduler.add_job(fire, "date", run_date=run_date, id=JOB_ID, name="weekly digest", replace_existing=True)
+
+
+def fire() -> None:
+    """The scheduler's job: send the digest, deliver it, and wake again next week."""
+    from daemon import scheduler
+
+    desk = scheduler._desk   # the desk the running scheduler serves (jobs carry no objects)
+    if desk is None:
+        log.error("the weekly digest fired with no desk to serve it")
+        return
+    schedule(desk, desk.extras["scheduler"])
+    desk.dispatcher.deliver_due()

@@ -32,6 +32,7 @@ SAVED_OUTCOMES = ("saved", "partially_saved")
 CHASES = {"sla_call_scheduled": "SLA reminders", "sla_call_held": "SLA escalations",
           "approval_reminder": "approval reminders", "approval_escalation": "approval escalations"}
 ZERO = Decimal("0.00")
+NO_REASON = "(none recorded)"
 
 
 @dataclass
@@ -166,7 +167,7 @@ class Report:
     def reasons(self) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
         for f in self.cases:
-            name = f.category or "(none recorded)"
+            name = f.category or NO_REASON
             row = rows.setdefault(name, {"category": name, "cases": 0, "saved": 0, "lost": 0})
             row["cases"] += 1
             row["saved"] += f.outcome in SAVED_OUTCOMES
