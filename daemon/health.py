@@ -93,15 +93,18 @@ def _problems(health: Health, oldest_limit: int) -> list[str]:
 
 
 def _probe(config) -> dict[str, str | None]:
-    from daemon.check import CHECKS
+    from daemon.check import CHECKS, Line
 
     probes = dict(CHECKS)
     found: dict[str, str | None] = {}
     for name in PARTS:
         try:
-            found[name] = probes[name](config)
+            lines = probes[name](config)
         except Exception as exc:  # a part that cannot be reached is a finding, not a crash
-            found[name] = f"{exc.__class__.__name__}: {exc}"
+            lines = [Line("FAILED", f"{exc.__class__.__name__}: {exc}")]
+        # A warning (a part that works, with advice) is for `check`; health asks "does it work?".
+        problems = [line.text for line in lines or () if line.status == "FAILED"]
+        found[name] = "; ".join(problems) or None
     return found
 
 
