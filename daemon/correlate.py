@@ -1,9 +1,10 @@
 """Ties a mail to its case: by our Message-IDs, then the reply token, then the subject.
 
-The order matters for safety. Message-IDs we minted and the unguessable token in our
-Reply-To address prove the sender saw our mail. A case reference in the subject is easy
-to guess, so it only counts when the sender already belongs to that case (or, for a case
-waiting for identity, is a contact on file come to confirm it).
+The order matters for safety. The unguessable token in our Reply-To address proves the
+sender saw our mail. A Message-ID is not a secret (everyone in the thread, and anyone they
+forward it to, has the customer's), and a case reference in the subject is easy to guess:
+both count only when the sender already belongs to that case (or, for a case waiting for
+identity, is a contact come to confirm it); otherwise the mail is judged as a new one.
 
 It also says who counts as verified for a written request (`verified_writer`), and which
 cases still waiting for identity look like a customer who has since written from an
@@ -48,6 +49,14 @@ def explain(session: Session, desk, parsed: ParsedMessage, sender: str) -> Found
     return None
 
 
+def _member(session: Session, desk, case: Case, sender: str) -> bool:
+    """Who may join `case` by citing its thread: its people, a contact come to confirm, or the desk itself."""
+    own = desk.config.desk
+    token = token_from_address(sender, own.local_part, own.domain) if sender else None
+    return (sender_belongs(session, desk, case, sender) or may_confirm(session, case, sender)
+            or sender == own.address.lower() or (bool(token) and token.lower() == case.token))
+
+
 def case_of_our_message(session: Session, message_id: str) -> Case | None:
     """The case of a mail we sent ourselves, by its Message-ID (a copy coming back)."""
     if not message_id:
@@ -76,7 +85,8 @@ def _by_message_ids(session: Session, desk, parsed: ParsedMessage, sender: str) 
         if key not in owners})
     for message_id in ids:
         if message_id in owners:
-            return session.get(Case, owners[message_id])
+            case = session.get(Case, owners[message_id])
+            return case if _member(session, desk, case, sender) else None
     return None
 
 
@@ -94,7 +104,7 @@ def _by_token(session: Session, desk, parsed: ParsedMessage, sender: str) -> Cas
 def _by_subject(session: Session, desk, parsed: ParsedMessage, sender: str) -> Case | None:
     for reference in find_case_references(parsed.subject, desk.config.desk.reference_prefix):
         case = session.scalar(select(Case).where(Case.reference == reference))
-        if case and (sender_belongs(session, desk, case, sender) or may_confirm(session, case, sender)):
+        if case and _member(session, desk, case, sender):
             return case
     return None
 
