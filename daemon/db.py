@@ -5,6 +5,7 @@ schema is only ever created by Alembic, so a database made today upgrades tomorr
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -27,6 +28,8 @@ def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: s
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _sqlite_end)
+        event.listen(engine, "rollback", _sqlite_end)
     return engine
 
 
@@ -61,8 +64,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# How many transactions this thread has open on SQLite (see _sqlite_begin).
+_open_here = threading.local()
+_COUNTED = "canceldesk_counted_begin"
+
+
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN, waiting (busy_timeout) while another thread
+    # or process writes. A plain BEGIN reads first and upgrades at its first write: if
+    # someone committed in between, SQLite refuses the upgrade at once ("database is
+    # locked") and no timeout helps; the watcher, the scheduler and the outbox did that to
+    # each other. A transaction opened while this thread already holds one would wait for
+    # itself, so it stays a plain reader.
+    depth = getattr(_open_here, "depth", 0)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if depth == 0 else "BEGIN")
+    connection.info[_COUNTED] = True
+    _open_here.depth = depth + 1
+
+
+def _sqlite_end(connection) -> None:
+    if connection.info.pop(_COUNTED, False):
+        _open_here.depth -= 1
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

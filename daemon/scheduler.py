@@ -7,11 +7,17 @@ doubles are documented in PITFALLS), reference the module-level `fire` with the 
 down runs when it comes back. New and ended timers reach the scheduler after their
 transaction commits; at start-up every pending timer is (re-)registered and stale jobs
 dropped. One scheduler per database: two would each fire every job.
+
+APScheduler only knows the wall clock, the desk may run on another (a test's hand-moved
+one): a job's run date is its timer's due moment moved by the difference between the two,
+taken when the jobs are synced. So a job wakes the daemon when the desk's clock reaches
+its timer, never because the wall clock ran ahead; with the system clock the difference
+is zero. Whether a timer is due is decided by `timers.run_timer`, on the desk's clock.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -35,17 +41,37 @@ def job_id(timer_id: int) -> str:
     return f"{JOB_PREFIX}{timer_id}"
 
 
-def make_scheduler(desk, *, persistent: bool = True) -> BackgroundScheduler:
+class TimerScheduler(BackgroundScheduler):
+    """A BackgroundScheduler whose job run dates are given on the desk's clock."""
+
+    def __init__(self, clock, **options) -> None:
+        super().__init__(**options)
+        self.clock = clock
+        self.offset = timedelta(0)
+
+    def align(self) -> None:
+        """Take the difference between the wall clock and the desk's, as it is now."""
+        # Whole seconds: the system clock read twice differs by microseconds, which must not
+        # wake a job a moment before its timer is due.
+        drift = datetime.now(timezone.utc) - self.clock.now()
+        self.offset = timedelta(seconds=round(drift.total_seconds()))
+
+    def run_date(self, due_at: datetime) -> datetime:
+        """The wall-clock moment at which the desk's clock reaches `due_at`."""
+        return due_at + self.offset
+
+
+def make_scheduler(desk, *, persistent: bool = True) -> TimerScheduler:
     """A scheduler with the job store in the desk's database (or in memory for tests)."""
     store = SQLAlchemyJobStore(engine=desk.engine, tablename=TABLE) if persistent else MemoryJobStore()
-    return BackgroundScheduler(
-        jobstores={"default": store}, timezone=timezone.utc,
+    return TimerScheduler(
+        desk.clock, jobstores={"default": store}, timezone=timezone.utc,
         # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
 
 
-def start(desk, scheduler: BackgroundScheduler | None = None, *, paused: bool = False) -> BackgroundScheduler:
+def start(desk, scheduler: TimerScheduler | None = None, *, paused: bool = False) -> TimerScheduler:
     """Start serving `desk`: register pending timers, follow new ones as they commit."""
     global _desk
     scheduler = scheduler or make_scheduler(desk)
@@ -74,8 +100,13 @@ def fire(timer_id: int) -> None:
     timers.run_timer(_desk, timer_id)
 
 
-def sync(desk, scheduler: BackgroundScheduler) -> int:
-    """Make the job store match the pending timers: add or move each, drop the rest."""
+def sync(desk, scheduler: TimerScheduler) -> int:
+    """Make the job store match the pending timers: add or move each, drop the rest.
+
+    Also after the desk's clock jumped (a test moving its hand-set clock): every job is
+    re-timed, and what is now due runs at once.
+    """
+    scheduler.align()
     with transaction(desk.factory) as session:
         pending = {t.id: t.due_at for t in timers.all_pending(session)}
     for timer_id, due_at in pending.items():
@@ -88,19 +119,19 @@ def sync(desk, scheduler: BackgroundScheduler) -> int:
     return len(pending)
 
 
-def add_job(scheduler: BackgroundScheduler, timer_id: int, due_at: datetime) -> None:
-    scheduler.add_job(fire, "date", run_date=due_at, args=[timer_id], id=job_id(timer_id),
+def add_job(scheduler: TimerScheduler, timer_id: int, due_at: datetime) -> None:
+    scheduler.add_job(fire, "date", run_date=scheduler.run_date(due_at), args=[timer_id], id=job_id(timer_id),
                       name=f"timer {timer_id}", replace_existing=True)
 
 
-def remove_job(scheduler: BackgroundScheduler, timer_id: int) -> None:
+def remove_job(scheduler: TimerScheduler, timer_id: int) -> None:
     try:
         scheduler.remove_job(job_id(timer_id))
     except JobLookupError:
         pass  # already run, or never registered: either way nothing is left to remove
 
 
-def _follow_commits(desk, scheduler: BackgroundScheduler) -> None:
+def _follow_commits(desk, scheduler: TimerScheduler) -> None:
     """Tell the scheduler about timers only once their rows are committed.
 
     Adding the job inside the transaction would, on SQLite, wait on our own write lock;

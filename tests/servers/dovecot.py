@@ -88,6 +88,7 @@ class DovecotServer:
             stderr=subprocess.DEVNULL,
             # Its own process group, so stop() can signal the master and all its children.
             start_new_session=True,
+            env=_real_time_env(),
         )
         self._wait_until_listening()
         return self
@@ -372,3 +373,11 @@ def dovecot_no_idle_user(dovecot_no_idle):
 def dovecot_oauth2_user(dovecot_oauth2):
     """A fresh account on the OAuth2-capable Dovecot (its password works too)."""
     return dovecot_oauth2.add_user()
+
+
+def _real_time_env() -> dict[str, str]:
+    """Our environment minus libfaketime: the tests may run on a fake date (`faketime`),
+    but the mail server is another machine on the real clock, and Dovecot's login
+    processes fail under the preloaded library."""
+    return {name: value for name, value in os.environ.items()
+            if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}

@@ -52,7 +52,8 @@ def monotonic(desk):
 
 
 def google_backend(desk, server, **options) -> GoogleSheets:
-    client = client_for_base_url(server.base_url, timeout=(2.0, 2.0))
+    # A read timeout no answer reaches on a busy machine: a spurious retry would change the write counts.
+    client = client_for_base_url(server.base_url, timeout=(2.0, 30.0))
     return GoogleSheets(client, sleep=lambda s: desk.clock.advance(timedelta(seconds=max(0.0, s))),
                         clock=monotonic(desk), rng=random.Random(5), **options)
 

@@ -1,6 +1,9 @@
 """The APScheduler wiring: one job per pending timer, with its id and run date; re-registered
 at start-up without duplicates; the SQLAlchemy job store in the desk's own database; a
-timer that fell due while the daemon was stopped runs once when it starts again."""
+timer that fell due while the daemon was stopped runs once when it starts again.
+
+The schedulers here really run (their thread on the wall clock) while the desk's clock
+stands at START, whatever today's date: only what is due by the desk's clock may fire."""
 from __future__ import annotations
 
 import threading
@@ -28,7 +31,8 @@ def desk(tmp_path, database_url):
 
 
 def _jobs(sched) -> dict[str, datetime]:
-    return {job.id: job.trigger.run_date for job in sched.get_jobs()}
+    """Each job's moment on the desk's clock."""
+    return {job.id: job.trigger.run_date - sched.offset for job in sched.get_jobs()}
 
 
 def _timer_ids(desk) -> dict[str, datetime]:
@@ -39,27 +43,27 @@ def _timer_ids(desk) -> dict[str, datetime]:
 
 def test_jobs_follow_the_pending_timers_and_restart_without_duplicates(desk):
     first = request(desk)
-    sched = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False), paused=True)
+    sched = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False))
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2
     request(desk, "GLOBEX")
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 4, "added once the rows were committed"
     step(desk, first, Trigger.SAVED)
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2, "ended timers leave no job behind"
     scheduler.stop(desk)
-    again = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False), paused=True)
+    again = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False))
     assert _jobs(again) == _timer_ids(desk) and len(again.get_jobs()) == 2
 
 
 def test_sqlalchemy_job_store_in_the_desks_database_survives_a_restart(desk):
     request(desk)
-    scheduler.start(desk, paused=True)
+    scheduler.start(desk)
     scheduler.stop(desk)
     with transaction(desk.factory) as session:
         stored = set(session.scalars(select(SchedulerJob.id)))
         # A job left over from a timer that ended while the daemon was down.
         session.add(SchedulerJob(id="timer:999999", next_run_time=0.0, job_state=b"stale"))
     assert stored == set(_timer_ids(desk))
-    sched = scheduler.start(desk, paused=True)
+    sched = scheduler.start(desk)
     assert _jobs(sched) == _timer_ids(desk)
     with transaction(desk.factory) as session:
         assert session.scalar(select(func.count()).select_from(SchedulerJob)) == 2
@@ -67,20 +71,25 @@ def test_sqlalchemy_job_store_in_the_desks_database_survives_a_restart(desk):
 
 def test_a_timer_due_while_stopped_fires_once_when_the_daemon_starts(desk):
     ref = request(desk)
+    request(desk, "GLOBEX")
     with transaction(desk.factory) as session:
-        # The daemon was down over the SLA deadline: the timer's moment is long gone.
-        session.execute(update(Timer).where(Timer.kind == "sla_call_scheduled").values(due_at=LONG_AGO))
-    done = threading.Event()
+        # The daemon was down over ACME's SLA deadline: that timer's moment is long gone.
+        overdue = session.scalar(select(Timer.id).where(Timer.kind == "sla_call_scheduled").order_by(Timer.id))
+        session.execute(update(Timer).where(Timer.id == overdue).values(due_at=LONG_AGO))
+    done, ran = threading.Event(), []
     sched = scheduler.make_scheduler(desk)
-    sched.add_listener(lambda event: done.set(), mask=_executed())
+    sched.add_listener(lambda event: (ran.append(event.job_id), done.set()), mask=_executed())
     scheduler.start(desk, sched)
     assert done.wait(15), "the overdue timer did not run"
+    # Jobs due together are submitted in one pass: had any other been due, it ran with this one.
+    assert ran == [scheduler.job_id(overdue)], "only the timer due by the desk's clock"
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 3
     scheduler.stop(desk)
     fire(desk)
     assert len(mails(desk, to="amy@agency.example", subject="no call scheduled")) == 1
     assert ("sla_call_scheduled", 0) not in pending(desk, ref)
     restarted = scheduler.start(desk, paused=True)
-    assert list(_jobs(restarted)) == [j for j in _timer_ids(desk)], "only the timer still pending"
+    assert _jobs(restarted) == _timer_ids(desk), "only the timers still pending"
     fire(desk)
     assert len(mails(desk, to="amy@agency.example", subject="no call scheduled")) == 1
 
