@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args) -> Config:
     config = load(args.config)
-    _logging(config.logging.level)
+    _logging(config.logging.level, config.logging.format)
     return config
 
 
@@ -236,12 +236,10 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)-7s %(message)s",
-                        datefmt="%H:%M:%S", force=True)
-    # Libraries' chatter at INFO is not what an operator needs to read.
-    for noisy in ("alembic", "apscheduler", "imapclient", "urllib3", "mail-parser", "mailparser"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _logging(level: str, style: str = "text") -> None:
+    from daemon.logformat import configure
+
+    configure(level, style)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
