@@ -166,11 +166,13 @@ def _print_outcome(outcome) -> None:
 def cmd_accounts_import(args) -> int:
     from daemon.accounts_import import import_rows, read_rows
     from daemon.db import transaction
+    from daemon.tables import progress
 
     desk = _desk(args)
     try:
         with transaction(desk.factory) as session:
-            report = import_rows(session, read_rows(args.file))
+            rows = read_rows(args.file)
+            report = import_rows(session, progress(rows, total=len(rows), label="importing accounts"))
     finally:
         desk.engine.dispose()
     print(f"{report.summary()} from {args.file}")

@@ -18,6 +18,7 @@ from daemon.classify import Decision, Mail, classify, sender_of
 from daemon.db import transaction
 from daemon.models import InboundMessage, MessageStatus
 from daemon.preview import Preview, Recorder
+from daemon.tables import progress
 from parsers.message import parse_message
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ class Outcome:
 def process_pending(desk, limit: int = 1000) -> list[Outcome]:
     """Process every stored mail that is waiting, oldest first, until the desk is stopping."""
     outcomes = []
-    for message_id in _waiting(desk, limit):
+    waiting = _waiting(desk, limit)
+    for message_id in progress(waiting, total=len(waiting), label="processing mail"):
         if desk.stopping.is_set():
             break  # the rest stays stored and waiting: the next start goes on from there
         outcomes.append(process_one(desk, message_id))

@@ -32,6 +32,7 @@ from daemon.db import transaction
 from daemon.models import Case, CaseEvent, OutboxEntry, OutboxStatus
 from daemon.schema import ConfigError
 from daemon.sheets import layout, projection
+from daemon.tables import progress
 from daemon.workflow import EventBus, Trigger
 from integrations.sheets.backend import SheetBackend, SheetsError
 from integrations.sheets.upsert import SheetWriter, UpsertResult
@@ -220,7 +221,8 @@ class SheetSync:
     def reconcile(self) -> dict[str, UpsertResult]:
         """Rewrite each sheet from the projection: restore, un-edit, follow moved rows, clear duplicates."""
         desired = self.desired_rows()
-        results = {name: self.writer.reconcile(self.mappings[name], desired[name]) for name in layout.WRITTEN}
+        sheets = progress(layout.WRITTEN, total=len(layout.WRITTEN), label="reconciling sheets")
+        results = {name: self.writer.reconcile(self.mappings[name], desired[name]) for name in sheets}
         for name, r in results.items():
             if r.restored or r.edited or r.cleared or r.moved:
                 log.warning("sheet %s repaired: %s restored, %s edited back, %s moved, %s duplicates cleared",
