@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.dbtext import escape_parameters
+
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
@@ -25,6 +27,7 @@ def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: s
     elif password is not None and parsed.username:
         parsed = parsed.set(password=_optional(password))
     engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    event.listen(engine, "before_cursor_execute", escape_parameters, retval=True)  # NUL & co.
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

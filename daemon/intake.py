@@ -4,12 +4,16 @@ The stored row is unique on (mailbox, UIDVALIDITY, UID) and on the Message-ID (o
 of the bytes when a mail has none), so the same mail fetched twice, re-delivered after a
 UIDVALIDITY change, or replayed from a file is one row. The checkpoint (highest UID seen
 per mailbox and UIDVALIDITY) moves in the same transaction as the row it covers.
+
+A mail the database refuses to store waits with its own backoff (`PoisonLedger`) while the
+next ones are stored; after `[intake] max_attempts` it is kept set aside, bytes and reason,
+and intake never stops on it.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -80,6 +84,50 @@ def record_marked(session: Session, mailbox: str, uidvalidity: int, uid: int) ->
             InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
             InboundMessage.uid == uid)):
         row.marked_on_server = True
+
+
+def hold_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
+    """Move the checkpoint back to `uid`: the mail above it was not stored and must be read again."""
+    row = session.get(Checkpoint, (mailbox, uidvalidity))
+    if row is not None and row.last_uid > uid:
+        row.last_uid = uid
+
+
+def store_set_aside(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes,
+                    now: datetime, reason: str) -> None:
+    """Keep a mail that could not be stored as it is, set aside with the reason, by its bytes' hash."""
+    key = "sha256:" + hashlib.sha256(raw).hexdigest()
+    if session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)):
+        return
+    if uid is not None:
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)
+    session.add(InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
+                               received_at=now, status=MessageStatus.SET_ASIDE, attempts=0, error=reason[-8000:],
+                               marked_on_server=uid is None, label="", label_reason=""))
+
+
+class PoisonLedger:
+    """Mails the database refused to store, by UID, each with its own backoff."""
+
+    def __init__(self, base: timedelta = timedelta(seconds=5), cap: timedelta = timedelta(minutes=10)) -> None:
+        self.base, self.cap = base, cap
+        self._failures: dict[int, tuple[int, datetime]] = {}  # uid -> (attempts, next try)
+
+    def failed(self, uid: int, now: datetime) -> int:
+        attempts = self._failures.get(uid, (0, now))[0] + 1
+        self._failures[uid] = (attempts, now + min(self.cap, self.base * 2 ** (attempts - 1)))
+        return attempts
+
+    def due(self, uids: list[int], now: datetime) -> list[int]:
+        return [uid for uid in uids if uid not in self._failures or self._failures[uid][1] <= now]
+
+    def forget(self, uid: int) -> None:
+        self._failures.pop(uid, None)
+
+    def lowest(self) -> int | None:
+        return min(self._failures, default=None)
+
+
 
 
 def _advance_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:

@@ -67,6 +67,7 @@ class Watcher:
         # outbox has retries and timers that fall due without any new mail.
         self.wait_seconds = wait_seconds if wait_seconds is not None else desk.config.mailbox.poll_seconds
         self.uidvalidity: int | None = None
+        self.poison = intake.PoisonLedger()
 
     def run_forever(self) -> None:
         while not self.stop.is_set():
@@ -110,10 +111,12 @@ class Watcher:
 
     def _session(self) -> None:
         self.connect()
-        self.backoff.reset()
         self.refused_backoff.reset()
         while not self.stop.is_set():
             self.sweep()
+            # Only a whole sweep proves the trouble gone: a connect that works before a
+            # sweep that fails must not turn the backoff into a retry every second.
+            self.backoff.reset()
             # Returns at once when the server announced mail during the sweep: sweep again.
             self.source.wait(self.wait_seconds, self.stop)
 
@@ -134,16 +137,49 @@ class Watcher:
         for start in range(0, len(uids), batch):
             if self.stop.is_set():
                 break  # still on the server, above the checkpoint: read at the next start
-            for mail in self.source.fetch(uids[start:start + batch]):
-                is_new = self._store_then_mark(mail.uid, mail.raw)
-                stored += is_new
-                duplicates += not is_new
+            for mail in self.source.fetch(self.poison.due(uids[start:start + batch], self.desk.clock.now())):
+                is_new = self._take(mail.uid, mail.raw)
+                stored += bool(is_new)
+                duplicates += is_new is False
+        self._hold_checkpoint_below_failures()
         return stored, duplicates
+
+    def _take(self, uid: int, raw: bytes) -> bool | None:
+        """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""
+        try:
+            return self._store_then_mark(uid, raw)
+        except (MailSourceError, OSError, OperationalError):
+            raise  # the server or the database is away: the connection's backoff handles that
+        except Exception as exc:  # this mail, not the connection: the next one goes on
+            attempts = self.poison.failed(uid, self.desk.clock.now())
+            if attempts < self.desk.config.intake.max_attempts:
+                log.warning("mailbox %s: UID %s not stored (attempt %d), will retry: %s", self.source.key, uid,
+                            attempts, exc)
+                return None
+            return self._set_aside_unstorable(uid, raw, f"not stored after {attempts} attempts: "
+                                              f"{type(exc).__name__}: {exc}")
+
+    def _set_aside_unstorable(self, uid: int, raw: bytes, reason: str) -> bool:
+        log.error("mailbox %s: UID %s set aside: %s", self.source.key, uid, reason)
+        with transaction(self.desk.factory) as session:
+            intake.store_set_aside(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
+                                   raw=raw, now=self.desk.clock.now(), reason=reason)
+        self.poison.forget(uid)
+        self._mark(uid)
+        return True
+
+    def _hold_checkpoint_below_failures(self) -> None:
+        """A mail still waiting for its retry must be fetched again, even after a restart."""
+        lowest = self.poison.lowest()
+        if lowest is not None:
+            with transaction(self.desk.factory) as session:
+                intake.hold_checkpoint(session, self.source.key, self.uidvalidity, lowest - 1)
 
     def _store_then_mark(self, uid: int, raw: bytes) -> bool:
         with transaction(self.desk.factory) as session:
             result = intake.store(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
                                   raw=raw, now=self.desk.clock.now())
+        self.poison.forget(uid)
         # Committed above: only now may the server forget the mail.
         self._mark(uid)
         return result.is_new
