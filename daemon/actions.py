@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import calls, cases, requests, timers_letters
+from daemon import calls, cases, joining, requests, timers_letters
 from daemon.classify import Decision, Mail
 from daemon.models import Case, Contact, OutboxEntry
 from daemon.workflow import Trigger
@@ -69,11 +69,17 @@ def open_unverified(desk, session: Session, mail: Mail, decision: Decision) -> N
 
 
 def _open_or_join(desk, session: Session, mail: Mail, decision: Decision, trigger: Trigger, account) -> None:
-    """A request joins the case already in progress for the account (or the unknown sender)."""
+    """A request joins the case already in progress for the account (or the unknown sender).
+
+    A contact on file is answered and the team told what the request adds; a sender not
+    on file, already asked to confirm from an address on file, is not answered again.
+    """
     existing = cases.open_case_for(session, account.id if account else None, mail.sender)
     if existing is not None:
         mail.case = existing
         add_to_case(desk, session, mail, decision)
+        if account is not None:
+            joining.join(desk, session, existing, mail)
         return
     mail.case = requests.open_from_mail(desk, session, mail, trigger, account)
 
