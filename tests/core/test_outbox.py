@@ -54,7 +54,7 @@ def entries(desk) -> dict[int, OutboxEntry]:
     """The entries by their ack number."""
     with transaction(desk.factory) as session:
         rows = session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)).all()
-    return {int(e.message_id.split("-")[1].split("@")[0]): e for e in rows}
+    return {int(e.message_id.split("-")[1].split("@")[0]): e for e in rows if e.message_id.startswith("<ack-")}
 
 
 def statuses(desk) -> dict[int, OutboxStatus]:
@@ -243,5 +243,6 @@ def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_s
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
 
-    assert received_counts(smtp_server) == {f"<ack-{n}@agency.example>": 1 for n in (1, 2, 3)}
+    acks = {key: count for key, count in received_counts(smtp_server).items() if key.startswith("<ack-")}
+    assert acks == {f"<ack-{n}@agency.example>": 1 for n in (1, 2, 3)}   # beside whatever else `run` sends
     assert set(statuses(desk).values()) == {OutboxStatus.SENT}
