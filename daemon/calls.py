@@ -76,7 +76,7 @@ def _proposal_sent_at(desk, case: Case, call: CallInvite) -> datetime:
 def schedule(desk, session: Session, case: Case, start: datetime, actor: str) -> CallInvite:
     """Set or move the call (staff's `#call`): same UID, higher SEQUENCE, everyone invited again."""
     if start <= desk.clock.now():
-        raise StepRefused(f"{_staff_time(desk, start)} is in the past: give a time to come")
+        raise StepRefused(f"{effects.staff_time(desk, start)} is in the past: give a time to come")
     call = call_of(session, case)
     if call is None:
         call = _new_call(desk, session, case)
@@ -87,7 +87,7 @@ def schedule(desk, session: Session, case: Case, start: datetime, actor: str) ->
     session.flush()
     _invite_everyone(desk, session, case, call, "REQUEST")
     advance(session, desk.bus, case, Trigger.CALL_SCHEDULED, actor=actor, at=desk.clock.now(),
-            summary=f"call set for {_staff_time(desk, start)}", start=start.isoformat(), sequence=call.sequence)
+            summary=f"call set for {effects.staff_time(desk, start)}", start=start.isoformat(), sequence=call.sequence)
     return call
 
 
@@ -113,7 +113,7 @@ def _call_off(desk, session: Session, case: Case, actor: str) -> None:
     if not _withdraw_unsent(desk, session, case):
         _invite_everyone(desk, session, case, call, "CANCEL")
     cases.record(session, case, "call_cancelled", at=desk.clock.now(), actor=actor,
-                 summary=f"call of {_staff_time(desk, call.start)} cancelled", uid=call.uid, sequence=call.sequence)
+                 summary=f"call of {effects.staff_time(desk, call.start)} cancelled", uid=call.uid, sequence=call.sequence)
 
 
 def _withdraw_unsent(desk, session: Session, case: Case) -> bool:
@@ -165,7 +165,7 @@ def _apply_reply(desk, session: Session, case: Case, call: CallInvite, reply) ->
         call.status = "accepted"
         if case.state != State.CALL_SCHEDULED.value and can_advance(case, Trigger.CALL_SCHEDULED):
             advance(session, desk.bus, case, Trigger.CALL_SCHEDULED, actor=reply.attendee_addr, at=now,
-                    summary=f"the customer accepted the call of {_staff_time(desk, call.start)}")
+                    summary=f"the customer accepted the call of {effects.staff_time(desk, call.start)}")
     elif reply.partstat == "DECLINED":
         call.status = "declined"
         if can_advance(case, Trigger.CALL_DECLINED):
@@ -189,10 +189,10 @@ def _invite_everyone(desk, session: Session, case: Case, call: CallInvite, metho
     ics = _ics(desk, case, call, method, attendees)
     template = "call_invite" if method == "REQUEST" else "call_cancelled"
     for address in [customer, *team]:
-        zone = case.account.timezone if address == customer and case.account else desk.config.business.timezone
-        context = {**case_values, "to_customer": address == customer,
-                   "call_time": effects.format_local(call.start, zone), "call_minutes": call.minutes,
-                   "moved": call.sequence > 0}
+        to_customer = address == customer
+        context = {**(case_values if to_customer else effects.staff_view(desk, case_values, address)),
+                   "to_customer": to_customer, "call_time": _call_time(desk, case, call, to_customer),
+                   "call_minutes": call.minutes, "moved": call.sequence > 0}
         effects.send(desk, session, case, template, [address], context,
                      dedupe=f"call:{call.sequence}:{address}", not_before=not_before,
                      decorate=lambda msg: attach_invite(msg, ics, method))
@@ -209,5 +209,9 @@ def _ics(desk, case: Case, call: CallInvite, method: str, attendees: list[tuple[
                         stamp=desk.clock.now())
 
 
-def _staff_time(desk, moment: datetime) -> str:
-    return effects.format_local(moment, desk.config.business.timezone)
+def _call_time(desk, case: Case, call: CallInvite, to_customer: bool) -> str:
+    """In the customer's own zone for the customer; in the desk's zone, like every staff mail, for the team."""
+    if to_customer and case.account:
+        return effects.format_local(call.start, case.account.timezone)
+    return effects.staff_time(desk, call.start)
+

@@ -19,25 +19,43 @@ log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 # The staff of the example accounts (docs/accounts.example.csv); the tests use them too.
+# Everyone the accounts name is here: account managers and team leads with the role the
+# commands give them, and the service teams' specialists, who need no role of their own
+# (any staff member may tick an offboarding item with #done, add a #note or ask #status).
 DEMO_STAFF = """\
 [staff]
 members = [
   { email = "amy@agency.example", name = "Amy", roles = ["account_manager", "retention"] },
+  { email = "bob@agency.example", name = "Bob", roles = ["account_manager"] },
   { email = "tom@agency.example", name = "Tom", roles = ["team_lead"] },
   { email = "dana@agency.example", name = "Dana", roles = ["director"] },
   { email = "gary@agency.example", name = "Gary", roles = ["general_manager"] },
   { email = "fin@agency.example", name = "Fin", roles = ["finance"] },
   { email = "acc@agency.example", name = "Acca", roles = ["accounting"] },
+  { email = "sam@agency.example", name = "Sam", roles = [] },
+  { email = "pia@agency.example", name = "Pia", roles = [] },
+  { email = "sol@agency.example", name = "Sol", roles = [] },
+  { email = "cora@agency.example", name = "Cora", roles = [] },
+  { email = "web@agency.example", name = "Wes", roles = [] },
+  { email = "eve@agency.example", name = "Eve", roles = [] },
 ]
 """
 
-DEMO_CONFIG = """\
+# One zone for everything staff read or type (notices, call invites, #call, timers) and for
+# the business hours the deadlines count in; customers read their account's own zone.
+DEMO_ZONE = "Europe/London"
+
+DEMO_CONFIG = f"""\
 # Written by `canceldesk demo` for `make run`; see config.example.toml for every key.
 [desk]
 address = "cancel@agency.example"
 name = "Agency cancellation desk"
 company = "Agency"
-timezone = "Europe/London"
+timezone = "{DEMO_ZONE}"
+
+[business]
+timezone = "{DEMO_ZONE}"
+holidays_country = "GB"
 
 [mailbox]
 url = "maildir:inbox"

@@ -63,7 +63,23 @@ def notify_team(desk, session: Session, case: Case, template: str, context: dict
         cases.record(session, case, "warning", at=desk.clock.now(), summary="no team on file to notify")
         return
     for address in team:
-        send(desk, session, case, template, [address], context, dedupe=f"{dedupe}:{address}", reply=False)
+        send(desk, session, case, template, [address], staff_view(desk, context, address),
+             dedupe=f"{dedupe}:{address}", reply=False)
+
+
+def staff_view(desk, context: dict[str, Any], address: str) -> dict[str, Any]:
+    """A case context as one of the account's team reads it: times in the desk's zone, and
+    `to_staff`, since only staff may drive the case with #commands (a freelancer on the
+    team is told, not invited to command)."""
+    view = {**context, "to_staff": address in desk.staff}
+    if "received" in context:
+        view["received_at"] = staff_time(desk, context["received"])
+    return view
+
+
+def staff_time(desk, moment: datetime) -> str:
+    """A moment as staff read it: in the desk's zone (`[desk] timezone`), one zone for all of them."""
+    return format_local(moment, desk.config.desk.timezone)
 
 
 def notify_team_at_risk(desk, session: Session, mail) -> None:
@@ -146,6 +162,7 @@ def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str
         "kind_label": KIND_LABELS.get(case.kind, case.kind),
         "account_name": account.name if account else case.requester,
         "customer_name": contact_name or (account.name if account else "customer"),
+        "received": received_at,
         "received_at": format_local(received_at, zone),
         "services": list(case.requested_services or []),
         "requested_final_day": case.requested_final_day.isoformat() if case.requested_final_day else "",

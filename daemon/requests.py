@@ -300,13 +300,13 @@ def _on_verified_request(desk, session: Session, case: Case, event: DomainEvent)
 
 def _tell_of_lookalike(desk, session: Session, active: Case, lookalike: correlate.Lookalike) -> None:
     """A notice to each of the account's team, sent as mail of the waiting case; a line on both timelines."""
-    from daemon.effects import case_context, send
+    from daemon.effects import case_context, send, staff_view
 
     waiting = lookalike.case
     context = {**case_context(desk, waiting), "excerpt": _opening_data(waiting).get("excerpt") or "(no text)",
                "active": active, "active_account": active.account, "resemblance": lookalike.why}
     for address in account_team_addresses(active.account):
-        send(desk, session, waiting, "unverified_lookalike_notice", [address], context,
+        send(desk, session, waiting, "unverified_lookalike_notice", [address], staff_view(desk, context, address),
              dedupe=f"lookalike:{active.reference}:{address}")
     for case, other in ((waiting, active), (active, waiting)):
         cases.record(session, case, "note", at=desk.clock.now(),

@@ -1,4 +1,4 @@
-"""#call YYYY-MM-DD HH:MM — set or move the save call (business time zone); #call cancel — call it off.
+"""#call YYYY-MM-DD HH:MM — set or move the save call (the desk's time zone); #call cancel — call it off.
 
 Everyone invited (the customer and the whole team) gets the change as a calendar update:
 the same UID with a higher SEQUENCE, or METHOD:CANCEL.
@@ -6,12 +6,13 @@ the same UID with a higher SEQUENCE, or METHOD:CANCEL.
 from __future__ import annotations
 
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from daemon import calls
 from daemon.business_calendar import at_local
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import ACTIVE, parse_day, refusing
-from daemon.effects import format_local
+from daemon.effects import staff_time
 from daemon.workflow import StepRefused
 
 
@@ -22,7 +23,7 @@ def process(ctx: CommandContext, args: str) -> str:
         return "call cancelled; everyone invited was told"
     start = parse_start(ctx, args)
     call = calls.schedule(ctx.desk, ctx.session, ctx.case, start, ctx.staff.email)
-    when = format_local(start, ctx.desk.config.business.timezone)
+    when = staff_time(ctx.desk, start)
     return f"call {'moved to' if call.sequence else 'set for'} {when}; invitations sent"
 
 
@@ -33,11 +34,12 @@ def parse_start(ctx: CommandContext, args: str) -> datetime:
         hour = time.fromisoformat(hour_text.strip())
     except ValueError:
         raise StepRefused(f"{hour_text.strip() or '(no time)'} is not a time: write #call YYYY-MM-DD HH:MM") from None
-    return at_local(day, hour, ctx.desk.extras["business_calendar"].zone)
+    # Staff type the time as they read every time the desk shows them: in the desk's zone.
+    return at_local(day, hour, ZoneInfo(ctx.desk.config.desk.timezone))
 
 
 COMMAND = Command(
     name="call", usage="#call YYYY-MM-DD HH:MM  |  #call cancel",
-    summary="Set or move the save call (business time zone), or cancel it; everyone invited is told.",
+    summary="Set or move the save call (the desk's time zone), or cancel it; everyone invited is told.",
     roles=frozenset({"account_manager", "retention", "team_lead"}), states=ACTIVE, needs_case=True, process=process,
 )
