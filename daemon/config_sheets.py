@@ -29,7 +29,7 @@ class SheetsConfig:
     billing_spreadsheet: str = ""
     billing_worksheet: str = "Billing"
     billing_columns: tuple[str, ...] = (
-        "account: Account", "item_id: Item ID", "service: Service", "monthly_amount: Monthly amount",
+        "account: Account", "item_id: Item ID", "client: Client", "service: Service", "monthly_amount: Monthly amount",
         "stop_date: Stop date", "case_ref: Case", "status: Status")
     offboarding_spreadsheet: str = ""
     offboarding_worksheet: str = "Offboarding"
@@ -39,7 +39,7 @@ class SheetsConfig:
     planner_spreadsheet: str = ""
     planner_worksheet: str = "Planner"
     planner_columns: tuple[str, ...] = (
-        "case_ref: Case", "account: Account", "kind: Kind", "effective_date: Effective date",
+        "case_ref: Case", "account: Account", "client: Client", "kind: Kind", "effective_date: Effective date",
         "resume_date: Resume date", "reason: Reason", "status: Status")
     customers_spreadsheet: str = ""
     customers_worksheet: str = "Customers"

@@ -15,9 +15,9 @@ WRITTEN = ("billing", "offboarding", "planner")
 CUSTOMERS = "customers"
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "billing": ("account", "item_id", "service", "monthly_amount", "stop_date", "case_ref", "status"),
+    "billing": ("account", "item_id", "client", "service", "monthly_amount", "stop_date", "case_ref", "status"),
     "offboarding": ("case_ref", "client", "final_day", "reason", "owner", "status"),
-    "planner": ("case_ref", "account", "kind", "effective_date", "resume_date", "reason", "status"),
+    "planner": ("case_ref", "account", "client", "kind", "effective_date", "resume_date", "reason", "status"),
     CUSTOMERS: ("account_id", "name", "timezone", "contract_start", "term_months", "notice_days",
                 "account_manager", "team_lead", "contacts", "team", "billing_items"),
 }
@@ -28,6 +28,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     CUSTOMERS: ("account_id",),
 }
 CHECKLIST_PREFIX = "item:"
+# How a billing person reads these fields: real dates, and amounts in the desk's currency.
+FORMATS = {"stop_date": "date", "final_day": "date", "effective_date": "date", "resume_date": "date",
+           "monthly_amount": "amount"}
 
 
 def checklist_field(item_name: str) -> str:
@@ -40,7 +43,7 @@ def checklist_names(offboarding_items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(line.partition("->")[0].strip() for line in offboarding_items)
 
 
-def mappings(sheets, checklist: tuple[str, ...], path: str = "sheets") -> dict[str, SheetMapping]:
+def mappings(sheets, checklist: tuple[str, ...], path: str = "sheets", currency: str = "") -> dict[str, SheetMapping]:
     """Every sheet's mapping by name; a bad column list is a ConfigError naming its key."""
     found = {}
     for name in (*WRITTEN, CUSTOMERS):
@@ -49,7 +52,9 @@ def mappings(sheets, checklist: tuple[str, ...], path: str = "sheets") -> dict[s
             columns.update({checklist_field(item): item for item in checklist})
         spreadsheet = getattr(sheets, f"{name}_spreadsheet") or sheets.spreadsheet
         try:
-            found[name] = SheetMapping(name, spreadsheet, getattr(sheets, f"{name}_worksheet"), KEYS[name], columns)
+            formats = {f: kind for f, kind in FORMATS.items() if f in columns}
+            found[name] = SheetMapping(name, spreadsheet, getattr(sheets, f"{name}_worksheet"), KEYS[name], columns,
+                                       formats, currency)
         except ValueError as exc:
             raise ConfigError(f"{path}.{name}_columns: {exc}") from None
     return found

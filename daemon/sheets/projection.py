@@ -95,7 +95,7 @@ def billing_rows(case: Case, plans: dict[str, Plan]) -> list[dict[str, Any]]:
         stop, status = billing_status(case, plan)
         # The new amount only once the plan stands: withdrawn or under review, the amount on file holds.
         changed = plan.amount is not None and State(case.state) in PLAN_STANDS
-        rows.append({"account": case.account.key, "item_id": item.item_key, "service": item.service,
+        rows.append({"account": case.account.key, "client": case.account.name, "item_id": item.item_key, "service": item.service,
                      "monthly_amount": plan.amount if changed else item.monthly_amount, "stop_date": stop,
                      "case_ref": case.reference,
                      "status": f"{status} (was {item.monthly_amount})" if changed else status})
@@ -144,7 +144,8 @@ def planner_row(session: Session, case: Case, plans: dict[str, Plan]) -> dict[st
     effective = (max(cancels) if kind == "cancel" and cancels else max(changes) if kind == "change" and changes
                  else _approved_on(session, case))
     account = case.account.key if case.account else case.requester
-    return {"case_ref": case.reference, "account": account, "kind": kind, "effective_date": effective,
+    client = case.account.name if case.account else case.requester
+    return {"case_ref": case.reference, "account": account, "client": client, "kind": kind, "effective_date": effective,
             "resume_date": max(pauses) if pauses else None, "reason": reason_text(case),
             "status": _status_word(case)}
 

@@ -77,7 +77,7 @@ class SheetSync:
         self.desk = desk
         self.config = desk.config.sheets
         self.checklist = layout.checklist_names(desk.config.offboarding.items)
-        self.mappings = layout.mappings(self.config, self.checklist)
+        self.mappings = layout.mappings(self.config, self.checklist, currency=desk.config.report.currency)
         self._factory = backend_factory
         # The desk's clock also ages the cached sheets, so a test's ManualClock rules both.
         self._monotonic = monotonic or (lambda: desk.clock.now().timestamp())

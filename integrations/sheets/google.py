@@ -12,6 +12,10 @@
   applied it): ranged value writes and absolute resizes land the same twice, and a
   worksheet create first re-reads the metadata and counts an existing worksheet of
   that title (or a 400 "already exists") as created.
+* Once per worksheet (with the header check) one ``spreadsheets.batchUpdate`` sets its
+  look (presentation.py): frozen header row, column widths, date and amount formats.
+  Dates go out as serial numbers RAW and are read back with FORMATTED_STRING dates, so
+  their column shows, and returns, yyyy-mm-dd.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from typing import Any, Callable, Sequence
 import gspread
 import requests
 from gspread.exceptions import APIError, SpreadsheetNotFound, WorksheetNotFound
-from gspread.utils import ValueRenderOption
+from gspread.utils import DateTimeOption, ValueRenderOption
 
 from .a1 import cell_ref
 from .backend import ApiCalls, RangeUpdate, SheetsError, header_update
 from .mapping import SheetMapping
 from .polite import Retrier, SlidingWindow
-from .values import cell_text
+from .presentation import looks
+from .values import DateText, cell_text
 
 GOOGLE_API = "https://sheets.googleapis.com"
 DEFAULT_TIMEOUT = (10.0, 30.0)
@@ -75,8 +80,10 @@ class GoogleSheets:
         rows = self._call(
             "read",
             f"read {mapping.name}",
+            # Dates come back as their yyyy-mm-dd text, amounts as plain numbers.
             lambda: worksheet.get_values(
-                value_render_option=ValueRenderOption.unformatted, pad_values=False
+                value_render_option=ValueRenderOption.unformatted,
+                date_time_render_option=DateTimeOption.formatted_string, pad_values=False
             ),
             mapping,
         )
@@ -91,7 +98,7 @@ class GoogleSheets:
         def attempt() -> Any:
             # Built afresh per attempt: gspread rewrites each "range" in place to add
             # the sheet name, so reusing the list would prefix it twice on a retry.
-            data = [{"range": a1, "values": [list(r) for r in rows]} for a1, rows in updates]
+            data = [{"range": a1, "values": [[_raw(v) for v in r] for r in rows]} for a1, rows in updates]
             return worksheet.batch_update(data, raw=True)
 
         self._call("write", f"write {mapping.name}", attempt, mapping)
@@ -110,9 +117,34 @@ class GoogleSheets:
             lambda: worksheet.get_values("1:1", pad_values=False),
             mapping,
         )
-        update = header_update(mapping, [cell_text(v) for v in (header or [[]])[0]])
+        row = [cell_text(v) for v in (header or [[]])[0]]
+        update = header_update(mapping, row)
         if update is not None:
             self.write_ranges(mapping, [update])
+            row = row + list(update[1][0])   # the missing headers go right after the last one
+        self._present(mapping, worksheet, row)
+
+    def _present(self, mapping: SheetMapping, worksheet: gspread.Worksheet, header: list[str]) -> None:
+        """Frozen header row, column widths, date and amount formats: one batchUpdate, safe to repeat."""
+        sheet_id = worksheet.id
+        requests_: list[dict[str, Any]] = [{"updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
+            "fields": "gridProperties.frozenRowCount"}}]
+        for look in looks(mapping, header):
+            span = {"sheetId": sheet_id, "startIndex": look.column - 1, "endIndex": look.column}
+            requests_.append({"updateDimensionProperties": {
+                "range": {**span, "dimension": "COLUMNS"}, "properties": {"pixelSize": 7 * look.width + 10},
+                "fields": "pixelSize"}})
+            if look.pattern:
+                requests_.append({"repeatCell": {
+                    "range": {"sheetId": sheet_id, "startRowIndex": 1, "startColumnIndex": look.column - 1,
+                              "endColumnIndex": look.column},
+                    "cell": {"userEnteredFormat": {"numberFormat": {
+                        "type": "DATE" if look.kind == "date" else "NUMBER", "pattern": look.pattern}}},
+                    "fields": "userEnteredFormat.numberFormat"}})
+        spreadsheet = self._spreadsheet(mapping.spreadsheet)
+        self._call("write", f"format {mapping.name}", lambda: spreadsheet.batch_update({"requests": requests_}),
+                   mapping)
 
     def close(self) -> None:
         """Close the gspread client's HTTP session (its pooled sockets)."""
@@ -226,6 +258,11 @@ class GoogleSheets:
             lambda: worksheet.resize(rows=new_rows, cols=new_cols),
             mapping,
         )
+
+
+def _raw(value: Any) -> Any:
+    """A cell as sent RAW: a date as its serial number, shown as a date by its column's format."""
+    return value.serial if isinstance(value, DateText) else value
 
 
 def _already_exists(error: APIError) -> bool:

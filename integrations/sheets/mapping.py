@@ -53,9 +53,13 @@ class SheetMapping:
     key_fields: tuple[str, ...]
     # Left out of the hash (a dict is not hashable); equality still compares it.
     columns: Mapping[str, str] = field(hash=False)
+    # How a person reads a column: field -> "date" or "amount" (see presentation.py).
+    formats: Mapping[str, str] = field(default_factory=dict, hash=False)
+    currency: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        object.__setattr__(self, "formats", MappingProxyType(dict(self.formats)))
         missing = [f for f in self.key_fields if f not in self.columns]
         if not self.key_fields or missing:
             raise ValueError(f"sheet {self.name!r}: key fields {missing} have no column")

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .a1 import range_a1
 from .backend import RangeUpdate, SheetBackend, SheetsError, header_columns
 from .mapping import SheetMapping
-from .values import Cell, cell_text, key_of, row_cells
+from .values import Cell, as_date, cell_text, key_of, row_cells
 
 Key = tuple[str, ...]
 
@@ -182,7 +182,7 @@ class SheetWriter:
 
     def _send(self, mapping: SheetMapping, sheet: _Sheet, plan: Mapping[int, Mapping[str, Cell]]) -> int:
         """Write the plan in as few calls as possible; on failure forget the cache."""
-        updates = _ranges(sheet.columns, plan)
+        updates = _ranges(sheet.columns, _typed(mapping, plan))
         calls = 0
         try:
             for start in range(0, len(updates), self.max_ranges):
@@ -196,6 +196,13 @@ class SheetWriter:
             sheet.store(number, cells)
             _index(sheet, mapping, number)
         return calls
+
+
+def _typed(mapping: SheetMapping, plan: Mapping[int, Mapping[str, Cell]]) -> dict[int, dict[str, Cell]]:
+    """The plan with its date fields' text marked as dates again (queued rows travel as JSON),
+    so each backend writes them as real dates."""
+    dates = [f for f, kind in mapping.formats.items() if kind == "date"]
+    return {number: {f: as_date(v) if f in dates else v for f, v in cells.items()} for number, cells in plan.items()}
 
 
 def _desired(mapping: SheetMapping, rows: Iterable[Mapping[str, Any]]) -> dict[Key, dict[str, Cell]]:

@@ -11,8 +11,11 @@ Rules, the same for every backend:
   with ``=`` as a formula. The apostrophe is then visible in the sheet, by design: it
   is the one neutralisation that survives every export. It is idempotent (an already
   prefixed text starts with ``'`` and is left alone).
-* Dates are ISO text ``YYYY-MM-DD`` (datetimes ``YYYY-MM-DD HH:MM:SS``): RAW text, so
-  no locale reinterprets 03/04, and text order is date order, so billing can sort.
+* Dates are ISO text ``YYYY-MM-DD`` for every comparison (datetimes ``YYYY-MM-DD
+  HH:MM:SS``), so no locale reinterprets 03/04. In a column the mapping formats as a date
+  the writer marks them ``DateText``, which each backend writes as a real date in a
+  ``yyyy-mm-dd`` column (a serial number RAW in Google, a date cell in the workbook), so
+  billing can sort, filter and count days.
 * Amounts (int, float, Decimal) are numbers, so billing can sum them; booleans are
   booleans (checklist columns show TRUE/FALSE and can be turned into checkboxes).
 
@@ -23,6 +26,7 @@ backend, so "is this row already what we want?" compares like with like.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -32,6 +36,24 @@ Cell = str | int | float | bool
 
 # OWASP's list of characters that make spreadsheet programs evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class DateText(str):
+    """A date as ISO text, which backends write as a real date (see presentation.py)."""
+
+    @property
+    def serial(self) -> int:
+        """The spreadsheet serial number: days since 1899-12-30, as Sheets and Excel count."""
+        return (dt.date.fromisoformat(self) - EPOCH).days
+
+
+EPOCH = dt.date(1899, 12, 30)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def as_date(value: Cell) -> Cell:
+    """`value` as DateText when it is an ISO date's text; anything else as it is."""
+    return DateText(value) if isinstance(value, str) and _ISO_DATE.fullmatch(value) else value
 
 
 def neutralise(text: str) -> str:
@@ -52,7 +74,7 @@ def to_cell(value: Any) -> Cell:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return value.isoformat()   # the writer marks it DateText where the mapping says "date"
     return neutralise(str(value))
 
 
@@ -66,6 +88,10 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()   # a date cell read back from a workbook
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)
 
 

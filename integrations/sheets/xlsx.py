@@ -12,10 +12,14 @@ survives a power cut. A daemon killed mid-write leaves the previous file intact.
 Strings are stored as literal text: openpyxl turns any str starting with ``=`` into a
 formula, so string cells get ``data_type = "s"`` explicitly, on top of the apostrophe
 ``values.neutralise`` already adds.
+
+Every write also sets the look a billing person expects (see presentation.py): the
+header row frozen, column widths, date cells shown yyyy-mm-dd and amounts with the currency.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tempfile
@@ -25,10 +29,11 @@ from typing import Sequence
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .a1 import range_start
+from .a1 import column_letter, range_start
 from .backend import ApiCalls, RangeUpdate, SheetsError, header_update
 from .mapping import SheetMapping
-from .values import cell_text
+from .presentation import DATE_PATTERN, looks
+from .values import DateText, cell_text
 
 # Excel's rules for tab names: 31 characters, none of []:*?/\ .
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
@@ -59,6 +64,7 @@ class XlsxSheets:
         sheet = self._sheet(book, mapping)
         for a1, rows in updates:
             _put(sheet, a1, rows)
+        _present(sheet, mapping)
         self._save(book)
 
     def ensure_header(self, mapping: SheetMapping) -> None:
@@ -73,6 +79,7 @@ class XlsxSheets:
         sheet = self._sheet(book, mapping)
         if update is not None:
             _put(sheet, *update)
+        _present(sheet, mapping)
         self.api_calls.writes += 1
         self._save(book)
 
@@ -123,10 +130,26 @@ def _put(sheet: Worksheet, a1: str, rows: Sequence[Sequence[object]]) -> None:
             if value == "" or value is None:
                 cell.value = None
                 continue
+            if isinstance(value, DateText):
+                cell.value, cell.number_format = dt.date.fromisoformat(value), DATE_PATTERN
+                continue
             cell.value = value
             if isinstance(value, str):
                 # Literal text even if it starts with "=": never a formula.
                 cell.data_type = "s"
+
+
+def _present(sheet: Worksheet, mapping: SheetMapping) -> None:
+    """Frozen header row, column widths, and the number format of every date and amount cell."""
+    sheet.freeze_panes = "A2"
+    header = [cell_text(c.value) for c in sheet[1]] if sheet.max_row else []
+    for look in looks(mapping, header):
+        sheet.column_dimensions[column_letter(look.column)].width = look.width
+        if not look.pattern:
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=look.column, max_col=look.column):
+            if cell.value is not None and not isinstance(cell.value, str):
+                cell.number_format = look.pattern
 
 
 def _values(book: Workbook, title: str) -> list[list[str]]:

@@ -132,7 +132,14 @@ class FakeSheetsServer:
         raise ApiFailure(400, f"Unable to parse range: {title}")
 
     def values(self, key: str, title: str) -> list[list[Any]]:
-        """What a person would see: every non-empty row, formulas as ``Formula``."""
+        """What a person would see: every non-empty row, formulas as ``Formula``, a date
+        column's serial numbers as their yyyy-mm-dd text (``raw_values`` has what is stored)."""
+        with self.lock:
+            sheet = self.sheet(key, title)
+            return [[sheet.rendered(r, c, v, "UNFORMATTED_VALUE", "FORMATTED_STRING") for c, v in enumerate(row, 1)]
+                    for r, row in enumerate(sheet.read(1, 1, *sheet.extent()), 1)]
+
+    def raw_values(self, key: str, title: str) -> list[list[Any]]:
         with self.lock:
             sheet = self.sheet(key, title)
             return sheet.read(1, 1, *sheet.extent())

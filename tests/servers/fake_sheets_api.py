@@ -9,12 +9,16 @@ and, as at Google, a value write outside a worksheet's grid is refused.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from integrations.sheets.a1 import cell_ref, column_letter
 
 if TYPE_CHECKING:
     from tests.servers.fake_sheets import FakeSheetsServer
+
+
+_EPOCH = date(1899, 12, 30)   # day 0 of spreadsheet serial numbers
 
 
 class Formula(str):
@@ -34,6 +38,17 @@ class Worksheet:
             "gridProperties": {"rowCount": rows, "columnCount": cols},
         }
         self.cells: dict[tuple[int, int], Any] = {}
+        # 0-based column -> numberFormat ({"type", "pattern"}) from repeatCell, and pixel widths.
+        self.formats: dict[int, dict[str, str]] = {}
+        self.widths: dict[int, int] = {}
+
+    def rendered(self, row: int, col: int, value: Any, option: str, dates: str) -> Any:
+        """A cell as the values API answers it: a date column's serial as its text when asked."""
+        number_format = self.formats.get(col - 1, {}) if row > 1 else {}
+        if number_format.get("type") == "DATE" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and (dates == "FORMATTED_STRING" or option == "FORMATTED_VALUE"):
+            return (_EPOCH + timedelta(days=int(value))).isoformat()   # the only pattern used: yyyy-mm-dd
+        return _render(value, option)
 
     @property
     def title(self) -> str:
@@ -133,7 +148,9 @@ def _get_range(fake: FakeSheetsServer, key: str, spec: str, params: dict) -> dic
     sheet, r1, c1, r2, c2 = parse_a1(fake, key, spec)
     sheet.check_grid(r2, c2, spec)
     option = params.get("valueRenderOption") or "FORMATTED_VALUE"
-    rows = [[_render(v, option) for v in row] for row in sheet.read(r1, c1, r2, c2)]
+    dates = params.get("dateTimeRenderOption") or "SERIAL_NUMBER"
+    rows = [[sheet.rendered(r1 + dr, c1 + dc, v, option, dates) for dc, v in enumerate(row)]
+            for dr, row in enumerate(sheet.read(r1, c1, r2, c2))]
     answer: dict[str, Any] = {"range": spec, "majorDimension": "ROWS"}
     if rows:
         answer["values"] = rows
@@ -215,9 +232,28 @@ def _sheet_batch(fake: FakeSheetsServer, key: str, _g: list, _p: dict, body: dic
             target.props["gridProperties"].update(props.get("gridProperties", {}))
             target.props.update({k: v for k, v in props.items() if k in ("title", "index")})
             replies.append({})
+        elif "repeatCell" in request:
+            cells, target = request["repeatCell"]["range"], _by_id(fake, key, request["repeatCell"]["range"])
+            number_format = request["repeatCell"]["cell"]["userEnteredFormat"]["numberFormat"]
+            for col in range(cells["startColumnIndex"], cells["endColumnIndex"]):
+                target.formats[col] = dict(number_format)
+            replies.append({})
+        elif "updateDimensionProperties" in request:
+            span, target = request["updateDimensionProperties"]["range"], _by_id(fake, key,
+                                                                                  request["updateDimensionProperties"]["range"])
+            for col in range(span["startIndex"], span["endIndex"]):
+                target.widths[col] = request["updateDimensionProperties"]["properties"]["pixelSize"]
+            replies.append({})
         else:
             raise ApiFailure(400, f"unsupported request {sorted(request)}")
     return {"spreadsheetId": key, "replies": replies}
+
+
+def _by_id(fake: FakeSheetsServer, key: str, grid_range: dict) -> Worksheet:
+    found = [s for s in fake.books[key]["sheets"] if s.props["sheetId"] == grid_range["sheetId"]]
+    if not found:
+        raise ApiFailure(400, f"No grid with id: {grid_range['sheetId']}")
+    return found[0]
 
 
 _HANDLERS = {

@@ -116,8 +116,8 @@ def move(desk, bus, reference: str, trigger: Trigger) -> None:
 
 def expected_billing(i: int, status: str = "stopping", stop: str = FINAL_DAY.isoformat()) -> list[list]:
     ref = f"CX-T-{i:05d}"
-    return [[f"ACC-{i:04d}", f"B-{i}-1", "SEO", 100 + i, stop, ref, status],
-            [f"ACC-{i:04d}", f"B-{i}-2", "PPC", 50.5, stop, ref, status]]
+    return [[f"ACC-{i:04d}", f"B-{i}-1", f"Client {i}", "SEO", 100 + i, stop, ref, status],
+            [f"ACC-{i:04d}", f"B-{i}-2", f"Client {i}", "PPC", 50.5, stop, ref, status]]
 
 
 def by_key(rows: list[list], width: int) -> dict[tuple, list]:

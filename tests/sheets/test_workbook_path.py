@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -15,7 +16,8 @@ from tests.playbook.helpers import PLAYBOOK_CONFIG, later, one_to, playbook_desk
 from tests.sheets.helpers import approve_cases, sheets_only_bus
 from tests.support import REPO, build_test_desk, config_text, mail
 
-BILLING_HEADER = ["Account", "Item ID", "Service", "Monthly amount", "Stop date", "Case", "Status"]
+BILLING_HEADER = ["Account", "Item ID", "Client", "Service", "Monthly amount", "Stop date", "Case", "Status"]
+MARCH_31 = datetime(2027, 3, 31)   # a real date cell: openpyxl reads it back as a datetime
 
 
 def sheet_rows(path, title: str) -> list[list]:
@@ -53,19 +55,19 @@ def test_a_cancellation_approved_by_mail_reaches_the_workbook_and_is_repaired(de
     billing = sheet_rows(workbook, "Billing")
     assert billing[0] == BILLING_HEADER
     assert sorted(billing[1:]) == [
-        ["ACME", "B-1001", "SEO", 1200, "", reference, "kept"],
-        ["ACME", "B-1002", "PPC", 800, "", reference, "kept"],
-        ["ACME", "B-1003", "Social", 450, "2027-03-31", reference, "stopping"],
-        ["ACME", "B-1004", "Content", 600, "2027-03-31", reference, "stopping"],
+        ["ACME", "B-1001", "Acme Outdoor Ltd", "SEO", 1200, "", reference, "kept"],
+        ["ACME", "B-1002", "Acme Outdoor Ltd", "PPC", 800, "", reference, "kept"],
+        ["ACME", "B-1003", "Acme Outdoor Ltd", "Social", 450, MARCH_31, reference, "stopping"],
+        ["ACME", "B-1004", "Acme Outdoor Ltd", "Content", 600, MARCH_31, reference, "stopping"],
     ]
     offboarding = sheet_rows(workbook, "Offboarding")
-    assert offboarding[1][:6] == [reference, "Acme Outdoor Ltd", "2027-03-31",
+    assert offboarding[1][:6] == [reference, "Acme Outdoor Ltd", MARCH_31,
                                   "'=SUM(A1:A9) is what we pay (price)", "amy@agency.example", "offboarding"]
     checklist = dict(zip(offboarding[0][6:], offboarding[1][6:]))
     assert checklist["Revoke tool access"] == "pending"
     assert checklist["Pause ad campaigns and recurring ad spend"] == "n/a"     # PPC is kept
     planner = sheet_rows(workbook, "Planner")
-    assert planner[1] == [reference, "ACME", "cancel", "2027-03-31", "", "'=SUM(A1:A9) is what we pay (price)",
+    assert planner[1] == [reference, "ACME", "Acme Outdoor Ltd", "cancel", MARCH_31, "", "'=SUM(A1:A9) is what we pay (price)",
                           "offboarding"]
 
     item = one_to(desk, "tom@agency.example", "Offboarding: Revoke tool access")
