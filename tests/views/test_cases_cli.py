@@ -62,7 +62,7 @@ def test_cases_show_tells_the_whole_story_of_a_lost_case(seeded, cli):
     for section in ("Timeline", "Reasons", "Decisions", "Approvals", "Timers", "Mail and effects sent",
                     "Sheet rows: billing", "Sheet rows: planner"):
         assert f"\n{section}\n" in out, section
-    assert "GLOBEX   B-2001   SEO      900.00" in out
+    assert "GLOBEX   Globex Dental  B-2001   SEO      900.00" in out
 
 
 def test_cases_show_json_has_the_commands_and_who_ran_them(seeded, cli):
