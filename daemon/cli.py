@@ -152,7 +152,7 @@ def cmd_replay(args) -> int:
     if not stored.is_new:
         print(f"already stored as message #{stored.message_id}; use `canceldesk reprocess {stored.message_id}`")
         return 1
-    outcome = pipeline.process_one(desk, stored.message_id)
+    outcome = pipeline.process_now(desk, stored.message_id)
     desk.dispatcher.deliver_due()
     _print_outcome(outcome)
     return 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon import claims
 from daemon.actions import ACTIONS
 from daemon.classify import Decision, Mail, classify, sender_of
 from daemon.db import transaction
@@ -39,14 +40,21 @@ def process_pending(desk, limit: int = 1000) -> list[Outcome]:
     for message_id in progress(waiting, total=len(waiting), label="processing mail"):
         if desk.stopping.is_set():
             break  # the rest stays stored and waiting: the next start goes on from there
-        outcomes.append(process_one(desk, message_id))
+        outcome = process_one(desk, message_id)
+        if outcome is not None:
+            outcomes.append(outcome)
     return outcomes
 
 
-def process_one(desk, message_id: int) -> Outcome:
+def process_one(desk, message_id: int) -> Outcome | None:
+    """Process one stored mail if it still waits; None when it is done or another process has it."""
     try:
         with desk.case_work, transaction(desk.factory) as session:
-            return _process(desk, session, session.get(InboundMessage, message_id))
+            claims.lock_case_work(session)
+            inbound = claims.claim_waiting(session, message_id)
+            return _process(desk, session, inbound) if inbound is not None else None
+    except Unreadable as exc:
+        return _record_failure(desk, message_id, f"set aside: {exc}", give_up=True)
     except Exception:  # anything: the mail is shunted, the daemon goes on
         return _record_failure(desk, message_id, traceback.format_exc())
 
@@ -86,20 +94,29 @@ def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:
     return Outcome(inbound.id, inbound.status, decision, reference)
 
 
+class Unreadable(Exception):
+    """The mail cannot be read safely: set aside at once, with the reason, for a person."""
+
+
 def _classify_and_act(desk, session: Session, inbound: InboundMessage) -> tuple[Mail, Decision]:
     parsed = parse_message(inbound.raw)
+    if parsed.unreadable:
+        raise Unreadable(parsed.unreadable)
     mail = Mail(inbound=inbound, parsed=parsed, sender=sender_of(parsed))
     decision = classify(desk, session, mail)
     ACTIONS[decision.action](desk, session, mail, decision)
     return mail, decision
 
 
-def _record_failure(desk, message_id: int, trace: str) -> Outcome:
+def _record_failure(desk, message_id: int, trace: str, *, give_up: bool = False) -> Outcome | None:
     with transaction(desk.factory) as session:
-        inbound = session.get(InboundMessage, message_id)
+        # Re-read under a lock: another process may have processed it meanwhile.
+        inbound = session.get(InboundMessage, message_id, with_for_update=True)
+        if inbound is None or inbound.status not in claims.WAITING:
+            return None
         inbound.attempts += 1
         inbound.error = trace[-8000:]
-        give_up = inbound.attempts >= desk.config.intake.max_attempts
+        give_up = give_up or inbound.attempts >= desk.config.intake.max_attempts
         inbound.status = MessageStatus.SET_ASIDE if give_up else MessageStatus.FAILED
     last_line = trace.strip().splitlines()[-1]
     if give_up:
@@ -126,4 +143,14 @@ def reprocess(desk, message_id: int) -> Outcome:
             raise LookupError(f"no stored message #{message_id}")
         inbound.status = MessageStatus.RECEIVED
         inbound.attempts = 0
-    return process_one(desk, message_id)
+    return process_now(desk, message_id)
+
+
+def process_now(desk, message_id: int) -> Outcome:
+    """Process one mail now; if another process got to it first, what became of it there."""
+    outcome = process_one(desk, message_id)
+    if outcome is not None:
+        return outcome
+    with transaction(desk.factory) as session:
+        inbound = session.get(InboundMessage, message_id)
+        return Outcome(message_id, inbound.status, None)

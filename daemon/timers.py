@@ -19,7 +19,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases
+from daemon import cases, claims
 from daemon.db import transaction
 from daemon.effects import format_local
 from daemon.models import Case, Timer, TimerStatus
@@ -124,6 +124,7 @@ def run_due_timers(desk) -> list[Fired]:
 def run_timer(desk, timer_id: int) -> Fired | None:
     """Fire one timer if it is still pending and due; None when there was nothing to do."""
     with desk.case_work, transaction(desk.factory) as session:
+        claims.lock_case_work(session)
         timer = session.get(Timer, timer_id, with_for_update=True)
         if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > desk.clock.now():
             return None

@@ -19,6 +19,11 @@ from parsers.model import Attachment
 _MACHINE_TYPES = {'message/delivery-status', 'text/rfc822-headers', 'message/disposition-notification',
                   'message/feedback-report', 'message/global-delivery-status', 'message/global-headers'}
 _MAX_DEPTH = 30  # a hostile tree must not exhaust the stack
+TOO_DEEP = f'MIME parts nested deeper than {_MAX_DEPTH} levels'
+# The most text read from one mail. A request fits in a few kilobytes; what lies beyond
+# this is quoted history or an attack, and every later stage (quote cutting, the intent
+# recogniser) costs time in proportion to it.
+MAX_TEXT_CHARS = 20_000
 
 
 @dataclass
@@ -41,7 +46,7 @@ def walk(msg: Message) -> BodyParts:
 
 def _visit(part: Message, acc: BodyParts, depth: int) -> None:
     if depth > _MAX_DEPTH:
-        acc.defects.append('MIME tree nested too deeply; the rest was skipped')
+        acc.defects.append(TOO_DEEP)
         return
     ctype = _content_type(part)
     if ctype == 'message/rfc822' or (ctype.startswith('message/') and part.is_multipart()):
@@ -111,7 +116,8 @@ def _leaf(part: Message, ctype: str, acc: BodyParts) -> None:
         return
     elif ctype in ('text/plain', 'text/html') and disposition != 'attachment' and not filename:
         text = _decoded(part, acc)
-        acc.texts.append(html_to_text(text) if ctype == 'text/html' else text)
+        # HTML is cut before conversion too: html2text is far slower than the cut after it.
+        acc.texts.append(html_to_text(text[:MAX_TEXT_CHARS * 4]) if ctype == 'text/html' else text)
         return
     if ctype != 'text/calendar' or filename:
         acc.attachments.append(Attachment(filename, ctype, len(_payload_bytes(part, acc))))

@@ -10,8 +10,10 @@ Nothing raises: the worst case is an almost empty ParsedMessage whose `defects` 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 from email.message import Message
 
 from parsers import body as body_mod
@@ -26,20 +28,43 @@ __all__ = ['Address', 'Attachment', 'ForwardedMessage', 'ParsedMessage', 'parse_
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse one RFC 5322 message. Never raises."""
+    """Parse one RFC 5322 message. Never raises.
+
+    `unreadable` says why a mail must be left to a person: the stdlib parser recurses once
+    per MIME level, so thousands of nested parts end in RecursionError; its headers are
+    still read, so the log and the set-aside row say whose mail it was.
+    """
     try:
         data = bytes(raw or b'')
         # A byte-order mark before the first header (some feedback loops) would hide every header.
-        msg = message_from_bytes(data[3:] if data.startswith(b'\xef\xbb\xbf') else data, policy=policy.compat32)
-        return _parsed(msg)
+        data = data[3:] if data.startswith(b'\xef\xbb\xbf') else data
+        parsed = _parsed(message_from_bytes(data, policy=policy.compat32))
+    except RecursionError:
+        return _headers_only(data, body_mod.TOO_DEEP)
     except Exception as exc:  # the promise to the daemon: one bad mail never stops the loop
         return ParsedMessage(defects=(f'unparseable message: {type(exc).__name__}: {exc}',))
+    if body_mod.TOO_DEEP in parsed.defects:
+        return replace(parsed, unreadable=body_mod.TOO_DEEP)
+    return parsed
+
+
+def _headers_only(raw: bytes, reason: str) -> ParsedMessage:
+    try:
+        items = raw_header_items(BytesHeaderParser(policy=policy.compat32).parsebytes(raw))
+        return ParsedMessage(subject=one_line(decode_words(first_raw(items, 'subject') or '')),
+                             headers=header_map(items), defects=(reason,), unreadable=reason,
+                             **_header_fields(items))
+    except Exception as exc:  # headers as broken as the body: nothing more to read
+        return ParsedMessage(defects=(reason, f'unparseable headers: {type(exc).__name__}'), unreadable=reason)
 
 
 def _parsed(msg: Message) -> ParsedMessage:
     items = raw_header_items(msg)
     parts = body_mod.walk(msg)
     text = '\n\n'.join(t.strip() for t in parts.texts if t.strip())
+    if len(text) > body_mod.MAX_TEXT_CHARS:
+        parts.defects.append(f'text cut to its first {body_mod.MAX_TEXT_CHARS} characters')
+        text = text[:body_mod.MAX_TEXT_CHARS]
     subject = one_line(decode_words(first_raw(items, 'subject') or ''))
     forwarded = inline_forwards(text, subject) + tuple(_enclosed(m) for m in parts.enclosed)
     fields = _header_fields(items)

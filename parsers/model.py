@@ -65,6 +65,7 @@ class ParsedMessage:
     calendar_parts: tuple[str, ...] = ()
     defects: tuple[str, ...] = ()
     content_type: str = ''  # top-level MIME type, lower-cased ('multipart/report', ...)
+    unreadable: str = ''  # why the mail cannot be read safely (set aside for a person), '' if it can
 
     def get(self, name: str) -> str | None:
         """First decoded value of header `name` (any case), or None."""
