@@ -45,11 +45,11 @@ def staff_problems(config: Config) -> list[str]:
     members = config.staff.members
     if not members:
         return ["staff.members: empty: nobody can run #commands or answer an approval step"]
-    used = roles_in_use(config)
-    problems = [f"staff.members: {member.email!r} is not an e-mail address ({_who(member)})"
+    used, key = roles_in_use(config), "staff.members" + (" (or staff.file)" if config.staff.file else "")
+    problems = [f"{key}: {member.email!r} is not an e-mail address ({_who(member)})"
                 for member in members if not _ADDRESS.fullmatch(member.email.strip())]
     for member in members:
-        problems += [f"staff.members: {member.email} has the role {role!r}, which no command, approval step or "
+        problems += [f"{key}: {member.email} has the role {role!r}, which no command, approval step or "
                      f"offboarding item uses{_did_you_mean(role, used)}"
                      for role in member.roles if role not in used]
     return problems
