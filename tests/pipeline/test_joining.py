@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from daemon.app import make_source
 from daemon.watcher import Watcher
+from tests.core.test_imap_e2e import imap_desk  # noqa: F401 (fixture: Dovecot in, aiosmtpd out)
 from tests.pipeline.mailkit import cases, events, mails_of, run, text_of
-from tests.support import build_test_desk, mail
+from tests.support import mail
 
 PETER = "Peter Gibbons <peter@initech.example>"
 JOANNA = "Joanna <joanna@initech.example>"
@@ -75,17 +74,6 @@ def test_the_requester_writing_again_with_nothing_new_is_answered_but_the_team_n
     assert mails_of(desk, "join_notice") == []
     [joined] = [e for e in events(desk, case.id) if e.kind == "request_joined"]
     assert joined.summary.endswith("nothing new for the case")
-
-
-@pytest.fixture
-def imap_desk(database_url, tmp_path, dovecot_user, smtp_server, monkeypatch):
-    monkeypatch.setenv("CANCELDESK_IMAP_PASSWORD", dovecot_user.password)
-    built = build_test_desk(tmp_path, database_url,
-                            mailbox_url=f"imap://{dovecot_user.name}@127.0.0.1:{dovecot_user.server.port}/INBOX"
-                                        "?starttls=no",
-                            smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no")
-    yield built
-    built.engine.dispose()
 
 
 def test_a_join_through_dovecot_and_aiosmtpd(imap_desk, dovecot_user, smtp_server):
