@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon import cli
 from daemon.demo import DEMO_STAFF, set_up
 from tests.servers.ports import free_port
+from tests.support import run_cli
 
 USERS = {"desk": "s3cret-pass"}
 AUTH = '[auth]\nauthserv_ids = ["mx.agency.example"]\n'
@@ -19,7 +19,7 @@ def checked(tmp_path, capsys, text: str, staff: str = DEMO_STAFF, auth: str = AU
     """Run `canceldesk check` on a configuration; the exit code and each part's lines."""
     path = tmp_path / "config.toml"
     path.write_text(f"[database]\nurl = 'sqlite:///cd.db'\n{text}\n{auth}\n{staff}", encoding="utf-8")
-    code = cli.main(["--config", str(path), "check"])
+    code = run_cli("--config", str(path), "check")
     parts: dict[str, list[str]] = {}
     for line in capsys.readouterr().out.splitlines():
         part, _, rest = line.partition(" ")
@@ -95,7 +95,7 @@ def test_the_demo_configuration_passes_every_check(tmp_path, capsys):
     config_path = set_up(tmp_path / "demo")
     capsys.readouterr()
 
-    code = cli.main(["--config", str(config_path), "check"])
+    code = run_cli("--config", str(config_path), "check")
 
     lines = capsys.readouterr().out.splitlines()
     assert all(line.split()[1] == "ok" for line in lines), lines

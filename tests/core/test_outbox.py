@@ -15,11 +15,11 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from daemon import cli, outbox
+from daemon import outbox
 from daemon.db import transaction
 from daemon.models import OutboxEntry, OutboxStatus
 from integrations.smtp import SmtpSender
-from tests.support import REPO, config_text
+from tests.support import REPO, config_text, run_cli
 
 RETRY_AFTER = timedelta(seconds=60)  # [outbox] retry_after_seconds, the default
 
@@ -208,8 +208,7 @@ def test_a_handler_without_a_session_is_called_once_per_entry(desk):
 
 
 def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_server, tmp_path, capsys,
-                                                                    database_url, monkeypatch):
-    monkeypatch.setattr(cli, "_logging", lambda level: None)   # pytest's capture owns the log handlers
+                                                                    database_url):
     config = tmp_path / "config.toml"
     config.write_text(config_text(database_url, smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no"))
     over_smtp(desk, smtp_server)
@@ -218,7 +217,7 @@ def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_s
     smtp_server.fail_next(1, code=451, after=1)   # the third ack hears "later"
     desk.dispatcher.deliver_due()
 
-    assert cli.main(["--config", str(config), "outbox", "list"]) == 0
+    assert run_cli("--config", str(config), "outbox", "list") == 0
     header, _, *rows = capsys.readouterr().out.splitlines()
     assert header.split() == ["ID", "Status", "Kind", "Recipient", "Case", "Tries", "Next", "try", "(UTC)", "Last",
                               "error"]
@@ -228,16 +227,16 @@ def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_s
         ["3", "pending", "mail", "customer3@freemail.example", "-", "1"]]
     assert "550 5.1.1 User unknown" in rows[1] and "451" in rows[2]
 
-    assert cli.main(["--config", str(config), "outbox", "list", "--failed", "--json"]) == 0
+    assert run_cli("--config", str(config), "outbox", "list", "--failed", "--json") == 0
     [failed] = json.loads(capsys.readouterr().out)
     assert (failed["id"], failed["recipient"], failed["attempts"]) == (2, "customer2@freemail.example", 1)
     assert "550 5.1.1 User unknown" in failed["last_error"] and failed["next_try"] is None
 
-    assert cli.main(["--config", str(config), "outbox", "retry", "1"]) == 1
+    assert run_cli("--config", str(config), "outbox", "retry", "1") == 1
     assert "#1: already sent to customer1@freemail.example; not sent twice" in capsys.readouterr().out
 
     smtp_server.welcome_recipient("customer2@freemail.example")
-    assert cli.main(["--config", str(config), "outbox", "retry", "--failed"]) == 0
+    assert run_cli("--config", str(config), "outbox", "retry", "--failed") == 0
     assert capsys.readouterr().out.startswith("1 entries queued again (#2)")
     done = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "run", "--once"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
