@@ -66,6 +66,12 @@ def open_case(desk, session: Session, mail: Mail, decision: Decision) -> None:
 
 def open_unverified(desk, session: Session, mail: Mail, decision: Decision) -> None:
     _open_or_join(desk, session, mail, decision, Trigger.OPENED_UNVERIFIED, None)
+    if mail.case.state == "awaiting_identity" and "claimed_account" not in (mail.case.details or {}):
+        requests.record_claim(desk, session, mail.case, mail)
+
+
+def deny_identity(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    requests.deny_identity(desk, session, mail)
 
 
 def _open_or_join(desk, session: Session, mail: Mail, decision: Decision, trigger: Trigger, account) -> None:
@@ -152,6 +158,7 @@ ACTIONS = {
     "written_request": written_request,
     "written_unverified": written_unverified,
     "verify": verify,
+    "deny_identity": deny_identity,
     "reopen": reopen,
     "follow_up_case": follow_up_case,
     "label": label,

@@ -19,6 +19,7 @@ from daemon.directory import bare, contact_for
 from daemon.models import Case, Contact, InboundMessage
 from daemon.workflow import FINISHED, State, Trigger, can_advance
 from parsers.commands import own_commands
+from parsers.confirmations import confirmation
 from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases
 from parsers.message import ParsedMessage
 from parsers.references import token_from_address
@@ -117,7 +118,7 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
             return _written(session, mail, f"found by {found.how}")
     if state == State.AWAITING_IDENTITY.value and correlate.may_confirm(session, found.case, mail.sender) \
             and mail.sender != bare(found.case.requester):
-        return Decision("verify", "case-reply:verified", f"{mail.sender} is on file: confirms {reference}")
+        return _identity_answer(desk, mail, reference)
     if State(state) not in FINISHED and _is_customer(session, desk, mail):
         mail.intent = mail.intent or _intent(desk, mail)
         if mail.intent.kind == "withdraw":
@@ -130,6 +131,23 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
             mail.case = found.case if decision else None
             return decision
     return Decision("add_to_case", "case-reply", f"belongs to {reference} (found by {found.how})")
+
+
+def _identity_answer(desk, mail: Mail, reference: str) -> Decision:
+    """A contact of the claimed account answers for a request waiting for identity: only a confirmation verifies."""
+    said = confirmation(mail.parsed.new_text or mail.parsed.text)
+    if not said and _is_forward(mail):
+        said = "confirm"   # our request to confirm says forwarding it from an address on file is enough
+    if not said:
+        mail.intent = _intent(desk, mail)
+        said = "confirm" if mail.intent.kind == mail.case.kind else "question"
+    if said == "deny":
+        return Decision("deny_identity", "case-reply:denied", f"{mail.sender} says {reference} is not theirs: "
+                        "withdrawn, kept for staff as a possible impersonation")
+    if said == "confirm":
+        return Decision("verify", "case-reply:verified", f"{mail.sender} is on file: confirms {reference}")
+    return Decision("add_to_case", "for-a-person", f"{mail.sender} answers about {reference} without confirming "
+                    "it: left for a person")
 
 
 def _after_closure(desk, session: Session, mail: Mail, found: correlate.Found) -> Decision | None:

@@ -35,6 +35,8 @@ class DeskConfig:
     after_closure: Literal["reopen", "new_case"] = "new_case"
     max_automatic_mails_per_recipient_per_day: int = 6
     max_automatic_mails_per_staff_per_day: int = 60
+    own_domains: tuple[str, ...] = ()
+    system_addresses: tuple[str, ...] = ()
 
     def validate(self, path: str) -> None:
         if "@" not in self.address:

@@ -125,13 +125,17 @@ def sender_belongs(session: Session, desk, case: Case, sender: str) -> bool:
 def may_confirm(session: Session, case: Case, sender: str) -> bool:
     """A contact on file citing a case that waits for identity: the confirmation we asked for.
 
-    Such a case has no account yet, so nobody but its requester "belongs" to it; a contact
-    on file can only attach it to their own account, which they may cancel anyway.
+    Such a case has no account yet, so nobody but its requester "belongs" to it. When it
+    claims an account, only a contact of that account may answer for it; with no claim, a
+    contact on file can only attach it to their own account, which they may cancel anyway.
     """
     if case.state != AWAITING_IDENTITY:
         return False
     contact = contact_for(session, sender) if sender else None
-    return contact is not None and (case.account_id is None or contact.account_id == case.account_id)
+    if contact is None or case.account_id not in (None, contact.account_id):
+        return False
+    claimed = (case.details or {}).get("claimed_account")
+    return not claimed or contact.account.key.lower() == claimed.lower()
 
 
 def verified_writer(session: Session, case: Case, sender: str) -> Contact | None:

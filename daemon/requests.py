@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daemon import cases, correlate
+from daemon import account_claims, cases, contract, correlate
 from daemon.classify import REQUEST_KINDS, _phrases
 from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.models import Account, Case, InboundMessage
@@ -174,16 +175,26 @@ def verify_case(desk, session: Session, case: Case, *, actor: str, account: Acco
 
 def _account_to_attach(desk, session: Session, case: Case, actor: str, account) -> Account:
     if isinstance(account, str):
-        account = session.scalar(select(Account).where(func.lower(Account.key) == account.strip().lower()))
+        account = account_by_key(session, account)
         if account is None:
             raise TransitionRefused("no account with that key on file")
     contact = None if account is not None else _contact_on_file(session, desk, actor, case.requester)
-    found = account or (contact.account if contact else None) or case.account
+    found = account or (contact.account if contact else None) or case.account or claimed_of(session, case)
     if found is None:
         raise TransitionRefused(f"{case.requester} is not on file: name the account to attach it to")
     if case.account_id is not None and found.id != case.account_id:
         raise TransitionRefused(f"{case.reference} belongs to another account")
     return found
+
+
+def account_by_key(session: Session, key: str) -> Account | None:
+    return session.scalar(select(Account).where(func.lower(Account.key) == key.strip().lower()))
+
+
+def claimed_of(session: Session, case: Case) -> Account | None:
+    """The account a case waiting for identity claims (`record_claim`), if it claims one."""
+    key = (case.details or {}).get("claimed_account")
+    return account_by_key(session, key) if key else None
 
 
 def _contact_on_file(session: Session, desk, actor: str, requester: str):
@@ -203,6 +214,65 @@ def _opening_data(case: Case) -> dict:
     data = dict(last.data) if last is not None else {}
     keys = ("answering", "answering_references", "received_at", "excerpt")
     return {key: data[key] for key in keys if key in data}
+
+
+# -- the account a request from an address not on file claims ------------------------------
+
+
+def record_claim(desk, session: Session, case: Case, mail) -> None:
+    """Keep the account the request most likely claims, with a provisional final day, and tell its team.
+
+    Only the team hears of it, in the waiting case's thread: the writer is not verified,
+    so they learn nothing about the account (`effects.ask_to_verify` asks them to confirm).
+    """
+    name = mail.parsed.from_.name if mail.parsed.from_ is not None else ""
+    claim = account_claims.claimed_account(session, address=mail.sender, name=name, text=mail.parsed.text,
+                                   ignore_domains=own_domains(desk))
+    if claim is None:
+        return
+    zone = ZoneInfo(claim.account.timezone or "UTC")
+    review = contract.review(claim.account, mail.inbound.received_at.astimezone(zone).date(), case.requested_final_day)
+    case.details = {**(case.details or {}), "claimed_account": claim.account.key,
+                    "claim_evidence": list(claim.evidence), "provisional_contract": review.as_dict()}
+    cases.record(session, case, "claim", at=desk.clock.now(), summary=f"claims {claim.account.key}: "
+                 + "; ".join(claim.evidence)[:250] + f"; provisional final day {review.final_day.isoformat()}")
+    _tell_claimed_team(desk, session, case, claim, review)
+
+
+def _tell_claimed_team(desk, session: Session, case: Case, claim: account_claims.Claim, review) -> None:
+    from daemon.effects import case_context, send
+
+    provisional = {**review.as_dict(), "term_line": f"ends {review.term_end.isoformat()}" if review.term_end
+                   else "no fixed term on file"}
+    context = {**case_context(desk, case), "excerpt": _opening_data(case).get("excerpt") or "(no text)",
+               "claimed": claim.account, "evidence": list(claim.evidence), "provisional": provisional}
+    for address in account_team_addresses(claim.account):
+        send(desk, session, case, "unverified_claim_notice", [address], context, dedupe=f"claim:{address}")
+
+
+def own_domains(desk) -> frozenset[str]:
+    """The agency's own mail domains: sharing one with a contact says nothing about a customer."""
+    return frozenset({desk.config.desk.domain.lower(), *(d.lower() for d in desk.config.desk.own_domains)})
+
+
+def deny_identity(desk, session: Session, mail) -> None:
+    """A contact of the claimed account says the request is not theirs: withdrawn, flagged, team told."""
+    from daemon.effects import case_context, notify_team
+
+    case, now = mail.case, desk.clock.now()
+    cases.attach_mail(desk, session, case, mail)
+    case.details = {**(case.details or {}), "possible_impersonation": {"denied_by": mail.sender, "at": now.isoformat()}}
+    claimed = claimed_of(session, case) or mail.contact.account
+    advance(session, desk.bus, case, Trigger.WITHDRAWN, actor=mail.sender, at=now, message_id=mail.inbound.id,
+            summary=f"not theirs: {mail.sender} ({claimed.key}) did not send it; kept for staff as a possible "
+                    "impersonation")
+    context = {**case_context(desk, case), "excerpt": _opening_data(case).get("excerpt") or "(no text)",
+               "claimed": claimed, "denied_by": mail.sender,
+               "answer": (mail.parsed.new_text or mail.parsed.text)[:2000]}
+    team_of = case.account
+    case.account = claimed   # the team to tell is the claimed account's; the case itself stays unverified
+    notify_team(desk, session, case, "impersonation_notice", context, dedupe=f"denied:{mail.inbound.id}")
+    case.account = team_of
 
 
 # -- after closure ----------------------------------------------------------------------------
