@@ -1,107 +1,375 @@
-"""Benchmark: latency from arrival to acknowledgment, backlog throughput, memory.
+"""Benchmark: what a request costs, how soon it is answered, and what the daemon holds.
 
-Runs the real pieces: a throw-away Dovecot (mail APPENDed over IMAP), the watcher with
-IDLE, SQLite (or --database URL), and aiosmtpd receiving the mail. Prints figures; it
-asserts nothing about time.
+Everything runs the real pieces on the same generated mails: requests from contacts on
+file (each account has a team of three, billing items, a contract), a throw-away Dovecot,
+aiosmtpd receiving the mail, SQLite and PostgreSQL. It prints one table of figures and
+asserts nothing:
 
-    .venv/bin/python bench/pipeline.py [--backlog 500] [--latency-samples 20]
+ 1. parse-only ceiling: the same mails through mail-parser and the stdlib parser;
+ 2. the request path (store, parse, classify, open the case, acknowledgment, team notices
+    and call invitations, timers, sheet rows, file outbox) in requests/s and CPU ms each,
+    on SQLite and on PostgreSQL; 3. its ratio to the ceiling;
+ 4. latency above the server's own push on Dovecot (APPEND -> acknowledgment at the SMTP
+    sink, minus APPEND -> EXISTS at a bare IDLE client measured in the same run), p50 and
+    p99, singles and pairs 50 ms apart;
+ 5. start-up with 10,000 pending timers; 6. peak RSS of a daemon reading a backlog with
+    25 MB mails; 7. CPU of `canceldesk run` while idle.
+
+    .venv/bin/python bench/pipeline.py [--requests 200] [--latency-samples 100]
+        [--timers 10000] [--big-mails 3] [--idle-seconds 60] [--postgres URL|none]
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
+import email
+import email.policy
 import os
+import pstats
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from daemon import scheduler  # noqa: E402
+from daemon.accounts_import import import_rows  # noqa: E402
 from daemon.app import make_source  # noqa: E402
 from daemon.clock import SystemClock  # noqa: E402
+from daemon.db import transaction  # noqa: E402
+from daemon.models import Case, Timer, TimerStatus  # noqa: E402
 from daemon.watcher import Watcher  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
-from tests.support import build_test_desk, mail  # noqa: E402
+from tests.support import REPO, build_test_desk, config_text, mail  # noqa: E402
 
-CONTACTS = ["Jane Doe <jane@acme.example>", "Hank Scorpio <hank@globex.example>", "Peter <peter@initech.example>"]
+POSTGRES = os.environ.get("CANCELDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SERVICES = ("SEO", "PPC", "Social")
+TEAM = ("sam@agency.example", "pia@agency.example", "sol@agency.example")
+REQUESTS = [
+    "Hello,\n\nplease cancel our {service} service at the end of the contract.\n\nKind regards,\n{name}\n",
+    "Hi team, we have decided to stop the {service} work. Please cancel it.\n\nThanks\n{name}\n",
+    "Guten Tag,\n\nbitte kündigen Sie unseren {service}-Vertrag zum nächstmöglichen Termin.\n\n{name}\n",
+]
 
 
-def _desk(folder: Path, database: str | None, user, smtp):
-    os.environ["CANCELDESK_IMAP_PASSWORD"] = user.password
+def accounts(count: int, prefix: str) -> list[dict[str, str]]:
+    """Accounts on file, each with one contact, a team of three and three billing items."""
+    return [{
+        "account_id": f"{prefix}{n:05d}", "name": f"Client {prefix}{n} Ltd", "timezone": "Europe/London",
+        "contract_start": "2026-02-01", "term_months": "12", "notice_days": "30",
+        "account_manager": "amy@agency.example", "team_lead": "tom@agency.example",
+        "contacts": f"Contact {n} <{contact(prefix, n)}>",
+        "team": "; ".join(f"{s}: {who}" for s, who in zip(SERVICES, TEAM)),
+        "billing_items": "; ".join(f"B-{prefix}{n}-{i} {s} {100 + i * 50}.00" for i, s in enumerate(SERVICES)),
+    } for n in range(count)]
+
+
+def contact(prefix: str, n: int) -> str:
+    return f"owner{n}@{prefix.lower()}client{n}.example"
+
+
+def request_mail(prefix: str, n: int) -> bytes:
+    body = REQUESTS[n % len(REQUESTS)].format(service=SERVICES[n % len(SERVICES)], name=f"Contact {n}")
+    return mail(sender=f"Contact {n} <{contact(prefix, n)}>", subject="Cancellation", body=body)
+
+
+def desk_for(folder: Path, database: str, *, prefix: str, count: int, **urls):
     folder.mkdir(parents=True, exist_ok=True)
-    return build_test_desk(
-        folder, database or f"sqlite:///{folder / 'bench.db'}",
-        mailbox_url=f"imap://{user.name}@127.0.0.1:{user.server.port}/INBOX?starttls=no",
-        smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls=no", clock=SystemClock(),
-    )
+    desk = build_test_desk(folder, database, clock=SystemClock(), **urls)
+    with transaction(desk.factory) as session:
+        report = import_rows(session, accounts(count, prefix))
+    assert not report.problems, report.problems[:3]
+    return desk
 
 
-def _acks_to(smtp, sender_address: str) -> int:
-    return sum(1 for m in smtp.messages if sender_address in m.rcpt_tos)
+def fresh_postgres(url: str) -> str:
+    import sqlalchemy
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{url}?options=-csearch_path%3D{schema}"
 
 
-def backlog(folder: Path, database: str | None, server: DovecotServer, count: int) -> None:
-    user = server.add_user()
-    with SmtpServer() as smtp:
-        desk = _desk(folder / "backlog", database, user, smtp)
-        for n in range(count):
-            # distinct senders on file are few: unknown senders make every mail a new case
-            user.append(mail(sender=f"customer{n}@freemail.example", subject=f"Cancel {n}",
-                             body=f"Please cancel my account ({n}).\n"))
+# -- 1. parse-only ceiling -----------------------------------------------------------------
+
+def parse_ceiling(mails: list[bytes]) -> dict[str, float]:
+    import mailparser
+
+    figures = {}
+    for name, parse in (("mail-parser", mailparser.parse_from_bytes),
+                        ("stdlib", lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
+                         .get_body(("plain", "html")).get_content())):
+        started = time.process_time()
+        for raw in mails:
+            parse(raw)
+        figures[name] = len(mails) / (time.process_time() - started)
+    return figures
+
+
+# -- 2. the request path -------------------------------------------------------------------
+
+def request_path(folder: Path, database: str, count: int, profile: Path | None) -> tuple[float, float, object]:
+    """Requests/s (wall) and CPU ms per request for `count` requests read from a Maildir."""
+    desk = desk_for(folder, database, prefix="R", count=count)
+    source = make_source(desk.config)
+    inbox = desk.config.path("inbox")
+    for sub in ("tmp", "new", "cur"):
+        (inbox / sub).mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (inbox / "new" / f"{n:06d}.bench").write_bytes(request_mail("R", n))
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    report = Watcher(desk, source).run_once()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if report.processed != count:
+        print(f"  (warning: {report.processed} of {count} processed)")
+    return count / wall, 1000 * cpu / count, desk
+
+
+# -- 4. latency on Dovecot -----------------------------------------------------------------
+
+class Appender:
+    """One logged-in connection that APPENDs, as a delivering MTA's LMTP would: a login per
+    mail would put the server's password hashing into every figure."""
+
+    def __init__(self, user) -> None:
+        from imapclient import IMAPClient
+
+        self.client = IMAPClient("127.0.0.1", user.server.port, ssl=False, timeout=30)
+        self.client.login(user.name, user.password)
+
+    def append(self, raw: bytes, folder: str = "INBOX") -> float:
+        """APPEND `raw`; returns the moment just before it was sent."""
         started = time.perf_counter()
-        report = Watcher(desk, make_source(desk.config)).run_once()
-        elapsed = time.perf_counter() - started
-        desk.engine.dispose()
-    print(f"backlog: {count} mails in INBOX -> {report.stored} stored, {report.processed} processed, "
-          f"{report.sent} mails sent in {elapsed:.2f} s = {count / elapsed:.1f} mails/s "
-          f"({1000 * elapsed / count:.1f} ms per mail, acknowledgment included)")
+        self.client.append(folder, raw)
+        return started
+
+    def close(self) -> None:
+        self.client.logout()
 
 
-def latency(folder: Path, database: str | None, server: DovecotServer, samples: int) -> None:
+def idle_floor(user, samples: int) -> list[float]:
+    """APPEND -> EXISTS seen by a bare IMAPClient in IDLE: what the server itself costs."""
+    from imapclient import IMAPClient
+
+    client = IMAPClient("127.0.0.1", user.server.port, ssl=False, timeout=30)
+    client.login(user.name, user.password)
+    client.create_folder("Floor")
+    client.select_folder("Floor")
+    appender = Appender(user)
+    figures = []
+    for n in range(samples):
+        client.idle()
+        started = appender.append(mail(sender=f"floor{n}@freemail.example"), folder="Floor")
+        while not any(len(r) > 1 and r[1] == b"EXISTS" for r in client.idle_check(timeout=10)):
+            pass
+        figures.append(time.perf_counter() - started)
+        client.idle_done()
+    appender.close()
+    client.logout()
+    return figures
+
+
+def daemon_latency(folder: Path, server: DovecotServer, samples: int) -> tuple[list[float], list[float]]:
+    """APPEND -> acknowledgment received, for single requests and for pairs 50 ms apart."""
     user = server.add_user()
+    os.environ["CANCELDESK_IMAP_PASSWORD"] = user.password
     with SmtpServer() as smtp:
-        desk = _desk(folder / "latency", database, user, smtp)
-        watcher = Watcher(desk, make_source(desk.config), wait_seconds=30)
+        desk = desk_for(folder, f"sqlite:///{folder / 'latency.db'}", prefix="L", count=samples,
+                        mailbox_url=f"imap://{user.name}@127.0.0.1:{server.port}/INBOX?starttls=no",
+                        smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls=no")
+        watcher = Watcher(desk, make_source(desk.config))  # poll_seconds left at its default
         thread = threading.Thread(target=watcher.run_forever, daemon=True)
         thread.start()
-        time.sleep(1.0)  # let the watcher connect and enter IDLE
-        figures = [_one_latency(user, smtp, n) for n in range(samples)]
+        time.sleep(1.0)
+        appender = Appender(user)
+        singles, pairs = [], []
+        n = 0
+        while n < samples:
+            if n % 2 == 0 and n + 1 < samples and n % 4 == 2:
+                pairs += _pair(appender, smtp, n)
+                n += 2
+            else:
+                singles.append(_single(appender, smtp, n))
+                n += 1
+            time.sleep(0.1)
+        appender.close()
         watcher.stop.set()
         thread.join(timeout=60)
         desk.engine.dispose()
-    figures = [f for f in figures if f is not None]
-    print(f"latency arrival -> acknowledgment received by SMTP ({len(figures)} samples, IDLE): "
-          f"median {statistics.median(figures) * 1000:.0f} ms, max {max(figures) * 1000:.0f} ms")
+    return singles, pairs
 
 
-def _one_latency(user, smtp, n: int) -> float | None:
-    address = f"latency{n}@freemail.example"
+def _single(appender: Appender, smtp, n: int) -> float:
+    started = appender.append(request_mail("L", n))
+    return _answered(smtp, contact("L", n), started)
+
+
+def _pair(appender: Appender, smtp, n: int) -> list[float]:
+    first = appender.append(request_mail("L", n))
+    time.sleep(0.05)
+    second = appender.append(request_mail("L", n + 1))
+    return [_answered(smtp, contact("L", n), first), _answered(smtp, contact("L", n + 1), second)]
+
+
+def _answered(smtp, address: str, started: float, timeout: float = 70) -> float:
+    recorder = smtp._recorder  # the sink's condition: woken at each arrival, no polling
+    with recorder.condition:
+        recorder.condition.wait_for(lambda: any(address in m.rcpt_tos for m in recorder.received), timeout)
+    return time.perf_counter() - started
+
+
+# -- 5. start-up with pending timers -------------------------------------------------------
+
+def startup(desk, count: int) -> float:
+    """Seconds for the scheduler to start and register `count` pending timers."""
+    with transaction(desk.factory) as session:
+        case_ids = list(session.scalars(Case.__table__.select().with_only_columns(Case.id)))
+        due = datetime.now(timezone.utc) + timedelta(days=400)
+        session.execute(Timer.__table__.insert(), [
+            {"case_id": case_ids[n % len(case_ids)], "kind": "bench", "seq": n, "due_at": due + timedelta(minutes=n),
+             "status": TimerStatus.PENDING.value, "data": {}, "created_at": due, "outcome": ""}
+            for n in range(count)])
     started = time.perf_counter()
-    user.append(mail(sender=address, subject="Cancel", body="Please cancel my account.\n"))
-    deadline = started + 60
-    while time.perf_counter() < deadline:
-        if _acks_to(smtp, address):
-            return time.perf_counter() - started
-        time.sleep(0.005)
-    return None
+    scheduler.start(desk)
+    elapsed = time.perf_counter() - started
+    scheduler.stop(desk)
+    return elapsed
+
+
+# -- 6. peak RSS, 7. idle CPU: a daemon in its own process ---------------------------------
+
+def daemon_config(folder: Path, user, smtp) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(config_text(f"sqlite:///{folder / 'canceldesk.db'}",
+                                mailbox_url=f"imap://{user.name}@127.0.0.1:{user.server.port}/INBOX?starttls=no",
+                                smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls=no"))
+    return path
+
+
+def peak_rss(folder: Path, server: DovecotServer, big: int) -> tuple[float, int]:
+    user = server.add_user()
+    attachment = os.urandom(25 * 1024 * 1024 * 3 // 4)  # 25 MB once base64-encoded
+    for n in range(20):
+        user.append(mail(sender=f"small{n}@freemail.example", subject="Cancel", body="Please cancel my account.\n"))
+    for n in range(big):
+        user.append(_with_attachment(f"big{n}@freemail.example", attachment))
+    with SmtpServer() as smtp:
+        config = daemon_config(folder, user, smtp)
+        code = ("import resource, sys; from daemon.cli import main; main(['--config', sys.argv[1], 'run', '--once']);"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        done = subprocess.run([sys.executable, "-c", code, str(config)], cwd=REPO, capture_output=True, text=True,
+                              env={**os.environ, "CANCELDESK_IMAP_PASSWORD": user.password}, timeout=600)
+    return int(done.stdout.split()[-1]) / 1024, 20 + big
+
+
+def _with_attachment(sender: str, data: bytes) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "cancel@agency.example", "Cancel, signed form attached"
+    msg.set_content("Please cancel my account; the signed form is attached.\n")
+    msg.add_attachment(data, maintype="application", subtype="pdf", filename="form.pdf")
+    return msg.as_bytes()
+
+
+def idle_cpu(folder: Path, server: DovecotServer, seconds: float) -> float:
+    user = server.add_user()
+    with SmtpServer() as smtp:
+        config = daemon_config(folder, user, smtp)
+        process = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(config), "run"], cwd=REPO,
+                                   env={**os.environ, "CANCELDESK_IMAP_PASSWORD": user.password},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(5)  # start-up and the first sweep are not idling
+            before = _cpu_seconds(process.pid)
+            time.sleep(seconds)
+            used = _cpu_seconds(process.pid) - before
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    return 100 * used / seconds
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the table ---------------------------------------------------------------------------
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backlog", type=int, default=500)
-    parser.add_argument("--latency-samples", type=int, default=20)
-    parser.add_argument("--database", help="SQLAlchemy URL (default: a SQLite file)")
+    parser.add_argument("--requests", type=int, default=200, help="requests through the real path (per database)")
+    parser.add_argument("--latency-samples", type=int, default=100)
+    parser.add_argument("--timers", type=int, default=10_000)
+    parser.add_argument("--big-mails", type=int, default=3, help="25 MB mails in the RSS backlog")
+    parser.add_argument("--idle-seconds", type=float, default=60)
+    parser.add_argument("--postgres", default=POSTGRES, help="SQLAlchemy URL, or 'none' to skip")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the SQLite request path here")
     args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+    show = lambda label, value: (rows.append((label, value)), print(f"{label:<58} {value}", flush=True))  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="cd-bench-") as tmp, DovecotServer() as server:
         folder = Path(tmp)
-        latency(folder, args.database, server, args.latency_samples)
-        backlog(folder, args.database, server, args.backlog)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"memory: peak resident set {peak_kib / 1024:.0f} MiB for the whole benchmark process")
+        mails = [request_mail("R", n) for n in range(args.requests)]
+        ceiling = parse_ceiling(mails)
+        for name, rate in ceiling.items():
+            show(f"1. parse only, {name}", f"{rate:,.0f} mails/s")
+        sqlite_desk = None
+        for label, url in (("SQLite", f"sqlite:///{folder / 'path.db'}"), ("PostgreSQL", args.postgres)):
+            if url == "none":
+                continue
+            url = fresh_postgres(url) if label == "PostgreSQL" else url
+            rate, cpu_ms, desk = request_path(folder / label, url, args.requests,
+                                              args.profile if label == "SQLite" else None)
+            show(f"2. request path, {label}", f"{rate:,.1f} requests/s, {cpu_ms:.1f} ms CPU each")
+            show(f"3. ratio to the mail-parser ceiling, {label}", f"{100 * rate / ceiling['mail-parser']:.2f} %")
+            if label == "SQLite":
+                sqlite_desk = desk
+            else:
+                desk.engine.dispose()
+        floor = idle_floor(server.add_user(), 30)
+        singles, pairs = daemon_latency(folder / "latency", server, args.latency_samples)
+        base = statistics.median(floor)
+        both = singles + pairs
+        show("4. bare IDLE client floor, p50 / p99", f"{base * 1000:.1f} / {percentile(floor, .99) * 1000:.1f} ms")
+        show(f"4. above the floor, all {len(both)} (p50 / p99)",
+             f"{(statistics.median(both) - base) * 1000:.0f} / {(percentile(both, .99) - base) * 1000:.0f} ms")
+        if pairs:
+            show(f"4. above the floor, {len(pairs)} in pairs 50 ms apart (p50 / max)",
+                 f"{(statistics.median(pairs) - base) * 1000:.0f} / {(max(pairs) - base) * 1000:.0f} ms")
+        if sqlite_desk is not None:
+            show(f"5. start-up with {args.timers:,} pending timers", f"{startup(sqlite_desk, args.timers):.2f} s")
+            sqlite_desk.engine.dispose()
+        rss, mails_in_backlog = peak_rss(folder / "rss", server, args.big_mails)
+        show(f"6. peak RSS, backlog of {mails_in_backlog} incl. {args.big_mails} x 25 MB", f"{rss:.0f} MiB")
+        show(f"7. idle CPU over {args.idle_seconds:.0f} s", f"{idle_cpu(folder / 'idle', server, args.idle_seconds):.2f} %")
+    if args.profile:
+        pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
+    print(f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
 
 
 if __name__ == "__main__":

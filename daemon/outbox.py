@@ -22,7 +22,6 @@ from collections import Counter
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Callable, Iterator
@@ -30,6 +29,7 @@ from typing import Callable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.compose import SMTP_POLICY
 from daemon.db import transaction
 from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
 
@@ -102,7 +102,7 @@ def automatic_mails_since(session: Session, recipient: str, since: datetime) -> 
 
 
 def payload_message(entry: OutboxEntry) -> EmailMessage:
-    return BytesParser(policy=policy.SMTP).parsebytes(entry.payload)
+    return BytesParser(policy=SMTP_POLICY).parsebytes(entry.payload)
 
 
 class Dispatcher:

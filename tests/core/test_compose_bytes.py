@@ -1,0 +1,98 @@
+"""Outgoing mail is byte for byte what the stdlib's own policies would write.
+
+`daemon.compose` uses a cheaper policy (headers kept as text until read, each parsed
+once); these tests compose every template, and the hard cases of addressing and
+encoding, with it and with `email.policy.default`, and compare the bytes, both as
+queued in the outbox and as handed to the relay.
+"""
+from __future__ import annotations
+
+import re
+from email import policy
+from email.parser import BytesParser
+
+import jinja2
+import jinja2.meta
+import pytest
+
+from daemon import compose as composing
+from daemon.compose import Thread, compose
+from daemon.config import DeskConfig
+from daemon.rendering import RenderedMail, Renderer
+from tests.core.test_templates import Anything
+from tests.support import START
+
+DESK = DeskConfig(address="cancel@agency.example", name="Agency cancellation desk", company="Agency")
+BOUNDARY = re.compile(rb"={15}\d+==")
+LONG_CHAIN = tuple(f"<{n}.thread-{n * 7919}@mail.client.example>" for n in range(12))
+
+RECIPIENTS = [
+    ["Jane Doe <jane@acme.example>"],
+    ['"Doe, Jane" <jane@acme.example>', "ops@acme.example"],
+    ["Jürgen Müller <juergen.mueller@beispiel.example>"],
+    ["山田太郎 <taro.yamada@example.jp>"],
+    ["Zoë Ångström-Łukasiewicz, Procurement <zoe@very-long-company-name-for-folding.example>"],
+]
+SUBJECTS = [
+    "We received your cancellation",
+    "Wir haben Ihre Kündigung erhalten",
+    "ご解約のご依頼を承りました",
+    "Re: =?utf-8?q?K=C3=BCndigung?= of our SEO and PPC services, effective end of contract term 2027",
+    "Two  spaces and a trailing space ",
+    "A very long subject line that goes on and on about the cancellation of several services at once",
+]
+
+
+@pytest.fixture
+def same_message_id(monkeypatch):
+    monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
+
+
+def both_ways(monkeypatch, make) -> tuple[bytes, bytes]:
+    ours = bytes(make())
+    monkeypatch.setattr(composing, "POLICY", policy.default)
+    stock = bytes(make())
+    monkeypatch.undo()
+    return BOUNDARY.sub(b"B", ours), BOUNDARY.sub(b"B", stock)
+
+
+def relay_bytes(raw: bytes, parse_policy) -> bytes:
+    # What the SMTP client writes: the queued bytes parsed back and flattened with CRLF.
+    return BytesParser(policy=parse_policy).parsebytes(raw).as_bytes()
+
+
+@pytest.mark.parametrize("to", RECIPIENTS)
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_hard_headers_come_out_as_the_default_policy_writes_them(monkeypatch, same_message_id, to, subject):
+    rendered = RenderedMail(subject, "Hallo,\n\nwir bestätigen Ihre Kündigung.\n", "<p>Hallo</p>")
+
+    def make():
+        return compose(DESK, rendered, to, now=START, case_reference="CX-2026-0042", case_token="k7Qp2",
+                       answering=Thread("<orig-77@acme.example>", LONG_CHAIN), cc=["amy@agency.example"])
+
+    ours, stock = both_ways(monkeypatch, make)
+    assert ours == stock
+    assert relay_bytes(ours, composing.SMTP_POLICY) == relay_bytes(stock, policy.SMTP)
+
+
+def test_every_template_composes_as_the_default_policy_writes_it(monkeypatch, same_message_id):
+    renderer = Renderer()
+    names = renderer.names()
+    assert names
+    for name in names:
+        rendered = renderer.render(name, sample_context(renderer, name))
+        ours, stock = both_ways(monkeypatch, lambda: compose(
+            DESK, rendered, ["Hank Scorpio <hank@globex.example>"], now=START, case_reference="CX-2026-0007"))
+        assert ours == stock, name
+        monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
+
+
+def sample_context(renderer: Renderer, name: str) -> dict:
+    env, wanted = renderer._env, set()
+    for suffix in ("txt", "html"):
+        try:
+            source = env.loader.get_source(env, f"{name}.{suffix}")[0]
+        except jinja2.TemplateNotFound:
+            continue
+        wanted |= jinja2.meta.find_undeclared_variables(env.parse(source))
+    return {**{var: Anything(var) for var in wanted}, "desk": DESK}
