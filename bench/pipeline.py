@@ -237,8 +237,9 @@ def _answered(smtp, address: str, started: float, timeout: float = 70) -> float:
 
 # -- 5. start-up with pending timers -------------------------------------------------------
 
-def startup(desk, count: int) -> float:
-    """Seconds for the scheduler to start and register `count` pending timers."""
+def startup(desk, count: int) -> tuple[float, float]:
+    """Seconds for the scheduler to start with `count` pending timers: the first time (an
+    empty job store), then a restart (the store as the daemon left it)."""
     with transaction(desk.factory) as session:
         case_ids = list(session.scalars(Case.__table__.select().with_only_columns(Case.id)))
         due = datetime.now(timezone.utc) + timedelta(days=400)
@@ -246,11 +247,13 @@ def startup(desk, count: int) -> float:
             {"case_id": case_ids[n % len(case_ids)], "kind": "bench", "seq": n, "due_at": due + timedelta(minutes=n),
              "status": TimerStatus.PENDING.value, "data": {}, "created_at": due, "outcome": ""}
             for n in range(count)])
-    started = time.perf_counter()
-    scheduler.start(desk)
-    elapsed = time.perf_counter() - started
-    scheduler.stop(desk)
-    return elapsed
+    figures = []
+    for _ in range(2):
+        started = time.perf_counter()
+        scheduler.start(desk)
+        figures.append(time.perf_counter() - started)
+        scheduler.stop(desk)
+    return figures[0], figures[1]
 
 
 # -- 6. peak RSS, 7. idle CPU: a daemon in its own process ---------------------------------
@@ -362,7 +365,8 @@ def main() -> None:
             show(f"4. above the floor, {len(pairs)} in pairs 50 ms apart (p50 / max)",
                  f"{(statistics.median(pairs) - base) * 1000:.0f} / {(max(pairs) - base) * 1000:.0f} ms")
         if sqlite_desk is not None:
-            show(f"5. start-up with {args.timers:,} pending timers", f"{startup(sqlite_desk, args.timers):.2f} s")
+            first, again = startup(sqlite_desk, args.timers)
+            show(f"5. start-up with {args.timers:,} pending timers, first / restart", f"{first:.2f} / {again:.2f} s")
             sqlite_desk.engine.dispose()
         rss, mails_in_backlog = peak_rss(folder / "rss", server, args.big_mails)
         show(f"6. peak RSS, backlog of {mails_in_backlog} incl. {args.big_mails} x 25 MB", f"{rss:.0f} MiB")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from email.policy import EmailPolicy
+from email.policy import EmailPolicy, linesep_splitter
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -57,14 +57,16 @@ class ComposePolicy(EmailPolicy):
     def header_fetch_parse(self, name, value):
         # Read again and again while the mail is written (Content-Type above all): parse
         # each distinct text once. Header objects are immutable, so sharing one is safe.
+        # Keyed by the registry, not the policy: writing a mail clones the policy each time.
         if isinstance(value, str) and not hasattr(value, "name"):
-            return _parsed(self, name, value)
+            return _parsed(self.header_factory, name, value)
         return super().header_fetch_parse(name, value)
 
 
 @functools.lru_cache(maxsize=512)
-def _parsed(policy_: EmailPolicy, name: str, value: str):
-    return EmailPolicy.header_fetch_parse(policy_, name, value)
+def _parsed(header_factory, name: str, value: str):
+    # What EmailPolicy.header_fetch_parse does with a text value.
+    return header_factory(name, "".join(linesep_splitter.split(value)))
 
 
 def _verbatim(name: str, value: str, max_length: int) -> bool:

@@ -23,7 +23,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from daemon import timers
 from daemon.db import transaction
@@ -64,11 +64,13 @@ class TimerScheduler(BackgroundScheduler):
 def make_scheduler(desk, *, persistent: bool = True) -> TimerScheduler:
     """A scheduler with the job store in the desk's database (or in memory for tests)."""
     store = SQLAlchemyJobStore(engine=desk.engine, tablename=TABLE) if persistent else MemoryJobStore()
-    return TimerScheduler(
+    scheduler = TimerScheduler(
         desk.clock, jobstores={"default": store}, timezone=timezone.utc,
         # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
+    scheduler.timer_store = store  # read by sync() straight from its table
+    return scheduler
 
 
 def start(desk, scheduler: TimerScheduler | None = None, *, paused: bool = False) -> TimerScheduler:
@@ -109,14 +111,32 @@ def sync(desk, scheduler: TimerScheduler) -> int:
     scheduler.align()
     with transaction(desk.factory) as session:
         pending = {t.id: t.due_at for t in timers.all_pending(session)}
-    for timer_id, due_at in pending.items():
+    # A restart finds the job store as it was left: only what differs is written, so
+    # start-up does not take seconds per thousand timers.
+    registered = _registered(scheduler)
+    moved = [(i, due) for i, due in pending.items()
+             if not _same_moment(registered.get(job_id(i)), scheduler.run_date(due))]
+    for timer_id, due_at in moved:
         add_job(scheduler, timer_id, due_at)
     wanted = {job_id(i) for i in pending}
-    for job in scheduler.get_jobs():
-        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
-            job.remove()
-    log.info("scheduler: %s pending timers registered", len(pending))
+    for stale in [i for i in registered if i.startswith(JOB_PREFIX) and i not in wanted]:
+        remove_job(scheduler, int(stale[len(JOB_PREFIX):]))
+    log.info("scheduler: %s pending timers registered (%s added or moved)", len(pending), len(moved))
     return len(pending)
+
+
+def _registered(scheduler: TimerScheduler) -> dict[str, float | None]:
+    """Job id -> next run time (POSIX seconds) of every job in the store, read cheaply:
+    the SQL store's rows straight from its table, without unpickling each job."""
+    store = getattr(scheduler, "timer_store", None)
+    if isinstance(store, SQLAlchemyJobStore):
+        with store.engine.connect() as connection:
+            return dict(connection.execute(select(store.jobs_t.c.id, store.jobs_t.c.next_run_time)).all())
+    return {job.id: job.next_run_time.timestamp() if job.next_run_time else None for job in scheduler.get_jobs()}
+
+
+def _same_moment(registered: float | None, run_date: datetime) -> bool:
+    return registered is not None and abs(registered - run_date.timestamp()) < 0.001
 
 
 def add_job(scheduler: TimerScheduler, timer_id: int, due_at: datetime) -> None:

@@ -10,7 +10,7 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from daemon import scheduler
 from daemon.db import transaction
@@ -98,3 +98,34 @@ def _executed() -> int:
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
     return EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+
+
+def test_a_restart_writes_only_the_jobs_that_differ(desk):
+    """Start-up reads the store in one pass: a restart over an unchanged store writes
+    nothing, a timer moved while stopped is re-timed, a job without a timer goes."""
+    request(desk)
+    request(desk, "GLOBEX")
+    scheduler.start(desk)
+    scheduler.stop(desk)
+    moved, gone = sorted(_timer_ids(desk))[:2]
+    with transaction(desk.factory) as session:
+        session.execute(update(Timer).where(Timer.id == int(moved.split(":")[1]))
+                        .values(due_at=datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)))
+        session.execute(update(Timer).where(Timer.id == int(gone.split(":")[1]))
+                        .values(status=TimerStatus.DONE))
+    writes = []
+
+    def count_writes(conn, cursor, statement, *args):
+        verb = statement.split()[0].upper()
+        if "apscheduler_jobs" in statement and verb in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(verb)
+
+    event.listen(desk.engine, "before_cursor_execute", count_writes)
+    try:
+        sched = scheduler.start(desk, paused=True)
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", count_writes)
+    # The moved job: an INSERT refused as a duplicate, then its UPDATE; the gone one: a DELETE.
+    # The two unchanged jobs cost nothing (every job was written again before).
+    assert sorted(writes) == ["DELETE", "INSERT", "UPDATE"]
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 3
