@@ -137,7 +137,7 @@ def test_stop_while_the_relay_refuses_keeps_the_mail_for_later(daemon, dovecot_u
     daemon.start()
     wait_until(lambda: any(attempts for _status, attempts in daemon.outbox()), "a refused delivery")
     assert daemon.stop_with(signal.SIGTERM) == 0, daemon.stderr()
-    assert [status for status, _ in daemon.outbox()] == ["pending"]
+    assert {status for status, _ in daemon.outbox()} == {"pending"}
     assert answered(smtp_server, address) == 0
     assert inbox_is_empty(dovecot_user)
 
