@@ -17,7 +17,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
-    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -323,12 +322,3 @@ class Timer(Base):
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")
 
-
-class SchedulerJob(Base):
-    """APScheduler's job store table (SQLAlchemyJobStore's own layout), declared here so
-    that Alembic creates it like every other table and the schema has one owner."""
-
-    __tablename__ = "apscheduler_jobs"
-    id: Mapped[str] = mapped_column(String(191), primary_key=True)
-    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
-    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,11 +2,12 @@
 
 The `timers` table is the truth; a job only says "at due_at, run timer N". Jobs have
 stable ids (`timer:N`), are one-off `date` jobs in UTC (never cron: its DST gaps and
-doubles are documented in PITFALLS), reference the module-level `fire` with the timer id
-(nothing else is pickled), and have no misfire limit, so a timer due while the daemon was
-down runs when it comes back. New and ended timers reach the scheduler after their
-transaction commits; at start-up every pending timer is (re-)registered and stale jobs
-dropped. One scheduler per database: two would each fire every job.
+doubles are documented in PITFALLS) that call the module-level `fire` with the timer id,
+and have no misfire limit, so a timer due while the daemon was down runs when it comes
+back. They live in memory: at every start-up the pending timers are registered afresh,
+so a job store in the database would only be a second writer racing the daemon's own
+threads (SQLite says "database is locked"). New and ended timers reach the scheduler
+once their transaction commits. One scheduler per database: two would each fire every job.
 
 APScheduler only knows the wall clock, the desk may run on another (a test's hand-moved
 one): a job's run date is its timer's due moment moved by the difference between the two,
@@ -20,10 +21,8 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from daemon import timers
 from daemon.db import transaction
@@ -31,7 +30,6 @@ from daemon.db import transaction
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "timer:"
-TABLE = "apscheduler_jobs"   # created by the 0002_timers migration, like every other table
 
 # The desk the running scheduler serves: jobs carry only ids, so `fire` finds it here.
 _desk = None
@@ -61,26 +59,22 @@ class TimerScheduler(BackgroundScheduler):
         return due_at + self.offset
 
 
-def make_scheduler(desk, *, persistent: bool = True) -> TimerScheduler:
-    """A scheduler with the job store in the desk's database (or in memory for tests)."""
-    store = SQLAlchemyJobStore(engine=desk.engine, tablename=TABLE) if persistent else MemoryJobStore()
-    scheduler = TimerScheduler(
-        desk.clock, jobstores={"default": store}, timezone=timezone.utc,
+def make_scheduler(desk) -> TimerScheduler:
+    return TimerScheduler(
+        desk.clock, timezone=timezone.utc,
         # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
-    scheduler.timer_store = store  # read by sync() straight from its table
-    return scheduler
 
 
 def start(desk, scheduler: TimerScheduler | None = None, *, paused: bool = False) -> TimerScheduler:
-    """Start serving `desk`: register pending timers, follow new ones as they commit."""
+    """Start serving `desk`: follow new timers as they commit, register the pending ones."""
     global _desk
     scheduler = scheduler or make_scheduler(desk)
     _desk = desk
     scheduler.start(paused=paused)
-    sync(desk, scheduler)
     _follow_commits(desk, scheduler)
+    sync(desk, scheduler)
     desk.extras["scheduler"] = scheduler
     return scheduler
 
@@ -111,11 +105,8 @@ def sync(desk, scheduler: TimerScheduler) -> int:
     scheduler.align()
     with transaction(desk.factory) as session:
         pending = {t.id: t.due_at for t in timers.all_pending(session)}
-    # A restart finds the job store as it was left: only what differs is written, so
-    # start-up does not take seconds per thousand timers.
-    registered = _registered(scheduler)
-    moved = [(i, due) for i, due in pending.items()
-             if not _same_moment(registered.get(job_id(i)), scheduler.run_date(due))]
+    registered = {job.id: getattr(job.trigger, "run_date", None) for job in scheduler.get_jobs()}
+    moved = [(i, due) for i, due in pending.items() if registered.get(job_id(i)) != scheduler.run_date(due)]
     for timer_id, due_at in moved:
         add_job(scheduler, timer_id, due_at)
     wanted = {job_id(i) for i in pending}
@@ -123,20 +114,6 @@ def sync(desk, scheduler: TimerScheduler) -> int:
         remove_job(scheduler, int(stale[len(JOB_PREFIX):]))
     log.info("scheduler: %s pending timers registered (%s added or moved)", len(pending), len(moved))
     return len(pending)
-
-
-def _registered(scheduler: TimerScheduler) -> dict[str, float | None]:
-    """Job id -> next run time (POSIX seconds) of every job in the store, read cheaply:
-    the SQL store's rows straight from its table, without unpickling each job."""
-    store = getattr(scheduler, "timer_store", None)
-    if isinstance(store, SQLAlchemyJobStore):
-        with store.engine.connect() as connection:
-            return dict(connection.execute(select(store.jobs_t.c.id, store.jobs_t.c.next_run_time)).all())
-    return {job.id: job.next_run_time.timestamp() if job.next_run_time else None for job in scheduler.get_jobs()}
-
-
-def _same_moment(registered: float | None, run_date: datetime) -> bool:
-    return registered is not None and abs(registered - run_date.timestamp()) < 0.001
 
 
 def add_job(scheduler: TimerScheduler, timer_id: int, due_at: datetime) -> None:
@@ -154,21 +131,19 @@ def remove_job(scheduler: TimerScheduler, timer_id: int) -> None:
 def _follow_commits(desk, scheduler: TimerScheduler) -> None:
     """Tell the scheduler about timers only once their rows are committed.
 
-    Adding the job inside the transaction would, on SQLite, wait on our own write lock;
-    and a rolled-back timer must leave no job behind.
+    A savepoint's release is not a commit (the transaction around it may still roll
+    back), and a savepoint rolled back takes its timers' changes with it.
     """
     def after_commit(session) -> None:
-        for timer_id, due_at in session.info.pop(timers.SCHEDULED_KEY, []):
+        if session.in_nested_transaction():
+            return
+        for timer_id, due_at in timers.committed(session, timers.SCHEDULED_KEY):
             add_job(scheduler, timer_id, due_at)
-        for timer_id in session.info.pop(timers.ENDED_KEY, []):
+        for timer_id in timers.committed(session, timers.ENDED_KEY):
             remove_job(scheduler, timer_id)
 
-    def after_rollback(session) -> None:
-        session.info.pop(timers.SCHEDULED_KEY, None)
-        session.info.pop(timers.ENDED_KEY, None)
-
     def after_soft_rollback(session, previous) -> None:
-        after_rollback(session)
+        timers.forget(session, previous)
 
     listeners = [("after_commit", after_commit), ("after_soft_rollback", after_soft_rollback)]
     for name, listener in listeners:

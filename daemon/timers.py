@@ -67,7 +67,7 @@ def schedule(desk, session: Session, case: Case, kind: str, due_at: datetime, *,
                   data=data, created_at=desk.clock.now(), outcome="")
     session.add(timer)
     session.flush()
-    session.info.setdefault(SCHEDULED_KEY, []).append((timer.id, due_at))
+    _note(session, SCHEDULED_KEY, (timer.id, due_at))
     log.info("%s: %s #%s due %s", case.reference, kind, seq, due_at.isoformat())
     return timer
 
@@ -147,4 +147,30 @@ def _finish(desk, session: Session, timer: Timer, status: TimerStatus, outcome: 
     timer.status = status
     timer.done_at = desk.clock.now()
     timer.outcome = outcome[:2000]
-    session.info.setdefault(ENDED_KEY, []).append(timer.id)
+    _note(session, ENDED_KEY, timer.id)
+
+
+def _note(session: Session, key: str, change) -> None:
+    # With the transaction or savepoint that made it: if that one rolls back, so does the change.
+    here = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(key, []).append((here, change))
+
+
+def committed(session: Session, key: str) -> list:
+    """The changes under `key` of the transaction that has just committed (and forget them)."""
+    return [change for _, change in session.info.pop(key, [])]
+
+
+def forget(session: Session, rolled_back) -> None:
+    """Drop the changes made in `rolled_back` (a transaction or savepoint) or inside it."""
+    for key in (SCHEDULED_KEY, ENDED_KEY):
+        session.info[key] = [(made_in, change) for made_in, change in session.info.get(key, [])
+                             if not _inside(made_in, rolled_back)]
+
+
+def _inside(transaction, outer) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

@@ -1,27 +1,30 @@
 """The APScheduler wiring: one job per pending timer, with its id and run date; re-registered
-at start-up without duplicates; the SQLAlchemy job store in the desk's own database; a
-timer that fell due while the daemon was stopped runs once when it starts again.
+at start-up without duplicates; told of a timer only when its transaction commits, not
+when a savepoint is released; a timer that fell due while the daemon was stopped runs
+once when it starts again.
 
 The schedulers here really run (their thread on the wall clock) while the desk's clock
 stands at START, whatever today's date: only what is due by the desk's clock may fire."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, select, update
 
-from daemon import scheduler
-from daemon.clock import SystemClock
+from daemon import scheduler, timers
 from daemon.db import transaction
-from daemon.models import SchedulerJob, Timer, TimerStatus
+from daemon.models import Case, Timer, TimerStatus
 from daemon.workflow import Trigger
 from tests.support import START
-from tests.commands.helpers import command_desk
-from tests.timers.helpers import BUSINESS, fire, mails, pending, request, step, timer_desk
+from tests.timers.helpers import fire, mails, pending, request, step, timer_desk
 
 LONG_AGO = datetime(2000, 1, 3, 9, 0, tzinfo=timezone.utc)
+
+
+class LineFailed(Exception):
+    """A #command line that fails after changing timers."""
 
 
 @pytest.fixture
@@ -45,30 +48,30 @@ def _timer_ids(desk) -> dict[str, datetime]:
 
 def test_jobs_follow_the_pending_timers_and_restart_without_duplicates(desk):
     first = request(desk)
-    sched = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False))
+    sched = scheduler.start(desk, scheduler.make_scheduler(desk))
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2
     request(desk, "GLOBEX")
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 4, "added once the rows were committed"
     step(desk, first, Trigger.SAVED)
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 2, "ended timers leave no job behind"
     scheduler.stop(desk)
-    again = scheduler.start(desk, scheduler.make_scheduler(desk, persistent=False))
+    again = scheduler.start(desk, scheduler.make_scheduler(desk))
     assert _jobs(again) == _timer_ids(desk) and len(again.get_jobs()) == 2
 
 
-def test_sqlalchemy_job_store_in_the_desks_database_survives_a_restart(desk):
-    request(desk)
-    scheduler.start(desk)
-    scheduler.stop(desk)
+def test_a_savepoint_schedules_nothing_until_its_transaction_commits(desk):
+    sched = scheduler.start(desk, scheduler.make_scheduler(desk))
+    reference = request(desk)
     with transaction(desk.factory) as session:
-        stored = set(session.scalars(select(SchedulerJob.id)))
-        # A job left over from a timer that ended while the daemon was down.
-        session.add(SchedulerJob(id="timer:999999", next_run_time=0.0, job_state=b"stale"))
-    assert stored == set(_timer_ids(desk))
-    sched = scheduler.start(desk)
-    assert _jobs(sched) == _timer_ids(desk)
-    with transaction(desk.factory) as session:
-        assert session.scalar(select(func.count()).select_from(SchedulerJob)) == 2
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        with session.begin_nested():   # as each #command line runs
+            kept = timers.schedule(desk, session, case, "winback", START + timedelta(days=90))
+        assert scheduler.job_id(kept.id) not in _jobs(sched), "released, but the transaction may still roll back"
+        with pytest.raises(LineFailed), session.begin_nested():
+            timers.schedule(desk, session, case, "winback", START + timedelta(days=180), seq=1)
+            timers.cancel_pending(desk, session, case, "a line that failed", kinds=("sla_call_scheduled",))
+            raise LineFailed("its savepoint rolls back")
+    assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 3, "the kept timer, and the two it did not end"
 
 
 def test_a_timer_due_while_stopped_fires_once_when_the_daemon_starts(desk):
@@ -102,23 +105,13 @@ def _executed() -> int:
     return EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
 
 
-@pytest.fixture
-def wall_clock_desk(tmp_path, database_url):
-    # On the system clock the jobs' offset is zero at every start; a hand-set clock standing
-    # still would give each start a new offset (the wall clock moved on), so every job.
-    built = command_desk(tmp_path, database_url, clock=SystemClock(), extra=BUSINESS)
-    yield built
-    scheduler.stop(built)
-    built.engine.dispose()
-
-
-def test_a_restart_writes_only_the_jobs_that_differ(wall_clock_desk):
-    """Start-up reads the store in one pass: a restart over an unchanged store writes
-    nothing, a timer moved while stopped is re-timed, a job without a timer goes."""
-    desk = wall_clock_desk
+def test_a_restart_registers_the_timers_as_they_are_and_writes_nothing(desk):
+    """The jobs live in memory: start-up reads the timers and writes no row (a job store
+    in the database would be a second writer beside the watcher); a timer moved while the
+    daemon was stopped is registered at its new moment, one that ended has no job."""
     request(desk)
     request(desk, "GLOBEX")
-    scheduler.start(desk, paused=True)
+    scheduler.start(desk)
     scheduler.stop(desk)
     moved, gone = sorted(_timer_ids(desk))[:2]
     with transaction(desk.factory) as session:
@@ -129,16 +122,14 @@ def test_a_restart_writes_only_the_jobs_that_differ(wall_clock_desk):
     writes = []
 
     def count_writes(conn, cursor, statement, *args):
-        verb = statement.split()[0].upper()
-        if "apscheduler_jobs" in statement and verb in ("INSERT", "UPDATE", "DELETE"):
-            writes.append(verb)
+        if statement.split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
 
     event.listen(desk.engine, "before_cursor_execute", count_writes)
     try:
-        sched = scheduler.start(desk, paused=True)
+        sched = scheduler.start(desk)
     finally:
         event.remove(desk.engine, "before_cursor_execute", count_writes)
-    # The moved job: an INSERT refused as a duplicate, then its UPDATE; the gone one: a DELETE.
-    # The two unchanged jobs cost nothing (every job was written again before).
-    assert sorted(writes) == ["DELETE", "INSERT", "UPDATE"]
+    assert writes == []
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 3
+    assert _jobs(sched)[moved] == datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)

@@ -43,7 +43,7 @@ def test_digest_goes_to_the_managers_once_a_week_with_the_seeded_figures(databas
 def test_the_running_daemon_wakes_the_digest_at_the_next_slot_on_the_desks_clock(desk):
     from daemon import scheduler
 
-    clock_scheduler = scheduler.make_scheduler(desk, persistent=False)
+    clock_scheduler = scheduler.make_scheduler(desk)
     clock_scheduler.start(paused=True)
     try:
         digest.schedule(desk, clock_scheduler)      # the desk's clock: Monday 23 November 2026, 09:00
