@@ -54,8 +54,12 @@ def join(desk, session: Session, case: Case, mail) -> Addition:
     cases.record(session, case, "request_joined", at=desk.clock.now(), actor=mail.sender, summary=summary[:300],
                  message_id=mail.inbound.id)
     log.info("%s: %s joined: %s", case.reference, mail.sender, summary)
-    if addition.changed(case) and "contract" in (case.details or {}):
-        contract.store(case)
+    if addition.changed(case):
+        if "contract" in (case.details or {}):
+            contract.store(case)
+        # Not a workflow step, so no event tells the sheets: they follow the new scope too.
+        if (sheets := desk.extras.get("sheets")) is not None:
+            sheets.enqueue_case(session, case)
     context = {**case_context(desk, case), **_join_values(desk, addition, case, mail)}
     send(desk, session, case, "join_acknowledgment", [mail.sender], context, dedupe=f"join-ack:{mail.inbound.id}",
          answering=Thread(mail.parsed.message_id, tuple(mail.parsed.references)), reply=True)
