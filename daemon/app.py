@@ -60,9 +60,10 @@ def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None
     stopping = threading.Event()
     dispatcher = Dispatcher(factory, clock, max_attempts=config.outbox.max_attempts,
                             retry_after=timedelta(seconds=config.outbox.retry_after_seconds), stop=stopping)
-    desk = Desk(config, engine, factory, clock, make_renderer(config), EventBus(),
-                StaffDirectory(config.staff.members), dispatcher, sender or make_sender(config),
-                stopping=stopping)
+    staff = StaffDirectory(config.staff.members, desks=config.desk.system_addresses,
+                           domains=(config.desk.domain, *config.desk.own_domains), desk_address=config.desk.address)
+    desk = Desk(config, engine, factory, clock, make_renderer(config), EventBus(), staff, dispatcher,
+                sender or make_sender(config), stopping=stopping)
     dispatcher.register(MAIL, MailHandler(desk.sender))
     effects.register(desk)
     return desk

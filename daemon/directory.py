@@ -26,17 +26,37 @@ class Staff:
 
 
 class StaffDirectory:
-    def __init__(self, members: tuple[StaffMember, ...]) -> None:
+    """The staff by address, and the agency's own desks (reception, voicemail), which are never customers.
+
+    A desk (`[desk] system_addresses`), or any other address on one of the agency's own
+    domains, counts as staff with no role: what it forwards is a forwarded request, and it
+    may run only the commands any member of staff may run. The desk's own address is not
+    one: mail from it is our own mail coming back.
+    """
+
+    def __init__(self, members: tuple[StaffMember, ...], *, desks: tuple[str, ...] = (),
+                 domains: tuple[str, ...] = (), desk_address: str = "") -> None:
         self._by_address = {bare(m.email): Staff(bare(m.email), m.name, frozenset(m.roles)) for m in members}
+        self._desks = frozenset(bare(a) for a in desks) - set(self._by_address)
+        self._domains = frozenset(d.lower() for d in domains)
+        self._own = bare(desk_address)
 
     def get(self, address: str) -> Staff | None:
-        return self._by_address.get(bare(address))
+        address = bare(address)
+        return self._by_address.get(address) or (Staff(address, "", frozenset()) if self.is_desk(address) else None)
+
+    def is_desk(self, address: str) -> bool:
+        """One of the agency's own desks or addresses that is not a member of staff."""
+        address = bare(address)
+        if not address or address == self._own or address in self._by_address:
+            return False
+        return address in self._desks or address.rpartition("@")[2] in self._domains
 
     def with_role(self, role: str) -> list[Staff]:
         return [s for s in self._by_address.values() if role in s.roles]
 
     def __contains__(self, address: str) -> bool:
-        return bare(address) in self._by_address
+        return bare(address) in self._by_address or self.is_desk(address)
 
 
 def contact_for(session: Session, address: str) -> Contact | None:

@@ -188,9 +188,8 @@ def _bare_subject(subject: str) -> str:
 
 def _without_commands(desk, session: Session, mail: Mail, verdict) -> None:
     """A forward of a customer's request, or a note on the case; either only when authenticated."""
-    forwarded = next((f for f in mail.parsed.forwarded if f.from_ and f.from_.addr), None)
-    if forwarded is not None and bare_from(forwarded) not in desk.staff:
-        _forwarded_request(desk, session, mail, bare_from(forwarded), verdict)
+    if _is_forwarded_request(desk, mail):
+        _forwarded_request(desk, session, mail, verdict)
     elif mail.case is not None and verdict.ok:
         cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
                              summary=(mail.parsed.new_text or mail.parsed.subject).strip(), kind="note")
@@ -203,22 +202,25 @@ def _without_commands(desk, session: Session, mail: Mail, verdict) -> None:
                              kind="unverified")
 
 
-def bare_from(forwarded) -> str:
-    return forwarded.from_.addr.lower()
+def _is_forwarded_request(desk, mail: Mail) -> bool:
+    """A forwarded original from a customer, or, outside any case, any forward (a call note, a voicemail)."""
+    originals = [f for f in mail.parsed.forwarded if f.text.strip() or (f.from_ and f.from_.addr)]
+    if any(f.from_ and f.from_.addr and f.from_.addr.lower() not in desk.staff for f in originals):
+        return True
+    return bool(originals) and mail.case is None
 
 
-def _forwarded_request(desk, session: Session, mail: Mail, customer: str, verdict) -> None:
-    """A customer's request passed on by staff: the playbook wants it in writing from them."""
-    from daemon.requests import open_verbal_case
+def _forwarded_request(desk, session: Session, mail: Mail, verdict) -> None:
+    """A customer's request passed on by staff or one of our desks: the playbook wants it in writing from them."""
+    from daemon.agency_forwards import open_forwarded
 
     if not verdict.ok:
         ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
-        _send_results(ctx, Results(refused=[f"forward of {customer}'s request  ->  no case opened"],
+        who = next((f.from_.addr.lower() for f in mail.parsed.forwarded if f.from_ and f.from_.addr), "a customer")
+        _send_results(ctx, Results(refused=[f"forward of {who}'s request  ->  no case opened"],
                                    not_verified=verdict.reason))
         return
-    note = (mail.parsed.new_text or "").strip() or f"forwarded by {mail.sender}"
-    mail.case = open_verbal_case(desk, session, customer=customer, staff_address=mail.sender,
-                                 inbound=mail.inbound, note=note)
+    mail.case = open_forwarded(desk, session, mail)
 
 
 # -- customers ------------------------------------------------------------------------------

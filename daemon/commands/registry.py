@@ -6,7 +6,7 @@ configuration says otherwise.
 """
 from __future__ import annotations
 
-from daemon.commands import end, help, note, offer, reason, status, verbal, verify, withdrawn
+from daemon.commands import account, end, help, note, offer, reason, status, verbal, verify, withdrawn
 from daemon.commands import approve, call, cancel, change, credit, done, keep, lost, pause, reject, saved  # issue 4b
 from daemon.commands.base import Command
 
@@ -18,6 +18,7 @@ COMMANDS: tuple[Command, ...] = (
     offer.COMMAND,
     verify.COMMAND,
     verbal.COMMAND,
+    account.COMMAND,
     withdrawn.COMMAND,
     call.COMMAND,
     keep.COMMAND,

@@ -1,14 +1,17 @@
 """#verbal customer@example.com [note]: a customer asked by phone or in person.
 
 The playbook only acts on written requests: this opens a case that waits for the
-customer's mail and asks them to write (daemon.requests.open_verbal_case). The new case
-becomes the case of the lines that follow in the same mail.
+customer's mail and asks them to write (daemon.requests.open_verbal_case). The lines
+under it, up to the next command line (#end), are what the customer said (services,
+dates, reason) and are read like a customer's own text. The new case becomes the case of
+the command lines that follow in the same mail.
 """
 from __future__ import annotations
 
 from email.utils import parseaddr
 
 from daemon.commands.base import Command, CommandContext, Refused
+from parsers.commands import own_commands, parse_command
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})
 
@@ -22,9 +25,24 @@ def process(ctx: CommandContext, args: str) -> str:
         raise Refused(f"#verbal needs the customer's e-mail address first, got {first or 'nothing'!r}")
     if customer in ctx.desk.staff or customer.endswith("@" + ctx.desk.config.desk.domain):
         raise Refused(f"{customer} is one of us, not a customer")
+    said = _lines_below(ctx.mail.parsed.text)
     ctx.case = open_verbal_case(ctx.desk, ctx.session, customer=customer, staff_address=ctx.staff.email,
-                                inbound=ctx.mail.inbound, note=note.strip())
+                                inbound=ctx.mail.inbound, note="\n".join(filter(None, [note.strip(), said])))
     return f"{ctx.case.reference} opened for {customer}; they are asked to confirm in writing"
+
+
+def _lines_below(text: str) -> str:
+    """The sender's own lines under the #verbal line, up to the next command line (#end)."""
+    lines = own_commands(text).lines
+    start = next((i for i, line in enumerate(lines) if (c := parse_command(line)) and c.name == "verbal"), None)
+    if start is None:
+        return ""
+    below = []
+    for line in lines[start + 1:]:
+        if parse_command(line) is not None:
+            break
+        below.append(line)
+    return "\n".join(below).strip()
 
 
 def _looks_like_address(value: str) -> bool:

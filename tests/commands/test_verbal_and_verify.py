@@ -76,3 +76,17 @@ def test_unverified_sender_verified_by_staff(desk):
     acks = [m for m in sent_to(desk, "jane.doe@gmail.example") if "Cancellation request" in str(m["Subject"])
             or "received" in str(m["Subject"]).lower()]
     assert acks, [m["Subject"] for m in sent_to(desk, "jane.doe@gmail.example")]
+
+
+def test_verbal_reads_what_the_customer_said_below_it_up_to_end(desk):
+    body = ("#verbal jane@acme.example\n"
+            "She only wants to stop PPC, from 31 January 2027.\n"
+            "Reason: they are moving their advertising in-house.\n"
+            "#end\n"
+            "Thanks, Amy\n")
+    assert "opened for jane@acme.example" in text(results_for(desk, staff_mail(body)))
+    case = the_case(desk)
+    with transaction(desk.factory) as session:
+        found = session.scalars(select(Case)).one()
+        scope, final_day = list(found.requested_services), found.requested_final_day.isoformat()
+    assert (case["state"], scope, final_day) == ("awaiting_written", ["PPC"], "2027-01-31")

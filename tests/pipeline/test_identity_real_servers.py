@@ -1,6 +1,9 @@
 """Who is writing, through the real servers: mail APPENDed to Dovecot, what we send received by aiosmtpd.
 
-A stranger's request that claims an account: the account's team hears of it with a
+The agency's own desks are never customers: a request forwarded by reception, or a
+voicemail transcript sent by the phone system, opens one case on the customer's account
+(found from the forwarded content) and waits for the request in writing; an unknown
+caller gets the forwarder a question, which `#account` answers. A stranger's request that claims an account: the account's team hears of it with a
 provisional final day; the stranger learns nothing about the account. Only a contact of
 the claimed account answers for it: a denial withdraws and flags it, a "yes" verifies it,
 another account's contact changes nothing.
@@ -10,22 +13,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from daemon.app import make_source
+from pathlib import Path
+
+from daemon.app import build_desk, ensure_dirs, make_source
+from daemon.clock import ManualClock
+from daemon.config import from_text
 from daemon.db import transaction
 from daemon.models import Case
 from daemon.watcher import Watcher
-from tests.commands.helpers import AUTH, command_desk
+from tests.commands.helpers import AUTH, AUTH_CONFIG
 from tests.pipeline.mailkit import TEAM
-from tests.support import mail
+from tests.support import START, config_text, load_example_accounts, mail
 
-SYSTEMS = """
-[desk]
-address = "cancel@agency.example"
-name = "Agency cancellation desk"
-company = "Agency"
-timezone = "Europe/London"
-system_addresses = ["reception@agency.example", "voicemail@agency.example"]
-"""
+FORWARDS = Path(__file__).resolve().parents[1] / "fixtures" / "forwards"
+DESKS = 'system_addresses = ["reception@agency.example", "voicemail@agency.example"]\n'
 STRANGER = "jdoe.home@gmail.example"
 REQUEST = ("Hello,\n\nplease cancel our SEO and PPC services at the end of January.\n\n"
            "Kind regards,\nJane Doe\nAcme Outdoor Ltd\n")
@@ -34,12 +35,25 @@ REQUEST = ("Hello,\n\nplease cancel our SEO and PPC services at the end of Janua
 @pytest.fixture
 def imap_desk(database_url, tmp_path, dovecot_user, smtp_server, monkeypatch):
     monkeypatch.setenv("CANCELDESK_IMAP_PASSWORD", dovecot_user.password)
-    built = command_desk(
-        tmp_path, database_url,
-        mailbox_url=f"imap://{dovecot_user.name}@127.0.0.1:{dovecot_user.server.port}/INBOX?starttls=no",
-        smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no")
+    text = config_text(database_url, extra=AUTH_CONFIG,
+                       mailbox_url=f"imap://{dovecot_user.name}@127.0.0.1:{dovecot_user.server.port}/INBOX?starttls=no",
+                       smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no")
+    config = from_text(text.replace("[mailbox]", DESKS + "\n[mailbox]", 1), tmp_path)   # the agency's desks
+    ensure_dirs(config)
+    built = build_desk(config, clock=ManualClock(START))
+    load_example_accounts(built)
+    built.extras["dns"] = lambda name, timeout=5: None   # no real DNS: our own Authentication-Results decide
     yield built
     built.engine.dispose()
+
+
+def _authenticated(raw: bytes) -> bytes:
+    """As our receiving server marks mail from the agency's own domain."""
+    return f"Authentication-Results: {AUTH}\r\n".encode() + raw
+
+
+def _forward(name: str) -> bytes:
+    return _authenticated((FORWARDS / f"{name}.eml").read_bytes().replace(b"\n", b"\r\n"))
 
 
 def _run(desk, dovecot_user, *raws: bytes) -> None:
@@ -61,7 +75,49 @@ def _case(desk) -> dict:
         case = session.scalars(select(Case)).one()
         return {"reference": case.reference, "state": case.state, "verified": case.verified,
                 "account": case.account.key if case.account else None, "details": dict(case.details or {}),
-                "actors": [e.actor for e in case.events]}
+                "actors": [e.actor for e in case.events], "requester": case.requester,
+                "services": list(case.requested_services), "final_day": str(case.requested_final_day)}
+
+
+@pytest.mark.parametrize("name", ["reception_inline_forward", "voicemail_rfc822", "account_manager_call_note"])
+def test_a_forward_from_our_own_desks_opens_one_case_on_the_customers_account(imap_desk, dovecot_user, smtp_server,
+                                                                              name):
+    _run(imap_desk, dovecot_user, _forward(name))
+    case = _case(imap_desk)
+    expected = {"reception_inline_forward": ("ACME", "jane@acme.example", ["PPC", "Social"], "2027-01-31"),
+                "voicemail_rfc822": ("ACME", "jane@acme.example", ["PPC"], "2027-01-31"),
+                "account_manager_call_note": ("INITECH", "peter@initech.example", ["PPC"], "2027-02-01")}[name]
+    assert (case["account"], case["requester"], case["services"], case["final_day"]) == expected
+    assert case["state"] == "awaiting_written"
+    team = {"ACME": TEAM, "INITECH": {"bob@agency.example", "tom@agency.example", "pia@agency.example",
+                                      "eve@agency.example"}}[case["account"]]
+    smtp_server.wait_for(1 + len(team))
+    (asked,) = _to(smtp_server, case["requester"])
+    assert "in writing" in _text(asked) and case["reference"] in asked["Subject"]
+    told = {a for m in smtp_server.messages if "Verbal" in str(m.message["Subject"]) for a in m.rcpt_tos}
+    assert told == team
+    for desk_address in ("reception@agency.example", "voicemail@agency.example"):
+        assert _to(smtp_server, desk_address) == []
+
+
+def test_an_unknown_caller_gets_the_forwarder_asked_which_account(imap_desk, dovecot_user, smtp_server):
+    _run(imap_desk, dovecot_user, _forward("voicemail_unknown_caller"), _forward("reception_unknown_sender"))
+    smtp_server.wait_for(2)
+    with transaction(imap_desk.factory) as session:
+        assert session.scalars(select(Case)).all() == []
+    (voicemail,) = _to(smtp_server, "voicemail@agency.example")
+    (reception,) = _to(smtp_server, "reception@agency.example")
+    assert "#account" in _text(reception) and "Riverside Bakery" in _text(voicemail)
+    headers = {"In-Reply-To": reception["Message-ID"], "References": reception["Message-ID"]}
+    _run(imap_desk, dovecot_user, _authenticated(mail(sender="Front Desk <reception@agency.example>",
+                                                      subject=f"Re: {reception['Subject']}",
+                                                      body="#account INITECH\n", headers=headers)))
+    case = _case(imap_desk)
+    assert (case["account"], case["requester"], case["state"]) == ("INITECH", "peter@initech.example",
+                                                                    "awaiting_written")
+    assert case["services"] == ["Email"]
+    smtp_server.wait_for(4)
+    assert _to(smtp_server, "peter@initech.example")
 
 
 def _stranger_claims_acme(desk, dovecot_user, smtp_server) -> dict:
@@ -132,6 +188,6 @@ def test_staff_verify_without_an_account_takes_the_claimed_one(imap_desk, doveco
     headers = {"In-Reply-To": notice["Message-ID"], "References": notice["Message-ID"]}
     raw = mail(sender="Amy <amy@agency.example>", subject=f"Re: {notice['Subject']}", body="#verify\n",
                headers=headers)
-    _run(imap_desk, dovecot_user, f"Authentication-Results: {AUTH}\r\n".encode() + raw)
+    _run(imap_desk, dovecot_user, _authenticated(raw))
     after = _case(imap_desk)
     assert (after["state"], after["verified"], after["account"]) == ("open", True, "ACME")
