@@ -1,7 +1,8 @@
 """The database connection: engine, sessions, and migrations to the newest schema.
 
-SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL is tested). The
-schema is only ever created by Alembic, so a database made today upgrades tomorrow.
+SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL is tested, and
+`postgres://` or `postgresql://` use its psycopg 3 driver). The schema is only ever
+created by Alembic, so a database made today upgrades tomorrow.
 """
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.dbtext import escape_parameters
+from daemon.schema import ConfigError
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
 def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: str | Path = ".") -> Engine:
     """An engine for `url`; a relative SQLite path is taken relative to `base_dir`."""
-    parsed = make_url(url)
+    parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         parsed = _anchor_sqlite(parsed, Path(base_dir))
     elif password is not None and parsed.username:
         parsed = parsed.set(password=_optional(password))
-    engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    try:
+        engine = create_engine(parsed, pool_pre_ping=True, future=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"database.url: no database driver for {parsed.drivername!r} here ({exc})") from None
     event.listen(engine, "before_cursor_execute", escape_parameters, retval=True)  # NUL & co.
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -34,6 +40,15 @@ def make_engine(url: str, password: Callable[[], str] | None = None, base_dir: s
         event.listen(engine, "commit", _sqlite_end)
         event.listen(engine, "rollback", _sqlite_end)
     return engine
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` (libpq's and many hosts' spelling) and a bare `postgresql://` (which
+    SQLAlchemy reads as psycopg2) mean PostgreSQL through psycopg 3, the driver installed."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def _anchor_sqlite(parsed, base_dir: Path):
