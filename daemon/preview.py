@@ -16,6 +16,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from daemon.models import Case, CaseEvent, InboundMessage, OutboxEntry, ReferenceCounter, Timer
+from daemon.outbox import MAIL
 from daemon.timers import describe as describe_timer
 
 # The dry run's own stored copy of the mail and the reference counter are bookkeeping, not news.
@@ -85,7 +86,7 @@ def _describe_added(obj, zone: str) -> str:
 
 
 def _describe_effect(entry: OutboxEntry) -> str:
-    if entry.kind != "mail":
+    if entry.kind != MAIL:
         return f"queue a {entry.kind} effect" + (f" for {entry.recipient}" if entry.recipient else "")
     headers = BytesHeaderParser(policy=default_policy).parsebytes(entry.payload)
     return f"send mail to {entry.recipient}: {headers.get('Subject', '')}"
