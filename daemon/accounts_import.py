@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from daemon.directory import bare
 from daemon.models import Account, BillingItem, Contact, TeamMember
 
+
 class RowProblem(ValueError):
     pass
 
