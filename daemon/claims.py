@@ -24,6 +24,15 @@ LEADER_KEY = 0x6C656164  # "lead"
 WAITING = (MessageStatus.RECEIVED, MessageStatus.FAILED)
 
 
+def advisory_key(key: int) -> str:
+    """SQL for the two-part advisory lock key of `key` in this desk's schema.
+
+    Advisory locks belong to the whole database: desks in different schemas of one
+    server (and test runs) must not share a leader or wait on each other's case work.
+    """
+    return f"{int(key)}, hashtext(current_schema())"
+
+
 def on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -31,7 +40,7 @@ def on_postgresql(session: Session) -> bool:
 def lock_case_work(session: Session) -> None:
     """Wait for any other process's case work to commit; released with this transaction."""
     if on_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CASE_WORK_KEY})
+        session.execute(text(f"SELECT pg_advisory_xact_lock({advisory_key(CASE_WORK_KEY)})"))
 
 
 def claim_waiting(session: Session, message_id: int) -> InboundMessage | None:

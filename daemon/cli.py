@@ -91,11 +91,26 @@ def _desk(args, **kwargs):
 
 
 def cmd_run(args) -> int:
-    from daemon import cli_report, scheduler, timers
+    from daemon import leader
+
+    desk = _desk(args)
+    try:
+        held = leader.single_process(desk.engine)
+    except leader.AlreadyRunning as exc:
+        print(f"canceldesk: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _run(args, desk)
+    finally:
+        if held is not None:
+            held.close()
+
+
+def _run(args, desk) -> int:
+    from daemon import cli_report, leader, timers
     from daemon.app import make_source
     from daemon.watcher import Watcher
 
-    desk = _desk(args)
     watcher = Watcher(desk, make_source(desk.config))
     if args.once:
         timers.run_due_timers(desk)  # what fell due while the daemon was not running
@@ -106,14 +121,20 @@ def cmd_run(args) -> int:
         return 0
     _stop_on_signals(desk.stopping)
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
+    leader.serve(desk, lambda: _lead(desk, watcher))
+    log.info("stopped")
+    return 0
+
+
+def _lead(desk, watcher) -> None:
+    from daemon import cli_report, scheduler
+
     scheduler.start(desk)  # timers fire from its thread; the database keeps what is due
-    cli_report.on_run(desk, once=False)
+    cli_report.on_run(desk, once=False)  # the digest is one of its timers
     try:
         watcher.run_forever()
     finally:
         scheduler.stop(desk)
-    log.info("stopped")
-    return 0
 
 
 def cmd_check(args) -> int:

@@ -6,9 +6,11 @@ with growing delays and never rolls back the case. Each entry has a dedupe key, 
 twice for the same effect (a re-run after a crash) enqueues it once.
 
 At-least-once, made as close to exactly-once as mail allows: an entry is marked `sending`
-before it goes out and `sent` right after. A crash in between leaves it `sending`; on the
-next start it is sent again with the same Message-ID (receivers' clients fold such copies),
-which is the one window where a duplicate is possible.
+before it goes out and `sent` right after, and the `sending` mark is a claim with a lease
+(`SENDING_LEASE`), taken under `FOR UPDATE SKIP LOCKED`: any number of processes may
+deliver from one database, and each entry goes out from one of them. A crash in between
+leaves it `sending`; once the lease runs out it is sent again with the same Message-ID
+(receivers' clients fold such copies), which is the one window where a duplicate is possible.
 
 Each pass delivers the due entries kind by kind. A handler may offer `session()` (mail
 does: one SMTP connection for the whole pass); each entry still gets its own
@@ -36,6 +38,9 @@ from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
 log = logging.getLogger(__name__)
 
 MAIL = "mail"
+# How long a claimed entry is left to the process sending it: well above one SMTP
+# conversation's timeout, short enough that a crash delays the mail only a little.
+SENDING_LEASE = timedelta(minutes=3)
 
 
 class TransientEffectError(Exception):
@@ -145,10 +150,9 @@ class Dispatcher:
             return grouped
 
     def _deliver_one(self, entry_id: int, handle: Handler) -> str:
-        with transaction(self._factory) as session:
-            entry = session.get(OutboxEntry, entry_id)
-            entry.status = OutboxStatus.SENDING
-            entry.attempts += 1
+        entry = self._claim(entry_id)
+        if entry is None:
+            return "taken"  # sent meanwhile, or another process holds its lease
         try:
             handle(entry)
         except PermanentEffectError as exc:
@@ -159,6 +163,28 @@ class Dispatcher:
             log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
             return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
         return self._finish(entry_id, OutboxStatus.SENT, "")
+
+    def _claim(self, entry_id: int) -> OutboxEntry | None:
+        """Mark the entry `sending` under a lease, if it is still due and nobody else has it.
+
+        The lease is `not_before`: another process (or this one after a crash) takes a
+        `sending` entry again only once the lease has run out, which is the one window
+        where a mail can go out twice.
+        """
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            entry = session.scalars(
+                select(OutboxEntry).where(OutboxEntry.id == entry_id,
+                                          OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                                          OutboxEntry.not_before <= now)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if entry is None:
+                return None
+            entry.status = OutboxStatus.SENDING
+            entry.attempts += 1
+            entry.not_before = now + SENDING_LEASE
+            return entry
 
     def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
         if attempts >= self._max_attempts:

@@ -1,0 +1,126 @@
+"""More than one process: SQLite refuses a second, PostgreSQL shares the work with nothing doubled."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from daemon import leader, pipeline
+from daemon.app import build_desk, ensure_dirs, make_source
+from daemon.config import from_text
+from daemon.db import transaction
+from daemon.models import Case, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
+from daemon.watcher import Watcher
+from integrations.maildir import deliver
+from tests.pipeline.mailkit import sent
+from tests.support import REPO, config_text, load_example_accounts, mail
+
+CUSTOMERS = ["jane@acme.example", "bob@acme.example"]
+
+
+def test_a_second_process_on_sqlite_is_refused_naming_the_first(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(f"sqlite:///{tmp_path / 'desk.db'}"))
+    held = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from daemon.config import load; from daemon.app import build_desk, ensure_dirs;"
+        "from daemon import leader; c = load(sys.argv[1]); ensure_dirs(c); d = build_desk(c);"
+        "h = leader.single_process(d.engine); print('held', flush=True); time.sleep(60)"), str(config)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert held.stdout.readline().strip() == "held"
+        second = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "run", "--once"],
+                                cwd=REPO, capture_output=True, text=True, timeout=120)
+    finally:
+        held.kill()
+        held.wait()
+        held.stdout.close()
+    assert second.returncode == 1
+    lines = [line for line in second.stderr.splitlines() if "another canceldesk" in line]
+    assert len(lines) == 1 and f"(pid {held.pid})" in lines[0] and "desk.db" in lines[0]
+
+
+def test_the_sqlite_lock_goes_with_its_holder(tmp_path):
+    engine = build_desk(_config(tmp_path, f"sqlite:///{tmp_path / 'desk.db'}")).engine
+    first = leader.single_process(engine)
+    with pytest.raises(leader.AlreadyRunning, match=f"pid {os.getpid()}"):
+        leader.single_process(engine)
+    first.close()
+    again = leader.single_process(engine)
+    assert again is not None
+    again.close()
+
+
+def _config(tmp_path, url):
+    config = from_text(config_text(url), tmp_path)
+    ensure_dirs(config)
+    return config
+
+
+@pytest.fixture
+def postgres_url(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("claims between processes are PostgreSQL's")
+    return database_url
+
+
+def test_one_leader_at_a_time_and_a_follower_takes_over(postgres_url, tmp_path):
+    engine = build_desk(_config(tmp_path, postgres_url)).engine
+    first, second = leader.Leadership(engine), leader.Leadership(engine)
+    assert first.try_acquire() and not second.try_acquire()
+    first._connection.invalidate()  # the leader's process dies: the server drops its connection
+    first.release()
+    # The server ends the dead connection's backend a moment later; a follower asks again.
+    deadline = time.monotonic() + 20
+    while not second.try_acquire():
+        assert time.monotonic() < deadline, "the lock outlived its holder's connection"
+        time.sleep(0.1)
+    second.release()
+
+
+def test_two_desks_on_one_database_double_nothing(postgres_url, tmp_path):
+    """Two processes' worth of desks work through the same stored mail and outbox at once."""
+    desks = [build_desk(_config(tmp_path / name, postgres_url)) for name in ("a", "b")]
+    load_example_accounts(desks[0])
+    requests = [mail(sender=f"Jane Doe <{CUSTOMERS[n % 2]}>", subject=f"Cancel {n}",
+                     body=f"Please cancel our SEO service, reference {n}.\n") for n in range(16)]
+    for raw in requests:
+        deliver(desks[0].config.path("inbox"), raw)
+    watcher = Watcher(desks[0], make_source(desks[0].config))
+    watcher.connect()
+    watcher._intake()  # stored, not processed: both desks now race for the same rows
+    _at_once(lambda desk: pipeline.process_pending(desk), desks)
+    _at_once(lambda desk: desk.dispatcher.deliver_due(), desks)
+    with transaction(desks[0].factory) as session:
+        statuses = Counter(session.scalars(select(InboundMessage.status)))
+        cases = session.scalar(select(func.count(Case.id)))
+        sent_entries = set(session.scalars(select(OutboxEntry.message_id).where(
+            OutboxEntry.status == OutboxStatus.SENT)))
+    assert statuses == {MessageStatus.PROCESSED: 16}
+    assert cases == len(set(CUSTOMERS))  # one case per customer: later requests join it
+    message_ids = [m["Message-ID"] for desk in desks for m in sent(desk)]
+    assert sent_entries and sorted(message_ids) == sorted(sent_entries)  # each sent once, by one of them
+
+
+def _at_once(work, desks) -> None:
+    start = threading.Barrier(len(desks))
+    errors = []
+
+    def run(desk):
+        start.wait()
+        try:
+            work(desk)
+        except Exception as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(desk,)) for desk in desks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
