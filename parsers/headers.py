@@ -71,9 +71,43 @@ def _salvage_addresses(flat: str) -> tuple[Address, ...]:
 
 
 def parse_address(raw: str | None) -> Address | None:
-    """The first mailbox of a single-address header (From, Sender), or None."""
-    found = parse_addresses(raw)
-    return found[0] if found else None
+    """The one mailbox of a single-address header (From, Sender), or None.
+
+    Decoded before it is parsed, and strict: a header that decodes to control characters,
+    names more than one mailbox, or none that is a plain local@domain is no usable
+    sender. 'amy@agency.example <evil@x.example>' unquoted names two; guessing either
+    would let a display name decide who wrote.
+    """
+    if not raw:
+        return None
+    try:
+        flat = _encoded_words_as_quoted(one_line(raw))
+        pairs = getaddresses([flat])
+    except (ValueError, TypeError, IndexError):
+        return None
+    mailboxes = [(name, addr) for name, addr in pairs if addr or name]
+    if len(mailboxes) != 1:
+        return None
+    name, addr = mailboxes[0]
+    if not _PLAIN_ADDR.match(addr.strip()):
+        # 'MAILER-DAEMON <>': a name without a usable address (robots are known by it).
+        return Address(one_line(decode_words(name or addr)).strip('"\' '), '')
+    return _address(name, addr)
+
+
+_ENCODED_WORD = re.compile(r'=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+_PLAIN_ADDR = re.compile(r'^[^\s@<>()\[\],;:"\\]+@[^\s@<>()\[\],;:"\\.]+(?:\.[^\s@<>()\[\],;:"\\.]+)+$')
+
+
+def _encoded_words_as_quoted(value: str) -> str:
+    """Each RFC 2047 word decoded into a quoted string: its text is a name, never address syntax."""
+    def quoted(match: re.Match) -> str:
+        text = decode_words(match.group(0))
+        if _CONTROL.search(text):
+            raise ValueError('an encoded word decodes to control characters')
+        return '"' + text.replace('\\', '\\\\').replace('"', '\\"') + '"'
+    return _ENCODED_WORD.sub(quoted, value)
 
 
 def parse_ids(raw: str | None) -> tuple[str, ...]:

@@ -94,3 +94,9 @@ def test_a_forged_note_is_not_filed_as_staff(desk, notice):
 def test_a_genuine_note_is_filed(desk, notice):
     run(desk, staff_mail("Customer called: they want to talk to Tom first.\n", answering=notice))
     assert "note" in [kind for kind, _summary in the_case(desk)["events"]]
+
+
+def test_an_address_written_as_a_name_is_not_staff(desk, notice):
+    """Unquoted 'amy@agency.example <evil@x.example>': two mailboxes, no usable sender, nothing run."""
+    run(desk, staff_mail("#withdrawn\n", answering=notice, sender="amy@agency.example <evil@x.example>"))
+    assert the_case(desk)["state"] == "open"

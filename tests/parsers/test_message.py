@@ -142,3 +142,23 @@ def test_garbage_never_raises(raw: bytes) -> None:
 def test_not_bytes_still_does_not_raise() -> None:
     msg = parse_message(object())  # type: ignore[arg-type]
     assert msg.defects and msg.defects[0].startswith('unparseable message')
+
+
+@pytest.mark.parametrize('from_header', [
+    'amy@agency.example <evil@x.example>',  # unquoted: two mailboxes, neither is Amy for sure
+    '=?utf-8?q?=5Fvictim@target.example=0D=0A?= <jane@acme.example>',  # an encoded CR/LF
+    'jane@acme.example, bob@acme.example',
+], ids=['unquoted-address-as-name', 'encoded-crlf', 'two-mailboxes'])
+def test_an_invalid_or_ambiguous_from_is_no_usable_sender(from_header) -> None:
+    raw = f'From: {from_header}\r\nTo: cancel@agency.example\r\nSubject: x\r\n\r\n#withdrawn\r\n'.encode()
+    msg = parse_message(raw)
+    assert msg.from_ is None or msg.from_.addr == ''
+    assert 'From header has no usable address' in msg.defects
+
+
+def test_an_encoded_name_is_decoded_as_a_name_never_as_an_address() -> None:
+    raw = (b'From: =?utf-8?b?QW15IDxhbXlAYWdlbmN5LmV4YW1wbGU+?= <mallory@evil.example>\r\n'
+           b'Subject: x\r\n\r\nhi\r\n')
+    assert parse_message(raw).from_.addr == 'mallory@evil.example'
+    raw = b'From: =?utf-8?q?M=C3=BCller,_Hans?= <hans@kunde.example>\r\nSubject: x\r\n\r\nhi\r\n'
+    assert parse_message(raw).from_ == Address('Müller, Hans', 'hans@kunde.example')
