@@ -10,6 +10,7 @@ handled here so that the daemon never imports imapclient.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import ssl as ssl_lib
 import threading
@@ -43,6 +44,7 @@ FETCH_BATCH = 100
 PROCESSED_KEYWORD = b"$Processed"
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
+MESSAGE_ID_FIELD = b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
 
 
 class ImapSource:
@@ -298,14 +300,33 @@ class ImapSource:
         return PROCESSED_KEYWORD if b"\\*" in self._permanent_flags else SEEN
 
     def _copy_and_expunge(self, client: IMAPClient, uid: int) -> None:
-        # UID COPY of a UID that is gone is a successful no-op (RFC 3501), as wanted.
-        self._call(client.copy, [uid], self.processed_folder)
+        # A crash between COPY and EXPUNGE leaves the mail in both folders: finishing the
+        # move must not copy it a second time. UID COPY of a UID that is gone is a
+        # successful no-op (RFC 3501), as wanted.
+        if not self._already_processed(client, uid):
+            self._call(client.copy, [uid], self.processed_folder)
         self._call(client.add_flags, [uid], [DELETED], silent=True)
         if b"UIDPLUS" in self._capabilities:
             self._call(client.uid_expunge, [uid])
         else:
             # Without UIDPLUS this also expunges anything else marked \Deleted.
             self._call(client.expunge)
+
+
+    def _already_processed(self, client: IMAPClient, uid: int) -> bool:
+        """Whether the processed folder holds a mail with the Message-ID of `uid` already."""
+        data = self._call(client.fetch, [uid], [MESSAGE_ID_FIELD])
+        fields = data.get(uid, {})
+        header = next((value for key, value in fields.items() if key.startswith(b"BODY")), b"")
+        match = re.search(rb"<[^<>\s]+>", header if isinstance(header, bytes) else b"")
+        if match is None:
+            return False  # gone, or no Message-ID to recognise it by
+        self._call(client.select_folder, self.processed_folder, readonly=True)
+        try:
+            found = self._call(client.search, ["HEADER", "Message-ID", match.group(0).decode("ascii", "replace")])
+        finally:
+            self._select(client)
+        return bool(found)
 
 
 def _check_options(ssl, starttls, auth, idle_renew, poll_interval, folder, processed) -> None:

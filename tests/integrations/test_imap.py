@@ -508,3 +508,21 @@ def test_commands_are_not_held_back_by_nagle(dovecot_user, make_source):
         assert source._client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         source.close()
+
+
+def test_finishing_an_interrupted_move_does_not_copy_twice(dovecot_no_idle_user, make_source):
+    """Without MOVE: the crash came after UID COPY and before UID EXPUNGE; the restart finishes it."""
+    user = dovecot_no_idle_user
+    uid = user.append(mail(3))
+    source = make_source(user, processed_folder="Done")
+    source.connect()
+    assert b"MOVE" not in source._capabilities
+    source._connected().copy([uid], "Done")  # the copy made before the crash
+    source.close()
+
+    source.connect()  # the restart
+    source.mark_done(uid)
+
+    assert source.new_uids(0) == []
+    with other_client(user, "Done") as client:
+        assert len(client.search()) == 1
