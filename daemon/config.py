@@ -64,6 +64,7 @@ class MailboxConfig:
     connect_timeout: float = 15.0
     read_timeout: float = 60.0
     fetch_batch: int = 50
+    fetch_max_bytes: int = 32_000_000
 
     def validate(self, path: str) -> None:
         _check_url(self.url, ("imap", "imaps", "maildir"), f"{path}.url")

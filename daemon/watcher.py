@@ -133,16 +133,23 @@ class Watcher:
         with transaction(self.desk.factory) as session:
             after = intake.checkpoint(session, self.source.key, self.uidvalidity)
         uids = self.source.new_uids(after)
-        batch = self.desk.config.mailbox.fetch_batch
-        for start in range(0, len(uids), batch):
+        for group in self._groups(uids):
             if self.stop.is_set():
                 break  # still on the server, above the checkpoint: read at the next start
-            for mail in self.source.fetch(self.poison.due(uids[start:start + batch], self.desk.clock.now())):
+            for mail in self.source.fetch(self.poison.due(group, self.desk.clock.now())):
                 is_new = self._take(mail.uid, mail.raw)
                 stored += bool(is_new)
                 duplicates += is_new is False
         self._hold_checkpoint_below_failures()
         return stored, duplicates
+
+    def _groups(self, uids: list[int]):
+        """Fetch groups: bounded in bytes where the source knows sizes (IMAP), else in count."""
+        box = self.desk.config.mailbox
+        by_size = getattr(self.source, "batches", None)
+        if by_size is not None:
+            return by_size(uids, box.fetch_max_bytes, box.fetch_batch)
+        return (uids[start:start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
 
     def _take(self, uid: int, raw: bytes) -> bool | None:
         """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""

@@ -15,7 +15,7 @@ import socket
 import ssl as ssl_lib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from imapclient import IMAPClient, SocketTimeout
@@ -274,6 +274,31 @@ class ImapSource:
         found = self._call(client.search, ["UID", f"{after_uid + 1}:*"])
         # RFC 3501: 'n:*' always matches the highest UID, even when it is below n.
         return sorted(uid for uid in found if uid > after_uid)
+
+    def batches(self, uids: list[int], max_bytes: int, max_count: int) -> Iterator[list[int]]:
+        """`uids` in groups of at most `max_count` mails and `max_bytes` bytes (RFC822.SIZE).
+
+        A mail larger than `max_bytes` is a group of its own: it is fetched, never skipped.
+        Fetching by count alone held a whole batch of 25 MB mails in memory at once.
+        """
+        group: list[int] = []
+        total = 0
+        for uid, size in self._sizes(uids):
+            if group and (total + size > max_bytes or len(group) >= max_count):
+                yield group
+                group, total = [], 0
+            group.append(uid)
+            total += size
+        if group:
+            yield group
+
+    def _sizes(self, uids: list[int]) -> Iterator[tuple[int, int]]:
+        client = self._connected()
+        wanted = sorted(set(uids))
+        for start in range(0, len(wanted), FETCH_BATCH):
+            chunk = wanted[start : start + FETCH_BATCH]
+            data = self._call(client.fetch, chunk, [b"RFC822.SIZE"])
+            yield from ((uid, int(data[uid].get(b"RFC822.SIZE", 0))) for uid in chunk if uid in data)
 
     def fetch(self, uids: list[int]) -> list[FetchedMail]:
         client = self._connected()

@@ -526,3 +526,18 @@ def test_finishing_an_interrupted_move_does_not_copy_twice(dovecot_no_idle_user,
     assert source.new_uids(0) == []
     with other_client(user, "Done") as client:
         assert len(client.search()) == 1
+
+
+def test_batches_are_bounded_in_bytes(dovecot_user, make_source):
+    big = CANCELLATION + b"x" * 300_000 + b"\r\n"
+    uids = [dovecot_user.append(big if n % 2 else mail(10 + n)) for n in range(6)]
+    source = make_source(dovecot_user)
+    source.connect()
+
+    groups = list(source.batches(uids, max_bytes=400_000, max_count=50))
+
+    assert [uid for group in groups for uid in group] == uids
+    assert all(sum(len(big) if uid in uids[1::2] else 1 for uid in group) <= 400_000 or len(group) == 1
+               for group in groups)
+    assert len(groups) >= 3
+    assert list(source.batches(uids, max_bytes=10**9, max_count=4)) == [uids[:4], uids[4:]]
