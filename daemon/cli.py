@@ -112,6 +112,7 @@ def _run(args, desk) -> int:
     from daemon.watcher import Watcher
 
     watcher = Watcher(desk, make_source(desk.config))
+    _stop_on_signals(desk.stopping)
     if args.once:
         timers.run_due_timers(desk)  # what fell due while the daemon was not running
         cli_report.on_run(desk, once=True)
@@ -119,7 +120,6 @@ def _run(args, desk) -> int:
         log.info("done: %s stored, %s already known, %s processed, %s mails sent",
                  report.stored, report.duplicates, report.processed, report.sent)
         return 0
-    _stop_on_signals(desk.stopping)
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
     leader.serve(desk, lambda: _lead(desk, watcher))
     log.info("stopped")

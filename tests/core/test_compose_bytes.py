@@ -11,15 +11,13 @@ import re
 from email import policy
 from email.parser import BytesParser
 
-import jinja2
-import jinja2.meta
 import pytest
 
 from daemon import compose as composing
 from daemon.compose import Thread, compose
 from daemon.config import DeskConfig
 from daemon.rendering import RenderedMail, Renderer
-from tests.core.test_templates import Anything
+from tests.core.test_templates import sample_context
 from tests.support import START
 
 DESK = DeskConfig(address="cancel@agency.example", name="Agency cancellation desk", company="Agency")
@@ -80,19 +78,9 @@ def test_every_template_composes_as_the_default_policy_writes_it(monkeypatch, sa
     names = renderer.names()
     assert names
     for name in names:
-        rendered = renderer.render(name, sample_context(renderer, name))
+        rendered = renderer.render(name, sample_context(renderer, name, DESK))
         ours, stock = both_ways(monkeypatch, lambda: compose(
             DESK, rendered, ["Hank Scorpio <hank@globex.example>"], now=START, case_reference="CX-2026-0007"))
         assert ours == stock, name
         monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
 
-
-def sample_context(renderer: Renderer, name: str) -> dict:
-    env, wanted = renderer._env, set()
-    for suffix in ("txt", "html"):
-        try:
-            source = env.loader.get_source(env, f"{name}.{suffix}")[0]
-        except jinja2.TemplateNotFound:
-            continue
-        wanted |= jinja2.meta.find_undeclared_variables(env.parse(source))
-    return {**{var: Anything(var) for var in wanted}, "desk": DESK}

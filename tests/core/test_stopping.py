@@ -118,12 +118,18 @@ def test_stop_while_idling(daemon, dovecot_user, smtp_server, sig):
     assert "Traceback" not in daemon.stderr()
 
 
-def test_stop_during_a_backlog_loses_nothing(daemon, dovecot_user, smtp_server):
-    backlog = customers(40)
+def started_on_a_backlog(daemon, user, smtp, count: int = 40) -> list[tuple[str, bytes]]:
+    """The daemon started with `count` requests waiting, once the first is answered."""
+    backlog = customers(count)
     for _address, raw in backlog:
-        dovecot_user.append(raw)
+        user.append(raw)
     daemon.start()
-    wait_until(lambda: any(answered(smtp_server, a) for a, _ in backlog), "a first answer")
+    wait_until(lambda: any(answered(smtp, a) for a, _ in backlog), "a first answer")
+    return backlog
+
+
+def test_stop_during_a_backlog_loses_nothing(daemon, dovecot_user, smtp_server):
+    backlog = started_on_a_backlog(daemon, dovecot_user, smtp_server)
     assert daemon.stop_with(signal.SIGTERM) == 0, daemon.stderr()
     daemon.finish_with_run_once()
     assert [answered(smtp_server, address) for address, _ in backlog] == [1] * len(backlog)
@@ -143,11 +149,7 @@ def test_stop_while_the_relay_refuses_keeps_the_mail_for_later(daemon, dovecot_u
 
 
 def test_second_ctrl_c_exits_at_once_without_a_traceback(daemon, dovecot_user, smtp_server):
-    backlog = customers(40)
-    for _address, raw in backlog:
-        dovecot_user.append(raw)
-    daemon.start()
-    wait_until(lambda: any(answered(smtp_server, a) for a, _ in backlog), "a first answer")
+    backlog = started_on_a_backlog(daemon, dovecot_user, smtp_server)
     assert daemon.stop_with(signal.SIGINT, signal.SIGINT, gap=0.05) in (0, 128 + signal.SIGINT)
     assert "Traceback" not in daemon.stderr()
     daemon.finish_with_run_once()

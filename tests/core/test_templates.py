@@ -38,22 +38,24 @@ class SampleContext(dict):
         return Anything(key)
 
 
+def sample_context(renderer: Renderer, name: str, desk: DeskConfig) -> dict:
+    """A value for every name the template (text and HTML) asks for."""
+    env, wanted = renderer._env, set()
+    for suffix in ("txt", "html"):
+        try:
+            source = env.loader.get_source(env, f"{name}.{suffix}")[0]
+        except jinja2.TemplateNotFound:
+            continue
+        wanted |= jinja2.meta.find_undeclared_variables(env.parse(source))
+    return {**{var: Anything(var) for var in wanted}, "desk": desk}
+
+
 def test_every_template_renders_with_a_subject(tmp_path):
     renderer = Renderer()
     names = renderer.names()
     assert "acknowledgment" in names
     for name in names:
-        env = renderer._env
-        variables = set()
-        for suffix in ("txt", "html"):
-            try:
-                source = env.loader.get_source(env, f"{name}.{suffix}")[0]
-            except jinja2.TemplateNotFound:
-                continue
-            variables |= jinja2.meta.find_undeclared_variables(env.parse(source))
-        context = {var: Anything(var) for var in variables}
-        context["desk"] = DeskConfig()
-        rendered = renderer.render(name, context)
+        rendered = renderer.render(name, sample_context(renderer, name, DeskConfig()))
         assert rendered.subject, name
         assert rendered.text.strip(), name
 
