@@ -104,7 +104,7 @@ def sync(desk, scheduler: TimerScheduler) -> int:
     """
     scheduler.align()
     with transaction(desk.factory) as session:
-        pending = {t.id: t.due_at for t in timers.all_pending(session)}
+        pending = timers.pending_due(session)
     registered = {job.id: getattr(job.trigger, "run_date", None) for job in scheduler.get_jobs()}
     moved = [(i, due) for i, due in pending.items() if registered.get(job_id(i)) != scheduler.run_date(due)]
     for timer_id, due_at in moved:

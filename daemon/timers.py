@@ -88,9 +88,9 @@ def pending_of(session: Session, case: Case) -> list[Timer]:
                                 .order_by(Timer.due_at, Timer.id)))
 
 
-def all_pending(session: Session) -> list[Timer]:
-    return list(session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING)
-                                .order_by(Timer.due_at, Timer.id)))
+def pending_due(session: Session) -> dict[int, datetime]:
+    """Each pending timer's due moment by id: only two columns, read for thousands at start-up."""
+    return dict(session.execute(select(Timer.id, Timer.due_at).where(Timer.status == TimerStatus.PENDING)).all())
 
 
 def describe(timer: Timer, zone: str) -> str:
