@@ -74,18 +74,27 @@ def cmd_cases_list(args) -> int:
 
 
 def cmd_cases_show(args) -> int:
-    from daemon.db import transaction
     from daemon.sheets.layout import checklist_names
+
+    def show(desk, session, case) -> str:
+        detail = caseviews.case_detail(session, case, desk.clock.now(), checklist_names(desk.config.offboarding.items))
+        return to_json(detail) if args.json else show_text(detail)
+
+    return _on_case(args, args.reference, show)
+
+
+def _on_case(args, reference: str, work) -> int:
+    """Print what `work(desk, session, case)` returns for case `reference`; exit 1 when there is none."""
+    from daemon.db import transaction
 
     desk = _desk(args)
     with transaction(desk.factory) as session:
-        case = caseviews.find_case(session, args.reference)
+        case = caseviews.find_case(session, reference)
         if case is None:
-            print(f"no case {args.reference}", file=sys.stderr)
+            print(f"no case {reference}", file=sys.stderr)
             return 1
-        detail = caseviews.case_detail(session, case, desk.clock.now(),
-                                       checklist_names(desk.config.offboarding.items))
-    print(to_json(detail) if args.json else show_text(detail))
+        output = work(desk, session, case)
+    print(output, end="" if output.endswith("\n") else "\n")
     return 0
 
 
@@ -130,17 +139,11 @@ def cmd_accounts_list(args) -> int:
 
 
 def cmd_templates_preview(args) -> int:
-    from daemon.db import transaction
     from daemon.template_preview import preview
 
-    desk = _desk(args)
-    with transaction(desk.factory) as session:
-        case = caseviews.find_case(session, args.case)
-        if case is None:
-            print(f"no case {args.case}", file=sys.stderr)
-            return 1
+    def render(desk, session, case) -> str:
         rendered, missing = preview(desk, case, args.name)
-    print(f"Subject: {rendered.subject}\n\n{rendered.text}", end="")
-    if missing:
-        print(f"\n(shown as ‹…›, filled when the desk sends it: {', '.join(missing)})")
-    return 0
+        note = f"\n(shown as ‹…›, filled when the desk sends it: {', '.join(missing)})\n" if missing else ""
+        return f"Subject: {rendered.subject}\n\n{rendered.text}{note}"
+
+    return _on_case(args, args.case, render)

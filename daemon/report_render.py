@@ -110,7 +110,7 @@ h1{font-size:1.6em;margin-bottom:0}.when{color:#666;margin-top:.2em}
 .card b{display:block;font-size:1.5em}.card span{color:#666;font-size:.85em}
 .charts{display:flex;gap:1.5em;flex-wrap:wrap}figure{margin:0}figcaption{font-weight:600;margin-bottom:.3em}
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border-bottom:1px solid #eee;padding:.3em .7em;
-text-align:left}td.n{text-align:right}h2{font-size:1.15em;margin-top:1.5em}
+text-align:left;white-space:nowrap}td.n{text-align:right}h2{font-size:1.15em;margin-top:1.5em}
 .legend span{display:inline-block;margin-right:.8em;font-size:.8em}
 .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:middle}"""
 
