@@ -1,4 +1,4 @@
-"""The manager's and the monitor's commands: `report`, `report digest`, `health`.
+"""The manager's and the monitor's commands: `report` (and `report --send-digest`), `health`.
 
 Registered into the `canceldesk` parser by daemon.cli. `report` prints the reasons report
 as tables (or `--json`), and writes it as HTML (`--html FILE`) and CSV (`--csv FOLDER`).

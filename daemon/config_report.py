@@ -15,7 +15,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @dataclass(frozen=True)
 class ReportConfig:
     currency: str = "GBP"
-    digest_roles: tuple[str, ...] = ("director", "general_manager")
+    digest_roles: tuple[str, ...] = ()
     digest_day: str = "mon"
     digest_time: str = "08:00"
 

@@ -7,13 +7,15 @@ from daemon import digest, timers
 from tests.playbook.helpers import playbook_desk
 from tests.views.seed import seed
 
+MANAGERS = '[report]\ndigest_roles = ["director", "general_manager"]\n'
+
 
 def test_digest_goes_to_the_managers_once_a_week_with_the_seeded_figures(database_url, tmp_path, smtp_server):
     (tmp_path / "seed").mkdir()
     (tmp_path / "daemon").mkdir()
     seeded = playbook_desk(tmp_path / "seed", database_url)
     seed(seeded)                        # ends on Tuesday 8 December 2026, 18:00
-    desk = playbook_desk(tmp_path / "daemon", database_url, clock=seeded.clock,
+    desk = playbook_desk(tmp_path / "daemon", database_url, clock=seeded.clock, extra=MANAGERS,
                          smtp_url=f"smtp://127.0.0.1:{smtp_server.port}?starttls=no")
     end = datetime(2026, 12, 22, 12, 0, tzinfo=timezone.utc)
     while desk.clock.now() < end:       # two weeks, hour by hour, as the running daemon would
@@ -40,9 +42,11 @@ def test_digest_goes_to_the_managers_once_a_week_with_the_seeded_figures(databas
     desk.engine.dispose()
 
 
-def test_the_running_daemon_wakes_the_digest_at_the_next_slot_on_the_desks_clock(desk):
+def test_the_running_daemon_wakes_the_digest_at_the_next_slot_on_the_desks_clock(database_url, tmp_path):
     from daemon import scheduler
+    from tests.support import build_test_desk
 
+    desk = build_test_desk(tmp_path, database_url, extra=MANAGERS)
     clock_scheduler = scheduler.make_scheduler(desk)
     clock_scheduler.start(paused=True)
     try:
@@ -51,5 +55,11 @@ def test_the_running_daemon_wakes_the_digest_at_the_next_slot_on_the_desks_clock
         due = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)   # next Monday 08:00, London = UTC in winter
         translate = getattr(clock_scheduler, "run_date", lambda moment: moment)
         assert job.func is digest.fire and job.trigger.run_date == translate(due)
+        assert digest.run_due(desk) is None                  # the slot's digest went out with the start
     finally:
         clock_scheduler.shutdown(wait=False)
+        desk.engine.dispose()
+
+
+def test_no_digest_unless_managers_are_configured(desk):
+    assert digest.recipients(desk) == () and digest.run_due(desk) is None
