@@ -5,6 +5,8 @@ and from when, the billing sheet shows the new amount, and only a dropped servic
 offboarded. Also: a cancellation saved by a downgrade, amendments, and refusals."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -13,6 +15,7 @@ from daemon.models import Account, ApprovalStep, InboundMessage, OffboardingItem
 from tests.playbook.helpers import later, one_to, run, sent, sent_to, staff_command, text, the_case
 from tests.support import mail
 
+ACME = "Acme Outdoor Ltd"   # the client's name beside its key in the billing and planner sheets
 CHAIN = [("amy", "retention"), ("dana", "director"), ("acc", "accounting")]
 
 
@@ -83,14 +86,15 @@ def test_a_downgrade_ends_changed_billed_anew_with_no_offboarding(desk, webhook)
 
     reference = case.reference
     assert sorted(_sheet(desk, "Billing")[1:]) == [
-        ("ACME", "B-1001", "SEO", 1200, "", reference, "kept"),
-        ("ACME", "B-1002", "PPC", 400, "", reference, "new amount from 2027-01-01 (was 800.00)"),
-        ("ACME", "B-1003", "Social", 450, "", reference, "kept"),
-        ("ACME", "B-1004", "Content", 600, "", reference, "kept"),
+        ("ACME", "B-1001", ACME, "SEO", 1200, "", reference, "kept"),
+        ("ACME", "B-1002", ACME, "PPC", 400, "", reference, "new amount from 2027-01-01 (was 800.00)"),
+        ("ACME", "B-1003", ACME, "Social", 450, "", reference, "kept"),
+        ("ACME", "B-1004", ACME, "Content", 600, "", reference, "kept"),
     ]
     assert _sheet(desk, "Offboarding")[1:] == []
     assert _sheet(desk, "Planner")[1:] == [
-        (reference, "ACME", "change", "2027-01-01", "", "cutting spend for next year (budget)", "changed")]
+        (reference, "ACME", ACME, "change", datetime(2027, 1, 1), "", "cutting spend for next year (budget)",
+         "changed")]
 
 
 def test_a_budget_cut_that_drops_a_service_offboards_only_that_service(desk):
@@ -118,12 +122,12 @@ def test_a_budget_cut_that_drops_a_service_offboards_only_that_service(desk):
     assert "ticked 'Revoke tool access'" in text(staff_command(desk, revoke, "#done 1\n", sender="sol@agency.example"))
     reference = the_case(desk).reference
     billing = {row[1]: row for row in _sheet(desk, "Billing")[1:]}
-    assert billing["B-1002"][3:] == (450, "", reference, "new amount from 2027-02-01 (was 800.00)")
-    assert billing["B-1003"][3:] == (450, "2027-02-28", reference, "stopping")
+    assert billing["B-1002"][4:] == (450, "", reference, "new amount from 2027-02-01 (was 800.00)")
+    assert billing["B-1003"][4:] == (450, datetime(2027, 2, 28), reference, "stopping")
     offboarding = _sheet(desk, "Offboarding")
-    assert offboarding[1][:6] == (reference, "Acme Outdoor Ltd", "2027-02-28", "", "amy@agency.example", "changed")
+    assert offboarding[1][:6] == (reference, ACME, datetime(2027, 2, 28), "", "amy@agency.example", "changed")
     assert dict(zip(offboarding[0][6:], offboarding[1][6:]))["Revoke tool access"] == "done"
-    assert _sheet(desk, "Planner")[1][2:4] == ("change", "2027-02-28")   # in full effect once Social has ended
+    assert _sheet(desk, "Planner")[1][3:5] == ("change", datetime(2027, 2, 28))   # in full effect once Social has ended
 
 
 def test_a_cancellation_saved_by_a_downgrade_ends_changed(desk):
@@ -138,7 +142,7 @@ def test_a_cancellation_saved_by_a_downgrade_ends_changed(desk):
     assert "- PPC: 500.00 a month from 2027-01-01 (was 800.00)" in summary
     assert "Agreed with you: downgrade (basic plan)" in summary
     assert _offboarding_items(desk) == []
-    assert _sheet(desk, "Planner")[1][2:4] == ("change", "2027-01-01")
+    assert _sheet(desk, "Planner")[1][3:5] == ("change", datetime(2027, 1, 1))
 
 
 def test_amending_a_change_starts_a_new_round_and_keeping_it_forgets_the_amount(desk):
