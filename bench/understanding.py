@@ -1,0 +1,116 @@
+"""Bench: how well the recogniser reads requests, per class, on data it was not tuned on.
+
+Two sets:
+- `../shared/corpora/intent-dev` (BANKING77 and CLINC150 training splits, read in place):
+  each utterance is read as the new text of a mail to the desk (no subject), the way a
+  contact on file would write it. Its README names the request class (`terminate_account`)
+  and the hard negatives; every other label is pooled as `(all other classes)`.
+- our own labelled mails, `tests/fixtures/understanding/` (when present): each mail
+  through the parser and the recogniser, compared with its expected intent.
+
+Per class the table shows how many utterances, how many were read as a request (a case
+would open: cancel, pause or change), as a question about leaving (the desk asks the
+customer to confirm; no case opens), and, for the request class, recall (request or
+question) and precision (of everything read as a request or such a question, the share
+that is truly from the class). For a negative class, `case %` is the figure to keep near 0.
+
+    .venv/bin/python bench/understanding.py [INTENT_DEV_DIR]
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from parsers.intent import classify_intent
+
+REPO = Path(__file__).resolve().parents[1]
+# ../shared beside the checkout (a worktree sits one level deeper): the nearest one up.
+DEFAULT_DIR = next((p / "shared" / "corpora" / "intent-dev" for p in REPO.parents
+                    if (p / "shared" / "corpora" / "intent-dev").is_dir()), REPO.parent / "shared")
+REQUEST_CLASS = "terminate_account"
+HARD_NEGATIVES = ("cancel_transfer", "request_refund", "reverted_card_payment?", "cancel", "cancel_reservation",
+                  "freeze_account", "pto_request")
+OTHER = "(all other classes)"
+REQUEST_KINDS = {"cancel", "pause", "change"}
+QUESTION_KINDS = {"question"}
+
+
+def utterances(root: Path) -> list[tuple[str, str]]:
+    """(text, label) of both training splits; CLINC labels that BANKING77 also uses are prefixed."""
+    rows: list[tuple[str, str]] = []
+    with open(root / "banking77" / "train.csv", newline="", encoding="utf-8") as handle:
+        rows += [(r["text"], r["category"]) for r in csv.DictReader(handle)]
+    clinc = json.loads((root / "clinc150" / "train.json").read_text(encoding="utf-8"))
+    rows += [(text, label) for text, label in clinc["train"] + clinc["oos_train"]]
+    return rows
+
+
+def bucket(label: str) -> str:
+    return label if label in (REQUEST_CLASS, *HARD_NEGATIVES) else OTHER
+
+
+def tally(rows: list[tuple[str, str]]) -> tuple[dict[str, Counter], float]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    started = time.perf_counter()
+    for text, label in rows:
+        kind = classify_intent("", text).kind
+        seen = counts[bucket(label)]
+        seen["n"] += 1
+        seen["case"] += kind in REQUEST_KINDS
+        seen["asked"] += kind in QUESTION_KINDS
+    return counts, time.perf_counter() - started
+
+
+def print_table(counts: dict[str, Counter], seconds: float, total: int) -> None:
+    claimed = sum(c["case"] + c["asked"] for c in counts.values())
+    print(f"{'class':<26}{'n':>7}{'case':>7}{'case %':>9}{'asked':>7}{'asked %':>9}{'recall':>9}{'precision':>11}")
+    for name in (REQUEST_CLASS, *HARD_NEGATIVES, OTHER):
+        c = counts.get(name, Counter())
+        n = c["n"] or 1
+        recall = precision = ""
+        if name == REQUEST_CLASS:
+            hits = c["case"] + c["asked"]
+            recall, precision = f"{100 * hits / n:.1f}", f"{100 * hits / (claimed or 1):.1f}"
+        print(f"{name:<26}{c['n']:>7}{c['case']:>7}{100 * c['case'] / n:>8.2f}%{c['asked']:>7}"
+              f"{100 * c['asked'] / n:>8.2f}%{recall:>9}{precision:>11}")
+    print(f"{total} utterances in {seconds:.2f} s ({1000 * seconds / max(total, 1):.3f} ms each)")
+
+
+def own_mails() -> None:
+    """The labelled mail set under tests/fixtures/understanding, when it exists."""
+    try:
+        from tests.fixtures.understanding.labelled import load_cases, score
+    except ImportError:
+        print("own labelled mails: none yet")
+        return
+    results = score(load_cases())
+    right = sum(1 for r in results if r.ok)
+    print(f"\nown labelled mails: {right}/{len(results)} read as labelled (intent, services kept/cancelled, final day)")
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        by_kind[r.expected]["n"] += 1
+        by_kind[r.expected]["right"] += r.intent_ok
+    print(f"{'expected intent':<18}{'n':>5}{'intent right':>14}")
+    for kind, c in sorted(by_kind.items()):
+        print(f"{kind:<18}{c['n']:>5}{c['right']:>14}")
+    for r in results:
+        if not r.ok:
+            print(f"  wrong: {r.name}: {r.why}")
+
+
+def main(argv: list[str]) -> None:
+    root = Path(argv[1]) if len(argv) > 1 else DEFAULT_DIR
+    rows = utterances(root)
+    counts, seconds = tally(rows)
+    print(f"intent-dev ({root}): {REQUEST_CLASS} is the request class; the next {len(HARD_NEGATIVES)} "
+          "are hard negatives")
+    print_table(counts, seconds, len(rows))
+    own_mails()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
