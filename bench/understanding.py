@@ -11,8 +11,8 @@ Two sets:
 Per class the table shows how many utterances, how many were read as a request (a case
 would open: cancel, pause or change), as a question about leaving (the desk asks the
 customer to confirm; no case opens), and, for the request class, recall (request or
-question) and precision (of everything read as a request or such a question, the share
-that is truly from the class). For a negative class, `case %` is the figure to keep near 0.
+question: both reach a person and the customer) and precision (of every case that would
+open, the share truly from the class). For a negative class, `case %` is the figure to keep near 0.
 
     .venv/bin/python bench/understanding.py [INTENT_DEV_DIR]
 """
@@ -25,9 +25,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from parsers.intent import classify_intent
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the labelled mails live under tests/
+
+from parsers.intent import classify_intent  # noqa: E402
 # ../shared beside the checkout (a worktree sits one level deeper): the nearest one up.
 DEFAULT_DIR = next((p / "shared" / "corpora" / "intent-dev" for p in REPO.parents
                     if (p / "shared" / "corpora" / "intent-dev").is_dir()), REPO.parent / "shared")
@@ -66,15 +67,15 @@ def tally(rows: list[tuple[str, str]]) -> tuple[dict[str, Counter], float]:
 
 
 def print_table(counts: dict[str, Counter], seconds: float, total: int) -> None:
-    claimed = sum(c["case"] + c["asked"] for c in counts.values())
+    opened = sum(c["case"] for c in counts.values())
     print(f"{'class':<26}{'n':>7}{'case':>7}{'case %':>9}{'asked':>7}{'asked %':>9}{'recall':>9}{'precision':>11}")
     for name in (REQUEST_CLASS, *HARD_NEGATIVES, OTHER):
         c = counts.get(name, Counter())
         n = c["n"] or 1
         recall = precision = ""
         if name == REQUEST_CLASS:
-            hits = c["case"] + c["asked"]
-            recall, precision = f"{100 * hits / n:.1f}", f"{100 * hits / (claimed or 1):.1f}"
+            recall = f"{100 * (c['case'] + c['asked']) / n:.1f}"
+            precision = f"{100 * c['case'] / (opened or 1):.1f}"
         print(f"{name:<26}{c['n']:>7}{c['case']:>7}{100 * c['case'] / n:>8.2f}%{c['asked']:>7}"
               f"{100 * c['asked'] / n:>8.2f}%{recall:>9}{precision:>11}")
     print(f"{total} utterances in {seconds:.2f} s ({1000 * seconds / max(total, 1):.3f} ms each)")

@@ -1,59 +1,138 @@
-"""Classify stage helper: what does the customer want? Phrases in, an explainable Intent out.
+"""Classify stage helper: what does the customer want? New text in, an explainable Intent out.
 
-How it decides (the README quotes this):
+How it reads (the README quotes this):
 
-1. Text. The subject counts only when it is not a reply or forward ('Re:', 'AW:', 'Fwd:' ...):
-   a reply keeps our own subject ('Your cancellation is confirmed') and would mislead.
-   The new text (above the quote) is split into sentences.
-2. Phrases. For each intent and each language, every phrase is looked for as whole words,
-   case-insensitively; a phrase of five letters or more also matches as a word stem
-   ('cancel' matches 'cancelled' and 'cancellation', 'kündig' matches 'kündigen').
-3. Negation. A match with a negation word ('not', "don't", 'never', 'nicht', 'kein',
-   'pas', 'no', 'niet', 'geen' ...) among the four words before it (German and Dutch also
-   the two words after it: 'wir kündigen nicht') does not count. "We do NOT want to
-   cancel" written to a cancellation desk means the customer stays: when nothing else
-   matches, a negated cancel or pause becomes 'withdraw' with confidence 'low'.
-4. Questions. A cancel phrase in a sentence that ends in '?' and is not a polite request
-   ('could you please cancel ...?') does not ask for anything: 'What happens if I cancel?'
-   is 'at_risk' (the customer is weighing it; a person should answer) with confidence
-   'low'. Questions about pausing or changing ('can we pause for a month?') are requests.
-   A new text that is only 'STOP' is 'stop' (the classic answer to a win-back letter).
-5. Precedence when several intents match: withdraw > pause > change > cancel > stop >
-   at_risk. 'Please disregard my cancellation' is withdraw; 'pause instead of cancel'
-   is pause; 'reduce the budget rather than cancel' is change; 'we are talking to another
-   agency and want to cancel' is cancel.
-6. Confidence: 'high' when the winner matched two or more phrases or matched in both subject
-   and text, 'medium' for one plain match, 'low' for the derived cases above.
-   Nothing matched: Intent('other', (), 'low').
+1. Text. Only the sender's new words (never the quoted history, signature or forwarded
+   headers), at most `max_chars` of them; the subject too unless it is a reply or forward
+   ('Re:', 'AW:', 'Fwd:' ...). Addresses, URLs and machine tokens are not words.
+   The text is cut into clauses (`parsers.clauses`).
+2. Requests. A request is an action (cancel, end, terminate, close, delete, remove,
+   deactivate, discontinue, quit, stop, 'get rid of', 'no longer want', 'not renew', 'give
+   notice'; pause; downgrade or reduce) applied, inside one clause, to an object that makes
+   it ours (the account, contract, subscription, services, plan, retainer, 'everything',
+   'with you', a configured service). The object nearest the action decides: an order, a
+   payment, a transfer, a reservation, a meeting, a newsletter, a card or a bank account make
+   it somebody else's business. Verbs that mean ending a contract by themselves
+   ('kündigen', 'résilier', 'opzeggen', 'give notice') need no object. 'it' and 'this' are
+   ours when the mail names something of ours elsewhere. Vocabulary: `parsers.intent_lexicon`,
+   stems with their endings in en, de, fr, es, nl and pt; an action word of five letters or
+   more is also read through one typo ('cancle', 'clsoe').
+3. What else the clause says. A negation anywhere in the clause (before or after the action:
+   'wir kündigen nicht') means the customer stays; a past event ('was cancelled') asks for
+   nothing; a question about leaving ('How do I close my account?') becomes 'question' (the
+   desk asks back), unless it is a polite request ('Could you please cancel my contract?');
+   a question about fees or the policy, or a conditional ('if I cancel ...'), is 'at_risk'.
+   An action without any object ('please cancel') is a 'question' too: the desk asks what is
+   meant. 'pause instead of cancelling': the action after 'instead of' does not count.
+4. Deciding. Requests win (cancel before pause before change); 'changed my mind' and other
+   withdrawals win only when no request follows them; then questions, withdrawals (negated
+   requests included), newsletters ('stop'), at-risk signals; else 'other'.
+5. Scope. Each configured service named is cancel, keep, pause or change by its clause
+   ('cancel PPC but keep SEO', 'everything except Social'); a clause that only names a
+   service continues the list of the clause before it ('cancel SEO and PPC').
 
-Tuning: DEFAULT_PHRASES maps intent -> language -> phrases. Operators give their own in
-configuration; `merge_phrases(DEFAULT_PHRASES, configured, replace=False)` extends the
-defaults per intent and language (replace=True drops the defaults of every language the
-configuration names), and the result is passed to classify_intent(phrases=...).
+Every decision keeps its clause, action, object and rule (`Intent.readings`).
+Operators add phrases per intent and language in configuration (`merge_phrases`); an added
+cancel/pause/change phrase is a whole request by itself.
 """
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from parsers.intent_phrases import DEFAULT_PHRASES, NEGATIONS, POLITE_REQUEST
+from parsers import intent_lexicon as lex
+from parsers.clauses import Clause, clauses, fold
+from parsers.intent_phrases import DEFAULT_PHRASES
 
-PRECEDENCE = ('withdraw', 'pause', 'change', 'cancel', 'stop', 'at_risk')
+PRECEDENCE = ('cancel', 'pause', 'change')
+REQUEST_KINDS = frozenset(PRECEDENCE)
+MAX_CHARS = 20_000
 _REPLY_PREFIX = re.compile(r'^\s*(?:re|aw|antw|sv|wg|fw|fwd|tr|rv|r|doorst)\s*(?:\[\d+\])?\s*:', re.IGNORECASE)
-_POST_NEGATION = {'nicht', 'niet', 'nie', 'nimmer'}
 
-__all__ = ['DEFAULT_PHRASES', 'Intent', 'classify_intent', 'extract_services', 'merge_phrases', 'PRECEDENCE']
+__all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'extract_services', 'merge_phrases',
+           'PRECEDENCE', 'MAX_CHARS', 'service_names']
+
+
+def _any(patterns: Iterable[str]) -> re.Pattern:
+    return re.compile(r'(?<![\w\'-])(?:' + '|'.join(f'(?:{p})' for p in patterns) + r')(?![\w-])')
+
+
+_ACTIONS = {kind: _any(patterns) for kind, patterns in lex.ACTIONS.items()}
+_CONTRACT_VERB = _any(lex.CONTRACT_VERBS)
+_OURS, _NOT_OURS, _PRONOUN = _any(lex.OURS), _any(lex.NOT_OURS), _any(lex.PRONOUNS)
+_NEGATION = re.compile(r"(?<![\w])(?:" + '|'.join(lex.NEGATIONS) + r")(?![\w])|n't\b")
+_KEEP, _EXCEPT, _ALL = _any(lex.KEEP), _any(lex.EXCEPT), _any(lex.ALL)
+_INSTEAD, _POLITE, _FEES, _WEIGHING = _any(lex.INSTEAD), _any(lex.POLITE), _any(lex.FEES), _any(lex.WEIGHING)
+_QUESTION_OPENER = re.compile(r'^(?:\w+ )?(?:' + '|'.join(lex.QUESTION_OPENERS) + r')\b')
+_CONDITIONAL = re.compile(r'^(?:' + '|'.join(lex.CONDITIONAL) + r')\b')
+_PAST_AUX = _any(lex.PAST_AUX)
+_FUTURE_PASSIVE = re.compile(r'(?:' + '|'.join(lex.FUTURE_PASSIVE) + r') $')
+_SUBJECT = re.compile(r'(?:^|\b)(?:' + '|'.join(lex.SUBJECT_PRONOUNS) + r') (?:\w+ )?$')
+_PARTICIPLE_ENDINGS = ('iert', 'ado', 'ada', 'ados', 'adas', 'ido', 'ida', 'ee', 'ees', 'eerd', 'igd')
+_PREPOSITION_BEFORE = re.compile(
+    r'\b(?:to|into|in|from|on|at|for|of|zu|auf|von|vom|zum|im|bei|dans|de|du|sur|en|del|desde|naar|op|van|bij|em|'
+    r'no|na|para|do|da) ((?:[\w\']+\s){0,3})$')
+_FRENCH_AUX = re.compile(r"\b(?:a ete|ont ete|est|sont|deja|ai|avons|j'ai|a)\s+(?:\w+ )?$")
+_OF_THING = re.compile(r' (?:on|from|in|off|of|auf|von|in|de|du|des|van|em|do|da|en) (?:\w+ ){0,2}?(' +
+                       '|'.join(f'(?:{p})' for p in lex.NOT_OURS) + r')\b')
+_WITHDRAW, _STOP = _any(lex.WITHDRAW), _any(lex.STOP)
+_KNOWN_FORM = re.compile('|'.join(f'(?:{p})' for patterns in lex.ACTIONS.values() for p in patterns) + '|' +
+                         '|'.join(f'(?:{p})' for p in (*lex.OURS, *lex.NOT_OURS)))
+_KNOWN_VERB = re.compile('|'.join(f'(?:{p})' for patterns in lex.ACTIONS.values() for p in patterns))
+_WORD = re.compile(r"[\w']+")
+_ACCOUNT = re.compile(r'accounts?|kont\w*|comptes?|cuentas?|contas?')
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One decision about one clause: what was read and which rule decided it."""
+
+    clause: str
+    action: str        # the action words as written (folded), '' when none
+    object: str        # the object words, '' when none
+    rule: str          # 'request', 'negated', 'question', 'fee-question', 'past', 'not-ours', ...
+    kind: str = ''     # the action's kind: cancel, pause, change; or withdraw, stop, at_risk, keep
+
+    def __str__(self) -> str:
+        parts = [f'{self.rule}', f'"{self.clause}"']
+        if self.action:
+            parts.append(f'action={self.action!r}')
+        if self.object:
+            parts.append(f'object={self.object!r}')
+        return ' '.join(parts)
 
 
 @dataclass(frozen=True)
 class Intent:
-    """kind: 'cancel'|'pause'|'change'|'at_risk'|'withdraw'|'stop'|'other'; matched: what decided it."""
+    """kind: 'cancel'|'pause'|'change'|'question'|'at_risk'|'withdraw'|'stop'|'other'.
+
+    matched: the deciding readings in short; readings: every clause decision; scope: each
+    service named with 'cancel', 'pause', 'change' or 'keep'; everything: 'all of it' asked.
+    """
 
     kind: str
     matched: tuple[str, ...]
     confidence: str
+    readings: tuple[Reading, ...] = ()
+    scope: tuple[tuple[str, str], ...] = ()
+    everything: bool = False
+    asks: str = ''     # for 'question': the kind of request the customer asks about
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services in scope of the request (kept ones never are)."""
+        return tuple(s for s, verdict in self.scope if verdict in REQUEST_KINDS)
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        return tuple(s for s, verdict in self.scope if verdict == 'keep')
+
+    def explain(self) -> list[str]:
+        """One line per clause decision, for replay and the log."""
+        return [str(r) for r in self.readings]
 
 
 def merge_phrases(defaults: Mapping, configured: Mapping, replace: bool = False) -> Mapping:
@@ -67,95 +146,291 @@ def merge_phrases(defaults: Mapping, configured: Mapping, replace: bool = False)
     return MappingProxyType({i: MappingProxyType(langs) for i, langs in merged.items()})
 
 
-def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRASES) -> Intent:
-    """The customer's intent, explained by the phrases that matched (see the module docstring)."""
-    if _normalise(new_text or '').strip(' .!') == 'stop':  # the classic one-word reply to a letter
-        return Intent('stop', ('stop',), 'high')
-    sources = [('text', s) for s in _sentences(new_text)]
+def service_names(services: Sequence[str], aliases: Mapping[str, Sequence[str]] | None = None) -> dict:
+    """Each configured service with its configured aliases and the built-in names in six languages."""
+    aliases = aliases or {}
+    return {s: tuple(dict.fromkeys((*aliases.get(s, ()), *lex.SERVICE_WORDS.get(s.casefold(), ())))) for s in services}
+
+
+def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRASES,
+                    services: Mapping[str, Sequence[str]] | Sequence[str] = (), max_chars: int = MAX_CHARS) -> Intent:
+    """The customer's intent, explained clause by clause (see the module docstring)."""
+    text = (new_text or '')[:max_chars]
+    if fold(text).strip(' .!') == 'stop':  # the classic one-word reply to a letter
+        return Intent('stop', ('stop',), 'high', (Reading('stop', 'stop', '', 'one-word stop', 'stop'),))
+    reader = _Reader(phrases, services)
+    parts = clauses(text, opens_question=_opens_question)
     if subject and not _REPLY_PREFIX.match(subject):
-        sources.append(('subject', subject))
-    table = _phrase_table(phrases)
-    hits: dict[str, list[tuple[str, str]]] = {}
-    negated, questions = [], []
-    for where, sentence in sources:
-        for intent, phrase, state in _matches(sentence, table):
-            bucket = {'plain': hits.setdefault(intent, []), 'negated': negated, 'question': questions}[state]
-            bucket.append((where, phrase) if state == 'plain' else (intent, phrase))
-    return _decide({k: v for k, v in hits.items() if v}, negated, questions)
+        parts = clauses(subject[:500], where='subject', first_sentence=-1, opens_question=_opens_question) + parts
+    readings = reader.read(parts)
+    return _decide(readings, reader.scope(parts, readings))
 
 
-def _decide(hits: dict, negated: list, questions: list) -> Intent:
-    for kind in PRECEDENCE:
-        if kind in hits:
-            phrases = tuple(dict.fromkeys(p for _, p in hits[kind]))
-            both = len({w for w, _ in hits[kind]}) > 1
-            return Intent(kind, phrases, 'high' if len(phrases) > 1 or both else 'medium')
-    if questions:
-        return Intent('at_risk', tuple(f'question: {p}' for _, p in questions), 'low')
-    stays = [p for intent, p in negated if intent in ('cancel', 'pause')]
-    if stays:
-        return Intent('withdraw', tuple(f'not: {p}' for p in stays), 'low')
-    return Intent('other', (), 'low')
+def _opens_question(folded_sentence: str) -> bool:
+    return bool(_QUESTION_OPENER.match(folded_sentence)) and not _POLITE.search(folded_sentence)
 
 
-def _sentences(text: str) -> list[str]:
-    parts = re.split(r'(?<=[.!?])\s+|\n+', text or '')
-    return [p.strip() for p in parts if p.strip()]
+class _Reader:
+    """Reads clauses one by one; remembers whether the mail named something of ours."""
+
+    def __init__(self, phrases: Mapping, services) -> None:
+        names = services if isinstance(services, Mapping) else {s: () for s in services}
+        self.services = {canonical: _any(re.escape(fold(n)).replace(r'\ ', ' ')
+                                         for n in (canonical, *aliases) if n.strip())
+                         for canonical, aliases in names.items()}
+        self.extra = {kind: _any(re.escape(fold(p)) for langs in [phrases.get(kind, {})]
+                                 for ps in langs.values() for p in ps)
+                      for kind in ('cancel', 'pause', 'change', 'at_risk', 'withdraw', 'stop')
+                      if any(phrases.get(kind, {}).values())}
+        self.ours_named = False
+
+    def read(self, parts: list[Clause]) -> list[tuple[Clause, Reading]]:
+        self.last_object: tuple[str, bool] | None = None   # what 'it' and 'this' point back to
+        out = []
+        for index, clause in enumerate(parts):
+            following = parts[index + 1] if index + 1 < len(parts) else None
+            out.extend((clause, r) for r in self._clause(clause, following))
+            nouns = self._nouns(_untypo(clause.folded), None, direct_only=True)
+            if nouns:
+                last = max(nouns)
+                self.last_object = (last[2], last[3])
+        return out
+
+    def _nouns(self, folded: str, action: re.Match | None, direct_only: bool = False) -> list[tuple[int, int, str, bool]]:
+        """Objects named in a clause (start, end, words, ours?), outside the action's words, longest first."""
+        words = [(m.start(), m.end()) for m in _WORD.finditer(action.group())] if action else []
+        # The action's own first and last words are not objects; words inside it are ('zeg het abonnement op').
+        edges = [(action.start() + s, action.start() + e) for s, e in (words[:1] + words[-1:])]
+        found = [(s, e, w, True) for s, e, w in self._ours_spans(folded)]
+        found += [(m.start(), m.end(), m.group(), False) for m in _NOT_OURS.finditer(folded)]
+        found = [c for c in found if not any(c[0] < e and s < c[1] for s, e in edges)]
+        found = [c for c in found if not any(o[0] <= c[0] and c[1] <= o[1] and (o[1] - o[0]) > (c[1] - c[0])
+                                             for o in found)]
+        # 'sent money to the wrong account': a noun after a preposition is where, not what.
+        direct = [c for c in found if not _after_preposition(folded[:c[0]])]
+        return direct if direct or direct_only else found
+
+    def _ours_spans(self, folded: str) -> list[tuple[int, int, str]]:
+        spans = [(m.start(), m.end(), m.group()) for m in _OURS.finditer(folded)]
+        for pattern in self.services.values():
+            spans += [(m.start(), m.end(), m.group()) for m in pattern.finditer(folded)]
+        return spans
+
+    def _clause(self, clause: Clause, following: Clause | None) -> list[Reading]:
+        folded = _untypo(clause.folded)
+        for kind in ('withdraw', 'stop'):
+            found = _STOP.search(folded) if kind == 'stop' else _WITHDRAW.search(folded)
+            extra = self.extra.get(kind)
+            found = found or (extra.search(folded) if extra else None)
+            if found:
+                return [Reading(clause.text, found.group(), '', kind, kind)]
+        configured = [(kind, m) for kind in PRECEDENCE if kind in self.extra for m in self.extra[kind].finditer(folded)]
+        if configured:
+            kind, match = configured[0]
+            return [Reading(clause.text, match.group(), '', 'configured phrase', kind)]
+        actions = _actions(folded)
+        if not actions:
+            risk = self.extra.get('at_risk')
+            if risk and risk.search(folded):
+                return [Reading(clause.text, '', '', 'at-risk phrase', 'at_risk')]
+            return []
+        return [self._action(clause, folded, kind, match, following) for kind, match in actions[:1]]
+
+    def _action(self, clause: Clause, folded: str, kind: str, action: re.Match, following) -> Reading:
+        obj, ours = self._object(folded, action)
+        if obj is None and following is not None and not _actions(following.folded):
+            # 'please cancel, effective March, our SEO contract': the object is in the next clause.
+            obj, ours = self._object(following.folded, None)
+        verb = action.group()
+
+        def reading(rule: str, final_kind: str = kind) -> Reading:
+            return Reading(clause.text, verb, obj or '', rule, final_kind)
+
+        if _is_past(folded, action):
+            return reading('past event')
+        if obj is not None and not ours:
+            return reading('not ours')
+        if clause.question and _FEES.search(folded):
+            return reading('fee or policy question', 'at_risk')
+        if _CONDITIONAL.match(folded):
+            return reading('conditional', 'question' if clause.question else 'at_risk')
+        if _negated(folded, action, obj):
+            return reading('negated')
+        if _WEIGHING.search(folded[:action.start()]):
+            return reading('weighing it', 'at_risk')
+        if kind != 'cancel' and obj is not None and _ACCOUNT.fullmatch(obj):
+            return reading('an account is closed, not paused or changed')
+        if obj is None and _INSTEAD.search(folded):
+            obj = 'instead of ' + folded[_INSTEAD.search(folded).end():].strip()  # 'pause instead of cancelling'
+        if obj is None and not _CONTRACT_VERB.search(folded):
+            return reading('no object: asked to confirm', 'question')
+        if clause.question and not _POLITE.search(folded):
+            return reading('question about leaving', 'question')
+        return reading('request')
+
+    def _object(self, folded: str, action: re.Match | None) -> tuple[str | None, bool]:
+        """The object nearest the action: (words, ours?), or (None, False) when none.
+
+        'everything on my to-do list' is about the list; 'it' and 'this' point back to the
+        last thing named before them, in this clause or an earlier one.
+        """
+        start, end = (action.start(), action.end()) if action else (0, 0)
+        nouns = self._nouns(folded, action)
+        if nouns:
+            nearest = min(nouns, key=lambda c: c[0] - end if c[0] >= end else start - c[1])
+            if nearest[3] and _ALL.fullmatch(nearest[2]):
+                inner = _OF_THING.match(folded[nearest[1]:])
+                if inner:
+                    return inner.group(1), False
+            return nearest[2], nearest[3]
+        pronoun = next((m for m in _PRONOUN.finditer(folded) if m.end() <= start or m.start() >= end), None)
+        if pronoun is not None and self.last_object is not None:
+            return self.last_object
+        return None, False
+
+    def scope(self, parts: list[Clause], readings: list[tuple[Clause, Reading]]) -> tuple[tuple, bool]:
+        """(service, verdict) for every configured service named, and whether 'everything' was asked."""
+        by_clause = {id(c): r for c, r in readings}
+        verdicts: dict[str, str] = {}
+        everything, previous = False, None
+        for clause in parts:
+            reading = by_clause.get(id(clause))
+            verdict = _verdict(reading, clause.folded, previous)
+            previous = (clause.sentence, verdict) if verdict else previous
+            if verdict in REQUEST_KINDS and _ALL.search(clause.folded):
+                everything = True
+            cut = _EXCEPT.search(clause.folded)
+            for canonical, pattern in self.services.items():
+                for m in pattern.finditer(clause.folded):
+                    if cut and m.start() > cut.start() and verdict in REQUEST_KINDS:
+                        verdicts[canonical] = 'keep'
+                    elif verdict:
+                        verdicts.setdefault(canonical, verdict) if verdict != 'keep' else verdicts.update({canonical: 'keep'})
+        return tuple(verdicts.items()), everything
 
 
-def _phrase_table(phrases: Mapping) -> list[tuple[str, list[str]]]:
-    """Per intent, its phrases of every language, normalised, unique, longest first."""
-    return [(intent, sorted(_all_phrases(languages), key=len, reverse=True))
-            for intent, languages in phrases.items()]
+def _after_preposition(before: str) -> bool:
+    """'to the wrong account', 'for the dinner': a preposition governs the noun (no verb between)."""
+    found = _PREPOSITION_BEFORE.search(before)
+    return bool(found) and not any(_KNOWN_VERB.fullmatch(w) for w in found.group(1).split())
 
 
-def _matches(sentence: str, table: list[tuple[str, list[str]]]):
-    """(intent, phrase, 'plain'|'negated'|'question') for every phrase found in `sentence`."""
-    lowered = _normalise(sentence)
-    question = lowered.rstrip().endswith('?') and not POLITE_REQUEST.search(lowered)
-    for intent, ordered in table:
-        seen: set[int] = set()  # 'cancel' and 'cancelar' at one spot are one match
-        for phrase in ordered:
-            for match in _phrase_pattern(phrase).finditer(lowered):
-                if match.start() not in seen:
-                    seen.add(match.start())
-                    yield intent, phrase, _state(lowered, match, question, intent)
+def _verdict(reading: Reading | None, folded: str, previous) -> str | None:
+    if _KEEP.search(folded):
+        return 'keep'
+    if reading is None:
+        return previous[1] if previous else None
+    if reading.rule == 'request':
+        return reading.kind
+    if reading.rule == 'negated' and reading.kind == 'cancel':
+        return 'keep'
+    return None
 
 
-def _state(lowered: str, match: re.Match, question: bool, intent: str) -> str:
-    if _is_negated(lowered, match.start(), match.end()) and intent != 'withdraw':
-        return 'negated'
-    # Only cancelling is demoted by a question: 'can we pause for a month?' asks for a pause.
-    return 'question' if question and intent == 'cancel' else 'plain'
+def _actions(folded: str) -> list[tuple[str, re.Match]]:
+    """Action matches in order, without those after 'instead of' ('pause instead of cancelling')."""
+    instead = _INSTEAD.search(folded)
+    found = [(kind, m) for kind, pattern in _ACTIONS.items() for m in pattern.finditer(folded)]
+    found = [(k, m) for k, m in found if not (instead and m.start() >= instead.end())]
+    return sorted(found, key=lambda km: (km[1].start(), PRECEDENCE.index(km[0])))
 
 
-def _all_phrases(languages: Mapping[str, Sequence[str]]) -> list[str]:
-    return list(dict.fromkeys(_normalise(p) for phrases in languages.values() for p in phrases))
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r'\s+', ' ', text.replace('\u2019', "'").replace('\u00a0', ' ')).casefold()
-
-
-_PATTERNS: dict[str, re.Pattern] = {}
-
-
-def _phrase_pattern(phrase: str) -> re.Pattern:
-    """Whole words; a final word of five letters or more may carry an ending (a stem)."""
-    if phrase not in _PATTERNS:
-        body = r'\s+'.join(map(re.escape, phrase.split()))
-        last = phrase.split()[-1] if phrase.split() else ''
-        tail = r'\w*' if len(last) >= 5 and last[-1].isalpha() else r'(?!\w)'
-        _PATTERNS[phrase] = re.compile(r'(?<!\w)' + body + tail)
-    return _PATTERNS[phrase]
-
-
-def _is_negated(lowered: str, start: int, end: int) -> bool:
-    before = re.findall(r"[\w']+", lowered[:start])[-4:]
-    after = re.findall(r"[\w']+", lowered[end:])[:2]
-    if any(word in NEGATIONS or word.endswith("n't") for word in before):
+def _negated(folded: str, action: re.Match, obj: str | None) -> bool:
+    """A negation word in the clause outside the action's own words ('no longer', 'not renew')."""
+    for m in _NEGATION.finditer(folded):
+        if action.start() <= m.start() < action.end():
+            continue
         return True
-    return any(word in _POST_NEGATION for word in after)
+    return False
+
+
+def _is_past(folded: str, action: re.Match) -> bool:
+    """'was cancelled', 'I cancelled', 'wurde gekündigt', 'a été annulé': it happened; nothing is asked."""
+    verb = action.group().split()[0]
+    before = folded[:action.start()]
+    if not _participle(verb, before) or _FUTURE_PASSIVE.search(before):
+        return False
+    words = before.split()[-4:]
+    pairs = [' '.join(words[i:i + 2]) for i in range(len(words) - 1)]
+    if any(_PAST_AUX.fullmatch(w) for w in words + pairs):
+        return True
+    return verb.endswith('ed') and bool(_SUBJECT.search(before))
+
+
+def _participle(verb: str, before: str) -> bool:
+    if verb.endswith('ed') or verb.endswith(_PARTICIPLE_ENDINGS):
+        return True
+    if verb.startswith(('ge', 'op')) and verb.endswith(('t', 'd', 'en')):
+        return True
+    # French 'annulé(e)s' lost its accent: a participle only after 'a été', 'est', 'sont' ...
+    return verb.endswith(('e', 'es')) and bool(_FRENCH_AUX.search(before))
+
+
+def _untypo(folded: str) -> str:
+    """Action words written with one typo, read as the word ('cancle' -> 'cancel')."""
+    return _WORD.sub(lambda m: _corrected(m.group()), folded)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _corrected(word: str) -> str:
+    if len(word) < 5 or word in lex.NOT_TYPOS or word in lex.TYPO_LEMMAS or _KNOWN_FORM.fullmatch(word):
+        return word
+    for form, lemma in lex.TYPO_LEMMAS.items():
+        if word[0] == form[0] and abs(len(word) - len(form)) <= 1 and _one_edit(word, form):
+            return lemma
+    return word
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """At most one insertion, deletion, substitution or swap of neighbours between a and b."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+def _decide(readings: list[tuple[Clause, Reading]], scoped: tuple[tuple, bool]) -> Intent:
+    scope, everything = scoped
+    only = [r for _, r in readings]
+    requests = [r for r in only if r.rule in ('request', 'configured phrase') and r.kind in REQUEST_KINDS]
+    withdrawals = [i for i, r in enumerate(only) if r.kind == 'withdraw']
+    last_request = max((i for i, r in enumerate(only) if r in requests), default=-1)
+    if requests and not (withdrawals and withdrawals[-1] > last_request):
+        kind = next(k for k in PRECEDENCE if any(r.kind == k for r in requests))
+        mine = [r for r in requests if r.kind == kind]
+        where = {c.where for c, r in readings if r in mine}
+        confidence = 'high' if len(mine) > 1 or len(where) > 1 else 'medium'
+        return Intent(kind, _short(mine), confidence, tuple(only), scope, everything)
+    for kind, confidence in (('withdraw', 'medium'), ('question', 'low'), ('at_risk', 'low')):
+        chosen = [r for r in only if r.kind == kind]
+        if chosen:
+            asks = _asked(chosen) if kind == 'question' else ''
+            return Intent(kind, _short(chosen), confidence, tuple(only), scope, everything, asks)
+    stays = [r for r in only if r.rule == 'negated' and r.kind in ('cancel', 'pause')]
+    if stays:
+        return Intent('withdraw', tuple(f'not: {r.action}' for r in stays), 'low', tuple(only), scope, everything)
+    chosen = [r for r in only if r.kind == 'stop']
+    if chosen:
+        return Intent('stop', _short(chosen), 'medium', tuple(only), scope, everything)
+    return Intent('other', (), 'low', tuple(only), scope, everything)
+
+
+def _asked(chosen: list[Reading]) -> str:
+    """The request the customer asks about: the action's own kind, cancel by default."""
+    for r in chosen:
+        for kind, pattern in _ACTIONS.items():
+            if r.action and pattern.fullmatch(r.action):
+                return kind
+    return 'cancel'
+
+
+def _short(readings: list[Reading]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(' '.join(p for p in (r.action, r.object) if p) or r.rule for r in readings))
 
 
 def extract_services(text: str, known_services: Sequence[str] | Mapping[str, Sequence[str]]) -> tuple[str, ...]:
