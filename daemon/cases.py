@@ -35,13 +35,14 @@ def new_token() -> str:
 
 def open_case(desk, session: Session, *, kind: str, requester: str, account: Account | None,
               trigger: Trigger, inbound: InboundMessage | None, actor: str, summary: str = "",
-              services: tuple[str, ...] = (), final_day: date | None = None, **event_data) -> Case:
+              services: tuple[str, ...] = (), final_day: date | None = None, details: dict | None = None,
+              **event_data) -> Case:
     """Create a case, put the mail that started it on its timeline, and advance it."""
     now = desk.clock.now()
     case = Case(reference=next_reference(session, desk.config.desk.reference_prefix, now.year), token=new_token(),
                 kind=kind, state="", account_id=account.id if account else None, requester=requester,
                 verified=trigger is Trigger.OPENED, opened_at=now, requested_services=list(services),
-                requested_final_day=final_day, details={})
+                requested_final_day=final_day, details=dict(details or {}))
     session.add(case)
     session.flush()
     if inbound is not None:

@@ -20,7 +20,7 @@ from daemon.models import Case, Contact, InboundMessage
 from daemon.workflow import FINISHED, State, Trigger, can_advance
 from parsers.commands import own_commands
 from parsers.confirmations import confirmation
-from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases
+from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases, service_names
 from parsers.message import ParsedMessage
 from parsers.references import token_from_address
 from parsers.robots import RobotVerdict, detect_robot
@@ -177,7 +177,7 @@ def request(desk, session: Session, mail: Mail) -> Decision | None:
         if mail.case is not None:
             return Decision("add_to_case", "case-reply", f"{mail.intent.kind} mail from a contact whose account's "
                             f"case {mail.case.reference} is in progress")
-    if mail.intent.kind == "at_risk" and mail.contact is not None:
+    if mail.intent.kind in ("at_risk", "question") and mail.contact is not None:
         return Decision("at_risk", "at-risk", "a customer doubting the service: the team is told")
     return None
 
@@ -228,7 +228,9 @@ def _is_customer(session: Session, desk, mail: Mail) -> bool:
 
 
 def _intent(desk, mail: Mail) -> Intent:
-    return classify_intent(mail.parsed.subject, mail.parsed.new_text or mail.parsed.text, _phrases(desk))
+    intent = desk.config.intent
+    return classify_intent(mail.parsed.subject, mail.parsed.new_text or mail.parsed.text, _phrases(desk),
+                           services=service_names(intent.services, intent.service_aliases), max_chars=intent.max_chars)
 
 
 def _is_forward(mail: Mail) -> bool:

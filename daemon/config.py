@@ -127,8 +127,12 @@ class IntentConfig:
     extend_default_phrases: bool = True
     # Other names customers use for a service ({"PPC": ["Google Ads"]}): read as the service.
     service_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How much of a mail's new text the recogniser reads: bounds the work on a huge mail.
+    max_chars: int = 20_000
 
     def validate(self, path: str) -> None:
+        if self.max_chars < 200:
+            raise ConfigError(f"{path}.max_chars: at least 200 characters, not {self.max_chars}")
         for service in self.service_aliases:
             if service not in self.services:
                 raise ConfigError(f"{path}.service_aliases.{service}: not one of {path}.services "

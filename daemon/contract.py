@@ -64,23 +64,41 @@ def review(account: Account, notice_date: date, requested: date | None = None) -
 
 
 def notice_date(case: Case) -> date:
-    """The day the written notice arrived, in the account's zone: a verbal request counts from the writing."""
-    moment = case.opened_at
+    """The day the written notice reached us, in the account's zone: a verbal request counts from the writing.
+
+    'Reached us' is the mail's received moment kept on the event (`requests.received_moment`),
+    not when the daemon got round to it: a daemon stopped over a weekend moves no notice.
+    """
+    moment = _arrival(next((e for e in case.events if e.kind.startswith("state:")), None)) or case.opened_at
     # Written from an address on file, or from an unknown one (verified later): either way
     # the notice is the day they wrote, not the day staff reported the call.
     written = {f"state:{t.value}" for t in (Trigger.WRITTEN_REQUEST_RECEIVED, Trigger.WRITTEN_UNVERIFIED)}
     for event in case.events:
         if event.kind in written:
-            moment = event.at
+            moment = _arrival(event) or event.at
     zone = ZoneInfo(case.account.timezone) if case.account and case.account.timezone else None
     return _local_date(moment, zone)
 
 
+def _arrival(event) -> datetime | None:
+    value = (event.data or {}).get("received_at") if event is not None else None
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def review_case(case: Case) -> ContractReview | None:
-    """The review for a case, or None when it has no account on file (not yet verified)."""
+    """The review for a case, or None when it has no account on file (not yet verified).
+
+    'When our contract ends' asks for the term's last day: that is the day requested.
+    """
     if case.account is None:
         return None
-    return review(case.account, notice_date(case), case.requested_final_day)
+    requested = case.requested_final_day
+    if requested is None and ((case.details or {}).get("scope") or {}).get("until_term_end"):
+        requested = term_end(case.account)
+    return review(case.account, notice_date(case), requested)
 
 
 def template_values(desk, case: Case) -> dict[str, Any] | None:

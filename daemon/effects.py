@@ -165,6 +165,8 @@ def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str
         "received": received_at,
         "received_at": format_local(received_at, zone),
         "services": list(case.requested_services or []),
+        "kept_services": ((case.details or {}).get("scope") or {}).get("kept", []),
+        "unmatched_services": ((case.details or {}).get("scope") or {}).get("unmatched", []),
         "requested_final_day": case.requested_final_day.isoformat() if case.requested_final_day else "",
         "account_manager": account.account_manager if account else "",
         "team_lead": account.team_lead if account else "",

@@ -48,8 +48,14 @@ def checkpoint(session: Session, mailbox: str, uidvalidity: int) -> int:
 
 
 def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes,
-          now: datetime) -> Stored:
-    """Store one mail (or find it stored already) and move the checkpoint past it."""
+          now: datetime, arrived: datetime | None = None) -> Stored:
+    """Store one mail (or find it stored already) and move the checkpoint past it.
+
+    `received_at` is when the mailbox got the mail (`arrived`: IMAP INTERNALDATE, Maildir
+    delivery time) when the source knows it, else now: a daemon stopped over a weekend
+    must not move a customer's notice by the days it was down. Never later than now: a
+    mail cannot arrive after it was read (a mailbox clock ahead of ours).
+    """
     if uid is not None:
         _advance_checkpoint(session, mailbox, uidvalidity, uid)
         existing = session.scalar(select(InboundMessage.id).where(
@@ -62,7 +68,7 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
     if existing:
         return Stored(existing, False)
     row = InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
-                         received_at=now, status=MessageStatus.RECEIVED, attempts=0, error="",
+                         received_at=min(arrived, now) if arrived else now, status=MessageStatus.RECEIVED, attempts=0, error="",
                          marked_on_server=uid is None, label="", label_reason="")
     try:
         with session.begin_nested():

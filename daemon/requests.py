@@ -12,7 +12,8 @@ notice that a verified request may duplicate a case still waiting for identity.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -23,33 +24,82 @@ from daemon.classify import REQUEST_KINDS, _phrases
 from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.models import Account, Case, InboundMessage
 from daemon.workflow import BECOMES_ACTIVE, DomainEvent, State, TransitionRefused, Trigger, advance
-from parsers.dates import extract_dates
-from parsers.intent import classify_intent, extract_services
+from parsers.clauses import own_words
+from parsers.dates import asks_for_term_end, extract_dates
+from parsers.intent import Intent, classify_intent, service_names
 from parsers.message import parse_message
+from parsers.received import received_moment as received_from_headers
 
 log = logging.getLogger(__name__)
 
 
-def request_details(desk, text: str) -> tuple[tuple[str, ...], date | None]:
-    """The services named in a request and the last date it gives (the final day asked for)."""
-    dates = extract_dates(text, desk.clock.now().date())
-    return extract_services(text, _service_names(desk.config.intent)), max(dates) if dates else None
+@dataclass(frozen=True)
+class RequestDetails:
+    """What a request asks for: services in scope, kept, not on the account; the final day asked for."""
+
+    services: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()     # named, but no billing item of the account is that service
+    final_day: date | None = None
+    until_term_end: bool = False        # 'when our contract ends': the final day is the term's end
+
+    def as_details(self) -> dict:
+        return {"scope": {"services": list(self.services), "kept": list(self.kept),
+                          "unmatched": list(self.unmatched), "until_term_end": self.until_term_end}}
+
+
+def received_moment(desk, mail) -> datetime:
+    """When the mail reached us: our trusted server's Received header, else the mailbox's own time.
+
+    Never later than the mailbox's time (`inbound.received_at`, the IMAP INTERNALDATE or
+    Maildir delivery time when known): a header cannot make a notice later than its arrival.
+    """
+    stored = mail.inbound.received_at
+    trusted = received_from_headers(mail.parsed.get_all("received"), desk.config.auth.authserv_ids)
+    return min(trusted, stored) if trusted and stored else (trusted or stored or desk.clock.now())
+
+
+def request_details(desk, text: str, received: datetime | None = None, intent: Intent | None = None,
+                    account: Account | None = None) -> RequestDetails:
+    """Scope and final day of a request; relative dates ('end of March') count from `received`."""
+    config = desk.config.intent
+    intent = intent or classify_intent("", text, _phrases(desk), services=_service_names(config),
+                                       max_chars=config.max_chars)
+    moment = received or desk.clock.now()
+    text = own_words(text[:config.max_chars])   # a date in the signature is not the date asked for
+    dates = extract_dates(text, _local(moment, desk, account).date())
+    on_file = [i.service for i in account.billing_items] if account is not None else []
+    services = intent.services
+    if intent.everything:   # 'all of it', 'everything except Social'
+        services = tuple(dict.fromkeys((*services, *(s for s in (on_file or config.services) if s not in intent.kept))))
+    unmatched = tuple(s for s in services if on_file and s.casefold() not in {o.casefold() for o in on_file})
+    return RequestDetails(services, intent.kept, unmatched, max(dates) if dates else None,
+                          asks_for_term_end(text))
+
+
+def _local(moment: datetime, desk, account: Account | None) -> datetime:
+    zone = (account.timezone if account is not None and account.timezone else None) or desk.config.desk.timezone
+    try:
+        return moment.astimezone(ZoneInfo(zone)) if zone and moment.tzinfo else moment
+    except (KeyError, ValueError):   # an unknown zone name: the moment as stored
+        return moment
 
 
 def _service_names(intent) -> dict[str, tuple[str, ...]]:
-    """Each service with the other names customers use for it (`[intent] service_aliases`)."""
-    return {service: tuple(intent.service_aliases.get(service, ())) for service in intent.services}
+    """Each service with the other names customers use for it (`[intent] service_aliases` and built-in)."""
+    return service_names(intent.services, intent.service_aliases)
 
 
 def open_from_mail(desk, session: Session, mail, trigger: Trigger, account: Account | None) -> Case:
     """A case opened by a customer's own mail: what they asked for, threaded under their mail."""
     text = mail.parsed.new_text or mail.parsed.text
-    services, final_day = request_details(desk, text)
+    found = request_details(desk, text, received_moment(desk, mail), mail.intent, account)
     log.info("%s: opening a %s case for %s", mail.parsed.message_id, mail.intent.kind, mail.sender)
     case = cases.open_case(
         desk, session, kind=mail.intent.kind, requester=mail.sender, account=account, trigger=trigger,
-        inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=services,
-        final_day=final_day, intent_matched=list(mail.intent.matched), **_mail_data(mail))
+        inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=found.services,
+        final_day=found.final_day, details=found.as_details(), intent_matched=list(mail.intent.matched),
+        intent_readings=mail.intent.explain(), **_mail_data(desk, mail))
     _remember_name(case, mail)
     return case
 
@@ -61,10 +111,10 @@ def _remember_name(case: Case, mail) -> None:
         case.details = {**(case.details or {}), "requester_name": name}
 
 
-def _mail_data(mail) -> dict:
+def _mail_data(desk, mail) -> dict:
     """What effects need to answer `mail`: its thread, when it came, and its words."""
     return {"answering": mail.parsed.message_id, "answering_references": list(mail.parsed.references),
-            "received_at": mail.inbound.received_at.isoformat(),
+            "received_at": received_moment(desk, mail).isoformat(),
             "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000]}
 
 
@@ -82,11 +132,12 @@ def open_verbal_case(desk, session: Session, *, customer: str, staff_address: st
         _note_on(session, existing, inbound, now, staff_address, f"reported again by {staff_address}: {note}")
         return existing
     text = _verbal_text(note, inbound)
-    services, final_day = request_details(desk, text)
+    found = request_details(desk, text, account=account)
     case = cases.open_case(
         desk, session, kind=_kind(desk, text), requester=customer, account=account,
         trigger=Trigger.VERBAL_REPORTED, inbound=None, actor=staff_address, summary=f"reported by {staff_address}",
-        services=services, final_day=final_day, excerpt=text[:2000], reported_by=staff_address)
+        services=found.services, final_day=found.final_day, details=found.as_details(), excerpt=text[:2000],
+        reported_by=staff_address)
     _note_on(session, case, inbound, now, staff_address, f"reported by {staff_address}: {note}")
     return case
 
@@ -105,7 +156,7 @@ def _verbal_text(note: str, inbound: InboundMessage | None) -> str:
 
 
 def _kind(desk, text: str) -> str:
-    kind = classify_intent("", text, _phrases(desk)).kind
+    kind = classify_intent("", text, _phrases(desk), services=_service_names(desk.config.intent)).kind
     return kind if kind in REQUEST_KINDS else "cancel"   # staff report requests; cancelling is the common one
 
 
@@ -116,7 +167,7 @@ def receive_written_request(desk, session: Session, mail) -> None:
     if contact is not None:
         mail.case.account, mail.case.verified = contact.account, True
     advance(session, desk.bus, mail.case, Trigger.WRITTEN_REQUEST_RECEIVED, actor=mail.sender,
-            at=desk.clock.now(), message_id=mail.inbound.id, **_mail_data(mail))
+            at=desk.clock.now(), message_id=mail.inbound.id, **_mail_data(desk, mail))
 
 
 def receive_unverified_written_request(desk, session: Session, mail) -> None:
@@ -130,7 +181,7 @@ def receive_unverified_written_request(desk, session: Session, mail) -> None:
     _remember_name(mail.case, mail)
     advance(session, desk.bus, mail.case, Trigger.WRITTEN_UNVERIFIED, actor=mail.sender, at=desk.clock.now(),
             message_id=mail.inbound.id, summary="written request from an address not on file: awaiting identity",
-            **_mail_data(mail))
+            **_mail_data(desk, mail))
 
 
 def _take_written(desk, session: Session, mail) -> None:
@@ -140,13 +191,16 @@ def _take_written(desk, session: Session, mail) -> None:
 
 def _update_request(desk, case: Case, mail) -> None:
     """The customer's written words are what counts: they overrule what staff noted."""
-    services, final_day = request_details(desk, mail.parsed.new_text or mail.parsed.text)
-    if mail.intent is not None and mail.intent.kind in REQUEST_KINDS:
-        case.kind = mail.intent.kind
-    if services:
-        case.requested_services = list(services)
-    if final_day:
-        case.requested_final_day = final_day
+    intent = mail.intent if mail.intent is not None and mail.intent.kind in REQUEST_KINDS else None
+    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received_moment(desk, mail), intent,
+                            case.account)
+    if intent is not None:
+        case.kind = intent.kind
+    if found.services or found.kept:
+        case.requested_services = list(found.services)
+        case.details = {**(case.details or {}), **found.as_details()}
+    if found.final_day:
+        case.requested_final_day = found.final_day
 
 
 # -- the identity rule ------------------------------------------------------------------------
@@ -285,7 +339,7 @@ def reopen(desk, session: Session, mail) -> None:
     _update_request(desk, case, mail)
     case.closed_at = None
     advance(session, desk.bus, case, Trigger.REOPENED, actor=mail.sender, at=now, message_id=mail.inbound.id,
-            acknowledge=mail.sender, **_mail_data(mail))
+            acknowledge=mail.sender, **_mail_data(desk, mail))
 
 
 def open_follow_up(desk, session: Session, mail) -> Case:

@@ -137,7 +137,7 @@ class Watcher:
             if self.stop.is_set():
                 break  # still on the server, above the checkpoint: read at the next start
             for mail in self.source.fetch(self.poison.due(group, self.desk.clock.now())):
-                is_new = self._take(mail.uid, mail.raw)
+                is_new = self._take(mail.uid, mail.raw, mail.arrived)
                 stored += bool(is_new)
                 duplicates += is_new is False
         self._hold_checkpoint_below_failures()
@@ -151,10 +151,10 @@ class Watcher:
             return by_size(uids, box.fetch_max_bytes, box.fetch_batch)
         return (uids[start:start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
 
-    def _take(self, uid: int, raw: bytes) -> bool | None:
+    def _take(self, uid: int, raw: bytes, arrived=None) -> bool | None:
         """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""
         try:
-            return self._store_then_mark(uid, raw)
+            return self._store_then_mark(uid, raw, arrived)
         except (MailSourceError, OSError, OperationalError):
             raise  # the server or the database is away: the connection's backoff handles that
         except Exception as exc:  # this mail, not the connection: the next one goes on
@@ -182,10 +182,10 @@ class Watcher:
             with transaction(self.desk.factory) as session:
                 intake.hold_checkpoint(session, self.source.key, self.uidvalidity, lowest - 1)
 
-    def _store_then_mark(self, uid: int, raw: bytes) -> bool:
+    def _store_then_mark(self, uid: int, raw: bytes, arrived=None) -> bool:
         with transaction(self.desk.factory) as session:
             result = intake.store(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
-                                  raw=raw, now=self.desk.clock.now())
+                                  raw=raw, now=self.desk.clock.now(), arrived=arrived)
         self.poison.forget(uid)
         # Committed above: only now may the server forget the mail.
         self._mark(uid)

@@ -16,6 +16,7 @@ import ssl as ssl_lib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any, Literal
 
 from imapclient import IMAPClient, SocketTimeout
@@ -307,8 +308,9 @@ class ImapSource:
         for start in range(0, len(wanted), FETCH_BATCH):
             batch = wanted[start : start + FETCH_BATCH]
             # PEEK leaves \Seen alone; the answer comes back under b'BODY[]'.
-            data = self._call(client.fetch, batch, [b"BODY.PEEK[]"])
-            mails += [FetchedMail(uid, data[uid][b"BODY[]"]) for uid in batch if uid in data]
+            data = self._call(client.fetch, batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
+            mails += [FetchedMail(uid, data[uid][b"BODY[]"], _aware(data[uid].get(b"INTERNALDATE")))
+                      for uid in batch if uid in data]
         return mails
 
     def mark_done(self, uid: int) -> None:
@@ -401,6 +403,13 @@ def _no_delay(client: IMAPClient) -> None:
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass  # not a TCP socket (or already closed): nothing to tune
+
+
+def _aware(moment) -> datetime | None:
+    """INTERNALDATE as an aware time: imapclient hands it over naive, in this machine's zone."""
+    if not isinstance(moment, datetime):
+        return None
+    return moment if moment.tzinfo else moment.astimezone()
 
 
 def _text_of(response: tuple) -> str:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from integrations.mailsource import FetchedMail, MailSourceError, Wakeup
@@ -132,7 +133,7 @@ class MaildirSource:
         for uid in sorted(set(uids)):
             raw = self._read(uid)
             if raw is not None:
-                mails.append(FetchedMail(uid, raw))
+                mails.append(FetchedMail(uid, raw, self._delivered(uid)))
         return mails
 
     def mark_done(self, uid: int) -> None:
@@ -199,6 +200,18 @@ class MaildirSource:
             return path
         self._scan()
         return self._files.get(uid)
+
+    def _delivered(self, uid: int) -> datetime | None:
+        """The delivery time: the seconds a delivery agent puts first in the name, else the file's time."""
+        path = self._locate(uid)
+        if path is None:
+            return None
+        head = path.name.split(".", 1)[0]
+        try:
+            seconds = int(head) if head.isdigit() else path.stat().st_mtime
+            return datetime.fromtimestamp(seconds, timezone.utc)
+        except (OSError, OverflowError, ValueError):
+            return None
 
     def _read(self, uid: int) -> bytes | None:
         for _attempt in range(2):

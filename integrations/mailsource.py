@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -21,6 +22,8 @@ class FetchedMail:
 
     uid: int
     raw: bytes
+    # When the mailbox got it (IMAP INTERNALDATE, Maildir delivery time), aware; None if unknown.
+    arrived: datetime | None = None
 
 
 class MailSourceError(Exception):

@@ -3,8 +3,10 @@
 Rules: ISO dates; '31 March 2027', 'March 31, 2027', 'March 31' (next occurrence on or after
 today); numeric '31/03/2027' (day first unless day_first=False; an impossible reading falls
 back to the other order); 'end of March' = last day of the next March on or after today;
-'end of the month' / 'end of next month'. Month names in English, German, French, Spanish
-and Dutch. Matches never overlap: at one position the longest reading wins.
+'end of the month' / 'end of next month' and their forms in German, French, Spanish, Dutch
+and Portuguese ('Monatsende', 'fin de mes', 'einde van de maand', 'fim do mês'). Month names
+in those six languages. Matches never overlap: at one position the longest reading wins.
+`asks_for_term_end` tells whether the customer names the end of the contract term instead.
 """
 from __future__ import annotations
 
@@ -14,26 +16,43 @@ from datetime import date
 from typing import Callable
 
 MONTHS = {
-    1: ('january', 'jan', 'januar', 'jänner', 'janvier', 'enero', 'januari'),
-    2: ('february', 'feb', 'februar', 'février', 'fevrier', 'febrero', 'februari'),
-    3: ('march', 'mar', 'märz', 'maerz', 'mars', 'marzo', 'maart'),
+    1: ('january', 'jan', 'januar', 'jänner', 'janvier', 'enero', 'januari', 'janeiro'),
+    2: ('february', 'feb', 'februar', 'février', 'fevrier', 'febrero', 'februari', 'fevereiro'),
+    3: ('march', 'mar', 'märz', 'maerz', 'mars', 'marzo', 'maart', 'março', 'marco'),
     4: ('april', 'apr', 'avril', 'abril'),
-    5: ('may', 'mai', 'mayo', 'mei'),
-    6: ('june', 'jun', 'juni', 'juin', 'junio'),
-    7: ('july', 'jul', 'juli', 'juillet', 'julio'),
+    5: ('may', 'mai', 'mayo', 'mei', 'maio'),
+    6: ('june', 'jun', 'juni', 'juin', 'junio', 'junho'),
+    7: ('july', 'jul', 'juli', 'juillet', 'julio', 'julho'),
     8: ('august', 'aug', 'août', 'aout', 'agosto', 'augustus'),
-    9: ('september', 'sep', 'sept', 'septembre', 'septiembre'),
-    10: ('october', 'oct', 'oktober', 'octobre', 'octubre'),
-    11: ('november', 'nov', 'novembre', 'noviembre'),
-    12: ('december', 'dec', 'dezember', 'décembre', 'decembre', 'diciembre'),
+    9: ('september', 'sep', 'sept', 'septembre', 'septiembre', 'setembro'),
+    10: ('october', 'oct', 'oktober', 'octobre', 'octubre', 'outubro'),
+    11: ('november', 'nov', 'novembre', 'noviembre', 'novembro'),
+    12: ('december', 'dec', 'dezember', 'décembre', 'decembre', 'diciembre', 'dezembro'),
 }
 _BY_NAME = {name: number for number, names in MONTHS.items() for name in names}
 _MONTH = '(?P<month>' + '|'.join(sorted(map(re.escape, _BY_NAME), key=len, reverse=True)) + r')\.?'
 _DAY = r'(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|\.|º)?'
 _YEAR = r'(?P<year>\d{4})'
-_END = r'(?:end\s+of|ende|fin(?:\s+de)?|finales\s+de|eind(?:e)?)'
-_THIS_MONTH = r'(?:the|this|the\s+current|diesen|dieses|des)\s+(?:month|monats?|mois)'
-_NEXT_MONTH = r'(?:next|the\s+next|the\s+following|nächsten|naechsten)\s+(?:month|monats?)'
+_END = (r'(?:end\s+of|ende|fin(?:\s+de)?|final(?:es)?\s+de|eind(?:e)?(?:\s+van)?|fim\s+de|final\s+de|'
+        r'fim\s+do|final\s+do)')
+_THIS_MONTH = (r'(?:(?:the|this|the\s+current|diesen|dieses|des|du|ce|este|del|de\s+la|de|deze|do|deste)\s+)?'
+               r'(?:month|monats?|mois|mes|maand|mês|mes\s+actual|mes\s+corrente)')
+_NEXT_MONTH = (r'(?:next|the\s+next|the\s+following|nächsten|naechsten|kommenden|du\s+mois\s+prochain|'
+               r'(?:del\s+)?(?:mes\s+)?(?:que\s+viene|próximo|proximo|siguiente)|volgende|(?:do\s+)?próximo)'
+               r'(?:\s+(?:month|monats?|mois|mes|maand|mês))?')
+# 'Monatsende', 'zum Monatsende', 'fin de mes', 'einde van de maand' are the end of this month too.
+_MONTH_END = r'(?:monatsende|ultimo|fin\s+de\s+mes|fin\s+de\s+mois|maandeinde|final\s+do\s+mês|fim\s+do\s+mês)'
+# Contract-relative: 'when our contract ends', 'at the end of the term', 'after the minimum term'.
+TERM_END = re.compile(
+    r'(?:contract|agreement|term|subscription)\s+(?:ends|expires|runs\s+out)|end\s+of\s+(?:the\s+|our\s+|my\s+)?'
+    r'(?:current\s+)?(?:contract|term|agreement|subscription|minimum\s+term|contract\s+term)|'
+    r'after\s+the\s+minimum\s+term|(?:zum|am)\s+(?:ende\s+der\s+)?(?:vertragslaufzeit|laufzeitende|mindestlaufzeit)|'
+    r'nächstmöglichen\s+zeitpunkt|naechstmoeglichen\s+zeitpunkt|fin\s+(?:du|de\s+notre)\s+(?:contrat|engagement)|'
+    r'[ée]ch[ée]ance|final\s+del\s+contrato|fin\s+del\s+contrato|einde\s+van\s+(?:het|ons)\s+contract|'
+    r'looptijd|fim\s+do\s+contrato|final\s+do\s+contrato|when\s+it\s+(?:ends|expires|runs\s+out)|'
+    # Not renewing is leaving when the term ends.
+    r"(?:not|n't|won't)\s+(?:be\s+)?renew|nicht\s+(?:mehr\s+)?verl(?:ä|ae|a)nger|ne\s+(?:\w+\s+)?renouvel|"
+    r'(?:no|não|nao)\s+(?:\w+\s+)?renov|niet\s+(?:meer\s+)?verleng', re.IGNORECASE)
 
 Handler = Callable[[dict, date, bool], 'date | None']
 
@@ -103,9 +122,15 @@ PATTERNS: tuple[tuple[re.Pattern, Handler], ...] = tuple((re.compile(p, re.IGNOR
     (_END + r'\s+(?:of\s+)?(?:the\s+month\s+of\s+)?' + _MONTH + r'(?:\s+' + _YEAR + r')?(?!\w)', _end_of_named_month),
     (_END + r'\s+(?:of\s+)?' + _THIS_MONTH + r'(?!\w)', _end_of_this_month),
     (_END + r'\s+(?:of\s+)?' + _NEXT_MONTH + r'(?!\w)', _end_of_next_month),
+    (r'(?<!\w)' + _MONTH_END + r'(?!\w)', _end_of_this_month),
     (r'(?<!\w)' + _DAY + r'\s*(?:of\s+|de\s+)?' + _MONTH + r'(?:,?\s+' + _YEAR + r')?(?!\w)', _day_month),
     (r'(?<!\w)' + _MONTH + r'\s+' + _DAY + r'(?:,?\s+' + _YEAR + r')?(?![\w:])', _day_month),
 ))
+
+
+def asks_for_term_end(text: str) -> bool:
+    """The customer wants to leave when the contract term ends ('when our contract ends')."""
+    return bool(TERM_END.search(text or ''))
 
 
 def extract_dates(text: str, today: date, day_first: bool = True) -> tuple[date, ...]:

@@ -44,12 +44,13 @@ from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
 from parsers import intent_lexicon as lex
-from parsers.clauses import Clause, clauses, fold
+from parsers.clauses import Clause, clauses, fold, own_words
 from parsers.intent_phrases import DEFAULT_PHRASES
 
 PRECEDENCE = ('cancel', 'pause', 'change')
 REQUEST_KINDS = frozenset(PRECEDENCE)
 MAX_CHARS = 20_000
+DEFAULT_SERVICES = ('SEO', 'PPC', 'Social', 'Content', 'Email', 'Website')
 _REPLY_PREFIX = re.compile(r'^\s*(?:re|aw|antw|sv|wg|fw|fwd|tr|rv|r|doorst)\s*(?:\[\d+\])?\s*:', re.IGNORECASE)
 
 __all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'extract_services', 'merge_phrases',
@@ -82,6 +83,8 @@ _WITHDRAW, _STOP = _any(lex.WITHDRAW), _any(lex.STOP)
 _KNOWN_FORM = re.compile('|'.join(f'(?:{p})' for patterns in lex.ACTIONS.values() for p in patterns) + '|' +
                          '|'.join(f'(?:{p})' for p in (*lex.OURS, *lex.NOT_OURS)))
 _KNOWN_VERB = re.compile('|'.join(f'(?:{p})' for patterns in lex.ACTIONS.values() for p in patterns))
+_DETERMINER = re.compile(r'^(?:(?:the|our|my|also|die|den|das|le|la|les|el|los|las|het|de|o|a|os|as)\s)+')
+_TOPIC = re.compile(r'\s*(?:\w+\s)?(?:' + '|'.join(lex.FEES) + r')\b')
 _WORD = re.compile(r"[\w']+")
 _ACCOUNT = re.compile(r'accounts?|kont\w*|comptes?|cuentas?|contas?')
 
@@ -153,9 +156,9 @@ def service_names(services: Sequence[str], aliases: Mapping[str, Sequence[str]] 
 
 
 def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRASES,
-                    services: Mapping[str, Sequence[str]] | Sequence[str] = (), max_chars: int = MAX_CHARS) -> Intent:
+                    services: Mapping[str, Sequence[str]] | Sequence[str] = DEFAULT_SERVICES, max_chars: int = MAX_CHARS) -> Intent:
     """The customer's intent, explained clause by clause (see the module docstring)."""
-    text = (new_text or '')[:max_chars]
+    text = own_words((new_text or '')[:max_chars])
     if fold(text).strip(' .!') == 'stop':  # the classic one-word reply to a letter
         return Intent('stop', ('stop',), 'high', (Reading('stop', 'stop', '', 'one-word stop', 'stop'),))
     reader = _Reader(phrases, services)
@@ -174,10 +177,11 @@ class _Reader:
     """Reads clauses one by one; remembers whether the mail named something of ours."""
 
     def __init__(self, phrases: Mapping, services) -> None:
-        names = services if isinstance(services, Mapping) else {s: () for s in services}
-        self.services = {canonical: _any(re.escape(fold(n)).replace(r'\ ', ' ')
-                                         for n in (canonical, *aliases) if n.strip())
-                         for canonical, aliases in names.items()}
+        names = service_names(list(services), services if isinstance(services, Mapping) else None)
+        # 'SEO-Betreuung', 'Content-Erstellung': a service name may start a compound.
+        self.services = {canonical: re.compile(r'(?<!\w)(?:' + '|'.join(
+            re.escape(fold(n)).replace(r'\ ', ' ') for n in (canonical, *aliases) if n.strip()) + r')(?!\w)')
+            for canonical, aliases in names.items()}
         self.extra = {kind: _any(re.escape(fold(p)) for langs in [phrases.get(kind, {})]
                                  for ps in langs.values() for p in ps)
                       for kind in ('cancel', 'pause', 'change', 'at_risk', 'withdraw', 'stop')
@@ -191,8 +195,9 @@ class _Reader:
             following = parts[index + 1] if index + 1 < len(parts) else None
             out.extend((clause, r) for r in self._clause(clause, following))
             nouns = self._nouns(_untypo(clause.folded), None, direct_only=True)
-            if nouns:
-                last = max(nouns)
+            named = [n for n in nouns if self._service_of(n[2])]
+            if named or nouns:   # a service named is the most precise thing 'it' can point back to
+                last = max(named or nouns)
                 self.last_object = (last[2], last[3])
         return out
 
@@ -248,15 +253,18 @@ class _Reader:
 
         if _is_past(folded, action):
             return reading('past event')
+        if _negated(folded, action):
+            return reading('negated')
         if obj is not None and not ours:
             return reading('not ours')
-        if clause.question and _FEES.search(folded):
+        if _TOPIC.match(folded[action.end():]):
+            # 'the cancellation policy', 'Kündigungsfrist': the word names a topic, it asks for nothing.
+            return reading('a topic, not a request', 'at_risk' if clause.question else 'topic')
+        if clause.question and _FEES.search(clause.sentence_text or folded):
             return reading('fee or policy question', 'at_risk')
         if _CONDITIONAL.match(folded):
             return reading('conditional', 'question' if clause.question else 'at_risk')
-        if _negated(folded, action, obj):
-            return reading('negated')
-        if _WEIGHING.search(folded[:action.start()]):
+        if _WEIGHING.search(clause.before + ' ' + folded[:action.start()]):
             return reading('weighing it', 'at_risk')
         if kind != 'cancel' and obj is not None and _ACCOUNT.fullmatch(obj):
             return reading('an account is closed, not paused or changed')
@@ -264,7 +272,8 @@ class _Reader:
             obj = 'instead of ' + folded[_INSTEAD.search(folded).end():].strip()  # 'pause instead of cancelling'
         if obj is None and not _CONTRACT_VERB.search(folded):
             return reading('no object: asked to confirm', 'question')
-        if clause.question and not _POLITE.search(folded):
+        # 'Can we pause for a month?' asks for the pause; a question about cancelling weighs it.
+        if clause.question and kind == 'cancel' and not _POLITE.search(folded):
             return reading('question about leaving', 'question')
         return reading('request')
 
@@ -288,25 +297,47 @@ class _Reader:
             return self.last_object
         return None, False
 
+    def _starts_with_service(self, folded: str) -> bool:
+        rest = _DETERMINER.sub('', folded, count=1)
+        return any(pattern.match(rest) for pattern in self.services.values())
+
+    def _service_of(self, words: str) -> str | None:
+        return next((c for c, pattern in self.services.items() if pattern.fullmatch(words)), None)
+
     def scope(self, parts: list[Clause], readings: list[tuple[Clause, Reading]]) -> tuple[tuple, bool]:
-        """(service, verdict) for every configured service named, and whether 'everything' was asked."""
+        """(service, verdict) for every configured service a request names, and whether 'everything' was asked.
+
+        A service is read by its own clause: a request's object ('cancel PPC', 'cancel it'
+        after naming SEO), a keep verb ('keep SEO', 'SEO bleibt'), 'except' ('everything
+        except Social'), or a clause that only lists more services ('... and PPC').
+        """
         by_clause = {id(c): r for c, r in readings}
         verdicts: dict[str, str] = {}
         everything, previous = False, None
-        for clause in parts:
+        for index, clause in enumerate(parts):
             reading = by_clause.get(id(clause))
-            verdict = _verdict(reading, clause.folded, previous)
-            previous = (clause.sentence, verdict) if verdict else previous
+            following = parts[index + 1] if index + 1 < len(parts) else None
+            verdict = _verdict(reading, clause, previous, following, self._starts_with_service(clause.folded))
+            previous = (clause.sentence, verdict) if verdict else None
             if verdict in REQUEST_KINDS and _ALL.search(clause.folded):
                 everything = True
+            resolved = self._service_of(reading.object) if reading is not None and reading.object else None
+            if resolved and verdict:
+                _set(verdicts, resolved, verdict)
             cut = _EXCEPT.search(clause.folded)
             for canonical, pattern in self.services.items():
                 for m in pattern.finditer(clause.folded):
                     if cut and m.start() > cut.start() and verdict in REQUEST_KINDS:
-                        verdicts[canonical] = 'keep'
+                        _set(verdicts, canonical, 'keep')
                     elif verdict:
-                        verdicts.setdefault(canonical, verdict) if verdict != 'keep' else verdicts.update({canonical: 'keep'})
+                        _set(verdicts, canonical, verdict)
         return tuple(verdicts.items()), everything
+
+
+def _set(verdicts: dict[str, str], service: str, verdict: str) -> None:
+    """The first request verdict for a service stands; a keep always wins (kept is never in scope)."""
+    if verdict == 'keep' or service not in verdicts:
+        verdicts[service] = verdict
 
 
 def _after_preposition(before: str) -> bool:
@@ -315,12 +346,20 @@ def _after_preposition(before: str) -> bool:
     return bool(found) and not any(_KNOWN_VERB.fullmatch(w) for w in found.group(1).split())
 
 
-def _verdict(reading: Reading | None, folded: str, previous) -> str | None:
-    if _KEEP.search(folded):
+def _verdict(reading: Reading | None, clause: Clause, previous, following: Clause | None,
+             lists_services: bool) -> str | None:
+    if _KEEP.search(clause.folded):
         return 'keep'
     if reading is None:
-        return previous[1] if previous else None
-    if reading.rule == 'request':
+        # 'SEO möchten wir aber behalten': the keep verb landed in the next clause.
+        if following is not None and following.sentence == clause.sentence and _KEEP.search(following.folded) \
+                and not _actions(following.folded):
+            return 'keep'
+        # '... and PPC': a clause that starts with a service continues the list of the clause before.
+        if previous and previous[0] == clause.sentence and lists_services:
+            return previous[1]
+        return None
+    if reading.rule in ('request', 'configured phrase'):
         return reading.kind
     if reading.rule == 'negated' and reading.kind == 'cancel':
         return 'keep'
@@ -335,12 +374,21 @@ def _actions(folded: str) -> list[tuple[str, re.Match]]:
     return sorted(found, key=lambda km: (km[1].start(), PRECEDENCE.index(km[0])))
 
 
-def _negated(folded: str, action: re.Match, obj: str | None) -> bool:
-    """A negation word in the clause outside the action's own words ('no longer', 'not renew')."""
+def _negated(folded: str, action: re.Match) -> bool:
+    """A negation in the clause outside the action's own words ('no longer', 'not renew').
+
+    Before the action any negation counts; after it only those that follow their verb
+    ('wir kündigen nicht', 'je ne résilie pas'): Portuguese 'no fim' is 'at the end'.
+    """
     for m in _NEGATION.finditer(folded):
         if action.start() <= m.start() < action.end():
+            # Inside a separable verb ('zeg het contract niet op') it negates; in 'no longer' it is the verb.
+            without = (folded[action.start():m.start()] + folded[m.end():action.end()]).replace('  ', ' ').strip()
+            if action.start() < m.start() and m.end() < action.end() and action.re.fullmatch(without):
+                return True
             continue
-        return True
+        if m.start() < action.start() or m.group() in lex.LATE_NEGATIONS:
+            return True
     return False
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 _CANCEL = (
     # en
-    r'cancel\w*', r'cancle\w*', r'terminat\w*', r'(?<!my )(?<!the )(?<!our )(?<!your )(?<!at )(?<!an )(?<!this )end(?:s|ed|ing)?(?= (?:our|my|the|this|that|these|all|it|everything|'
-    r'your|any|a|an|things|working|the|business)\b)', r'clos(?:e|es|ed|ing|ure)(?: (?:out|down))?',
+    r'cancel\w*', r'cancle\w*', r'terminat\w*', r'(?<!my )(?<!the )(?<!our )(?<!your )(?<!at )(?<!an )(?<!this )end(?:s|ed|ing)?(?= (?:our|my|the|this|that|these|those|them|all|it|'
+    r'everything|your|any|a|an|things|working|business)\b)', r'clos(?:e|es|ed|ing|ure)(?: (?:out|down))?',
     r'shut(?:s|ting)? (?:down|off)', r'delet(?:e|es|ed|ing|ion)', r'remov(?:e|es|ed|ing|al)',
     r'(?:de|in)activat\w*', r'disabl(?:e|es|ed|ing)', r'invalidat\w*', r'discontinu\w*', r'quit(?:s|ting)?',
     r'stop(?:s|ped|ping)?', r'put (?:an) end (?:on|to)', r'get(?:ting)? rid of', r'do away with',
@@ -35,19 +35,19 @@ _CANCEL = (
     r'nicht (?:mehr )?verl(?:a|ae)nger\w*', r'abbestell\w*',
     # fr
     r'resili\w*', r'annul\w*', r'(?:mettre|mettons|mettez|met) fin', r'arret\w*', r'clotur\w*', r'ferm(?:er|ez|ons|e|ee|eture)',
-    r'supprim\w*', r'desactiv\w*', r"(?:n'|ne )?(?:avons|ai|a) plus besoin", r'ne (?:souhait|voul|veu)\w* plus',
-    r'(?:ne pas|pas) renouvel\w*', r'quitt\w*',
+    r'supprim\w*', r'desactiv\w*', r"(?:n' ?|ne )?(?:avons|ai|a) plus besoin", r"(?:n' ?|ne )(?:souhait|voul|veu)\w* plus",
+    r'(?:ne pas|pas) renouvel\w*', r'ne (?:\w+ )?renouvel\w* pas', r'quitt\w*',
     # es
     r'dar(?:me|nos|se)? de baja|de baja', r'rescind\w*', r'terminar|termine|terminamos|finaliz\w*', r'cerrar|cierr\w*',
     r'elimin\w*', r'borr(?:ar|e|en|ado|ada)', r'desactiv\w*', r'ya no (?:\w+ ){0,2}?(?:quiero|queremos|necesit\w*|deseo|deseamos)',
-    r'no renov\w*', r'poner fin', r'dejar de (?:usar|trabajar)',
+    r'no (?:\w+ )?renov\w*', r'poner fin', r'dejar de (?:usar|trabajar)',
     # nl
     r'opzeg\w*|opgezegd', r'zeg(?:gen)? (?:\w+ ){0,5}?op\b', r'beeindig\w*', r'annuleer\w*|annuleren|geannuleerd',
     r'stopzett\w*|stop(?:pen|t)?', r'verwijder\w*', r'opheff\w*|opgeheven', r'(?:niet|geen) (?:\w+ )?meer nodig',
     r'niet (?:meer )?verleng\w*', r'deactiveer\w*',
     # pt
     r'rescis(?:ao|oes)', r'encerr\w*', r'fech(?:ar|e|em|ado|ada)', r'exclu(?:ir|a|am|ida|ido)', r'apag(?:ar|ue|uem)',
-    r'desativ\w*', r'(?:nao|ja nao) (?:\w+ )?(?:quero|queremos|preciso|precisamos) mais', r'nao renov\w*', r'por fim',
+    r'desativ\w*', r'(?:nao|ja nao) (?:\w+ )?(?:quero|queremos|preciso|precisamos) mais', r'nao (?:\w+ )?renov\w*', r'por fim',
 )
 _PAUSE = (
     r'paus(?:e|es|ed|ing)', r'(?:put|place|putting|placing) (?:a )?(?:stop|block|hold) (?:on|to)', r'put (?:\w+ ){0,4}?on hold|on hold', r'suspen(?:d|ds|ded|ding|sion)', r'take a break',
@@ -67,8 +67,8 @@ ACTIONS = {'cancel': _CANCEL, 'pause': _PAUSE, 'change': _CHANGE}
 CONTRACT_VERBS = (r'(?:ge)?ku(?:e)?ndig\w*', r'resili\w*', r'opzeg\w*|opgezegd', r'zeg(?:gen)? (?:\w+ ){0,5}?op\b',
                   r'rescindir|rescindo|rescindimos|rescis(?:ao|oes)', r'(?:give|giving|gave|hand in|serve) (?:\w+ )?notice',
                   r'dar(?:me|nos|se)? de baja', r'not (?:to )?renew\w*', r"won'?t (?:be )?renew\w*",
-                  r'nicht (?:mehr )?verl(?:a|ae)nger\w*', r'(?:ne pas|pas) renouvel\w*', r'no renov\w*',
-                  r'nao renov\w*', r'niet (?:meer )?verleng\w*', r'termination notice')
+                  r'nicht (?:mehr )?verl(?:a|ae)nger\w*', r'(?:ne pas|pas) renouvel\w*', r'ne (?:\w+ )?renouvel\w* pas',
+                  r'no (?:\w+ )?renov\w*', r'nao (?:\w+ )?renov\w*', r'niet (?:meer )?verleng\w*', r'termination notice')
 
 # Words the one-typo tolerance reads back to an action ('cancle', 'clsoe', 'remoe', 'terminting').
 TYPO_LEMMAS = {
@@ -96,7 +96,7 @@ NOT_TYPOS = frozenset({
 # -- objects --------------------------------------------------------------------------------
 
 _OURS = (
-    r'accounts?', r'konto|kontos|konten|kundenkonto|benutzerkonto', r'comptes?', r'cuentas?', r'contas?',
+    r'accounts?', r'acct', r'konto|kontos|konten|kundenkonto|benutzerkonto', r'comptes?', r'cuentas?', r'contas?',
     r'contracts?', r'vertr(?:a|ae)ge?s?|vertrags\w*', r'contrats?', r'contratos?', r'agreements?', r'vereinbarung\w*',
     r'accord', r'acuerdo', r'acordo', r'overeenkomst\w*', r'subscriptions?', r'abo|abos|abonnement\w*',
     r'(?:su|sub)scripcion\w*', r'assinatura\w*', r'memberships?', r'mitgliedschaft', r'adhesion', r'membresia',
@@ -109,7 +109,7 @@ _OURS = (
     r'con (?:ustedes|vosotros|usted|ti)', r'bij (?:jullie|u)', r'met (?:jullie|u)', r'com (?:voces|vcs|voce)',
     r'campaigns?', r'kampagnen?', r'campagnes?', r'campanas?', r'campanhas?', r'auto-?renew\w*', r'renewal',
     r'(?:be|being|as) (?:a )?(?:customer|client)', r'kunde', r'cliente?', r'klant', r'budget', r'hours',
-    r'spend', r'stunden', r'heures', r'horas', r'uren', r'presupuesto', r'orcamento',
+    r'spend', r'stunden', r'heures', r'horas', r'uren', r'presupuesto', r'orcamento', r'\w*budget\w*',
 )
 _NOT_OURS = (
     r'orders?', r'bestellung\w*', r'commandes?', r'pedidos?', r'bestelling\w*', r'encomendas?',
@@ -118,11 +118,13 @@ _NOT_OURS = (
     r'transactions?', r'charges?', r'requests?', r'withdrawals?', r'deposits?', r'top-?ups?', r'checks?', r'cheques?',
     r'loans?', r'refunds?', r'money', r'geld', r'argent', r'dinero', r'dinheiro', r'funds', r'items?', r'products?', r'deliver(?:y|ies)', r'shipments?', r'account (?:activity|number|details|information|info|balance|statement|settings|password)s?',
     r'(?:to ?do|to do|task|shopping|reading|play|wish) ?lists?', r'lists?', r'calendar', r'alarms?', r'timers?', r'reminders?',
-    r'dinner', r'lunch', r'breakfast', r'table', r'party', r'events?', r'class(?:es)?', r'lessons?', r'concert', r'show', r'direct debit', r'(?:u|ue)berweisung\w*', r'lastschrift\w*', r'virements?',
+    r'anmeldung\w*', r'registration\w*', r'registrierung', r'inscription', r'inscripcion', r'inschrijving', r'inscricao',
+    r'workshops?', r'webinars?', r'seminars?', r'conferen\w*', r'dinner', r'lunch', r'breakfast', r'table', r'party', r'events?', r'class(?:es)?', r'lessons?', r'concert', r'show', r'direct debit', r'(?:u|ue)berweisung\w*', r'lastschrift\w*', r'virements?',
     r'transferencias?', r'overboeking\w*', r'bookings?', r'reservations?', r'reservierung\w*', r'buchung\w*',
     r'reservas?', r'reservering\w*', r'meetings?', r'appointments?', r'calls?', r'termin', r'besprechung\w*',
     r'rendez-vous', r'reunion\w*', r'citas?', r'afspraak\w*', r'reuniao', r'newsletters?', r'mailings?',
-    r'mailing list', r'(?:marketing|promotional|these|your|the) (?:e-?mails?|mails|messages)', r'e-?mails? from you',
+    r'mailing list', r'(?:marketing|promotional) (?:e-?mails?|mails|messages)', r'(?:the|these|your|all) (?:e-?mails|mails|messages)',
+    r'e-?mails? from you', r'correos(?: promocionales)?', r'(?:e-?mails|emails) promocionais', r'nieuwsbrief\w*',
     r'werbung', r'publicite', r'publicidad', r'reclame', r'cards?', r'karten?', r'cartes?', r'tarjetas?', r'kaart\w*',
     r'cartao', r'flights?', r'tickets?', r'trip', r'hotel', r'invoices?', r'rechnung\w*', r'factures?', r'facturas?',
     r'factuur\w*', r'faturas?', r'(?:bank|banking|savings|checking|deposit|credit|debit|paypal|loan|joint|'
@@ -140,7 +142,8 @@ PRONOUNS = (r'it', r'this', r'that', r'them', r'es', r'ihn', r'sie', r'le', r'la
 NEGATIONS = (r"not", r"n't", r"never", r"no", r"nicht", r"kein\w*", r"nie", r"niemals", r"pas", r"ne", r"n'",
              r"jamais", r"nunca", r"nao", r"niet", r"geen", r"nooit", r"nada", r"rien", r"nichts", r"niets")
 # 'keep SEO', 'SEO weiterlaufen lassen', 'garder le SEO'.
-KEEP = (r'keep(?:s|ing)?', r'retain\w*', r'continu(?:e|ing) (?:with )?', r'stay on', r'leave (?:\w+ ){0,3}?running',
+KEEP = (r'keep(?:s|ing)?', r'stays? (?:with you|on|as is)', r'bleib\w*', r'reste\w* (?:chez vous|avec vous)',
+        r'se queda\w*', r'blijf\w*|blijven', r'fica\w*', r'manter\w*|mantemos|vamos manter', r'retain\w*', r'continu(?:e|ing) (?:with )?', r'stay on', r'leave (?:\w+ ){0,3}?running',
         r'behalt\w*|beibehalt\w*|beibehalten', r'weiter(?:laufen|fuhren|machen)\w*', r'garder|gardons|conserv\w*',
         r'manten\w*|mantener|seguir con', r'behoud\w*|houden|aanhouden', r'mant(?:er|emos|enha)', r'continuar')
 EXCEPT = (r'except(?: for)?', r'apart from', r'but not', r'other than', r'au(?:ss|s)er', r'sauf', r'excepto', r'salvo',
@@ -169,16 +172,18 @@ QUESTION_OPENERS = (
 POLITE = (r'please', r'pls', r'plz', r'kindly', r'bitte', r"s'il vous plait", r'svp', r'por favor', r'alstublieft',
           r'graag', r'(?:can|could|would|will) (?:you|u)', r'are you able to', r'i need you to',
           r'(?:konnen|konnten|wurden) sie', r'(?:pouvez|pourriez)-vous', r'(?:vous )?(?:pouvez|pourriez) vous',
-          r'(?:puede|pueden|podria|podrian)(?:n)? (?:usted(?:es)?)?', r'(?:kunt|kunnen|zou|zouden) (?:u|jullie|je)',
-          r'(?:pode|podem|poderia|poderiam) (?:voces? )?')
+          r'(?:puede|pueden|podria|podrian)(?: ustedes| usted)?', r'(?:kunt|kunnen|zou|zouden) (?:u|jullie|je)',
+          r'(?:pode|podem|poderia|poderiam)(?: voces?)?')
 # Fee, penalty and policy questions go to a person: at risk, no case.
-FEES = (r'fees?', r'penalt\w*', r'costs?', r'how much', r'policy', r'polic\w*', r'notice period', r'minimum term',
+FEES = (r'fees?', r'penalt\w*', r'costs?', r'how much', r'policy', r'polic\w*', r'price', r'pricing', r'preis\w*', r'prix', r'precios?', r'prijs', r'precos?',
+        r'terms', r'conditions', r'form', r'formular\w*', r'formulaire', r'formulario', r'link', r'button', r'page',
+        r'process', r'procedure', r'deadline', r'frist', r'date', r'notice period', r'minimum term',
         r'what happens if', r'refund\w*', r'charged?', r'geb(?:u|ue)hr\w*', r'kosten', r'strafe', r'kundigungsfrist',
         r'vertragsstrafe', r'frais', r'penalite\w*', r'politique', r'delai de preavis', r'combien', r'tarifa',
         r'penalizacion', r'cargos?', r'coste', r'cuanto', r'politica', r'plazo de preaviso', r'boete', r'opzegtermijn',
         r'hoeveel', r'taxas?', r'multa', r'custo', r'quanto', r'prazo de aviso', r'beleid')
 # A conditional clause weighs leaving; it does not ask for it.
-CONDITIONAL = (r'if', r'wenn', r'falls', r'si', r'als', r'indien', r'se', r'caso', r'in case')
+CONDITIONAL = (r'if', r'whether', r'ob', r'wenn', r'falls', r'si', r'als', r'indien', r'se', r'caso', r'in case')
 # 'was cancelled', 'wurde gekündigt', 'a été annulé', 'fue cancelado', 'is geannuleerd', 'foi cancelado'.
 PAST_AUX = (r'was', r'were', r'been', r'got', r'gotten', r'has', r'have', r'had', r'is', r'are', r'already',
             r'wurde\w*', r'ist', r'sind', r'hat', r'habe', r'haben', r'hatte\w*', r'schon', r'bereits',
@@ -193,7 +198,7 @@ WITHDRAW = (
     r'chang(?:ed|e) (?:my|our) minds?', r'disregard', r'ignore (?:my|our|the) (?:\w+ )?(?:cancel\w*|request|notice|mail|email|message)',
     r'withdraw(?:n|ing)? (?:my|our|the) (?:\w+ )?(?:cancel\w*|request|notice|termination)', r'revok\w*',
     r"(?:want|like|wish|decided|prefer) to stay", r'stay with you', r'keep (?:our|my|the) (?:\w+ )?(?:services?|contract|account)',
-    r'widerruf\w*', r'zuruck(?:zieh|nehm)\w*', r'doch nicht', r'(?:bleiben|bleibe) (?:\w+ ){0,3}?(?:kunde|bei ihnen)',
+    r'widerruf\w*', r'zuruck(?:zieh|nehm)\w*', r'doch nicht (?:kundig\w*|beend\w*)', r'(?:bleiben|bleibe) (?:\w+ ){0,3}?(?:kunde|bei ihnen)',
     r'es anders uberlegt', r'annuler (?:ma|notre) (?:demande|resiliation)', r'retir\w* (?:ma|notre|mi|nuestra|minha|nossa) '
     r'(?:demande|resiliation|solicitud|cancelacion|pedido|solicitacao)', r'rester avec vous', r'change d.avis',
     r'ignorer (?:ma|notre) demande', r'cambiado de opinion', r'quedarnos', r'ignorar mi solicitud',
@@ -203,11 +208,15 @@ WITHDRAW = (
 # Mail about mail: newsletters and marketing ('unsubscribe', 'stop sending').
 STOP = (r'unsubscrib\w*', r'stop (?:sending|emailing|contacting|mailing)', r'remove me from', r'no more (?:e-?mails|mails)',
         r'abmeld\w*', r'keine (?:e-?mails|mails|newsletter) mehr', r'austragen', r'desabonn\w*', r'desinscri\w*',
-        r'plus de (?:mails|e-mails|courriels)', r'darme de baja de la lista', r'no mas correos', r'dejar de enviar',
+        r'plus de (?:mails|e-mails|courriels)', r'darme de baja de la lista', r'no mas correos', r'dej(?:ar|en|e|a|ad) de enviar\w*',
         r'afmeld\w*', r'uitschrijv\w*', r'geen (?:mails|e-mails) meer', r'descadastr\w*', r'cancelar (?:a )?inscricao')
-CONJUNCTIONS = (r'but', r'and', r'however', r'though', r'aber', r'und', r'jedoch', r'sondern', r'mais', r'et', r'pero',
-                r'y', r'e', r'sino', r'maar', r'en', r'mas', r'porem', r'because', r'weil', r'denn', r'parce que', r'car',
+CONJUNCTIONS = (r'but', r'and', r'however', r'though', r'aber', r'und', r'jedoch', r'sondern',
+                # French 'but'; Portuguese 'não ... mais do serviço' is 'no more', not a new clause
+                r'mais(?! (?:do|da|dos|das|de|o|a|os|as|nada|que|um|uma)\b)', r'et', r'pero',
+                r'y', r'e', r'sino', r'maar', r'porem', r'because', r'weil', r'denn', r'parce que', r'car',
                 r'porque', r'omdat')
+# Negations that may follow the action they negate: 'wir kündigen nicht', 'we zeggen niet op', 'je ne résilie pas'.
+LATE_NEGATIONS = ('nicht', 'kein', 'keine', 'keinen', 'nie', 'niemals', 'niet', 'geen', 'nooit', 'pas', 'jamais')
 
 # The default services by the names customers use in the six languages (added to `[intent]`
 # aliases for a configured service of that name).

@@ -23,6 +23,8 @@ DEFAULT_PHRASES = _freeze({
         'fr': ('pas satisfait', 'déçu', 'trop cher', 'autre agence', 'autre prestataire', 'réfléchissons'),
         'es': ('no estamos contentos', 'decepcionado', 'demasiado caro', 'otra agencia', 'otro proveedor'),
         'nl': ('ontevreden', 'teleurgesteld', 'te duur', 'ander bureau', 'andere aanbieder', 'overwegen'),
+        'pt': ('não estamos satisfeitos', 'insatisfeitos', 'insatisfeito', 'decepcionados', 'decepcionado',
+               'caro demais', 'muito caro', 'outra agência', 'outro fornecedor', 'concorrente'),
     },
 })
 

@@ -20,11 +20,11 @@ from tests.support import mail
 
 @pytest.mark.parametrize("name, kind, services, final_day", [
     ("german_cancellation", "cancel", ["SEO"], "2027-03-31"),
-    ("french_cancellation", "cancel", [], "2027-03-31"),
+    ("french_cancellation", "cancel", ["SEO"], "2027-03-31"),   # 'référencement' is SEO in French
     ("spanish_cancellation", "cancel", ["PPC"], "2026-12-31"),
     ("dutch_cancellation", "cancel", ["Social"], "2027-03-31"),
     ("html_only_reply", "cancel", ["Social"], None),
-    ("apple_mail_reply", "pause", [], None),
+    ("apple_mail_reply", "pause", ["SEO", "PPC", "Social", "Content"], None),   # 'everything': all on the account
     ("thunderbird_reply", "change", ["Content"], None),   # "from January" starts, it ends nothing
 ])
 def test_request_from_a_contact_opens_a_case_with_what_it_asks(desk, name, kind, services, final_day):
@@ -83,11 +83,11 @@ def test_operator_phrases_extend_the_built_in_ones(desk):
 
 
 def test_operator_phrases_can_replace_a_languages_built_in_ones(desk):
-    _phrases(desk, {"cancel": {"en": ["pull the plug"]}}, extend=False)
-    run(desk, mail(subject="Decision", body="We want to terminate our contract.\n"),
-        mail(sender="Hank <hank@globex.example>", subject="Kündigung", body="Wir kündigen.\n"))
-    assert stored(desk)[0].label == "for-a-person"           # 'terminate' is no longer an English phrase
-    assert [c.account.key for c in cases(desk)] == ["GLOBEX"]  # German kept its own
+    # Requests are read by grammar, always; the phrases a doubting customer uses are a list to replace.
+    _phrases(desk, {"at_risk": {"en": ["meh"]}}, extend=False)
+    run(desk, mail(subject="Results", body="We are disappointed with the results.\n"),
+        mail(sender="Hank <hank@globex.example>", subject="Ergebnisse", body="Wir sind unzufrieden.\n"))
+    assert [row.label for row in stored(desk)] == ["for-a-person", "at-risk"]   # German kept its own
 
 
 def _aliases(desk, aliases):
@@ -107,7 +107,7 @@ def test_service_aliases_are_read_as_the_service(desk):
 
 
 def test_without_aliases_other_names_are_not_services(desk):
-    run(desk, mail(subject="Cancelling", body="Please cancel our Google Ads.\n"))
+    run(desk, mail(subject="Cancelling", body="Please cancel our contract, TikTok ads included.\n"))
     assert [c.requested_services for c in cases(desk)] == [[]]
 
 
