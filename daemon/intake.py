@@ -68,8 +68,8 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
     if existing:
         return Stored(existing, False)
     row = InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
-                         received_at=min(arrived, now) if arrived else now, status=MessageStatus.RECEIVED, attempts=0, error="",
-                         marked_on_server=uid is None, label="", label_reason="")
+                         received_at=min(arrived, now) if arrived else now, status=MessageStatus.RECEIVED,
+                         attempts=0, error="", marked_on_server=uid is None, label="", label_reason="")
     try:
         with session.begin_nested():
             session.add(row)

@@ -259,7 +259,7 @@ class _Reader:
             return reading('not ours')
         if _TOPIC.match(folded[action.end():]):
             # 'the cancellation policy', 'Kündigungsfrist': the word names a topic, it asks for nothing.
-            return reading('a topic, not a request', 'at_risk' if clause.question else 'topic')
+            return reading('fee or policy question', 'at_risk') if clause.question else reading('a topic', 'topic')
         if clause.question and _FEES.search(clause.sentence_text or folded):
             return reading('fee or policy question', 'at_risk')
         if _CONDITIONAL.match(folded):

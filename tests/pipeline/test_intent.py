@@ -8,14 +8,20 @@ configuration, and the other names customers use for a service (`service_aliases
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
+from daemon.app import make_source
 from daemon.config import from_text
 from daemon.schema import ConfigError
-from tests.pipeline.mailkit import JANE, TEAM, cases, fixture, mails_of, run, sent, stored
-from tests.support import mail
+from daemon.watcher import Watcher
+from integrations.maildir import deliver
+from tests.pipeline.mailkit import JANE, TEAM, cases, fixture, mails_of, run, sent, stored, text_of
+from tests.support import START, mail
 
 
 @pytest.mark.parametrize("name, kind, services, final_day", [
@@ -116,3 +122,89 @@ def test_an_alias_of_a_service_not_sold_is_a_configuration_error():
         from_text('[intent]\nservice_aliases = { SEA = ["Google Ads"] }\n')
     loaded = from_text('[intent.service_aliases]\nPPC = ["Google Ads"]\n')
     assert loaded.intent.service_aliases["PPC"] == ("Google Ads",)
+
+
+# -- dates from arrival: the received moment, not the processing time ---------------------------
+
+FRIDAY = START - timedelta(days=3)   # the mail reached our server on Friday; the daemon was down until Monday
+
+
+def _trusted(desk):
+    desk.config = replace(desk.config, auth=replace(desk.config.auth, authserv_ids=("mx.agency.example",)))
+
+
+def _received_by_us(raw: bytes, moment: datetime, host: str = "mx.agency.example") -> bytes:
+    """Our receiving server's trace header on top, as Postfix writes it."""
+    return (f"Received: from mail.acme.example (mail.acme.example [203.0.113.7])\r\n\tby {host} (Postfix) "
+            f"with ESMTPS id 4QXYZ\r\n\tfor <cancel@agency.example>; {format_datetime(moment)}\r\n").encode() + raw
+
+
+def _contract(case) -> dict:
+    return case.details["contract"]
+
+
+def test_a_mail_processed_three_days_after_arrival_keeps_its_arrival_based_final_day(desk):
+    _trusted(desk)
+    run(desk, _received_by_us(mail(body="Please cancel our contract.\n", date=FRIDAY), FRIDAY))
+    (case,) = cases(desk)
+    assert (_contract(case)["notice_date"], _contract(case)["final_day"]) == ("2026-11-20", "2026-12-20")
+    (ack,) = mails_of(desk, "acknowledgment")
+    assert "Friday 20 November 2026" in text_of(ack)
+
+
+def test_the_topmost_received_header_written_by_our_own_server_counts(desk):
+    _trusted(desk)
+    forged_below = _received_by_us(mail(body="Please cancel our contract.\n"), FRIDAY - timedelta(days=30))
+    ours = _received_by_us(forged_below, FRIDAY)
+    relayed_on_top = _received_by_us(ours, START, host="relay.elsewhere.example")
+    run(desk, relayed_on_top)
+    assert _contract(cases(desk)[0])["notice_date"] == "2026-11-20"
+
+
+def test_relative_dates_count_from_arrival(desk):
+    _trusted(desk)
+    arrived = datetime(2026, 10, 30, 16, 0, tzinfo=timezone.utc)
+    run(desk, _received_by_us(mail(body="Please cancel the SEO at the end of the month.\n", date=arrived), arrived))
+    (case,) = cases(desk)
+    assert case.requested_final_day.isoformat() == "2026-10-31"   # October's end, not November's
+    assert _contract(case)["notice_date"] == "2026-10-30"
+
+
+def test_without_a_trusted_header_the_maildir_delivery_time_counts(desk):
+    path = Path(deliver(desk.config.path("inbox"), mail(body="Please cancel our contract.\n")))
+    path.rename(path.with_name(f"{int(FRIDAY.timestamp())}.M1P1.mx"))   # the delivery agent's own name
+    Watcher(desk, make_source(desk.config)).run_once()
+    assert _contract(cases(desk)[0])["notice_date"] == "2026-11-20"
+
+
+def test_a_date_in_the_signature_is_not_the_final_day_asked_for(desk):
+    body = "Please cancel our contract.\n\nJane\nOffice closed 24 December 2026 - 2 January 2027\n"
+    run(desk, mail(subject="Cancellation", body=body))
+    assert cases(desk)[0].requested_final_day is None
+
+
+def test_when_our_contract_ends_asks_for_the_term_end(desk):
+    run(desk, mail(body="We would like to end our agreement when our contract ends.\n"))
+    (case,) = cases(desk)
+    assert (_contract(case)["term_end"], _contract(case)["final_day"]) == ("2027-02-28", "2027-02-28")
+    assert _contract(case)["early_termination"] is False
+
+
+# -- scope: kept services are kept; a service not on the account is named back -------------------
+
+
+def test_kept_services_are_recorded_as_kept_and_never_in_scope(desk):
+    run(desk, mail(body="Please cancel the PPC but keep SEO running.\n"))
+    (case,) = cases(desk)
+    assert case.requested_services == ["PPC"] and case.details["scope"]["kept"] == ["SEO"]
+    (ack,) = mails_of(desk, "acknowledgment")
+    assert "You keep: SEO" in text_of(ack)
+
+
+def test_a_service_not_on_the_account_is_named_back_to_the_customer_and_staff(desk):
+    run(desk, mail(body="Please cancel SEO and the website.\n"))   # ACME has no website item on file
+    (case,) = cases(desk)
+    assert case.details["scope"]["unmatched"] == ["Website"]
+    (ack,) = mails_of(desk, "acknowledgment")
+    assert "We could not match Website to your plan" in text_of(ack)
+    assert any("NOT ON THE ACCOUNT: Website" in text_of(m) for m in sent(desk) if "tom@agency.example" in str(m["To"]))
