@@ -73,7 +73,8 @@ def dry_run(desk, raw: bytes) -> Preview:
             session.flush()
             # Read everything while the rows exist: the rollback expires every object.
             return Preview(decision.label, decision.reason, decision.action, _case_line(mail.case),
-                           tuple(mail.notes), recorder.happenings(desk.config.desk.timezone))
+                           tuple(mail.notes), recorder.happenings(desk.config.desk.timezone),
+                           tuple(mail.intent.explain()) if mail.intent is not None else ())
         finally:
             session.rollback()
 

@@ -32,10 +32,12 @@ class Preview:
     case: str                     # "CX-2026-0001 (open)", or "" when the mail touches no case
     notes: tuple[str, ...]
     would: tuple[str, ...]        # one line per thing that would happen
+    read: tuple[str, ...] = ()    # how the text was read: per clause its rule, action and object
 
     def lines(self) -> list[str]:
         head = f"would be: {self.label} ({self.reason}); action {self.action}"
         lines = [head + (f"; case {self.case}" if self.case else "")]
+        lines += [f"  read: {line}" for line in self.read]
         lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  would {line}" for line in self.would] or ["  would change nothing"]
         return lines + ["dry run: nothing was changed"]

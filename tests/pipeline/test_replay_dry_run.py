@@ -69,3 +69,10 @@ def test_dry_run_of_each_kind_of_mail_says_what_would_happen_and_changes_nothing
     for out in (staff, reply, away, bounce, other_contact, stranger):
         assert out.endswith("dry run: nothing was changed\n")
     assert _everything(desk) == before
+
+
+def test_dry_run_prints_how_each_clause_was_read(desk_and_config, capsys):
+    desk, config = desk_and_config
+    out = _dry_run(capsys, config, mail(body="The company is no good, please terminate my account.\n"
+                                             "Keep the SEO running until March.\n"))
+    assert "read: request \"please terminate my account.\" action='terminate' object='account'" in out
