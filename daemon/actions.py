@@ -110,6 +110,11 @@ def at_risk(desk, session: Session, mail: Mail, decision: Decision) -> None:
     notify_team_at_risk(desk, session, mail)
 
 
+def ask_to_confirm(desk, session: Session, mail: Mail, decision: Decision) -> None:
+    """A question about leaving: asked back whether it is a request, the team told (`requests.open_question`)."""
+    mail.case = requests.open_question(desk, session, mail)
+
+
 def written_request(desk, session: Session, mail: Mail, decision: Decision) -> None:
     """The customer's reply to a case that waited for the request in writing."""
     requests.receive_written_request(desk, session, mail)
@@ -155,6 +160,7 @@ ACTIONS = {
     "open_case": open_case,
     "open_unverified": open_unverified,
     "at_risk": at_risk,
+    "ask_to_confirm": ask_to_confirm,
     "written_request": written_request,
     "written_unverified": written_unverified,
     "verify": verify,

@@ -20,7 +20,7 @@ from daemon.models import Case, Contact, InboundMessage
 from daemon.workflow import FINISHED, State, Trigger, can_advance
 from parsers.commands import own_commands
 from parsers.confirmations import confirmation
-from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases, service_names
+from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, is_yes, merge_phrases, service_names
 from parsers.message import ParsedMessage
 from parsers.references import token_from_address
 from parsers.robots import RobotVerdict, detect_robot
@@ -114,7 +114,7 @@ def reply_to_case(desk, session: Session, mail: Mail) -> Decision | None:
     reference, state = found.case.reference, found.case.state
     if state == State.AWAITING_WRITTEN.value and _is_customer(session, desk, mail):
         mail.intent = _intent(desk, mail)
-        if mail.intent.kind != "withdraw":
+        if mail.intent.kind != "withdraw" and _answers_the_wait(found.case, mail):
             return _written(session, mail, f"found by {found.how}")
     if state == State.AWAITING_IDENTITY.value and correlate.may_confirm(session, found.case, mail.sender) \
             and mail.sender != bare(found.case.requester):
@@ -177,9 +177,19 @@ def request(desk, session: Session, mail: Mail) -> Decision | None:
         if mail.case is not None:
             return Decision("add_to_case", "case-reply", f"{mail.intent.kind} mail from a contact whose account's "
                             f"case {mail.case.reference} is in progress")
-    if mail.intent.kind in ("at_risk", "question") and mail.contact is not None:
+    if mail.intent.kind == "question" and mail.contact is not None:
+        return Decision("ask_to_confirm", "question", f"a question about leaving ({mail.intent.asks}): the customer "
+                        "is asked to confirm it in writing, the team is told")
+    if mail.intent.kind == "at_risk" and mail.contact is not None:
         return Decision("at_risk", "at-risk", "a customer doubting the service: the team is told")
     return None
+
+
+def _answers_the_wait(case: Case, mail: Mail) -> bool:
+    """Any reply is the written request staff waited for; after a question, only a YES or a clear request."""
+    if not (case.details or {}).get("asked"):
+        return True
+    return mail.intent.kind in REQUEST_KINDS or is_yes(mail.parsed.new_text or mail.parsed.text)
 
 
 def _waiting_for_writing(session: Session, mail: Mail) -> Case | None:

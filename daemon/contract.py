@@ -76,6 +76,9 @@ def notice_date(case: Case) -> date:
     for event in case.events:
         if event.kind in written:
             moment = _arrival(event) or event.at
+    # Asked 'how do I cancel?' and then said yes: the request counts from the question.
+    asked = (case.details or {}).get("asked")
+    moment = datetime.fromisoformat(asked) if asked else moment
     zone = ZoneInfo(case.account.timezone) if case.account and case.account.timezone else None
     return _local_date(moment, zone)
 

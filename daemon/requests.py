@@ -118,6 +118,22 @@ def _mail_data(desk, mail) -> dict:
             "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000]}
 
 
+def open_question(desk, session: Session, mail) -> Case:
+    """'How do I cancel my account?' from a contact on file: a case that waits for a YES or a request.
+
+    The customer is asked back whether to act; the written request that follows counts
+    from the moment the question reached us (`details["asked"]`, read by `contract.notice_date`).
+    """
+    account, received = mail.contact.account, received_moment(desk, mail)
+    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received, mail.intent, account)
+    return cases.open_case(
+        desk, session, kind=mail.intent.asks or "cancel", requester=mail.sender, account=account,
+        trigger=Trigger.QUESTION_ASKED, inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject,
+        services=found.services, final_day=found.final_day,
+        details={**found.as_details(), "asked": received.isoformat()}, intent_readings=mail.intent.explain(),
+        **_mail_data(desk, mail))
+
+
 # -- the written-request rule -----------------------------------------------------------------
 
 
@@ -371,6 +387,7 @@ def _follow_up_account(old: Case, mail) -> tuple[Account | None, Trigger]:
 
 def register(desk) -> None:
     desk.bus.subscribe(Trigger.VERBAL_REPORTED, lambda s, c, e: _on_verbal(desk, s, c, e))
+    desk.bus.subscribe(Trigger.QUESTION_ASKED, lambda s, c, e: _on_question(desk, s, c, e))
     from daemon.effects import ask_to_verify  # the same question as for a request opened unverified
 
     desk.bus.subscribe(Trigger.WRITTEN_UNVERIFIED, lambda s, c, e: ask_to_verify(desk, s, c, e))
@@ -389,6 +406,19 @@ def _on_verbal(desk, session: Session, case: Case, event: DomainEvent) -> None:
     send(desk, session, case, "written_request_needed", [case.requester], context, dedupe="written-needed",
          reply=True, auto="auto-generated")
     notify_team(desk, session, case, "verbal_notice", context, dedupe="verbal")
+
+
+_ASKED_VERBS = {"cancel": "cancel your agreement", "pause": "pause your services", "change": "change your plan"}
+
+
+def _on_question(desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """Asked back, in the question's thread (capped like every automatic answer); the team told it is at risk."""
+    from daemon.effects import case_context, notify_team, send, thread_of
+
+    context = {**case_context(desk, case, event), "kind_verb": _ASKED_VERBS.get(case.kind, case.kind)}
+    send(desk, session, case, "confirm_request", [case.requester], context, dedupe="confirm",
+         answering=thread_of(event), reply=True)
+    notify_team(desk, session, case, "question_notice", context, dedupe="question")
 
 
 def _on_actionable(desk, session: Session, case: Case, event: DomainEvent) -> None:

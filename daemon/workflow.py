@@ -36,6 +36,7 @@ class Trigger(str, enum.Enum):
     OPENED = "opened"
     OPENED_UNVERIFIED = "opened_unverified"
     VERBAL_REPORTED = "verbal_reported"
+    QUESTION_ASKED = "question_asked"        # "how do I cancel?": the customer is asked to confirm in writing
     WRITTEN_REQUEST_RECEIVED = "written_request_received"
     WRITTEN_UNVERIFIED = "written_request_unverified"   # in writing, but from an address not on file
     IDENTITY_VERIFIED = "identity_verified"
@@ -70,6 +71,7 @@ TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
     (None, T.OPENED): S.OPEN,
     (None, T.OPENED_UNVERIFIED): S.AWAITING_IDENTITY,
     (None, T.VERBAL_REPORTED): S.AWAITING_WRITTEN,
+    (None, T.QUESTION_ASKED): S.AWAITING_WRITTEN,
     (S.AWAITING_WRITTEN, T.WRITTEN_REQUEST_RECEIVED): S.OPEN,
     (S.AWAITING_WRITTEN, T.WRITTEN_UNVERIFIED): S.AWAITING_IDENTITY,
     (S.AWAITING_IDENTITY, T.IDENTITY_VERIFIED): S.OPEN,

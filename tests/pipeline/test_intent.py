@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
 from email.utils import format_datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -208,3 +209,58 @@ def test_a_service_not_on_the_account_is_named_back_to_the_customer_and_staff(de
     (ack,) = mails_of(desk, "acknowledgment")
     assert "We could not match Website to your plan" in text_of(ack)
     assert any("NOT ON THE ACCOUNT: Website" in text_of(m) for m in sent(desk) if "tom@agency.example" in str(m["To"]))
+
+
+# -- a question sent to the desk is answered with a question ----------------------------------------
+
+
+def _ask(desk, body="Hi, how do I cancel my account with you?\n"):
+    question = mail(subject="Question", body=body)
+    run(desk, question)
+    return question
+
+
+def test_a_question_about_leaving_is_answered_and_the_team_told(desk):
+    question = _ask(desk)
+    (case,) = cases(desk)
+    assert (case.kind, case.state, stored(desk)[-1].label) == ("cancel", "awaiting_written", "question")
+    (asked,) = mails_of(desk, "confirm_request")
+    assert asked["To"] == JANE and asked["In-Reply-To"] == message_from_bytes(question)["Message-ID"]
+    assert "Reply YES to make this your written request, or tell us what you need" in text_of(asked)
+    notices = [m for m in sent(desk) if str(m["To"]) in TEAM]
+    assert notices and all("At risk" in str(m["Subject"]) for m in notices)
+    assert mails_of(desk, "acknowledgment") == []
+
+
+def test_yes_makes_the_question_the_written_request_dated_from_the_question(desk):
+    _ask(desk)
+    (asked,) = mails_of(desk, "confirm_request")
+    desk.clock.advance(timedelta(days=2))
+    run(desk, mail(subject=f"Re: {asked['Subject']}", body="Yes please.\n",
+                   headers={"In-Reply-To": asked["Message-ID"], "References": asked["Message-ID"]}))
+    (case,) = cases(desk)
+    assert case.state == "open" and case.verified
+    assert _contract(case)["notice_date"] == "2026-11-23"   # the question's day, not the YES two days later
+    assert [m["To"] for m in mails_of(desk, "acknowledgment")] == [JANE]
+
+
+def test_a_clear_request_later_from_the_same_sender_is_the_written_request(desk):
+    _ask(desk)
+    desk.clock.advance(timedelta(days=1))
+    run(desk, mail(subject="Cancellation", body="Please cancel our contract and the SEO.\n"))
+    (case,) = cases(desk)
+    assert (case.state, case.requested_services, _contract(case)["notice_date"]) == ("open", ["SEO"], "2026-11-23")
+
+
+def test_only_asking_changes_nothing(desk):
+    _ask(desk)
+    (asked,) = mails_of(desk, "confirm_request")
+    run(desk, mail(subject=f"Re: {asked['Subject']}", body="No thanks, I was only asking for a colleague.\n",
+                   headers={"In-Reply-To": asked["Message-ID"], "References": asked["Message-ID"]}))
+    assert cases(desk)[0].state == "awaiting_written" and mails_of(desk, "acknowledgment") == []
+
+
+def test_a_fee_question_goes_to_a_person_with_the_at_risk_notice_and_no_case(desk):
+    run(desk, mail(subject="Fee", body="Is there a cancellation fee if we leave before the minimum term?\n"))
+    assert cases(desk) == [] and stored(desk)[-1].label == "at-risk"
+    assert {str(m["To"]) for m in sent(desk)} == TEAM

@@ -58,3 +58,29 @@ def test_straight_cancellation_through_dovecot_and_aiosmtpd(imap_desk, dovecot_u
     vendor = text(_received(smtp_server, "rep@ads-vendor.example", "will cancel PPC"))
     assert "effective 2027-03-31, for this reason: results: no new leads" in vendor
     assert _received(smtp_server, "acc@agency.example", "Offboarding: Settle outstanding payments")
+
+
+def test_notice_counts_from_the_imap_internaldate_not_from_processing(imap_desk, dovecot_user, smtp_server):
+    friday = imap_desk.clock.now() - timedelta(days=3)   # the server got it on Friday; the daemon read it Monday
+    dovecot_user.append(mail(body="Please cancel our contract.\n", date=friday), arrived=friday)
+    Watcher(imap_desk, make_source(imap_desk.config)).run_once()
+    notice = text(_received(smtp_server, "tom@agency.example", "Cancellation request"))
+    assert "Notice period: 30 days from 2026-11-20" in notice
+    assert "Friday 20 November 2026" in text(_received(smtp_server, "jane@acme.example", "We received"))
+
+
+def test_ask_to_confirm_round_trip_through_dovecot_and_aiosmtpd(imap_desk, dovecot_user, smtp_server):
+    dovecot_user.append(mail(subject="Question", body="Can I close my account before the end of the year?\n"))
+    Watcher(imap_desk, make_source(imap_desk.config)).run_once()
+    asked = _received(smtp_server, "jane@acme.example", "Do you want us to cancel your agreement?")
+    assert "Reply YES to make this your written request" in text(asked)
+    assert _received(smtp_server, "tom@agency.example", "At risk")
+
+    imap_desk.clock.advance(timedelta(days=2))
+    reply = mail(subject=f"Re: {asked['Subject']}", body="YES\n",
+                 headers={"In-Reply-To": asked["Message-ID"], "References": asked["Message-ID"]})
+    dovecot_user.append(reply)
+    Watcher(imap_desk, make_source(imap_desk.config)).run_once()
+    notice = text(_received(smtp_server, "tom@agency.example", "Cancellation request"))
+    assert "Notice period: 30 days from 2026-11-23" in notice   # from the question, not the YES
+    assert _received(smtp_server, "jane@acme.example", "We received")

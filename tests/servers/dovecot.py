@@ -158,13 +158,17 @@ class DovecotServer:
         root = self.dir / "mail" / user / "Maildir"
         return root if folder.upper() == "INBOX" else root / f".{folder}"
 
-    def append(self, user: str, raw: bytes, folder: str = "INBOX") -> int:
-        """APPEND over IMAP from a separate connection; returns the new message's UID."""
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", arrived=None) -> int:
+        """APPEND over IMAP from a separate connection; returns the new message's UID.
+
+        `arrived` (an aware datetime) becomes the message's INTERNALDATE, as when a server
+        received it then.
+        """
         from imapclient import IMAPClient, SocketTimeout
 
         with IMAPClient(self.host, self.port, ssl=False, timeout=SocketTimeout(5, 10)) as client:
             client.login(user, self.users[user])
-            response = client.append(folder, raw)
+            response = client.append(folder, raw, msg_time=arrived)
         # Dovecot has UIDPLUS: b'[APPENDUID <uidvalidity> <uid>] Append completed.'
         return int(response.split(b"]")[0].split()[-1])
 
@@ -293,8 +297,8 @@ class DovecotUser:
     name: str
     password: str
 
-    def append(self, raw: bytes, folder: str = "INBOX") -> int:
-        return self.server.append(self.name, raw, folder)
+    def append(self, raw: bytes, folder: str = "INBOX", arrived=None) -> int:
+        return self.server.append(self.name, raw, folder, arrived)
 
     def deliver(self, raw: bytes, folder: str = "INBOX") -> Path:
         return self.server.deliver(self.name, raw, folder)
