@@ -88,7 +88,10 @@ def own_mails() -> None:
     except ImportError:
         print("own labelled mails: none yet")
         return
-    results = score(load_cases())
+    cases = load_cases()
+    started = time.perf_counter()
+    results = score(cases)
+    seconds = time.perf_counter() - started
     right = sum(1 for r in results if r.ok)
     print(f"\nown labelled mails: {right}/{len(results)} read as labelled (intent, services kept/cancelled, final day)")
     by_kind: dict[str, Counter] = defaultdict(Counter)
@@ -101,6 +104,15 @@ def own_mails() -> None:
     for r in results:
         if not r.ok:
             print(f"  wrong: {r.name}: {r.why}")
+    print(f"{len(cases)} mails parsed and read in {seconds:.2f} s ({1000 * seconds / max(len(cases), 1):.1f} ms each)")
+
+
+def big_mail() -> None:
+    """The bound: a 10 MB body is read no slower than its first `max_chars` characters."""
+    body = ("We would like to cancel the order of brochures, thanks. " * 200_000)[:10_000_000]
+    started = time.perf_counter()
+    classify_intent("Re: order", body)
+    print(f"10 MB body: read in {1000 * (time.perf_counter() - started):.1f} ms")
 
 
 def main(argv: list[str]) -> None:
@@ -111,6 +123,7 @@ def main(argv: list[str]) -> None:
           "are hard negatives")
     print_table(counts, seconds, len(rows))
     own_mails()
+    big_mail()
 
 
 if __name__ == "__main__":

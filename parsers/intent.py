@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
@@ -53,7 +53,7 @@ MAX_CHARS = 20_000
 DEFAULT_SERVICES = ('SEO', 'PPC', 'Social', 'Content', 'Email', 'Website')
 _REPLY_PREFIX = re.compile(r'^\s*(?:re|aw|antw|sv|wg|fw|fwd|tr|rv|r|doorst)\s*(?:\[\d+\])?\s*:', re.IGNORECASE)
 
-__all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'extract_services', 'merge_phrases',
+__all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'merge_phrases',
            'PRECEDENCE', 'MAX_CHARS', 'is_yes', 'service_names']
 
 
@@ -488,20 +488,3 @@ _YES = re.compile(r"^(?:yes|yeah|yep|ja|jawohl|oui|si|sim|correct|confirmed|beve
 def is_yes(text: str) -> bool:
     """The answer to 'Do you want us to cancel ...?' is yes: the first words say so, with no negation after."""
     return bool(_YES.match(fold(own_words(text or '')[:500])))
-
-
-def extract_services(text: str, known_services: Sequence[str] | Mapping[str, Sequence[str]]) -> tuple[str, ...]:
-    """Canonical service names mentioned in `text`, in order of first mention.
-
-    `known_services` is either a list of names or a mapping canonical name -> aliases
-    ({'PPC': ['Google Ads', 'AdWords']}); matching is case-insensitive and whole-word.
-    """
-    aliases = known_services if isinstance(known_services, Mapping) else {s: () for s in known_services}
-    found: list[tuple[int, str]] = []
-    for canonical, names in aliases.items():
-        for name in (canonical, *names):
-            match = re.search(r'(?<!\w)' + r'\s+'.join(map(re.escape, name.split())) + r'(?!\w)', text or '',
-                              re.IGNORECASE)
-            if match and name.strip():
-                found.append((match.start(), canonical))
-    return tuple(dict.fromkeys(canonical for _, canonical in sorted(found)))

@@ -1,4 +1,4 @@
-"""classify_intent, extract_services and the dates parser: how customers say what they want."""
+"""classify_intent and the dates parser: how customers say what they want."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from parsers.dates import asks_for_term_end, extract_dates
-from parsers.intent import DEFAULT_PHRASES, classify_intent, extract_services, merge_phrases
+from parsers.intent import DEFAULT_PHRASES, classify_intent, merge_phrases
 
 
 @pytest.mark.parametrize('text, kind', [
@@ -63,11 +63,14 @@ def test_operator_phrases_extend_and_replace() -> None:
 
 
 def test_services_list_and_aliases() -> None:
-    assert extract_services('cancel SEO and PPC', ['Social', 'PPC', 'SEO']) == ('SEO', 'PPC')
-    assert extract_services('cancel seo, not the SEOS', ['SEO']) == ('SEO',)
-    assert extract_services('stop Google Ads and social media', {'PPC': ['Google Ads'], 'Social': ['social media']}) \
+    def services(text, known):
+        return classify_intent('', text, services=known).services
+
+    assert services('cancel SEO and PPC', ['Social', 'PPC', 'SEO']) == ('SEO', 'PPC')
+    assert services('cancel seo, not the SEOS', ['SEO']) == ('SEO',)
+    assert services('stop Google Ads and social media', {'PPC': ['Google Ads'], 'Social': ['social media']}) \
         == ('PPC', 'Social')
-    assert extract_services('nothing here', ['SEO']) == ()
+    assert services('cancel nothing here', ['SEO']) == ()
 
 
 TODAY = date(2026, 11, 22)
