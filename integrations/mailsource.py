@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -23,7 +23,7 @@ class FetchedMail:
     uid: int
     raw: bytes
     # When the mailbox got it (IMAP INTERNALDATE, Maildir delivery time), aware; None if unknown.
-    arrived: datetime | None = None
+    arrived: datetime | None = field(default=None, compare=False)
 
 
 class MailSourceError(Exception):
