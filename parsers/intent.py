@@ -48,6 +48,7 @@ from parsers.clauses import Clause, clauses, fold, own_words
 from parsers.intent_phrases import DEFAULT_PHRASES
 
 PRECEDENCE = ('cancel', 'pause', 'change')
+_REQUEST_RULES = ('request', 'configured phrase', 'the subject names the request')
 REQUEST_KINDS = frozenset(PRECEDENCE)
 MAX_CHARS = 20_000
 DEFAULT_SERVICES = ('SEO', 'PPC', 'Social', 'Content', 'Email', 'Website')
@@ -165,8 +166,25 @@ def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRA
     parts = clauses(text, opens_question=_opens_question)
     if subject and not _REPLY_PREFIX.match(subject):
         parts = clauses(subject[:500], where='subject', first_sentence=-1, opens_question=_opens_question) + parts
-    readings = reader.read(parts)
+    readings = _subject_alone(reader.read(parts), reader, text)
     return _decide(readings, reader.scope(parts, readings))
+
+
+def _subject_alone(readings: list, reader: '_Reader', text: str) -> list:
+    """Subject 'Cancel' or 'Kündigung' over a text that says nothing we can read: the subject is the request.
+
+    Only when the text names nothing of anybody else's (an order, a payment ...), and the
+    subject is a bare action, not a question ('Cancel?').
+    """
+    body = [r for c, r in readings if c.where == 'text']
+    subject = [(c, r) for c, r in readings if c.where == 'subject']
+    if body or len(subject) != 1 or reader.mentions_not_ours(text):
+        return readings
+    clause, reading = subject[0]
+    if reading.rule != 'no object: asked to confirm' or clause.question or reading.kind not in REQUEST_KINDS | {'question'}:
+        return readings
+    kind = _asked([reading])
+    return [(clause, Reading(reading.clause, reading.action, '', 'the subject names the request', kind))]
 
 
 def _opens_question(folded_sentence: str) -> bool:
@@ -214,6 +232,9 @@ class _Reader:
         # 'sent money to the wrong account': a noun after a preposition is where, not what.
         direct = [c for c in found if not _after_preposition(folded[:c[0]])]
         return direct if direct or direct_only else found
+
+    def mentions_not_ours(self, text: str) -> bool:
+        return bool(_NOT_OURS.search(fold(text)))
 
     def _ours_spans(self, folded: str) -> list[tuple[int, int, str]]:
         spans = [(m.start(), m.end(), m.group()) for m in _OURS.finditer(folded)]
@@ -359,7 +380,7 @@ def _verdict(reading: Reading | None, clause: Clause, previous, following: Claus
         if previous and previous[0] == clause.sentence and lists_services:
             return previous[1]
         return None
-    if reading.rule in ('request', 'configured phrase'):
+    if reading.rule in _REQUEST_RULES:
         return reading.kind
     if reading.rule == 'negated' and reading.kind == 'cancel':
         return 'keep'
@@ -445,7 +466,7 @@ def _one_edit(a: str, b: str) -> bool:
 def _decide(readings: list[tuple[Clause, Reading]], scoped: tuple[tuple, bool]) -> Intent:
     scope, everything = scoped
     only = [r for _, r in readings]
-    requests = [r for r in only if r.rule in ('request', 'configured phrase') and r.kind in REQUEST_KINDS]
+    requests = [r for r in only if r.rule in _REQUEST_RULES and r.kind in REQUEST_KINDS]
     withdrawals = [i for i, r in enumerate(only) if r.kind == 'withdraw']
     last_request = max((i for i, r in enumerate(only) if r in requests), default=-1)
     if requests and not (withdrawals and withdrawals[-1] > last_request):
