@@ -20,7 +20,7 @@ from daemon.models import Case, Contact, InboundMessage
 from daemon.workflow import FINISHED, State, Trigger, can_advance
 from parsers.commands import own_commands
 from parsers.confirmations import confirmation
-from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, is_yes, merge_phrases, service_names
+from parsers.intent import DEFAULT_PHRASES, Intent, classify_intent, merge_phrases, service_names
 from parsers.message import ParsedMessage
 from parsers.references import token_from_address
 from parsers.robots import RobotVerdict, detect_robot
@@ -189,7 +189,7 @@ def _answers_the_wait(case: Case, mail: Mail) -> bool:
     """Any reply is the written request staff waited for; after a question, only a YES or a clear request."""
     if not (case.details or {}).get("asked"):
         return True
-    return mail.intent.kind in REQUEST_KINDS or is_yes(mail.parsed.new_text or mail.parsed.text)
+    return mail.intent.kind in REQUEST_KINDS or confirmation(mail.parsed.new_text or mail.parsed.text) == "confirm"
 
 
 def _waiting_for_writing(session: Session, mail: Mail) -> Case | None:

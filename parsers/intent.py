@@ -55,7 +55,7 @@ DEFAULT_SERVICES = ('SEO', 'PPC', 'Social', 'Content', 'Email', 'Website')
 _REPLY_PREFIX = re.compile(r'^\s*(?:re|aw|antw|sv|wg|fw|fwd|tr|rv|r|doorst)\s*(?:\[\d+\])?\s*:', re.IGNORECASE)
 
 __all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'merge_phrases',
-           'PRECEDENCE', 'MAX_CHARS', 'is_yes', 'service_names']
+           'PRECEDENCE', 'MAX_CHARS', 'service_names']
 
 
 def _any(patterns: Iterable[str]) -> re.Pattern:
@@ -500,12 +500,3 @@ def _asked(chosen: list[Reading]) -> str:
 
 def _short(readings: list[Reading]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(' '.join(p for p in (r.action, r.object) if p) or r.rule for r in readings))
-
-
-_YES = re.compile(r"^(?:yes|yeah|yep|ja|jawohl|oui|si|sim|correct|confirmed|bevestigd|klopt|d' accord|exacto|claro|"
-                  r"certainly|absolutely|genau|exactement|zeker|isso)\b(?![^.!\n]*\b(?:not|nicht|pas|no|niet|nao)\b)")
-
-
-def is_yes(text: str) -> bool:
-    """The answer to 'Do you want us to cancel ...?' is yes: the first words say so, with no negation after."""
-    return bool(_YES.match(fold(own_words(text or '')[:500])))
