@@ -64,8 +64,9 @@ class Clause:
 
 def fold(text: str) -> str:
     """Lower case, no accents, one kind of apostrophe and space: 'Kündigung' -> 'kundigung'."""
-    text = unicodedata.normalize('NFKD', text.replace('\u2019', "'").replace('\u00a0', ' ')).casefold()
-    text = ''.join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace('\u2019', "'").replace('\u00a0', ' ').casefold()
+    if not text.isascii():   # most mail is plain ASCII: no accents to take off
+        text = ''.join(ch for ch in unicodedata.normalize('NFKD', text) if not unicodedata.combining(ch))
     text = _ELISION.sub(r"\1' ", text)   # "d'annuler" is read as "d' annuler"
     return re.sub(r'\s+', ' ', text).strip()
 
