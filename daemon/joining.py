@@ -23,7 +23,7 @@ from daemon.compose import Thread
 from daemon.directory import bare
 from daemon.effects import KIND_LABELS, case_context, format_local, notify_team, send
 from daemon.models import Case
-from daemon.requests import request_details
+from daemon.requests import received_moment, request_details
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ def join(desk, session: Session, case: Case, mail) -> Addition:
 
 def grow(desk, case: Case, mail) -> Addition:
     """The case's services, kind and final day after `mail` joins it."""
-    services, final_day = request_details(desk, mail.parsed.new_text or mail.parsed.text)
     kind = mail.intent.kind if mail.intent is not None and mail.intent.kind in REQUEST_KINDS else ""
+    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received_moment(desk, mail),
+                            mail.intent if kind else None, case.account)
+    services, final_day = found.services, found.final_day
     covered = {service.lower() for service in case.requested_services or []}
     # A case that names no service is about all of them: naming one now must not narrow it.
     added = tuple(s for s in services if s.lower() not in covered) if covered else ()
