@@ -24,7 +24,7 @@ How it reads (the README quotes this):
    a question about fees or the policy, or a conditional ('if I cancel ...'), is 'at_risk'.
    An action without any object ('please cancel') is a 'question' too: the desk asks what is
    meant. 'pause instead of cancelling': the action after 'instead of' does not count.
-4. Deciding. Requests win (cancel before pause before change); 'changed my mind' and other
+4. Deciding. Requests win (pause before change before cancel, each service keeping its own); 'changed my mind' and other
    withdrawals win only when no request follows them; then questions, withdrawals (negated
    requests included), newsletters ('stop'), at-risk signals; else 'other'.
 5. Scope. Each configured service named is cancel, keep, pause or change by its clause
@@ -47,7 +47,8 @@ from parsers import intent_lexicon as lex
 from parsers.clauses import Clause, clauses, fold, own_words
 from parsers.intent_phrases import DEFAULT_PHRASES
 
-PRECEDENCE = ('cancel', 'pause', 'change')
+# A mail asking for several: a pause or change is the gentler reading ('downgrade PPC and drop Social').
+PRECEDENCE = ('pause', 'change', 'cancel')
 _REQUEST_RULES = ('request', 'configured phrase', 'the subject names the request')
 REQUEST_KINDS = frozenset(PRECEDENCE)
 MAX_CHARS = 20_000
@@ -64,6 +65,8 @@ def _any(patterns: Iterable[str]) -> re.Pattern:
 
 _ACTIONS = {kind: _any(patterns) for kind, patterns in lex.ACTIONS.items()}
 _CONTRACT_VERB = _any(lex.CONTRACT_VERBS)
+_CHANGE_OBJECT = re.compile('|'.join(f'(?:{p})' for p in lex.CHANGE_OBJECTS))
+_DESK_VERB = re.compile('|'.join(f'(?:{p})' for p in lex.DESK_VERBS))
 _OURS, _NOT_OURS, _PRONOUN = _any(lex.OURS), _any(lex.NOT_OURS), _any(lex.PRONOUNS)
 _NEGATION = re.compile(r"(?<![\w])(?:" + '|'.join(lex.NEGATIONS) + r")(?![\w])|n't\b")
 _KEEP, _EXCEPT, _ALL = _any(lex.KEEP), _any(lex.EXCEPT), _any(lex.ALL)
@@ -289,10 +292,14 @@ class _Reader:
             return reading('weighing it', 'at_risk')
         if kind != 'cancel' and obj is not None and _ACCOUNT.fullmatch(obj):
             return reading('an account is closed, not paused or changed')
+        if kind == 'change' and obj is not None and not (_CHANGE_OBJECT.fullmatch(obj) or self._service_of(obj)):
+            return reading('not something of ours to change')
         if obj is None and _INSTEAD.search(folded):
             obj = 'instead of ' + folded[_INSTEAD.search(folded).end():].strip()  # 'pause instead of cancelling'
         if obj is None and not _CONTRACT_VERB.search(folded):
-            return reading('no object: asked to confirm', 'question')
+            if _DESK_VERB.fullmatch(verb):
+                return reading('no object: asked to confirm', 'question')
+            return reading('no object', '')   # 'I will stop by on Friday'
         # 'Can we pause for a month?' asks for the pause; a question about cancelling weighs it.
         if clause.question and kind == 'cancel' and not _POLITE.search(folded):
             return reading('question about leaving', 'question')

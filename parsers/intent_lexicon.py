@@ -23,7 +23,7 @@ _CANCEL = (
     r'everything|your|any|a|an|things|working|business)\b)', r'clos(?:e|es|ed|ing|ure)(?: (?:out|down))?',
     r'shut(?:s|ting)? (?:down|off)', r'delet(?:e|es|ed|ing|ion)', r'remov(?:e|es|ed|ing|al)',
     r'(?:de|in)activat\w*', r'disabl(?:e|es|ed|ing)', r'invalidat\w*', r'discontinu\w*', r'quit(?:s|ting)?',
-    r'stop(?:s|ped|ping)?', r'put (?:an) end (?:on|to)', r'get(?:ting)? rid of', r'do away with',
+    r'stop(?:s|ped|ping)?', r'drop(?:s|ped|ping)?', r'put (?:an) end (?:on|to)', r'get(?:ting)? rid of', r'do away with',
     r'opt(?:ing)? out(?: of)?', r'no longer (?:want|need|require|wish to (?:keep|use|have)|use)(?:ed|s)?',
     r"(?:do|does|did) ?n[o']?t (?:want|need) (?!to\b)(?:\w+ ){0,4}?(?:anymore|any more|any longer)",
     r'not (?:to )?(?:renew|extend|continue|prolong)\w*', r"won'?t (?:be )?renew\w*", r'(?:give|giving|gave|hand in|serve) (?:\w+ )?notice',
@@ -31,7 +31,7 @@ _CANCEL = (
     # de
     r'(?:ge)?ku(?:e)?ndig\w*', r'beend\w*', r'storn\w*', r'aufgelost|auf(?:zu)?los\w*|aufl(?:o|oe)s\w*',
     r'(?:ge)?l(?:o|oe)sch\w*', r'entfern\w*', r'deaktivier\w*', r'schlie(?:ss|s)\w*|geschlossen', r'einstell\w*|eingestellt',
-    r'austret\w*|austritt', r'(?:brauch|benotig|woll|mocht)\w* (?:\w+ ){0,5}?nicht mehr',
+    r'austret\w*|austritt', r'streich\w*|gestrichen', r'(?:brauch|benotig|woll|mocht)\w* (?:\w+ ){0,5}?nicht mehr',
     r'nicht (?:mehr )?verl(?:a|ae)nger\w*', r'abbestell\w*',
     # fr
     r'resili\w*', r'annul\w*', r'(?:mettre|mettons|mettez|met) fin', r'arret\w*', r'clotur\w*', r'ferm(?:er|ez|ons|e|ee|eture)',
@@ -57,7 +57,7 @@ _PAUSE = (
 )
 _CHANGE = (
     r'downgrad\w*', r'reduc(?:e|es|ed|ing|tion)', r'(?:lower(?:ing)?|cut(?:ting)?)(?= (?:the |our |my )?(?:budget|spend|retainer|hours|fee))', r'cut(?:ting)? (?:back|down)', r'scal(?:e|ing) (?:back|down)',
-    r'switch(?:ing)? to a (?:smaller|cheaper)', r'reduzier\w*', r'k(?:u|ue)rz\w*', r'herabstuf\w*', r'verringer\w*',
+    r'switch(?:ing)? to a (?:smaller|cheaper)', r'reduzier\w*', r'(?:ge)?k(?:u|ue)rz(?:en|t|te|ung)', r'herabstuf\w*', r'verringer\w*',
     r'redui\w*|reduire', r'baisser', r'diminu\w*', r'retrograd\w*', r'reduc(?:ir|imos|iendo)|reduzc\w*', r'bajar',
     r'verlag\w*', r'verminder\w*', r'downgraden', r'reduz\w*', r'baixar',
 )
@@ -69,6 +69,20 @@ CONTRACT_VERBS = (r'(?:ge)?ku(?:e)?ndig\w*', r'resili\w*', r'opzeg\w*|opgezegd',
                   r'dar(?:me|nos|se)? de baja', r'not (?:to )?renew\w*', r"won'?t (?:be )?renew\w*",
                   r'nicht (?:mehr )?verl(?:a|ae)nger\w*', r'(?:ne pas|pas) renouvel\w*', r'ne (?:\w+ )?renouvel\w* pas',
                   r'no (?:\w+ )?renov\w*', r'nao (?:\w+ )?renov\w*', r'niet (?:meer )?verleng\w*', r'termination notice')
+
+# What a change (downgrade, reduce) applies to: the budget, hours, plan or a service; not 'with you'.
+CHANGE_OBJECTS = (r'\w*budget\w*', r'spend', r'hours', r'stunden', r'heures', r'horas', r'uren', r'presupuesto',
+                  r'orcamento', r'plans?', r'planos?', r'packages?', r'pakket\w*', r'paket\w*', r'pacotes?', r'paquetes?',
+                  r'formule', r'forfait', r'tarif', r'retainer', r'contracts?', r'vertr\w*', r'contrats?', r'contratos?',
+                  r'services?', r'dienst\w*', r'leistung\w*', r'servicios?', r'servicos?', r'prestations?', r'campaigns?',
+                  r'kampagnen?', r'campagnes?', r'campanas?', r'campanhas?', r'subscriptions?', r'abo\w*')
+
+# Verbs that, said to a cancellation desk with no object at all ('please cancel', 'wir kündigen'),
+# still ask about the relationship: the desk asks back. 'stop', 'end', 'drop', 'close' alone do not.
+DESK_VERBS = (r'cancel\w*', r'cancle\w*', r'terminat\w*', r'(?:ge)?ku(?:e)?ndig\w*', r'resili\w*', r'annul\w*',
+              r'annuleer\w*|annuleren', r'opzeg\w*', r'rescind\w*', r'beend\w*', r'beeindig\w*', r'encerr\w*',
+              r'(?:de|in)activat\w*', r'desactiv\w*', r'deaktivier\w*', r'discontinu\w*', r'paus\w*', r'pauzer\w*',
+              r'pausier\w*', r'suspen\w*', r'downgrad\w*', r'dar(?:me|nos|se)? de baja|de baja')
 
 # Words the one-typo tolerance reads back to an action ('cancle', 'clsoe', 'remoe', 'terminting').
 TYPO_LEMMAS = {
