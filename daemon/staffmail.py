@@ -26,7 +26,7 @@ from daemon.commands.registry import COMMANDS, lookup
 from daemon.compose import Thread
 from daemon.models import Case, OutboxEntry
 from daemon.workflow import TransitionRefused
-from parsers.commands import CommandLine, OwnCommands, own_commands, parse_command, shown
+from parsers.commands import CommandLine, OwnCommands, meant_as_command, own_commands, parse_command, shown
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,22 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 2
 
 
+@dataclass(frozen=True)
+class Section:
+    """What one command answered at length (#status, #help): a titled block of its own."""
+
+    title: str
+    lines: list[str]
+
+
 @dataclass
 class Results:
     done: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    # Lines that look meant as a command but are not written as one ('/status', '# note');
+    # greetings, sign-offs and signatures are the sender's prose and are not listed.
+    near_misses: list[str] = field(default_factory=list)
     not_read: int = 0
     not_verified: str = ""
     quoted: str = ""
@@ -84,12 +95,21 @@ def _run_lines(ctx: CommandContext, lines: list[str]) -> Results:
             break
         command = parse_command(line)
         if command is None:
-            if line.strip():
-                results.ignored.append(line.strip())
+            if meant_as_command(line, ctx.desk.extras.get("command_names", frozenset())):
+                results.near_misses.append(line.strip())
             continue
+        before = len(ctx.results)
         outcome, text = run_line(ctx, command)
         (results.done if outcome == "done" else results.refused).append(f"{shown(command.line)}  ->  {text}")
+        if len(ctx.results) > before:
+            results.sections.append(Section(_section_title(command), ctx.results[before:]))
+            del ctx.results[before:]
     return results
+
+
+def _section_title(line: CommandLine) -> str:
+    command = lookup(line.name)
+    return command.section if command and command.section else shown(line.line)
 
 
 def _quoted_commands(desk, own: OwnCommands) -> list[CommandLine]:
@@ -141,8 +161,9 @@ def _send_results(ctx: CommandContext, results: Results) -> None:
     case, parsed = ctx.case, ctx.mail.parsed
     context = {
         "desk": ctx.desk.config.desk, "subject": _bare_subject(parsed.subject), "done": results.done,
-        "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "ignored": results.ignored,
-        "extra": list(ctx.results), "not_verified": results.not_verified,
+        "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "near_misses": results.near_misses,
+        "sections": results.sections, "helped": any(section.title == lookup("help").section for section in results.sections),
+        "not_verified": results.not_verified,
         "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
         "quoted": results.quoted,
         "case_line": f"{case.reference} (now {case.state})" if case else "",

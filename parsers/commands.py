@@ -77,6 +77,16 @@ def own_commands(text: str) -> OwnCommands:
     return OwnCommands(tuple(own), boundary[:200], below)
 
 
+# '/status', '! note ...', '＃help', '# cancel ...': a known name behind a marker that is not '#' directly.
+_NEAR_MISS = re.compile(r'^\s*(?:[/!＃]\s*|#\s+)([A-Za-z][\w-]*)\b')
+
+
+def meant_as_command(line: str, names: frozenset[str]) -> bool:
+    """Whether a line that is not a command names one of ours behind a wrong marker: worth saying so."""
+    match = _NEAR_MISS.match(line)
+    return bool(match) and match.group(1).lower() in names
+
+
 def shown(line: str) -> str:
     """`line` as the desk writes it when it names a command: quoted, never runnable."""
     return f'"{line.strip()}"'

@@ -26,7 +26,8 @@ Staff drive a case by replying to any mail of the case (or by putting its refere
 the subject) with one command per line, above the quoted text. Only lines starting
 with `#` and a letter are commands; `#end` stops the reading, so a signature below it
 is never taken for a command. Every command mail gets one results mail listing what
-was done, what was refused and why, and which lines were ignored.
+was done, what was refused and why, each command's answer in a section of its own,
+and the lines that look meant as commands but are not written as one.
 
 A command runs only when the mail is authenticated (our server's
 `Authentication-Results` or a DKIM signature, see `[auth]`), the sender is staff with a

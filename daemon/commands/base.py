@@ -47,6 +47,7 @@ class Command:
     states: frozenset[str] | None    # case states where it applies; None = any
     needs_case: bool
     process: Callable[[CommandContext, str], str]   # returns the 'done' message; raises Refused
+    section: str = ""                # title of its lines in the results mail; default: the command line
 
 
 def add_detail(case: Case, key: str, item: dict) -> None:

@@ -18,5 +18,5 @@ def process(ctx: CommandContext, args: str) -> str:
 
 COMMAND = Command(
     name="help", usage="#help", summary="List the commands you may use.",
-    roles=ANY_STAFF, states=None, needs_case=False, process=process,
+    roles=ANY_STAFF, states=None, needs_case=False, process=process, section="Commands you may use",
 )
