@@ -81,7 +81,7 @@ def _ask_which_account(desk, session: Session, mail) -> None:
     log.info("%s: forwarded by %s, no customer on file found: asking which account", mail.parsed.message_id,
              mail.sender)
     send_without_case(desk, session, "which_account", mail.sender, context, dedupe=f"{QUESTION}:{mail.inbound.id}",
-                      answering=Thread(mail.parsed.message_id, tuple(mail.parsed.references)))
+                      answering=Thread.of(mail.parsed))
 
 
 def pending_forward(session: Session, parsed) -> InboundMessage | None:

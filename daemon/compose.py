@@ -127,6 +127,18 @@ class Thread:
         self.message_id = message_id
         self.references = references
 
+    @classmethod
+    def of(cls, parsed) -> "Thread":
+        """A reply to `parsed` (a parsers.model.ParsedMessage)."""
+        return cls(parsed.message_id, parent_chain(parsed.references, parsed.in_reply_to))
+
+
+def parent_chain(references, in_reply_to) -> tuple[str, ...]:
+    """The thread above a mail: its References or, when it has none, its one In-Reply-To (RFC 5322 3.6.4)."""
+    if references:
+        return tuple(references)
+    return tuple(in_reply_to) if len(in_reply_to) == 1 else ()
+
 
 def _thread(msg: EmailMessage, answering: Thread) -> None:
     if not answering.message_id:

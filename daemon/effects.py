@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases, contract, outbox
-from daemon.compose import Thread, compose
+from daemon.compose import Thread, compose, parent_chain
 from daemon.directory import account_team_addresses, bare
-from daemon.models import Case
+from daemon.models import Case, CaseEvent, InboundMessage
 from daemon.workflow import DomainEvent, Trigger
+from parsers.headers import parse_ids, parse_message_id
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +123,8 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
     """
     now = desk.clock.now()
     recipient = bare(to[0])
+    if answering is None and recipient not in desk.staff:
+        answering = latest_mail_from(session, case, recipient)
     if reply and _over_cap(desk, session, recipient, now):
         cases.record(session, case, "mail_suppressed", at=now, summary=f"{template} to {recipient} not sent: "
                      f"daily limit of {_cap(desk, recipient)} reached")
@@ -135,6 +141,20 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
         cases.record(session, case, "mail_out", at=now, actor=desk.config.desk.address,
                      summary=f"{template} to {', '.join(to)}: {msg['Subject']}", message_id_out=str(msg["Message-ID"]))
     return entry
+
+
+def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None:
+    """`sender`'s latest mail on the case: what any mail of ours to them answers, so it sits in their thread."""
+    raw = session.scalar(select(InboundMessage.raw).join(CaseEvent, CaseEvent.message_id == InboundMessage.id)
+                         .where(CaseEvent.case_id == case.id, CaseEvent.actor == sender)
+                         .order_by(CaseEvent.id.desc()).limit(1))
+    if raw is None:
+        return None
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    message_id = parse_message_id(headers["Message-ID"])
+    if not message_id:
+        return None
+    return Thread(message_id, parent_chain(parse_ids(headers["References"]), parse_ids(headers["In-Reply-To"])))
 
 
 def _over_cap(desk, session: Session, recipient: str, now: datetime) -> bool:

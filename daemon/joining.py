@@ -62,7 +62,7 @@ def join(desk, session: Session, case: Case, mail) -> Addition:
             sheets.enqueue_case(session, case)
     context = {**case_context(desk, case), **_join_values(desk, addition, case, mail)}
     send(desk, session, case, "join_acknowledgment", [mail.sender], context, dedupe=f"join-ack:{mail.inbound.id}",
-         answering=Thread(mail.parsed.message_id, tuple(mail.parsed.references)), reply=True)
+         answering=Thread.of(mail.parsed), reply=True)
     if addition.changed(case) or bare(mail.sender) != bare(case.requester):
         notify_team(desk, session, case, "join_notice", context, dedupe=f"join:{mail.inbound.id}")
     return addition

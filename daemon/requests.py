@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from daemon import account_claims, cases, contract, correlate
 from daemon.classify import REQUEST_KINDS, _phrases
+from daemon.compose import Thread
 from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.models import Account, Case, InboundMessage
 from daemon.workflow import BECOMES_ACTIVE, DomainEvent, State, TransitionRefused, Trigger, advance
@@ -113,7 +114,7 @@ def _remember_name(case: Case, mail) -> None:
 
 def _mail_data(desk, mail) -> dict:
     """What effects need to answer `mail`: its thread, when it came, and its words."""
-    return {"answering": mail.parsed.message_id, "answering_references": list(mail.parsed.references),
+    return {"answering": mail.parsed.message_id, "answering_references": list(Thread.of(mail.parsed).references),
             "received_at": received_moment(desk, mail).isoformat(),
             "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000]}
 
@@ -237,7 +238,7 @@ def verify_case(desk, session: Session, case: Case, *, actor: str, account: Acco
     case.details = {**(case.details or {}), "verified_by": actor}
     data = _opening_data(case)
     if mail is not None:
-        data.update(answering=mail.parsed.message_id, answering_references=list(mail.parsed.references))
+        data.update(answering=mail.parsed.message_id, answering_references=list(Thread.of(mail.parsed).references))
     advance(session, desk.bus, case, Trigger.IDENTITY_VERIFIED, actor=actor, at=desk.clock.now(),
             message_id=mail.inbound.id if mail is not None else None, summary=f"verified by {actor}",
             acknowledge=actor if mail is not None else case.requester, **data)

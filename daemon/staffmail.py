@@ -188,7 +188,7 @@ def _rounds(session: Session, mail: Mail) -> int:
 def send_answer(desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict,
                 *, reply: bool) -> None:
     """One answer to `mail`, threaded under it; on the case's timeline when there is a case."""
-    answering = Thread(mail.parsed.message_id, tuple(mail.parsed.references))
+    answering = Thread.of(mail.parsed)
     dedupe = f"{template}:{mail.inbound.id}"
     if case is not None:
         effects.send(desk, session, case, template, [mail.sender], context, dedupe=dedupe,

@@ -45,3 +45,12 @@ def test_each_answer_stands_on_its_own_and_help_has_its_own_section(desk):
 def test_a_line_meant_as_a_command_but_not_written_as_one_is_pointed_out(desk):
     body = results_text(desk, "Hello,\n\n/status\n#note called her\n\nAmy\n")
     assert "/status" in body and "Hello," not in body
+
+
+def test_a_reply_to_a_mail_without_references_keeps_its_parent_in_references(desk):
+    notice = open_case(desk)
+    # Some clients write In-Reply-To alone: the thread above is then that one parent.
+    raw = staff_mail("#note called her\n", message_id="<cmd-9@agency.example>",
+                     subject=f"Re: {notice['Subject']}", headers={"In-Reply-To": notice["Message-ID"]})
+    results = results_for(desk, raw)
+    assert str(results["References"]).split() == [notice["Message-ID"], "<cmd-9@agency.example>"]
