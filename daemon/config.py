@@ -37,6 +37,7 @@ class DeskConfig:
     max_automatic_mails_per_staff_per_day: int = 60
     own_domains: tuple[str, ...] = ()
     system_addresses: tuple[str, ...] = ()
+    operator: str = ""
 
     def validate(self, path: str) -> None:
         if "@" not in self.address:

@@ -52,6 +52,11 @@ class StaffDirectory:
             return False
         return address in self._desks or address.rpartition("@")[2] in self._domains
 
+    def is_unlisted_colleague(self, address: str) -> bool:
+        """Someone on the agency's own domains who is neither configured staff nor one of its desks."""
+        address = bare(address)
+        return self.is_desk(address) and address not in self._desks
+
     def with_role(self, role: str) -> list[Staff]:
         return [s for s in self._by_address.values() if role in s.roles]
 

@@ -81,6 +81,7 @@ def handle(desk, session: Session, mail: Mail) -> None:
         results.quoted = (f"{len(quoted)} command line(s) below \"{own.boundary}\" were not run: that line "
                           "looks like the start of quoted or forwarded text. Write commands at the top "
                           "of your mail, above any quote.")
+    tell_operator_of_colleague(desk, session, mail)
     log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
              len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
     _keep_on_case(ctx, results)
@@ -167,6 +168,7 @@ def _send_results(ctx: CommandContext, results: Results) -> None:
         "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
         "quoted": results.quoted,
         "case_line": f"{case.reference} (now {case.state})" if case else "",
+        "unlisted": ctx.desk.staff.is_unlisted_colleague(ctx.mail.sender), "operator": ctx.desk.config.desk.operator,
     }
     if not (results.done or results.refused) and _rounds(ctx.session, ctx.mail) >= MAX_ROUNDS:
         log.warning("%s: no results mail to %s: %d results mails of ours in this thread already",
@@ -221,6 +223,22 @@ def _without_commands(desk, session: Session, mail: Mail, verdict) -> None:
         cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor="",
                              summary=f"not verified as from {mail.sender}: {mail.parsed.subject}",
                              kind="unverified")
+    elif desk.staff.is_unlisted_colleague(mail.sender):
+        # A colleague the configuration does not know: a customer's answer would mislead them.
+        context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
+                   "operator": desk.config.desk.operator}
+        send_answer(desk, session, None, mail, "staff_not_configured", context, reply=True)
+        tell_operator_of_colleague(desk, session, mail)
+
+
+def tell_operator_of_colleague(desk, session: Session, mail: Mail) -> None:
+    """The operator hears, once per address, of a colleague writing who is not configured as staff."""
+    operator = desk.config.desk.operator
+    if not operator or not desk.staff.is_unlisted_colleague(mail.sender):
+        return
+    context = {"desk": desk.config.desk, "sender": mail.sender, "subject": mail.parsed.subject or "(no subject)"}
+    effects.send_without_case(desk, session, "unlisted_colleague_notice", operator, context,
+                              dedupe=f"unlisted-colleague:{mail.sender}")
 
 
 def _is_forwarded_request(desk, mail: Mail) -> bool:
