@@ -111,8 +111,18 @@ def template_values(desk, case: Case) -> dict[str, Any] | None:
         return None
     approvers = [role for role, condition in desk.config.approvals.steps() if condition == "early_termination"]
     return {**found.as_dict(),
-            "term_line": f"ends {found.term_end.isoformat()}" if found.term_end else "no fixed term on file",
+            "term_line": term_line(found),
             "approvers": ", ".join(approvers) or "nobody configured"}
+
+
+def term_line(found: ContractReview) -> str:
+    """The contract as it stands on the day of the notice: in its term, or running month to month since it ended."""
+    if found.term_end is None:
+        return "no fixed term on file"
+    if found.notice_date <= found.term_end:
+        return f"in its initial term until {found.term_end.isoformat()}"
+    return (f"month to month since {(found.term_end + timedelta(days=1)).isoformat()}, "
+            f"with {found.notice_days} days' notice")
 
 
 def register(desk) -> None:

@@ -192,6 +192,7 @@ def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str
         "team_lead": account.team_lead if account else "",
         "excerpt": (event.data.get("excerpt", "") if event else "").strip() or "(no text)",
         "contract": contract.template_values(desk, case),
+        "pause_reminder_days": desk.config.timers.pause_resume_reminder_days,
     }
 
 

@@ -313,8 +313,7 @@ def record_claim(desk, session: Session, case: Case, mail) -> None:
 def _tell_claimed_team(desk, session: Session, case: Case, claim: account_claims.Claim, review) -> None:
     from daemon.effects import case_context, send
 
-    provisional = {**review.as_dict(), "term_line": f"ends {review.term_end.isoformat()}" if review.term_end
-                   else "no fixed term on file"}
+    provisional = {**review.as_dict(), "term_line": contract.term_line(review)}
     context = {**case_context(desk, case), "excerpt": _opening_data(case).get("excerpt") or "(no text)",
                "claimed": claim.account, "evidence": list(claim.evidence), "provisional": provisional}
     for address in account_team_addresses(claim.account):

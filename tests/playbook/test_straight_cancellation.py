@@ -18,7 +18,7 @@ def test_straight_cancellation_from_request_to_offboarding(desk, webhook):
 
     notice = one_to(desk, "tom@agency.example", "Cancellation request")
     assert "Earliest final day of service: 2026-12-23" in text(notice)          # 23 Nov + 30 days' notice
-    assert "Term: ends 2027-02-28" in text(notice)
+    assert "Term: in its initial term until 2027-02-28" in text(notice)
     assert "Final day to propose: 2027-03-31" in text(notice)
     assert "EARLY TERMINATION" not in text(notice)
     assert the_case(desk).details["contract"]["early_termination"] is False
