@@ -22,6 +22,7 @@ from daemon.directory import account_team_addresses, bare
 from daemon.models import Case, CaseEvent, InboundMessage
 from daemon.workflow import DomainEvent, Trigger
 from parsers.headers import parse_ids, parse_message_id
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
                      f"daily limit of {_cap(desk, recipient)} reached")
         log.warning("%s: %s to %s suppressed by the per-recipient cap", case.reference, template, recipient)
         return None
-    rendered = desk.renderer.render(template, context)
+    rendered = desk.renderer.render(template, context, language_for(desk, case, recipient))
     msg = compose(desk.config.desk, rendered, to, now=now, case_reference=case.reference, case_token=case.token,
                   answering=answering, auto=auto or ("auto-replied" if reply else "auto-generated"))
     if decorate is not None:
@@ -141,6 +142,13 @@ def send(desk, session: Session, case: Case, template: str, to: list[str], conte
         cases.record(session, case, "mail_out", at=now, actor=desk.config.desk.address,
                      summary=f"{template} to {', '.join(to)}: {msg['Subject']}", message_id_out=str(msg["Message-ID"]))
     return entry
+
+
+def language_for(desk, case: Case, recipient: str) -> str:
+    """The customer reads the language they wrote in (kept on the case); staff and the team read the desk's."""
+    if recipient in desk.staff or (case.account and recipient in account_team_addresses(case.account)):
+        return DEFAULT_LANGUAGE
+    return (case.details or {}).get("language", DEFAULT_LANGUAGE)
 
 
 def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None:
@@ -184,6 +192,7 @@ def case_context(desk, case: Case, event: DomainEvent | None = None) -> dict[str
         "customer_name": contact_name or (account.name if account else "customer"),
         "received": received_at,
         "received_at": format_local(received_at, zone),
+        "zone": zone,
         "services": list(case.requested_services or []),
         "kept_services": ((case.details or {}).get("scope") or {}).get("kept", []),
         "unmatched_services": ((case.details or {}).get("scope") or {}).get("unmatched", []),

@@ -4,6 +4,9 @@ Each message is one file in `templates/`: a `Subject:` line, a blank line, then 
 text body; an optional `NAME.html` beside it adds an HTML part. An override folder from
 the configuration is searched first, so an agency rewords a mail without touching code.
 `StrictUndefined` turns a missing value into an error instead of a silent blank.
+A mail in another language is `LANG/NAME.txt` in the same folders (`de/acknowledgment.txt`),
+found before the English `NAME.txt`, which stands in for a missing translation; the filters
+`day` and `moment` write dates in the mail's language (Babel).
 Every text body leaves here with its command lines defused (`parsers.commands.defuse`):
 whatever a template or the text it quotes says, our mail never carries a runnable command.
 """
@@ -13,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 import jinja2
 import jinja2.meta
+from babel.dates import format_date, format_time
 
 from parsers.commands import defuse
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -54,11 +61,15 @@ class Renderer:
             found |= jinja2.meta.find_undeclared_variables(self._env.parse(source))
         return found
 
-    def render(self, name: str, context: dict[str, Any]) -> RenderedMail:
+    def render(self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> RenderedMail:
+        candidates = [f"{name}.txt"] if language == DEFAULT_LANGUAGE else [f"{language}/{name}.txt", f"{name}.txt"]
         try:
-            template = self._env.get_template(f"{name}.txt")
-        except jinja2.TemplateNotFound:
+            template = self._env.select_template(candidates)
+        except jinja2.TemplatesNotFound:
             raise TemplateProblem(f"template {name}.txt not found") from None
+        # The language of the words found, which the date filters follow.
+        found = language if template.name != f"{name}.txt" else DEFAULT_LANGUAGE
+        context = {**context, "language": found}
         subject, body = _split_subject(name, template.render(context))
         return RenderedMail(subject, body, self._render_html(name, Path(template.filename).parent, context))
 
@@ -74,7 +85,7 @@ class Renderer:
 
 
 def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folders),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
@@ -82,6 +93,30 @@ def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(day=_day, moment=_moment)
+    return env
+
+
+# The desk writes British English: '1 March 2027', not 'March 1, 2027'.
+_LOCALES = {"en": "en_GB"}
+
+
+def _locale(context) -> str:
+    language = context.get("language", DEFAULT_LANGUAGE)
+    return _LOCALES.get(language, language)
+
+
+@jinja2.pass_context
+def _day(context, value) -> str:
+    """A day as a reader of the mail's language writes it: '1 March 2027', '1. März 2027'."""
+    return format_date(value, format="long", locale=_locale(context)) if value else ""
+
+
+@jinja2.pass_context
+def _moment(context, value, zone: str) -> str:
+    """A moment in `zone`, in the mail's language: 'Montag, 23. November 2026, 09:00 GMT'."""
+    local, locale = value.astimezone(ZoneInfo(zone)), _locale(context)
+    return f"{format_date(local, format='full', locale=locale)}, {format_time(local, 'HH:mm z', locale=locale)}"
 
 
 def _split_subject(name: str, text: str) -> tuple[str, str]:

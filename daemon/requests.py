@@ -28,6 +28,7 @@ from daemon.workflow import BECOMES_ACTIVE, DomainEvent, State, TransitionRefuse
 from parsers.clauses import own_words
 from parsers.dates import asks_for_term_end, extract_dates
 from parsers.intent import Intent, classify_intent, service_names
+from parsers.language import detect_language
 from parsers.message import parse_message
 from parsers.received import received_moment as received_from_headers
 
@@ -99,8 +100,8 @@ def open_from_mail(desk, session: Session, mail, trigger: Trigger, account: Acco
     case = cases.open_case(
         desk, session, kind=mail.intent.kind, requester=mail.sender, account=account, trigger=trigger,
         inbound=mail.inbound, actor=mail.sender, summary=mail.parsed.subject, services=found.services,
-        final_day=found.final_day, details=found.as_details(), intent_matched=list(mail.intent.matched),
-        intent_readings=mail.intent.explain(), **_mail_data(desk, mail))
+        final_day=found.final_day, details={**found.as_details(), "language": detect_language(text)},
+        intent_matched=list(mail.intent.matched), intent_readings=mail.intent.explain(), **_mail_data(desk, mail))
     _remember_name(case, mail)
     return case
 
@@ -208,9 +209,10 @@ def _take_written(desk, session: Session, mail) -> None:
 
 def _update_request(desk, case: Case, mail) -> None:
     """The customer's written words are what counts: they overrule what staff noted."""
+    text = mail.parsed.new_text or mail.parsed.text
     intent = mail.intent if mail.intent is not None and mail.intent.kind in REQUEST_KINDS else None
-    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received_moment(desk, mail), intent,
-                            case.account)
+    found = request_details(desk, text, received_moment(desk, mail), intent, case.account)
+    case.details = {**(case.details or {}), "language": detect_language(text)}
     if intent is not None:
         case.kind = intent.kind
     if found.services or found.kept:

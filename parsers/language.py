@@ -1,0 +1,33 @@
+"""Parse stage, language: which of the desk's languages a customer wrote in.
+
+py3langid's model, limited to the languages the desk writes (en, de, fr, es, nl, pt), reads
+the request's own new text. A short or mixed text it is not sure about counts as English,
+the desk's own language: a wrong guess would send a customer mail they cannot read.
+"""
+from __future__ import annotations
+
+import functools
+
+LANGUAGES = ("en", "de", "fr", "es", "nl", "pt")
+DEFAULT = "en"
+# Below this the model is guessing (a greeting and a service name read as anything).
+_MIN_CONFIDENCE = 0.7
+_MIN_LETTERS = 12
+
+
+def detect_language(text: str) -> str:
+    """The language of `text`, one of LANGUAGES; DEFAULT when too short or unsure."""
+    text = (text or "").strip()
+    if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
+        return DEFAULT
+    language, confidence = _identifier().classify(text[:5000])
+    return language if language in LANGUAGES and confidence >= _MIN_CONFIDENCE else DEFAULT
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
