@@ -72,20 +72,25 @@ def postgres_url(database_url):
 def test_one_leader_at_a_time_and_a_follower_takes_over(postgres_url, tmp_path):
     engine = build_desk(_config(tmp_path, postgres_url)).engine
     first, second = leader.Leadership(engine), leader.Leadership(engine)
-    assert first.try_acquire() and not second.try_acquire()
-    first._connection.invalidate()  # the leader's process dies: the server drops its connection
-    first.release()
-    # The server ends the dead connection's backend a moment later; a follower asks again.
-    deadline = time.monotonic() + 20
-    while not second.try_acquire():
-        assert time.monotonic() < deadline, "the lock outlived its holder's connection"
-        time.sleep(0.1)
-    second.release()
+    try:
+        assert first.try_acquire() and not second.try_acquire()
+        first._connection.invalidate()  # the leader's process dies: the server drops its connection
+        first.release()
+        # The server ends the dead connection's backend a moment later; a follower asks again.
+        deadline = time.monotonic() + 20
+        while not second.try_acquire():
+            assert time.monotonic() < deadline, "the lock outlived its holder's connection"
+            time.sleep(0.1)
+        second.release()
+    finally:
+        engine.dispose()
 
 
-def test_two_desks_on_one_database_double_nothing(postgres_url, tmp_path):
+def test_two_desks_on_one_database_double_nothing(postgres_url, tmp_path, request):
     """Two processes' worth of desks work through the same stored mail and outbox at once."""
     desks = [build_desk(_config(tmp_path / name, postgres_url)) for name in ("a", "b")]
+    for desk in desks:
+        request.addfinalizer(desk.engine.dispose)
     load_example_accounts(desks[0])
     requests = [mail(sender=f"Jane Doe <{CUSTOMERS[n % 2]}>", subject=f"Cancel {n}",
                      body=f"Please cancel our SEO service, reference {n}.\n") for n in range(16)]

@@ -53,7 +53,7 @@ def test_cases_show_tells_the_whole_story_of_a_lost_case(seeded, cli):
     code, out, _ = cli(seeded, "cases", "show", "cx-2026-0002")
     assert code == 0
     ack = next(m for m in sent(seeded) if "hank@globex.example" in str(m["To"])
-               and "We received your" in str(m["Subject"]))
+               and "[CX-2026-0002]" in str(m["Subject"]))   # the first mail to him: the acknowledgment
     assert ack["Message-ID"] in out                                   # mail out, with its Message-ID
     mail_in = [line.split() for line in out.splitlines() if " mail_in " in line]
     assert [words[3:5] for words in mail_in] == [["hank@globex.example", "Kündigung"]]   # mail in, from whom
