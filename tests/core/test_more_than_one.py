@@ -7,19 +7,22 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from daemon import leader, pipeline
+from daemon import leader, pipeline, timers
 from daemon.app import build_desk, ensure_dirs, make_source
+from daemon.clock import ManualClock
 from daemon.config import from_text
 from daemon.db import transaction
-from daemon.models import Case, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
+from daemon.models import (Case, CaseEvent, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus, Timer,
+                           TimerStatus)
 from daemon.watcher import Watcher
 from integrations.maildir import deliver
 from tests.pipeline.mailkit import sent
-from tests.support import REPO, config_text, load_example_accounts, mail
+from tests.support import REPO, START, config_text, load_example_accounts, mail
 
 CUSTOMERS = ["jane@acme.example", "bob@acme.example"]
 
@@ -129,3 +132,51 @@ def _at_once(work, desks) -> None:
     for thread in threads:
         thread.join()
     assert not errors, errors
+
+
+def test_two_schedulers_fire_each_due_timer_once(postgres_url, tmp_path, request):
+    """A `run --once` next to the leader (or a leader that has not noticed it lost the lock): timers fire once."""
+    clock = ManualClock(START)
+    desks = [build_desk(_config(tmp_path / name, postgres_url), clock=clock) for name in ("a", "b")]
+    for desk in desks:
+        request.addfinalizer(desk.engine.dispose)
+    load_example_accounts(desks[0])
+    for n, sender in enumerate(CUSTOMERS):
+        deliver(desks[0].config.path("inbox"), mail(sender=f"Jane Doe <{sender}>", subject=f"Cancel {n}",
+                                                   body="Please cancel our SEO service.\n"))
+    watcher = Watcher(desks[0], make_source(desks[0].config))
+    watcher.connect()
+    watcher._intake()
+    pipeline.process_pending(desks[0])
+    with transaction(desks[0].factory) as session:
+        pending = set(session.scalars(select(Timer.id).where(Timer.status == TimerStatus.PENDING)))
+    assert pending
+    clock.advance(timedelta(days=400))  # everything pending is due
+    fired: list = []
+    _at_once(lambda desk: fired.extend(timers.run_due_timers(desk)), desks)
+    ids = [f.timer_id for f in fired]
+    assert len(ids) == len(set(ids)) and pending <= set(ids)
+    with transaction(desks[0].factory) as session:
+        events = Counter(data.get("timer_id") for data in session.scalars(
+            select(CaseEvent.data).where(CaseEvent.kind == "timer")))
+    assert events and set(events.values()) == {1}
+
+
+def test_a_failure_elsewhere_never_overwrites_a_processed_mail(postgres_url, tmp_path, request):
+    """One process processed the mail; another, whose try failed, must not turn it into a failure."""
+    desk = build_desk(_config(tmp_path, postgres_url))
+    request.addfinalizer(desk.engine.dispose)
+    load_example_accounts(desk)
+    deliver(desk.config.path("inbox"), mail(body="Please cancel our SEO service.\n"))
+    watcher = Watcher(desk, make_source(desk.config))
+    watcher.connect()
+    watcher._intake()
+    pipeline.process_pending(desk)
+    with transaction(desk.factory) as session:
+        (row,) = session.scalars(select(InboundMessage)).all()
+    assert row.status is MessageStatus.PROCESSED
+    assert pipeline._record_failure(desk, row.id, "Traceback ...\nRuntimeError: the other process's try") is None
+    assert pipeline._record_failure(desk, row.id, "set aside: too deep", give_up=True) is None
+    with transaction(desk.factory) as session:
+        again = session.get(InboundMessage, row.id)
+        assert (again.status, again.attempts, again.error) == (MessageStatus.PROCESSED, row.attempts, row.error)
