@@ -54,6 +54,17 @@ REQUEST_KINDS = frozenset(PRECEDENCE)
 MAX_CHARS = 20_000
 DEFAULT_SERVICES = ('SEO', 'PPC', 'Social', 'Content', 'Email', 'Website')
 _REPLY_PREFIX = re.compile(r'^\s*(?:re|aw|antw|sv|wg|fw|fwd|tr|rv|r|doorst)\s*(?:\[\d+\])?\s*:', re.IGNORECASE)
+# An automatic reply carries the subject of the mail it answers, like 'Re:'; a subject that
+# opens with 'Question about ...' names a topic. Neither subject asks for anything.
+_NOT_A_REQUEST_SUBJECT = re.compile(
+    r'^\s*(?:(?:automatic|auto|automatische|automatisch|r[ée]ponse automatique|respuesta autom[áa]tica|'
+    r'resposta autom[áa]tica|risposta automatica)\s*(?:reply|antwort|antwoord)?|out of (?:the )?office|'
+    r'abwesenheit(?:snotiz)?|absence|ausente|afwezig|question|frage|pregunta|duda|consulta|vraag|d[úu]vida|'
+    r'pergunta)\b', re.IGNORECASE)
+# 'Kündigungen', 'cancellations', 'opzeggingen': a plural names the kind of thing ('for cancellations,
+# write to ...'); a customer asks for the cancellation of their own contract in the singular.
+_PLURAL_NOUN = re.compile(r'(?:ations|tions|ungen|ingen|ciones|coes|mentos)$')
+_TOPIC_PREPOSITION = re.compile(r'\b(?:for|about|with|bei|fur|uber|zu|pour|sur|para|por|sobre|voor|bij|over)\s+$')
 
 __all__ = ['DEFAULT_PHRASES', 'Intent', 'Reading', 'classify_intent', 'merge_phrases',
            'PRECEDENCE', 'MAX_CHARS', 'service_names']
@@ -167,7 +178,7 @@ def classify_intent(subject: str, new_text: str, phrases: Mapping = DEFAULT_PHRA
         return Intent('stop', ('stop',), 'high', (Reading('stop', 'stop', '', 'one-word stop', 'stop'),))
     reader = _Reader(phrases, services)
     parts = clauses(text, opens_question=_opens_question)
-    if subject and not _REPLY_PREFIX.match(subject):
+    if subject and not _REPLY_PREFIX.match(subject) and not _NOT_A_REQUEST_SUBJECT.match(subject):
         parts = clauses(subject[:500], where='subject', first_sentence=-1, opens_question=_opens_question) + parts
     readings = _subject_alone(reader.read(parts), reader, text)
     return _decide(readings, reader.scope(parts, readings))
@@ -277,6 +288,8 @@ class _Reader:
 
         if _is_past(folded, action):
             return reading('past event')
+        if _PLURAL_NOUN.search(verb.split()[-1]) and (not ours or _TOPIC_PREPOSITION.search(folded[:action.start()])):
+            return reading('a topic (plural)', 'topic')
         if _negated(folded, action):
             return reading('negated')
         if obj is not None and not ours:

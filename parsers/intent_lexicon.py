@@ -156,7 +156,8 @@ PRONOUNS = (r'it', r'this', r'that', r'them', r'es', r'ihn', r'sie', r'le', r'la
 NEGATIONS = (r"not", r"n't", r"never", r"no", r"nicht", r"kein\w*", r"nie", r"niemals", r"pas", r"ne", r"n'",
              r"jamais", r"nunca", r"nao", r"niet", r"geen", r"nooit", r"nada", r"rien", r"nichts", r"niets")
 # 'keep SEO', 'SEO weiterlaufen lassen', 'garder le SEO'.
-KEEP = (r'keep(?:s|ing)?', r'stays? (?:with you|on|as is)', r'bleib\w*', r'reste\w* (?:chez vous|avec vous)',
+KEEP = (r'keep(?:s|ing)?', r'stays? (?:with you|on|as is)', r'stay(?:s|ing)? (?:as (?:it is|they are)|the same|unchanged)',
+        r'remains? (?:as (?:it is|they are)|unchanged|in place)', r'bleib\w*', r'reste\w* (?:chez vous|avec vous)',
         r'se queda\w*', r'blijf\w*|blijven', r'fica\w*', r'manter\w*|mantemos|vamos manter', r'retain\w*', r'continu(?:e|ing) (?:with )?', r'stay on', r'leave (?:\w+ ){0,3}?running',
         r'behalt\w*|beibehalt\w*|beibehalten', r'weiter(?:laufen|fuhren|machen)\w*', r'garder|gardons|conserv\w*',
         r'manten\w*|mantener|seguir con', r'behoud\w*|houden|aanhouden', r'mant(?:er|emos|enha)', r'continuar')
@@ -164,7 +165,7 @@ EXCEPT = (r'except(?: for)?', r'apart from', r'but not', r'other than', r'au(?:s
           r'menos', r'behalve', r'exceto', r'a excecao de')
 ONLY = (r'only', r'just', r'nur', r'seulement', r'uniquement', r'solo', r'solamente', r'alleen', r'apenas', r'so')
 ALL = (r'everything', r'all of it', r'all (?:the |our |my )?(?:services|work)', r'alles', r'tout', r'todo', r'tudo',
-       r'all services', r'alle (?:dienste|leistungen|diensten)', r'tous les services', r'todos los servicios',
+       r'all services', r'alle[nms]? (?:dienste|leistungen|diensten)', r'tous les services', r'todos los servicios',
        r'todos os servicos')
 # 'thinking about closing my account': weighing it, not asking (at risk).
 WEIGHING = (r'consider\w*', r'thinking (?:about|of)', r'think(?:ing)? we (?:might|may|will)', r'might', r'may', r'maybe',

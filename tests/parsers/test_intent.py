@@ -276,3 +276,37 @@ def test_month_end_in_six_languages(text: str) -> None:
 def test_contract_relative_dates_ask_for_the_term_end(text: str) -> None:
     assert asks_for_term_end(text)
     assert not asks_for_term_end('at the end of March')
+
+
+# -- a topic is not a request -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize('subject, text', [
+    ('Abwesenheitsnotiz: Kündigung unseres Vertrags', 'Ich bin bis 2. Dezember nicht im Büro.'),
+    ('Automatic reply: Cancel our contract', 'I am out of the office until Monday.'),
+    ('Réponse automatique : Résiliation', 'Je suis absente du bureau.'),
+    ('Vraag over opzeggen', 'Moet dat schriftelijk?'),
+    ('Question about cancelling', 'Do you need it in writing?'),
+])
+def test_an_auto_reply_or_question_subject_asks_for_nothing(subject: str, text: str) -> None:
+    assert classify_intent(subject, text).kind not in ('cancel', 'pause', 'change')
+
+
+@pytest.mark.parametrize('text', [
+    'In dringenden Fällen, auch bei Kündigungen, wenden Sie sich bitte an service@acme.example.',
+    'Voor opzeggingen en andere dringende zaken kunt u mailen naar service@acme.example.',
+    'Para cancelamentos e outros assuntos urgentes, contacte apoio@acme.example.',
+    'For cancellations and other urgent matters please write to service@acme.example.',
+])
+def test_a_plural_names_a_kind_of_thing_not_a_request(text: str) -> None:
+    assert classify_intent('', text).kind == 'other'
+
+
+@pytest.mark.parametrize('text, scope, everything', [
+    ("We'd like to stop the Email service at the end of January; SEO and PPC stay as they are.",
+     {'Email': 'cancel', 'SEO': 'keep', 'PPC': 'keep'}, False),
+    ('Hiermit kündigen wir den Rahmenvertrag mit allen Leistungen.', {}, True),
+])
+def test_kept_and_all_services_in_more_words(text: str, scope: dict, everything: bool) -> None:
+    intent = classify_intent('', text)
+    assert dict(intent.scope) == scope and intent.everything is everything
