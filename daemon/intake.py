@@ -57,15 +57,18 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
     mail cannot arrive after it was read (a mailbox clock ahead of ours).
     """
     if uid is not None:
-        _advance_checkpoint(session, mailbox, uidvalidity, uid)
         existing = session.scalar(select(InboundMessage.id).where(
             InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
             InboundMessage.uid == uid))
         if existing:
+            _advance_checkpoint(session, mailbox, uidvalidity, uid)
             return Stored(existing, False)
     key = message_key(raw)
     existing = session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
     if existing:
+        # Known under another UID (a resend): no row of ours remembers that this UID still has to
+        # be moved, so the checkpoint passes it only once it is (`passed`), or a crash in between
+        # would leave it in the folder for good.
         return Stored(existing, False)
     row = InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
                          received_at=min(arrived, now) if arrived else now, status=MessageStatus.RECEIVED,
@@ -75,7 +78,14 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
             session.add(row)
     except IntegrityError:  # another writer stored it between our look and our insert
         return Stored(session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)), False)
+    if uid is not None:
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)
     return Stored(row.id, True)
+
+
+def passed(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
+    """Move the checkpoint past `uid` (a mail known already, now moved on the server)."""
+    _advance_checkpoint(session, mailbox, uidvalidity, uid)
 
 
 def unmarked_uids(session: Session, mailbox: str, uidvalidity: int) -> list[int]:

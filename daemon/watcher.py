@@ -189,6 +189,9 @@ class Watcher:
         self.poison.forget(uid)
         # Committed above: only now may the server forget the mail.
         self._mark(uid)
+        if not result.is_new:
+            with transaction(self.desk.factory) as session:
+                intake.passed(session, self.source.key, self.uidvalidity, uid)
         return result.is_new
 
     def _mark(self, uid: int) -> None:

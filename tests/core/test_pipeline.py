@@ -210,3 +210,30 @@ def test_changed_uidvalidity_rescans_without_duplicates(desk):
     assert (report.stored, report.duplicates) == (0, 1)
     assert _count(desk, Case) == 1
     assert len([m for m in _sent(desk) if m["To"] == "jane@acme.example"]) == 1
+
+
+def test_a_resend_cut_off_before_its_move_is_moved_after_the_restart(desk, monkeypatch):
+    """The same Message-ID again under a new UID: known already, so no row of its own remembers the move."""
+    raw = mail(message_id="<resend@acme.example>")
+    _deliver(desk, raw)
+    Watcher(desk, make_source(desk.config)).run_once()
+    _deliver(desk, raw)  # the customer's client sends it again
+
+    class Killed(BaseException):
+        pass
+
+    def killed(uid):
+        raise Killed  # the process dies after the commit, before the server is told
+    crashed = Watcher(desk, make_source(desk.config))
+    crashed.connect()
+    monkeypatch.setattr(crashed, "_mark", killed)
+    with pytest.raises(Killed):
+        crashed._intake()
+    crashed.source.close()
+
+    Watcher(desk, make_source(desk.config)).run_once()  # the restart
+    left = make_source(desk.config)
+    left.connect()
+    assert left.new_uids(0) == []
+    left.close()
+    assert _count(desk, InboundMessage) == 1 and _count(desk, Case) == 1
