@@ -3,8 +3,9 @@
 PostgreSQL: every daemon processes stored mail and delivers the outbox (both are claimed
 row by row, `daemon.claims`), but only the leader watches the mailbox and runs the
 scheduler. The leader holds a session-level advisory lock on a connection of its own;
-when its process dies, the server drops the connection and the lock with it, and a
-follower, asking every `FOLLOW_SECONDS`, takes over well within 30 seconds.
+when its process dies, the server drops the connection and the lock with it (when its
+machine vanishes, the session's TCP keepalive finds out), and a follower, asking every
+`FOLLOW_SECONDS`, takes over within 30 seconds.
 
 SQLite: one process only. `single_process` holds an exclusive lock on a file next to
 the database, with the holder's pid in it, so a second daemon (or `run --once`) refuses
@@ -26,6 +27,10 @@ from daemon.claims import LEADER_KEY, advisory_key
 log = logging.getLogger(__name__)
 
 FOLLOW_SECONDS = 10.0
+# Server side, for the leader's session: probe after 5 s of silence, every 5 s, give up after
+# 3 unanswered (or 20 s of unacknowledged data). With FOLLOW_SECONDS: a takeover within 30 s.
+KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3,
+             "tcp_user_timeout": 20000}
 
 
 class AlreadyRunning(Exception):
@@ -69,6 +74,10 @@ class Leadership:
             return True
         if self._connection is None:
             self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # A leader whose machine vanishes never closes its connection: the server's own
+            # keepalive on this session notices within ~20 s and drops the lock with it.
+            for name, value in KEEPALIVE.items():
+                self._connection.execute(text(f"SET {name} = {value}"))
         got = self._connection.execute(text(f"SELECT pg_try_advisory_lock({advisory_key(LEADER_KEY)})")).scalar()
         return bool(got)
 

@@ -180,3 +180,23 @@ def test_a_failure_elsewhere_never_overwrites_a_processed_mail(postgres_url, tmp
     with transaction(desk.factory) as session:
         again = session.get(InboundMessage, row.id)
         assert (again.status, again.attempts, again.error) == (MessageStatus.PROCESSED, row.attempts, row.error)
+
+
+def test_the_leaders_session_finds_a_vanished_machine_within_the_takeover_time(postgres_url, tmp_path):
+    """A machine that loses power closes nothing: the server's keepalive on the lock's session must end it."""
+    engine = build_desk(_config(tmp_path, postgres_url)).engine
+    leadership = leader.Leadership(engine)
+    try:
+        assert leadership.try_acquire()
+        rows = leadership._connection.exec_driver_sql(
+            "SELECT name, setting, unit FROM pg_settings WHERE name IN ('tcp_keepalives_idle', "
+            "'tcp_keepalives_interval', 'tcp_keepalives_count', 'tcp_user_timeout')").all()
+        leadership.release()
+    finally:
+        engine.dispose()
+    seconds = {name: int(setting) / (1000 if unit == "ms" else 1) for name, setting, unit in rows}
+    if seconds["tcp_keepalives_idle"] == 0 and "127.0.0.1" not in postgres_url and "localhost" not in postgres_url:
+        pytest.skip("a Unix socket has no TCP keepalive")
+    noticed = seconds["tcp_keepalives_idle"] + seconds["tcp_keepalives_interval"] * seconds["tcp_keepalives_count"]
+    assert 0 < noticed + leader.FOLLOW_SECONDS <= 30
+    assert 0 < seconds["tcp_user_timeout"] + leader.FOLLOW_SECONDS <= 30
