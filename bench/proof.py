@@ -13,7 +13,7 @@ Not a test: it runs the real pieces (a throw-away Dovecot, aiosmtpd, PostgreSQL 
      slowest mail.
 
     .venv/bin/python bench/proof.py [--mails 500] [--kills 20] [--parsers-seconds 600]
-        [--postgres URL] [--parts a,b,c]
+        [--postgres URL] [--parts a,b,c] [--keep-logs DIR]
 """
 from __future__ import annotations
 
@@ -143,6 +143,17 @@ class World:
             "INBOX left": self.inbox_count(),
         }
 
+    def keep_logs_if(self, counts: dict[str, object], requesters: set[str], keep: str) -> None:
+        """Something doubled, lost or left: the daemons' logs are copied out before the folder goes."""
+        off = (counts["cases"] != len(requesters) or counts["doubled answers (new Message-ID)"]
+               or counts["set aside"] or counts["INBOX left"] or counts["mails received"] != len(requesters))
+        if off and keep:
+            import shutil
+
+            target = Path(keep) / self.folder.name
+            shutil.copytree(self.folder, target, ignore=shutil.ignore_patterns("*.db", "maildir*"))
+            print(f"(logs of {self.folder.name} kept in {target})", file=sys.stderr)
+
     def close(self) -> None:
         self.smtp.stop()
         self.dovecot.stop()
@@ -187,7 +198,9 @@ def kill_loop(args, rng: random.Random) -> dict[str, object]:
             drained = wait_settled(world, args.settle_seconds)
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
-            return {"SIGKILLs": kills, **world.counts(requesters), "drain after the last kill (s)": round(drained)}
+            counts = world.counts(requesters)
+            world.keep_logs_if(counts, requesters, args.keep_logs)
+            return {"SIGKILLs": kills, **counts, "drain after the last kill (s)": round(drained)}
         finally:
             world.close()
 
@@ -220,11 +233,13 @@ def two_daemons(args, rng: random.Random) -> dict[str, object]:
                     takeover = time.monotonic() - killed_at
                     break
                 time.sleep(0.2)
-            wait_settled(world, args.settle_seconds)
+            drained = wait_settled(world, args.settle_seconds)
             daemons[other].send_signal(signal.SIGTERM)
             daemons[other].wait(timeout=30)
-            return {**world.counts(requesters),
-                    "takeover (s)": round(takeover, 1) if takeover is not None else "none in 60 s"}
+            counts = world.counts(requesters)
+            world.keep_logs_if(counts, requesters, args.keep_logs)
+            return {**counts, "takeover (s)": round(takeover, 1) if takeover is not None else "none in 60 s",
+                    "drain after the kill (s)": round(drained)}
         finally:
             world.close()
 
@@ -297,6 +312,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--parts", default="a,b,c")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--keep-logs", default=tempfile.gettempdir(),
+                        help="where the daemons' logs are copied when a count is off ('' to drop them)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     parts = {"a": ("(a) kill loop", lambda: kill_loop(args, rng)),
