@@ -54,6 +54,9 @@ def bucket(label: str) -> str:
     return label if label in (REQUEST_CLASS, *HARD_NEGATIVES) else OTHER
 
 
+OPENED: dict[str, list[str]] = defaultdict(list)   # negatives that would open a case, to judge by eye
+
+
 def tally(rows: list[tuple[str, str]]) -> tuple[dict[str, Counter], float]:
     counts: dict[str, Counter] = defaultdict(Counter)
     started = time.perf_counter()
@@ -63,6 +66,8 @@ def tally(rows: list[tuple[str, str]]) -> tuple[dict[str, Counter], float]:
         seen["n"] += 1
         seen["case"] += kind in REQUEST_KINDS
         seen["asked"] += kind in QUESTION_KINDS
+        if kind in REQUEST_KINDS and label != REQUEST_CLASS:
+            OPENED[bucket(label)].append(f"{kind}: {text}")
     return counts, time.perf_counter() - started
 
 
@@ -79,6 +84,8 @@ def print_table(counts: dict[str, Counter], seconds: float, total: int) -> None:
         print(f"{name:<26}{c['n']:>7}{c['case']:>7}{100 * c['case'] / n:>8.2f}%{c['asked']:>7}"
               f"{100 * c['asked'] / n:>8.2f}%{recall:>9}{precision:>11}")
     print(f"{total} utterances in {seconds:.2f} s ({1000 * seconds / max(total, 1):.3f} ms each)")
+    for name, texts in OPENED.items():
+        print(f"  {name} read as a request ({len(texts)}): " + " | ".join(texts[:10]))
 
 
 def own_mails() -> None:
