@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
+from parsers.blobs import header_block
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Stored:
 def message_key(raw: bytes) -> str:
     """The Message-ID as written, or the bytes' hash when there is none usable."""
     try:
-        value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("Message-ID")
+        value = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw)).get("Message-ID")
     except Exception:  # a header block so broken the parser gives up: fall back to the hash
         value = None
     value = " ".join(str(value).split()) if value else ""

@@ -22,6 +22,7 @@ from parsers.forwards import inline_forwards
 from parsers.headers import (first_raw, header_map, parse_address, parse_addresses, parse_date, parse_ids,
                              parse_message_id, parse_return_path, raw_header_items)
 from parsers.model import Address, Attachment, ForwardedMessage, ParsedMessage
+from parsers import blobs
 from parsers.quotes import new_text as reply_text
 
 __all__ = ['Address', 'Attachment', 'ForwardedMessage', 'ParsedMessage', 'parse_message']
@@ -38,7 +39,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
         data = bytes(raw or b'')
         # A byte-order mark before the first header (some feedback loops) would hide every header.
         data = data[3:] if data.startswith(b'\xef\xbb\xbf') else data
-        parsed = _parsed(message_from_bytes(data, policy=policy.compat32))
+        thinned, left_out = blobs.thin(data)
+        parsed = _parsed(message_from_bytes(thinned, policy=policy.compat32))
+        if left_out:
+            parsed = replace(parsed, defects=(*parsed.defects, f'{left_out} bytes of encoded attachments not read'))
     except RecursionError:
         return _headers_only(data, body_mod.TOO_DEEP)
     except Exception as exc:  # the promise to the daemon: one bad mail never stops the loop
@@ -50,7 +54,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def _headers_only(raw: bytes, reason: str) -> ParsedMessage:
     try:
-        items = raw_header_items(BytesHeaderParser(policy=policy.compat32).parsebytes(raw))
+        items = raw_header_items(BytesHeaderParser(policy=policy.compat32).parsebytes(blobs.header_block(raw)))
         return ParsedMessage(subject=one_line(decode_words(first_raw(items, 'subject') or '')),
                              headers=header_map(items), defects=(reason,), unreadable=reason,
                              **_header_fields(items))

@@ -162,3 +162,51 @@ def test_an_encoded_name_is_decoded_as_a_name_never_as_an_address() -> None:
     assert parse_message(raw).from_.addr == 'mallory@evil.example'
     raw = b'From: =?utf-8?q?M=C3=BCller,_Hans?= <hans@kunde.example>\r\nSubject: x\r\n\r\nhi\r\n'
     assert parse_message(raw).from_ == Address('Müller, Hans', 'hans@kunde.example')
+
+
+def _with_big_attachment(megabytes: int = 25) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg['From'], msg['To'], msg['Subject'] = 'Jane Doe <jane@acme.example>', 'cancel@agency.example', 'Cancel'
+    msg['Message-ID'] = '<big@acme.example>'
+    msg.set_content('Please cancel our account; the signed form is attached.\n')
+    msg.add_attachment(bytes(range(256)) * (megabytes * 1024 * 1024 * 3 // 4 // 256), maintype='application',
+                       subtype='pdf', filename='form.pdf')
+    msg.add_attachment(b'BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR\r\n', maintype='text', subtype='calendar')
+    return msg.as_bytes()
+
+
+def test_a_large_attachment_is_read_as_its_head_and_everything_around_it_is_kept(monkeypatch) -> None:
+    """Bounded work: the stdlib parser (about 8 copies of what it gets) is handed the mail without the blob."""
+    import parsers.message as message_module
+
+    handed: list[int] = []
+    real = message_module.message_from_bytes
+    monkeypatch.setattr(message_module, 'message_from_bytes', lambda data, **kw: (handed.append(len(data)), real(data, **kw))[1])
+    raw = _with_big_attachment()
+    parsed = parse_message(raw)
+    assert handed and max(handed) < 1_000_000 < len(raw)
+    assert parsed.text.startswith('Please cancel our account')
+    assert [a.filename for a in parsed.attachments] == ['form.pdf'] and len(parsed.calendar_parts) == 1
+    assert any(d.endswith('bytes of encoded attachments not read') for d in parsed.defects)
+    assert parsed.message_id == '<big@acme.example>'
+
+
+def test_a_small_mail_is_parsed_as_it_is() -> None:
+    from parsers.blobs import thin
+
+    raw = _with_big_attachment(megabytes=0) + b'x' * 1000
+    assert thin(raw) == (raw, 0)
+
+
+def test_the_message_key_reads_the_header_block_only(monkeypatch) -> None:
+    from email.parser import BytesHeaderParser
+
+    from daemon.intake import message_key
+
+    handed: list[int] = []
+    real = BytesHeaderParser.parsebytes
+    monkeypatch.setattr(BytesHeaderParser, 'parsebytes', lambda self, data, *a: (handed.append(len(data)), real(self, data, *a))[1])
+    assert message_key(_with_big_attachment()) == '<big@acme.example>'
+    assert handed and max(handed) < 2000
