@@ -27,6 +27,7 @@ from daemon.claims import LEADER_KEY, advisory_key
 log = logging.getLogger(__name__)
 
 FOLLOW_SECONDS = 10.0
+FOLLOW_BATCH = 20   # mails (and outbox entries) between two questions for the lock while busy
 # Server side, for the leader's session: probe after 5 s of silence, every 5 s, give up after
 # 3 unanswered (or 20 s of unacknowledged data). With FOLLOW_SECONDS: a takeover within 30 s.
 KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3,
@@ -99,13 +100,18 @@ def serve(desk, lead) -> None:
                     log.info("this process is the leader: it watches the mailbox and runs the timers")
                 lead()
                 return
-            follow_once(desk)
-            desk.stopping.wait(FOLLOW_SECONDS)
+            if not follow_once(desk):
+                desk.stopping.wait(FOLLOW_SECONDS)
     finally:
         leadership.release()
 
 
-def follow_once(desk) -> None:
-    """A follower's share: stored mail and due outbox entries, claimed one by one."""
-    pipeline.process_pending(desk)
-    desk.dispatcher.deliver_due()
+def follow_once(desk) -> bool:
+    """A follower's share: stored mail and due outbox entries, claimed one by one; whether there was any.
+
+    A small batch at a time, so that a follower working through a backlog still asks for
+    the lock every few seconds: the takeover bound holds however much is waiting.
+    """
+    processed = pipeline.process_pending(desk, limit=FOLLOW_BATCH)
+    delivered = desk.dispatcher.deliver_due(limit=FOLLOW_BATCH)
+    return bool(processed) or bool(delivered.sent or delivered.retried or delivered.failed)

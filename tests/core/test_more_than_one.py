@@ -200,3 +200,38 @@ def test_the_leaders_session_finds_a_vanished_machine_within_the_takeover_time(p
     noticed = seconds["tcp_keepalives_idle"] + seconds["tcp_keepalives_interval"] * seconds["tcp_keepalives_count"]
     assert 0 < noticed + leader.FOLLOW_SECONDS <= 30
     assert 0 < seconds["tcp_user_timeout"] + leader.FOLLOW_SECONDS <= 30
+
+
+def test_a_busy_follower_still_asks_for_the_lock_between_small_batches(postgres_url, tmp_path, monkeypatch, request):
+    """A follower working through a backlog must not sit on it past the takeover bound."""
+    desk = build_desk(_config(tmp_path, postgres_url))
+    request.addfinalizer(desk.engine.dispose)
+    load_example_accounts(desk)
+    total = 3 * leader.FOLLOW_BATCH
+    for n in range(total):
+        deliver(desk.config.path("inbox"), mail(sender=f"Jane Doe <{CUSTOMERS[n % 2]}>", subject=f"Cancel {n}",
+                                               body="Please cancel our SEO service.\n"))
+    watcher = Watcher(desk, make_source(desk.config))
+    watcher.connect()
+    watcher._intake()
+    watcher.source.close()
+    holder = leader.Leadership(desk.engine)
+    assert holder.try_acquire()
+    events: list[str] = []
+    real_try, real_one = leader.Leadership.try_acquire, pipeline.process_one
+
+    def asking(self):
+        if events.count("mail") >= leader.FOLLOW_BATCH:
+            holder.release()  # the leader dies once the follower is busy
+        events.append("ask")
+        return real_try(self)
+
+    def one(desk, message_id):
+        events.append("mail")
+        return real_one(desk, message_id)
+
+    monkeypatch.setattr(leader.Leadership, "try_acquire", asking)
+    monkeypatch.setattr(pipeline, "process_one", one)
+    leader.serve(desk, lambda: events.append("lead"))
+    assert "lead" in events
+    assert events[:events.index("lead")].count("mail") < total  # it led before it had worked through it all
