@@ -86,7 +86,7 @@ def compose(desk: DeskConfig, rendered: RenderedMail, to: list[str], *, now: dat
             auto: str = "auto-generated", cc: list[str] | None = None) -> EmailMessage:
     """One complete message, ready for the outbox."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = Address(desk.name, addr_spec=desk.address)
+    msg["From"] = _from(desk.name, desk.address)
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
@@ -106,6 +106,13 @@ def compose(desk: DeskConfig, rendered: RenderedMail, to: list[str], *, now: dat
         msg.add_alternative(rendered.html, subtype="html")
         msg.set_boundary(_boundary(rendered.text, rendered.html))
     return msg
+
+
+@functools.lru_cache(maxsize=16)
+def _from(name: str, address: str) -> str:
+    # The text an Address header object would be parsed from anyway: as a string, a plain
+    # ASCII name skips the header parser, and anything else is still parsed and encoded.
+    return str(Address(name, addr_spec=address))
 
 
 def _boundary(*parts: str) -> str:

@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.compose import SMTP_POLICY
@@ -73,16 +73,28 @@ class DeliveryReport:
 def enqueue(session: Session, *, kind: str, dedupe_key: str, payload: bytes, now: datetime,
             case_id: int | None = None, recipient: str = "", message_id: str = "",
             not_before: datetime | None = None, answers_recipient: bool = False) -> OutboxEntry | None:
-    """Add an effect unless the same one (by dedupe key) is already there; None if it was."""
-    if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
+    """Add an effect unless the same one (by dedupe key) is already there; None if it was.
+
+    The entry is only added to the session: it is written with the transaction's next
+    flush, together with its neighbours, instead of one flush per mail (a request queues a
+    dozen). The dedupe check therefore looks at the entries added but not yet written, too.
+    """
+    if _queued_here(session, dedupe_key):
         return None
+    with session.no_autoflush:  # the pending entries were just checked; no need to write them first
+        if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
+            return None
     entry = OutboxEntry(kind=kind, dedupe_key=dedupe_key, payload=payload, case_id=case_id,
                         recipient=recipient, message_id=message_id, created_at=now,
                         not_before=not_before or now, status=OutboxStatus.PENDING,
-                        answers_recipient=answers_recipient)
+                        answers_recipient=answers_recipient, attempts=0, last_error="")
     session.add(entry)
-    session.flush()
     return entry
+
+
+def _queued_here(session: Session, dedupe_key: str) -> bool:
+    # `session.new` drops what a rolled-back savepoint added, so this never remembers too much.
+    return any(isinstance(obj, OutboxEntry) and obj.dedupe_key == dedupe_key for obj in session.new)
 
 
 def enqueue_mail(session: Session, msg: EmailMessage, *, dedupe_key: str, now: datetime,
@@ -129,9 +141,15 @@ class Dispatcher:
     def deliver_due(self, limit: int = 500) -> DeliveryReport:
         outcomes: Counter[str] = Counter()
         for kind, entry_ids in self._due_by_kind(limit).items():
+            handed: list[OutboxEntry] = []
             with session_or_itself(self._handlers[kind]) as handle:
-                outcomes.update(self._deliver_one(entry_id, handle) for entry_id in entry_ids
+                # A session that makes its work durable only when it ends (a file outbox's
+                # one fsync of the folder) has its entries recorded as sent after that.
+                later = handed if getattr(handle, "durable_at_exit", False) else None
+                outcomes.update(self._deliver_one(entry_id, handle, later) for entry_id in entry_ids
                                 if not self._stop.is_set())
+            if handed:
+                outcomes["sent"] += self._finish_sent(handed)
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
     def _due_by_kind(self, limit: int) -> dict[str, list[int]]:
@@ -149,7 +167,9 @@ class Dispatcher:
                 grouped.setdefault(kind, []).append(entry_id)
             return grouped
 
-    def _deliver_one(self, entry_id: int, handle: Handler) -> str:
+    def _deliver_one(self, entry_id: int, handle: Handler, handed: list[OutboxEntry] | None = None) -> str:
+        """Claim, carry out and record one entry; with `handed`, a success is only listed
+        there, to be recorded as sent by `_finish_sent` once the session has ended."""
         entry = self._claim(entry_id)
         if entry is None:
             return "taken"  # sent meanwhile, or another process holds its lease
@@ -162,7 +182,22 @@ class Dispatcher:
         except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
             log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
             return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
+        if handed is not None:
+            handed.append(entry)
+            return "handed"
         return self._finish(entry_id, OutboxStatus.SENT, "")
+
+    def _finish_sent(self, entries: list[OutboxEntry]) -> int:
+        """Record many entries as sent in one transaction (still under their leases)."""
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            session.execute(update(OutboxEntry).where(OutboxEntry.id.in_([e.id for e in entries]),
+                                                      OutboxEntry.status == OutboxStatus.SENDING)
+                            .values(status=OutboxStatus.SENT, last_error="", done_at=now)
+                            .execution_options(synchronize_session=False))
+        for entry in entries:
+            log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
+        return len(entries)
 
     def _claim(self, entry_id: int) -> OutboxEntry | None:
         """Mark the entry `sending` under a lease, if it is still due and nobody else has it.
@@ -237,7 +272,10 @@ class MailHandler:
     @contextmanager
     def session(self) -> Iterator[Handler]:
         with session_or_itself(self._sender) as channel:
-            yield lambda entry: _send_entry(channel, entry)
+            def handle(entry: OutboxEntry) -> None:
+                _send_entry(channel, entry)
+            handle.durable_at_exit = getattr(channel, "durable_at_exit", False)
+            yield handle
 
 
 def _send_entry(channel, entry: OutboxEntry) -> None:

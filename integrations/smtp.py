@@ -414,16 +414,24 @@ class FileSender:
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
         sender, recipients = envelope(msg, from_addr, to_addrs)
-        key = file_key(str(message_id))
+        self._write(msg, sender, recipients, file_key(str(message_id)), written=None)
+
+    def _write(self, msg: EmailMessage, sender: str, recipients: list[str], key: str,
+               written: set[str] | None) -> bool:
+        """Write the file unless it is there; `written` is a session's listing of the folder
+        (None: look in the folder itself). The folder's own fsync is the caller's."""
         with self._lock:
-            if self.existing(key):
-                log.info("%s already written, not writing it again", message_id)
-                return
+            if (key in written) if written is not None else self.existing(key):
+                log.info("%s already written, not writing it again", msg["Message-ID"])
+                return False
             data = _envelope_headers(sender, recipients) + without_bcc(msg).as_bytes(
                 policy=SMTP_POLICY)
             path = self.directory / f"{_timestamp()}-{key}.eml"
-            _write_atomically(path, data)
-        log.info("wrote %s to %s", message_id, path.name)
+            _write_atomically(path, data, sync_directory=written is None)
+            if written is not None:
+                written.add(key)
+        log.info("wrote %s to %s", msg["Message-ID"], path.name)
+        return True
 
     def probe(self) -> None:
         """Write and remove a probe file: the folder exists and this process may write to it.
@@ -434,9 +442,9 @@ class FileSender:
         probe.write_bytes(b"canceldesk check\n")
         probe.unlink()
 
-    def session(self) -> contextlib.AbstractContextManager[FileSender]:
-        """Files need no connection: the session is this sender itself."""
-        return contextlib.nullcontext(self)
+    def session(self) -> contextlib.AbstractContextManager[FileSession]:
+        """Many files, the folder listed once and fsynced once, when the session ends."""
+        return FileSession(self)
 
     def existing(self, key: str) -> Path | None:
         """The file already written for this key, if any (timestamps differ per write)."""
@@ -444,6 +452,41 @@ class FileSender:
             if path.name.split("-", 1)[1] == f"{key}.eml":
                 return path
         return None
+
+
+class FileSession:
+    """Writes like `FileSender.send`, but the folder is listed once at the start and its
+    renames are made durable by one fsync of the folder at the end, not one per file.
+
+    A file is only durably there once the session has ended: `durable_at_exit` tells the
+    outbox to record these messages as sent only then (a crash before leaves them to be
+    written again, and the listing of the folder finds those already there).
+    """
+
+    durable_at_exit = True
+
+    def __init__(self, sender: FileSender) -> None:
+        self.sender = sender
+        self._written: set[str] = set()
+        self._renamed = False
+
+    def __enter__(self) -> FileSession:
+        # Names are "<timestamp>-<key>.eml": the key is everything after the first "-".
+        self._written = {path.name.split("-", 1)[1][:-len(".eml")]
+                         for path in self.sender.directory.glob("*-*.eml")}
+        return self
+
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
+             to_addrs: Sequence[str] | None = None) -> None:
+        message_id = msg["Message-ID"]
+        if not message_id:
+            raise ValueError("FileSender needs a Message-ID to stay idempotent")
+        sender, recipients = envelope(msg, from_addr, to_addrs)
+        self._renamed |= self.sender._write(msg, sender, recipients, file_key(str(message_id)), self._written)
+
+    def __exit__(self, *_exc) -> None:
+        if self._renamed:
+            _fsync_directory(self.sender.directory)
 
 
 def _envelope_headers(sender: str, recipients: list[str]) -> bytes:
@@ -457,7 +500,7 @@ def _timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes, *, sync_directory: bool = True) -> None:
     """tmp + fsync + rename + directory fsync: a crash leaves the whole file or none."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
@@ -465,7 +508,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    if sync_directory:
+        _fsync_directory(path.parent)
+
+
+def _fsync_directory(folder: Path) -> None:
+    directory = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:

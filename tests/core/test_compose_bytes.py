@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 import pytest
@@ -73,6 +75,21 @@ def test_hard_headers_come_out_as_the_default_policy_writes_them(monkeypatch, sa
     assert relay_bytes(ours, composing.SMTP_POLICY) == relay_bytes(stock, policy.SMTP)
 
 
+@pytest.mark.parametrize("name", ["Agency cancellation desk", "Agency, Inc. (cancellations)", 'The "Desk"',
+                                  "Agentur Müller Kündigungen", "Zoë's very long agency name for the cancellation desk "
+                                  "of the company", ""])
+def test_the_desk_as_sender_is_written_as_an_address_header_would_be(name):
+    desk = DeskConfig(address="cancel@agency.example", name=name, company="Agency")
+    ours = bytes(compose(desk, RenderedMail("Hi", "Text\n", ""), ["a@b.example"], now=START))
+    stock = EmailMessage(policy=policy.default)
+    stock["From"] = Address(name, addr_spec="cancel@agency.example")
+    assert from_line(ours) == from_line(bytes(stock))
+
+
+def from_line(raw: bytes) -> bytes:
+    return re.search(rb"^From: .*?\n(?! )", raw, re.M | re.S).group(0)
+
+
 def test_every_template_composes_as_the_default_policy_writes_it(monkeypatch, same_message_id):
     renderer = Renderer()
     names = renderer.names()
@@ -83,4 +100,5 @@ def test_every_template_composes_as_the_default_policy_writes_it(monkeypatch, sa
             DESK, rendered, ["Hank Scorpio <hank@globex.example>"], now=START, case_reference="CX-2026-0007"))
         assert ours == stock, name
         monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
+
 

@@ -195,6 +195,44 @@ def test_the_file_sender_delivers_a_pass_as_before(desk):
     assert len(list(desk.config.path("outbox").glob("*.eml"))) == 3
 
 
+def test_a_file_pass_fsyncs_the_folder_once_and_records_sent_only_after(desk, monkeypatch):
+    import integrations.smtp as smtp
+
+    folder_syncs = []
+    real = smtp._fsync_directory
+
+    def fsync_folder(folder):
+        # What the database says at the moment the folder is made durable: nothing sent yet.
+        folder_syncs.append(sorted(set(statuses(desk).values())))
+        real(folder)
+
+    monkeypatch.setattr(smtp, "_fsync_directory", fsync_folder)
+    enqueue_acks(desk, 4)
+
+    assert desk.dispatcher.deliver_due().sent == 4
+    assert folder_syncs == [[OutboxStatus.SENDING]]
+    assert set(statuses(desk).values()) == {OutboxStatus.SENT}
+
+
+def test_a_file_pass_cut_off_before_the_folder_fsync_writes_nothing_twice(desk, monkeypatch):
+    import integrations.smtp as smtp
+
+    def crash(folder):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(smtp, "_fsync_directory", crash)
+    enqueue_acks(desk, 3)
+    with pytest.raises(OSError):
+        desk.dispatcher.deliver_due()
+    assert set(statuses(desk).values()) == {OutboxStatus.SENDING}  # not recorded as sent
+    monkeypatch.undo()
+
+    desk.clock.advance(outbox.SENDING_LEASE + timedelta(seconds=1))
+    assert desk.dispatcher.deliver_due().sent == 3
+    assert len(list(desk.config.path("outbox").glob("*.eml"))) == 3
+    assert set(statuses(desk).values()) == {OutboxStatus.SENT}
+
+
 def test_a_handler_without_a_session_is_called_once_per_entry(desk):
     seen = []
     desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
