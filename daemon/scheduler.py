@@ -18,9 +18,14 @@ is zero. Whether a timer is due is decided by `timers.run_timer`, on the desk's 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta, timezone
 
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.util import datetime_to_utc_timestamp
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
 
@@ -59,11 +64,45 @@ class TimerScheduler(BackgroundScheduler):
         return due_at + self.offset
 
 
+class TimerJobStore(MemoryJobStore):
+    """APScheduler's memory job store, able to take thousands of timer jobs in one pass.
+
+    `add_job` checks the function's signature and inserts into a sorted list for every
+    job: seconds for ten thousand timers at start-up. `put_timers` builds the jobs as
+    APScheduler's own persistent stores restore theirs (`Job.__setstate__`), then sorts
+    once, in the order the memory store keeps (run time, then id).
+    """
+
+    def put_timers(self, run_dates: dict[int, datetime]) -> None:
+        keep = [(job, stamp) for job, stamp in self._jobs if _timer_of(job.id) not in run_dates]
+        made = [(job, datetime_to_utc_timestamp(job.next_run_time)) for job in
+                (self._timer_job(timer_id, when) for timer_id, when in run_dates.items())]
+        self._jobs = sorted(keep + made, key=lambda pair: (math.inf if pair[1] is None else pair[1], pair[0].id))
+        self._jobs_index = {job.id: (job, stamp) for job, stamp in self._jobs}
+
+    def _timer_job(self, timer_id: int, run_date: datetime) -> Job:
+        job = Job.__new__(Job)
+        job.__setstate__({
+            "version": 1, "id": job_id(timer_id), "func": _FIRE, "trigger": DateTrigger(run_date),
+            "executor": "default", "args": (timer_id,), "kwargs": {}, "name": f"timer {timer_id}",
+            "next_run_time": run_date, **_JOB_OPTIONS})
+        job._scheduler = self._scheduler
+        job._jobstore_alias = self._alias
+        return job
+
+
+def _timer_of(job_name: str) -> int | None:
+    return int(job_name[len(JOB_PREFIX):]) if job_name.startswith(JOB_PREFIX) else None
+
+
+# A late one-off job still runs, once: the default grace of 1 s would drop it silently.
+_JOB_OPTIONS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+
+
 def make_scheduler(desk) -> TimerScheduler:
     return TimerScheduler(
-        desk.clock, timezone=timezone.utc,
-        # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
-        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        desk.clock, timezone=timezone.utc, jobstores={"default": TimerJobStore()},
+        job_defaults=_JOB_OPTIONS,
     )
 
 
@@ -88,6 +127,9 @@ def stop(desk) -> None:
     _desk = None
 
 
+_FIRE = f"{__name__}:fire"
+
+
 def fire(timer_id: int) -> None:
     """The one job function: run timer `timer_id` if it still applies."""
     if _desk is None:
@@ -106,9 +148,16 @@ def sync(desk, scheduler: TimerScheduler) -> int:
     with transaction(desk.factory) as session:
         pending = timers.pending_due(session)
     registered = {job.id: getattr(job.trigger, "run_date", None) for job in scheduler.get_jobs()}
-    moved = [(i, due) for i, due in pending.items() if registered.get(job_id(i)) != scheduler.run_date(due)]
-    for timer_id, due_at in moved:
-        add_job(scheduler, timer_id, due_at)
+    moved = {i: scheduler.run_date(due) for i, due in pending.items()
+             if registered.get(job_id(i)) != scheduler.run_date(due)}
+    store = scheduler._lookup_jobstore("default")
+    if moved and isinstance(store, TimerJobStore):
+        with scheduler._jobstores_lock:
+            store.put_timers(moved)
+        scheduler.wakeup()
+    else:  # a scheduler built elsewhere: one job at a time
+        for timer_id, run_date in moved.items():
+            add_job(scheduler, timer_id, run_date - scheduler.offset)
     wanted = {job_id(i) for i in pending}
     for stale in [i for i in registered if i.startswith(JOB_PREFIX) and i not in wanted]:
         remove_job(scheduler, int(stale[len(JOB_PREFIX):]))

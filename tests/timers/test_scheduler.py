@@ -133,3 +133,26 @@ def test_a_restart_registers_the_timers_as_they_are_and_writes_nothing(desk):
     assert writes == []
     assert _jobs(sched) == _timer_ids(desk) and len(_jobs(sched)) == 3
     assert _jobs(sched)[moved] == datetime(2027, 2, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def test_many_timers_taken_at_once_are_jobs_like_any_other(desk):
+    """Start-up hands the store all pending timers in one pass; the jobs are the ones
+    `add_job` would make, kept in the store's order, so finding and removing one works."""
+    sched = scheduler.start(desk, scheduler.make_scheduler(desk), paused=True)
+    due = {n: START + timedelta(days=1 + n % 7, minutes=n) for n in range(1, 301)}
+    for timer_id in (5, 17, 400):  # one at a time first, as new timers come in after commits
+        scheduler.add_job(sched, timer_id, START + timedelta(days=30))
+    store = sched._lookup_jobstore("default")
+    store.put_timers({n: sched.run_date(moment) for n, moment in due.items()})
+
+    jobs = sched.get_jobs()
+    assert [job.id for job in jobs] == [scheduler.job_id(n) for n in sorted({*due, 400},
+                                        key=lambda n: (due.get(n, START + timedelta(days=30)), scheduler.job_id(n)))]
+    assert _jobs(sched) == {**{scheduler.job_id(n): d for n, d in due.items()},
+                            scheduler.job_id(400): START + timedelta(days=30)}
+    job = sched.get_job(scheduler.job_id(17))
+    assert (job.func, job.args, job.misfire_grace_time, job.coalesce) == (scheduler.fire, (17,), None, True)
+    for n in [*due, 400]:
+        scheduler.remove_job(sched, n)
+        assert sched.get_job(scheduler.job_id(n)) is None
+    assert sched.get_jobs() == []
