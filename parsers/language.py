@@ -30,4 +30,7 @@ def _identifier():
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(LANGUAGES))
+    # The identifier keeps the whole model (every language's column, 28 MB) to allow another
+    # `set_languages`; the desk never asks for another set, so only the six columns are kept.
+    identifier._full_model = identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes
     return identifier

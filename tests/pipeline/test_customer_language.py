@@ -42,3 +42,12 @@ def test_an_english_request_stays_in_english(desk):
     run(desk, mail(body="Hi,\n\nplease cancel our SEO service at the end of March.\n\nThanks,\nJane\n"))
     assert cases(desk)[0].details["language"] == "en"
     assert "Thank you for your message" in text_of(_ack(desk, "jane@acme.example"))
+
+
+def test_the_language_model_keeps_only_the_desks_languages_in_memory():
+    from parsers import language
+
+    identifier = language._identifier()
+    kept, _, labels = identifier._full_model
+    assert kept.shape[1] == len(language.LANGUAGES) and sorted(labels) == sorted(language.LANGUAGES)
+    assert language.detect_language("Bonjour, je souhaite résilier notre contrat SEO à la fin de la période.") == "fr"
