@@ -153,14 +153,16 @@ class Dispatcher:
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
     def _due_by_kind(self, limit: int) -> dict[str, list[int]]:
-        """Due entry ids of the kinds with a handler, oldest first within each kind."""
+        """Due entry ids of the kinds with a handler, oldest first within each kind, except
+        that answers to someone's own mail go first: the customer who just wrote waits for
+        the acknowledgment, while the team notices of the case before can take a moment."""
         with transaction(self._factory) as session:
             rows = session.execute(
                 select(OutboxEntry.kind, OutboxEntry.id)
                 .where(OutboxEntry.kind.in_(list(self._handlers)),
                        OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                        OutboxEntry.not_before <= self._clock.now())
-                .order_by(OutboxEntry.id).limit(limit)
+                .order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit)
             )
             grouped: dict[str, list[int]] = {}
             for kind, entry_id in rows:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from daemon import intake, pipeline
 from daemon.db import transaction
 from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError
+from parsers import language
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class Watcher:
         self.poison = intake.PoisonLedger()
 
     def run_forever(self) -> None:
+        # Before the first connect, not in the first mail's way. Not in a thread beside the
+        # watch: a thread busy for a second widens the moment between our NOOP and IDLE in
+        # which a server like Dovecot misses a new mail until its 30-second check.
+        language.warm_up()
         while not self.stop.is_set():
             try:
                 self._session()

@@ -7,6 +7,7 @@ the desk's own language: a wrong guess would send a customer mail they cannot re
 from __future__ import annotations
 
 import functools
+import threading
 
 LANGUAGES = ("en", "de", "fr", "es", "nl", "pt")
 DEFAULT = "en"
@@ -24,8 +25,22 @@ def detect_language(text: str) -> str:
     return language if language in LANGUAGES and confidence >= _MIN_CONFIDENCE else DEFAULT
 
 
-@functools.lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Load the model now (most of a second of CPU), so the first customer's mail does not wait for it."""
+    _identifier()
+
+
 def _identifier():
+    # One load even when the warm-up and the first mail ask at once.
+    with _LOADING:
+        return _load()
+
+
+_LOADING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _load():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -233,6 +233,18 @@ def test_a_file_pass_cut_off_before_the_folder_fsync_writes_nothing_twice(desk, 
     assert set(statuses(desk).values()) == {OutboxStatus.SENT}
 
 
+def test_answers_to_a_waiting_sender_go_out_before_older_notices(desk):
+    seen = []
+    desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
+    with transaction(desk.factory) as session:
+        for n in range(1, 5):  # two requests: each an acknowledgment, then a notice to the team
+            outbox.enqueue_mail(session, ack(n), dedupe_key=f"ack-{n}", now=desk.clock.now(),
+                                answers_recipient=n % 2 == 1)
+
+    assert desk.dispatcher.deliver_due().sent == 4
+    assert seen == [f"<ack-{n}@agency.example>" for n in (1, 3, 2, 4)]
+
+
 def test_a_handler_without_a_session_is_called_once_per_entry(desk):
     seen = []
     desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
