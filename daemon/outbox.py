@@ -138,9 +138,10 @@ class Dispatcher:
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
 
-    def deliver_due(self, limit: int = 500) -> DeliveryReport:
+    def deliver_due(self, limit: int = 500, *, answers_only: bool = False) -> DeliveryReport:
+        """Carry out the due entries; `answers_only`: only answers to someone's own mail."""
         outcomes: Counter[str] = Counter()
-        for kind, entry_ids in self._due_by_kind(limit).items():
+        for kind, entry_ids in self._due_by_kind(limit, answers_only).items():
             handed: list[OutboxEntry] = []
             with session_or_itself(self._handlers[kind]) as handle:
                 # A session that makes its work durable only when it ends (a file outbox's
@@ -152,17 +153,19 @@ class Dispatcher:
                 outcomes["sent"] += self._finish_sent(handed)
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
 
-    def _due_by_kind(self, limit: int) -> dict[str, list[int]]:
+    def _due_by_kind(self, limit: int, answers_only: bool = False) -> dict[str, list[int]]:
         """Due entry ids of the kinds with a handler, oldest first within each kind, except
         that answers to someone's own mail go first: the customer who just wrote waits for
         the acknowledgment, while the team notices of the case before can take a moment."""
+        query = select(OutboxEntry.kind, OutboxEntry.id).where(
+            OutboxEntry.kind.in_(list(self._handlers)),
+            OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            OutboxEntry.not_before <= self._clock.now())
+        if answers_only:
+            query = query.where(OutboxEntry.answers_recipient.is_(True))
         with transaction(self._factory) as session:
             rows = session.execute(
-                select(OutboxEntry.kind, OutboxEntry.id)
-                .where(OutboxEntry.kind.in_(list(self._handlers)),
-                       OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                       OutboxEntry.not_before <= self._clock.now())
-                .order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit)
+                query.order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit)
             )
             grouped: dict[str, list[int]] = {}
             for kind, entry_id in rows:

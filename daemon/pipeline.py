@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,8 +34,13 @@ class Outcome:
     case_reference: str = ""
 
 
-def process_pending(desk, limit: int = 1000) -> list[Outcome]:
-    """Process every stored mail that is waiting, oldest first, until the desk is stopping."""
+def process_pending(desk, limit: int = 1000,
+                    after_each: Callable[[int], None] | None = None) -> list[Outcome]:
+    """Process every stored mail that is waiting, oldest first, until the desk is stopping.
+
+    `after_each(waiting)` runs after each mail's transaction has committed; `waiting` is
+    how many mails this pass took up.
+    """
     outcomes = []
     waiting = _waiting(desk, limit)
     for message_id in progress(waiting, total=len(waiting), label="processing mail"):
@@ -43,6 +49,8 @@ def process_pending(desk, limit: int = 1000) -> list[Outcome]:
         outcome = process_one(desk, message_id)
         if outcome is not None:
             outcomes.append(outcome)
+        if after_each is not None:
+            after_each(len(waiting))
     return outcomes
 
 

@@ -245,6 +245,20 @@ def test_answers_to_a_waiting_sender_go_out_before_older_notices(desk):
     assert seen == [f"<ack-{n}@agency.example>" for n in (1, 3, 2, 4)]
 
 
+def test_a_pass_of_answers_only_leaves_the_notices_for_later(desk):
+    seen = []
+    desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
+    with transaction(desk.factory) as session:
+        for n in range(1, 5):
+            outbox.enqueue_mail(session, ack(n), dedupe_key=f"ack-{n}", now=desk.clock.now(),
+                                answers_recipient=n % 2 == 1)
+
+    assert desk.dispatcher.deliver_due(answers_only=True).sent == 2
+    assert seen == ["<ack-1@agency.example>", "<ack-3@agency.example>"]
+    assert desk.dispatcher.deliver_due().sent == 2
+    assert seen[2:] == ["<ack-2@agency.example>", "<ack-4@agency.example>"]
+
+
 def test_a_handler_without_a_session_is_called_once_per_entry(desk):
     seen = []
     desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))

@@ -237,3 +237,33 @@ def test_a_resend_cut_off_before_its_move_is_moved_after_the_restart(desk, monke
     assert left.new_uids(0) == []
     left.close()
     assert _count(desk, InboundMessage) == 1 and _count(desk, Case) == 1
+
+
+def _answer_order(desk, monkeypatch, count: int) -> list[str]:
+    """What happened in one sweep over `count` requests from strangers (each asked to verify)."""
+    happened = []
+    real = pipeline.process_one
+
+    def process_one(desk_, message_id):
+        outcome = real(desk_, message_id)
+        happened.append("processed")
+        return outcome
+
+    monkeypatch.setattr(pipeline, "process_one", process_one)
+    desk.dispatcher.register("mail", lambda entry: happened.append(f"sent {entry.recipient}"))
+    for n in range(count):
+        _deliver(desk, mail(sender=f"Kim Lee <kim{n}@freemail.example>", body="Please cancel our account.\n",
+                            message_id=f"<q-{n}@freemail.example>"))
+    Watcher(desk, make_source(desk.config)).run_once()
+    return happened
+
+
+def test_with_a_few_mails_in_hand_each_answer_goes_out_before_the_next_mail_is_processed(desk, monkeypatch):
+    assert _answer_order(desk, monkeypatch, 2) == ["processed", "sent kim0@freemail.example",
+                                                   "processed", "sent kim1@freemail.example"]
+
+
+def test_a_backlog_is_processed_first_and_answered_in_one_pass(desk, monkeypatch):
+    happened = _answer_order(desk, monkeypatch, 7)
+    assert happened[:7] == ["processed"] * 7
+    assert sorted(happened[7:]) == sorted(f"sent kim{n}@freemail.example" for n in range(7))
