@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check bench clean
+.PHONY: run test lint check bench clean
 
 # A virtualenv with canceldesk and its test tools, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -21,7 +21,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-check: $(STAMP)
+# ruff (lint and format) and mypy over daemon/, parsers/ and integrations/, as CI runs them.
+# `ruff format` and `ruff check --fix` put right most of what ruff reports.
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
+
+# The code checks, then the configuration `make run` wrote (var/config.toml) against its servers.
+check: lint
 	$(BIN)/canceldesk --config var/config.toml check
 
 bench: $(STAMP)

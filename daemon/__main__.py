@@ -1,4 +1,5 @@
 """`python -m daemon` runs the `canceldesk` command."""
+
 from daemon.cli import main
 
 raise SystemExit(main())

@@ -11,6 +11,7 @@ Evidence is scored (an address or account number on file weighs more than a shar
 or a name); the best account wins only when no other account scores as much, so an
 ambiguous mail claims nothing and staff name the account, as before.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,40 @@ from daemon.directory import bare
 from daemon.models import Account, Contact
 
 # Shared mailbox providers: a domain everyone can write from says nothing about the account.
-FREEMAIL = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "outlook.com", "hotmail.com",
-    "hotmail.co.uk", "hotmail.fr", "live.com", "msn.com", "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net",
-    "web.de", "t-online.de", "orange.fr", "free.fr", "laposte.net", "proton.me", "protonmail.com", "mail.com",
-    "zoho.com", "yandex.com", "fastmail.com", "btinternet.com", "comcast.net",
-})
-STRONG, MEDIUM = 3, 2   # an address, key or billing number on file / a domain, a company or a person's name
+FREEMAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "proton.me",
+        "protonmail.com",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "fastmail.com",
+        "btinternet.com",
+        "comcast.net",
+    }
+)
+STRONG, MEDIUM = 3, 2  # an address, key or billing number on file / a domain, a company or a person's name
 _LEGAL = re.compile(r"\s+(?:ltd|limited|llc|inc|gmbh|sarl|sas|bv|plc|co)\.?$", re.IGNORECASE)
 
 
@@ -37,11 +65,12 @@ _LEGAL = re.compile(r"\s+(?:ltd|limited|llc|inc|gmbh|sarl|sas|bv|plc|co)\.?$", r
 class Claim:
     account: Account
     evidence: tuple[str, ...]
-    contact: Contact | None = None   # the contact the mail names or writes from the domain of, if one
+    contact: Contact | None = None  # the contact the mail names or writes from the domain of, if one
 
 
-def claimed_account(session: Session, *, address: str = "", name: str = "", text: str = "",
-                    ignore_domains: frozenset[str] = frozenset()) -> Claim | None:
+def claimed_account(
+    session: Session, *, address: str = "", name: str = "", text: str = "", ignore_domains: frozenset[str] = frozenset()
+) -> Claim | None:
     """The one account the evidence points to most, or None (nothing found, or a tie)."""
     scored = []
     for account in _accounts(session):
@@ -56,12 +85,19 @@ def claimed_account(session: Session, *, address: str = "", name: str = "", text
 
 
 def _accounts(session: Session) -> list[Account]:
-    return list(session.scalars(select(Account).where(Account.active.is_(True)).options(
-        selectinload(Account.contacts), selectinload(Account.billing_items)).order_by(Account.id)))
+    return list(
+        session.scalars(
+            select(Account)
+            .where(Account.active.is_(True))
+            .options(selectinload(Account.contacts), selectinload(Account.billing_items))
+            .order_by(Account.id)
+        )
+    )
 
 
-def _score(account: Account, address: str, name: str, text: str,
-           ignore: frozenset[str]) -> tuple[int, list[str], Contact | None]:
+def _score(
+    account: Account, address: str, name: str, text: str, ignore: frozenset[str]
+) -> tuple[int, list[str], Contact | None]:
     points, evidence, named = 0, [], None
     lowered, domain = text.lower(), address.rpartition("@")[2]
     for contact in account.contacts:

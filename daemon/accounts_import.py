@@ -12,15 +12,16 @@ report counts accounts created, updated and unchanged, so importing the same fil
 changes nothing and says so. A row that cannot be read is reported with its row number and
 reason and skipped; the others are imported.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -47,8 +48,11 @@ class ImportReport:
 
     def summary(self) -> str:
         """'imported 3 accounts (1 created, 2 unchanged)': a second import says it changed nothing."""
-        counts = [f"{n} {what}" for n, what in
-                  ((self.created, "created"), (self.updated, "updated"), (self.unchanged, "unchanged")) if n]
+        counts = [
+            f"{n} {what}"
+            for n, what in ((self.created, "created"), (self.updated, "updated"), (self.unchanged, "unchanged"))
+            if n
+        ]
         return f"imported {self.imported} accounts" + (f" ({', '.join(counts)})" if counts else "")
 
 
@@ -58,9 +62,9 @@ class AccountRow:
 
     key: str
     fields: dict[str, object]
-    contacts: list[tuple[str, str]]                  # (name, address)
-    team: list[tuple[str, str]]                      # (service, address), each once
-    billing: dict[str, tuple[str, Decimal]]          # item id -> (service, monthly amount)
+    contacts: list[tuple[str, str]]  # (name, address)
+    team: list[tuple[str, str]]  # (service, address), each once
+    billing: dict[str, tuple[str, Decimal]]  # item id -> (service, monthly amount)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -123,8 +127,13 @@ def _upsert(session: Session, row: AccountRow) -> str:
 def _snapshot(account: Account) -> tuple:
     """Everything an import sets, comparable: equal before and after means nothing changed."""
     return (
-        account.name, account.timezone, account.contract_start, account.term_months, account.notice_days,
-        account.account_manager, account.team_lead,
+        account.name,
+        account.timezone,
+        account.contract_start,
+        account.term_months,
+        account.notice_days,
+        account.account_manager,
+        account.team_lead,
         sorted((c.email, c.name) for c in account.contacts),
         sorted((m.service, m.email) for m in account.team),
         sorted((i.item_key, i.service, Decimal(i.monthly_amount)) for i in account.billing_items),

@@ -8,36 +8,43 @@ is asked for (`requests.open_verbal_case`); not found, the forwarder gets one ma
 which account, and `#account ACC-ID` in a reply to it opens the case (`settle`).
 Reached from staff mail (`daemon.staffmail`) after the sender was authenticated.
 """
+
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import account_claims
+from daemon import account_claims, mailer
+from daemon.commands.base import Refused
 from daemon.compose import Thread
 from daemon.directory import bare, contact_for
 from daemon.models import Account, Case, Contact, InboundMessage, OutboxEntry
+from daemon.requests import open_verbal_case, own_domains
 from parsers.message import parse_message
 
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
 log = logging.getLogger(__name__)
-QUESTION = "which-account"   # the dedupe key of our question names the forward it is about
+QUESTION = "which-account"  # the dedupe key of our question names the forward it is about
 
 
-def open_forwarded(desk, session: Session, mail) -> Case | None:
+def open_forwarded(desk: Desk, session: Session, mail) -> Case | None:
     """The case for the forwarded request in `mail`, or None when the forwarder was asked which account."""
-    from daemon.requests import open_verbal_case
 
     customer = customer_of(desk, session, mail.parsed)
     if customer is None:
         _ask_which_account(desk, session, mail)
         return None
-    return open_verbal_case(desk, session, customer=customer.email, staff_address=mail.sender,
-                            inbound=mail.inbound, note=_note(mail))
+    return open_verbal_case(
+        desk, session, customer=customer.email, staff_address=mail.sender, inbound=mail.inbound, note=_note(mail)
+    )
 
 
-def customer_of(desk, session: Session, parsed, account: Account | None = None) -> Contact | None:
+def customer_of(desk: Desk, session: Session, parsed, account: Account | None = None) -> Contact | None:
     """The contact on file the forwarded request comes from (of `account`, when staff named it)."""
     for original in parsed.forwarded:
         address = bare(original.from_.addr) if original.from_ and original.from_.addr else ""
@@ -46,10 +53,10 @@ def customer_of(desk, session: Session, parsed, account: Account | None = None) 
             return contact
     text = "\n".join([parsed.new_text or "", parsed.subject, *(f.text for f in parsed.forwarded)])
     sender, name = _original_sender(desk, parsed)
-    from daemon.requests import own_domains
 
-    claim = account_claims.claimed_account(session, address=sender, name=name, text=text,
-                                           ignore_domains=own_domains(desk))
+    claim = account_claims.claimed_account(
+        session, address=sender, name=name, text=text, ignore_domains=own_domains(desk)
+    )
     if account is not None:
         return claim.contact if claim and claim.account == account and claim.contact else _first_contact(account)
     if claim is None:
@@ -57,7 +64,7 @@ def customer_of(desk, session: Session, parsed, account: Account | None = None) 
     return claim.contact or _first_contact(claim.account)
 
 
-def _original_sender(desk, parsed) -> tuple[str, str]:
+def _original_sender(desk: Desk, parsed) -> tuple[str, str]:
     """The forwarded original's sender, unless it is one of us (a call note, a voicemail)."""
     for original in parsed.forwarded:
         if original.from_ and original.from_.addr and bare(original.from_.addr) not in desk.staff:
@@ -73,15 +80,24 @@ def _note(mail) -> str:
     return (mail.parsed.new_text or "").strip() or f"forwarded by {mail.sender}"
 
 
-def _ask_which_account(desk, session: Session, mail) -> None:
-    from daemon.effects import send_without_case
-
-    context = {"desk": desk.config.desk, "subject": mail.parsed.subject or "(no subject)",
-               "excerpt": "\n\n".join(f.text for f in mail.parsed.forwarded)[:2000] or "(no text)"}
-    log.info("%s: forwarded by %s, no customer on file found: asking which account", mail.parsed.message_id,
-             mail.sender)
-    send_without_case(desk, session, "which_account", mail.sender, context, dedupe=f"{QUESTION}:{mail.inbound.id}",
-                      answering=Thread.of(mail.parsed))
+def _ask_which_account(desk: Desk, session: Session, mail) -> None:
+    context = {
+        "desk": desk.config.desk,
+        "subject": mail.parsed.subject or "(no subject)",
+        "excerpt": "\n\n".join(f.text for f in mail.parsed.forwarded)[:2000] or "(no text)",
+    }
+    log.info(
+        "%s: forwarded by %s, no customer on file found: asking which account", mail.parsed.message_id, mail.sender
+    )
+    mailer.send_without_case(
+        desk,
+        session,
+        "which_account",
+        mail.sender,
+        context,
+        dedupe=f"{QUESTION}:{mail.inbound.id}",
+        answering=Thread.of(mail.parsed),
+    )
 
 
 def pending_forward(session: Session, parsed) -> InboundMessage | None:
@@ -96,10 +112,8 @@ def pending_forward(session: Session, parsed) -> InboundMessage | None:
     return None
 
 
-def settle(desk, session: Session, forward: InboundMessage, account: Account, staff_address: str) -> Case:
+def settle(desk: Desk, session: Session, forward: InboundMessage, account: Account, staff_address: str) -> Case:
     """`#account`: the forward's case opens on `account`, asking its contact for the request in writing."""
-    from daemon.commands.base import Refused
-    from daemon.requests import open_verbal_case
 
     if forward.case_id is not None:
         raise Refused(f"that forward is already on {session.get(Case, forward.case_id).reference}")
@@ -108,5 +122,6 @@ def settle(desk, session: Session, forward: InboundMessage, account: Account, st
     if customer is None:
         raise Refused(f"{account.key} has no contact on file to ask for the request in writing")
     note = (parsed.new_text or "").strip() or f"forwarded by {staff_address}"
-    return open_verbal_case(desk, session, customer=customer.email, staff_address=staff_address,
-                            inbound=forward, note=note)
+    return open_verbal_case(
+        desk, session, customer=customer.email, staff_address=staff_address, inbound=forward, note=note
+    )

@@ -1,71 +1,98 @@
-"""Wiring: builds the one `Desk` object that holds every collaborator the stages need.
+"""Wiring: builds the one `Desk` (daemon.desk) from the configuration file.
 
-The stages (intake, pipeline, effects, watcher, commands, timers) take a Desk instead of
-reaching for globals, so a test can build one with a manual clock and real servers, and
-the daemon builds one from the configuration file. Turning URLs into adapters happens
-here and nowhere else.
+Turning URLs into adapters happens here and nowhere else; what each workflow event causes
+is subscribed from the one table in daemon.events.
 """
+
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from daemon import db
+from daemon import db, events, staffmail, timers, timers_jobs
 from daemon.clock import Clock, SystemClock
-from daemon.config import Config
+from daemon.commands.registry import COMMANDS
+from daemon.config import Config, load
 from daemon.credentials import secret_provider
+from daemon.desk import Desk
 from daemon.directory import StaffDirectory
+from daemon.logformat import configure as configure_logging
+from daemon.offboarding import WEBHOOK, webhook_handler
 from daemon.outbox import MAIL, Dispatcher, MailHandler
 from daemon.rendering import Renderer
+from daemon.schema import ConfigError
+from daemon.sheets.sync import SheetSync
 from daemon.workflow import EventBus
+from integrations.imap import ImapSource
+from integrations.maildir import MaildirSource
+from integrations.sheets.google import GoogleSheets, client_from_service_account
+from integrations.sheets.xlsx import XlsxSheets
+from integrations.smtp import FileSender, MailSender, Security, SmtpSender
 
 
-@dataclass
-class Desk:
-    config: Config
-    engine: Engine
-    factory: sessionmaker[Session]
-    clock: Clock
-    renderer: Renderer
-    bus: EventBus
-    staff: StaffDirectory
-    dispatcher: Dispatcher
-    sender: Any
-    extras: dict[str, Any] = field(default_factory=dict)
-    # One unit of case work at a time in this process: the watcher's thread (mail) and
-    # the scheduler's (timers) would otherwise race on the same case, and row locks alone
-    # do not cover SQLite or the JSON details both may rewrite.
-    case_work: threading.RLock = field(default_factory=threading.RLock)
-    # Set when the daemon is asked to stop: long loops (backlog, outbox, IDLE) look at it
-    # between mails, so a stop never waits for a whole pass.
-    stopping: threading.Event = field(default_factory=threading.Event)
+def load_config(path: str | Path) -> Config:
+    """The configuration file, its logging set up as it asks."""
+    config = load(path)
+    configure_logging(config.logging.level, config.logging.format)
+    return config
 
 
-def build_desk(config: Config, *, clock: Clock | None = None, sender: Any = None, migrate: bool = True) -> Desk:
+def open_desk(path: str | Path, **kwargs: Any) -> Desk:
+    """The desk a configuration file describes, its local folders made (what every command starts from)."""
+    config = load_config(path)
+    ensure_dirs(config)
+    return build_desk(config, **kwargs)
+
+
+def build_desk(
+    config: Config, *, clock: Clock | None = None, sender: MailSender | None = None, migrate: bool = True
+) -> Desk:
     """Everything the daemon needs, from the configuration; `sender` may be given by tests."""
-    from daemon import effects
-
     engine = make_engine(config)
     if migrate:
         db.migrate(engine)
     factory = db.session_factory(engine)
     clock = clock or SystemClock()
     stopping = threading.Event()
-    dispatcher = Dispatcher(factory, clock, max_attempts=config.outbox.max_attempts,
-                            retry_after=timedelta(seconds=config.outbox.retry_after_seconds), stop=stopping)
-    staff = StaffDirectory(config.staff.members, desks=config.desk.system_addresses,
-                           domains=(config.desk.domain, *config.desk.own_domains), desk_address=config.desk.address)
-    desk = Desk(config, engine, factory, clock, make_renderer(config), EventBus(), staff, dispatcher,
-                sender or make_sender(config), stopping=stopping)
+    dispatcher = Dispatcher(
+        factory,
+        clock,
+        max_attempts=config.outbox.max_attempts,
+        retry_after=timedelta(seconds=config.outbox.retry_after_seconds),
+        stop=stopping,
+    )
+    staff = StaffDirectory(
+        config.staff.members,
+        desks=config.desk.system_addresses,
+        domains=(config.desk.domain, *config.desk.own_domains),
+        desk_address=config.desk.address,
+    )
+    desk = Desk(
+        config,
+        engine,
+        factory,
+        clock,
+        make_renderer(config),
+        EventBus(),
+        staff,
+        dispatcher,
+        sender or make_sender(config),
+        config.business.calendar(),
+        stopping=stopping,
+    )
+    desk.staff_mail, desk.outsider_commands = staffmail.handle, staffmail.refuse_outsider
+    desk.commands = COMMANDS
+    desk.pending_timers = timers.pending_timers
+    desk.timer_jobs = timers_jobs.JOBS
+    desk.sheets = SheetSync(desk, lambda: make_sheet_backend(config))
     dispatcher.register(MAIL, MailHandler(desk.sender))
-    effects.register(desk)
+    dispatcher.register(WEBHOOK, webhook_handler(config.webhook.timeout_seconds))
+    events.subscribe(desk)
     return desk
 
 
@@ -78,7 +105,7 @@ def make_engine(config: Config) -> Engine:
 def local_path(config: Config, url: str, scheme: str) -> Path | None:
     """The folder a file-based URL names (`file:outbox`, `maildir:inbox`); None for a server's URL."""
     prefix = f"{scheme}:"
-    return config.path(url[len(prefix):]) if url.startswith(prefix) else None
+    return config.path(url[len(prefix) :]) if url.startswith(prefix) else None
 
 
 def make_renderer(config: Config) -> Renderer:
@@ -89,51 +116,56 @@ def make_renderer(config: Config) -> Renderer:
 
 def make_sender(config: Config):
     """The outgoing-mail adapter for `[smtp] url`."""
-    from integrations.smtp import FileSender, SmtpSender
 
     url = config.smtp.url
     if (folder := local_path(config, url, "file")) is not None:
         return FileSender(folder)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
-    security = "tls" if parts.scheme == "smtps" else _starttls_choice(query)
-    password = secret_provider(config.smtp.password_env, config.smtp.password_command, "smtp") if parts.username else None
-    return SmtpSender(parts.hostname, parts.port or (465 if security == "tls" else 587), security=security,
-                      username=unquote(parts.username) if parts.username else None, password_provider=password,
-                      timeout=config.smtp.timeout, max_attempts=config.smtp.max_attempts)
+    security: Security = "tls" if parts.scheme == "smtps" else _starttls_choice(query)
+    password = (
+        secret_provider(config.smtp.password_env, config.smtp.password_command, "smtp") if parts.username else None
+    )
+    return SmtpSender(
+        parts.hostname,
+        parts.port or (465 if security == "tls" else 587),
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password_provider=password,
+        timeout=config.smtp.timeout,
+    )
 
 
 def make_sheet_backend(config: Config):
     """The sheets adapter for `[sheets] backend`: the local workbook, or Google through gspread."""
-    from integrations.sheets.google import GoogleSheets, client_from_service_account
-    from integrations.sheets.xlsx import XlsxSheets
 
     sheets = config.sheets
     if sheets.backend == "xlsx":
         return XlsxSheets(config.path(sheets.path))
     key = str(config.path(sheets.service_account_file)) if sheets.service_account_file else _service_account(sheets)
     client = client_from_service_account(key, timeout=(sheets.connect_timeout, sheets.read_timeout))
-    return GoogleSheets(client, max_attempts=sheets.max_attempts, writes_per_minute=sheets.writes_per_minute,
-                        reads_per_minute=sheets.reads_per_minute)
+    return GoogleSheets(
+        client,
+        max_attempts=sheets.max_attempts,
+        writes_per_minute=sheets.writes_per_minute,
+        reads_per_minute=sheets.reads_per_minute,
+    )
 
 
 def _service_account(sheets) -> str:
     import os
 
-    from daemon.schema import ConfigError
-
     # The key's JSON (or its file's path) from the environment: a secret stays out of the file.
     value = os.environ.get(sheets.service_account_env, "").strip()
     if not value:
-        raise ConfigError(f"sheets: backend \"google\" needs service_account_file or the key in "
-                          f"${sheets.service_account_env}")
+        raise ConfigError(
+            f'sheets: backend "google" needs service_account_file or the key in ${sheets.service_account_env}'
+        )
     return value
 
 
 def make_source(config: Config):
     """The inbox adapter for `[mailbox] url`."""
-    from integrations.imap import ImapSource
-    from integrations.maildir import MaildirSource
 
     box = config.mailbox
     if (folder := local_path(config, box.url, "maildir")) is not None:
@@ -142,16 +174,23 @@ def make_source(config: Config):
     implicit_tls = parts.scheme == "imaps"
     starttls = not implicit_tls and _starttls_choice(parse_qs(parts.query)) == "starttls"
     return ImapSource(
-        parts.hostname, parts.port or (993 if implicit_tls else 143), unquote(parts.username or ""),
+        parts.hostname,
+        parts.port or (993 if implicit_tls else 143),
+        unquote(parts.username or ""),
         secret_provider(box.password_env, box.password_command, "mailbox"),
-        ssl=implicit_tls, starttls=starttls, folder=unquote(parts.path.lstrip("/")) or "INBOX",
-        processed_folder=box.processed_folder or None, auth=box.auth,
-        connect_timeout=box.connect_timeout, read_timeout=box.read_timeout,
-        idle_renew=box.idle_renew_seconds, poll_interval=box.poll_seconds,
+        ssl=implicit_tls,
+        starttls=starttls,
+        folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        processed_folder=box.processed_folder or None,
+        auth=box.auth,
+        connect_timeout=box.connect_timeout,
+        read_timeout=box.read_timeout,
+        idle_renew=box.idle_renew_seconds,
+        poll_interval=box.poll_seconds,
     )
 
 
-def _starttls_choice(query: dict[str, list[str]]) -> str:
+def _starttls_choice(query: dict[str, list[str]]) -> Security:
     # STARTTLS unless the operator says otherwise, e.g. for a relay on the same host.
     return "none" if query.get("starttls", ["yes"])[0].lower() in ("no", "off", "false") else "starttls"
 

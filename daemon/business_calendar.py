@@ -3,13 +3,14 @@
 Every deadline the desk keeps is computed here, in local wall-clock time, then turned into
 UTC once. Doing the arithmetic on local dates (not on UTC offsets or cron expressions) is
 what keeps "two business days at 10:00" at 10:00 across a daylight-saving change: APScheduler
-only ever sees the resulting UTC instant (see PITFALLS, cron triggers across DST).
+only ever sees the resulting UTC instant (a wall-clock trigger would fire twice or never across a DST change).
 """
+
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Container
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
@@ -17,7 +18,7 @@ import holidays as holiday_tables
 from daemon.schema import ConfigError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-UTC = timezone.utc
+UTC = UTC
 # Far enough to cross any run of holidays and weekends; a calendar with no working day at
 # all is refused when it is built, so this bound is never the real answer.
 _MAX_DAYS_SEARCHED = 400
@@ -30,7 +31,7 @@ class BusinessCalendar:
     zone: ZoneInfo
     opens: time
     closes: time
-    days: frozenset[int]                      # date.weekday() numbers: 0 is Monday
+    days: frozenset[int]  # date.weekday() numbers: 0 is Monday
     holidays: Container[date]
     customer_opens: time = time(9, 0)
     customer_closes: time = time(17, 0)
@@ -42,18 +43,27 @@ class BusinessCalendar:
         return _aware(moment).astimezone(self.zone)
 
 
-def build_calendar(timezone_name: str = "UTC", hours: str = "09:00-17:30",
-                   days: tuple[str, ...] = WEEKDAYS[:5], holidays_country: str = "",
-                   holidays_subdivision: str = "", extra_holidays: tuple[str, ...] = (),
-                   customer_hours: str = "09:00-17:00", path: str = "business") -> BusinessCalendar:
+def build_calendar(
+    timezone_name: str = "UTC",
+    hours: str = "09:00-17:30",
+    days: tuple[str, ...] = WEEKDAYS[:5],
+    holidays_country: str = "",
+    holidays_subdivision: str = "",
+    extra_holidays: tuple[str, ...] = (),
+    customer_hours: str = "09:00-17:00",
+    path: str = "business",
+) -> BusinessCalendar:
     """A calendar from configuration values; a bad value raises ConfigError naming its key."""
     opens, closes = parse_hours(hours, f"{path}.hours")
     customer_opens, customer_closes = parse_hours(customer_hours, f"{path}.customer_hours")
     return BusinessCalendar(
-        zone=parse_zone(timezone_name, f"{path}.timezone"), opens=opens, closes=closes,
+        zone=parse_zone(timezone_name, f"{path}.timezone"),
+        opens=opens,
+        closes=closes,
         days=_parse_days(days, f"{path}.days"),
         holidays=_holidays(holidays_country, holidays_subdivision, extra_holidays, path),
-        customer_opens=customer_opens, customer_closes=customer_closes,
+        customer_opens=customer_opens,
+        customer_closes=customer_closes,
     )
 
 
@@ -75,8 +85,11 @@ def next_business_slot(after: datetime, cal: BusinessCalendar) -> datetime:
     local = cal.local(after)
     if cal.is_business_day(local.date()) and cal.opens <= local.time() < cal.closes:
         return _aware(after).astimezone(UTC)
-    day = local.date() if cal.is_business_day(local.date()) and local.time() < cal.opens else (
-        _next_business_day(local.date(), cal))
+    day = (
+        local.date()
+        if cal.is_business_day(local.date()) and local.time() < cal.opens
+        else (_next_business_day(local.date(), cal))
+    )
     return at_local(day, cal.opens, cal.zone)
 
 
@@ -117,11 +130,11 @@ def at_local(day: date, wall: time, zone: ZoneInfo) -> datetime:
 
 
 def parse_hours(text: str, key: str) -> tuple[time, time]:
-    """"09:00-17:30" -> (09:00, 17:30); the opening must come before the closing."""
+    """ "09:00-17:30" -> (09:00, 17:30); the opening must come before the closing."""
     try:
         first, last = (time.fromisoformat(part.strip()) for part in text.split("-"))
     except ValueError:
-        raise ConfigError(f"{key}: expected hours like \"09:00-17:30\", got {text!r}") from None
+        raise ConfigError(f'{key}: expected hours like "09:00-17:30", got {text!r}') from None
     if first >= last:
         raise ConfigError(f"{key}: opens at {first:%H:%M}, which is not before {last:%H:%M}")
     return first, last
@@ -157,10 +170,14 @@ def _country_table(country: str, subdivision: str, path: str):
         return None
     supported = holiday_tables.list_supported_countries()
     if country not in supported:
-        raise ConfigError(f"{path}.holidays_country: no holiday calendar for {country!r} (ISO codes such as GB, US, DE)")
+        raise ConfigError(
+            f"{path}.holidays_country: no holiday calendar for {country!r} (ISO codes such as GB, US, DE)"
+        )
     if subdivision and subdivision not in supported[country]:
-        raise ConfigError(f"{path}.holidays_subdivision: {country} has no subdivision {subdivision!r} "
-                          f"(known: {', '.join(supported[country]) or 'none'})")
+        raise ConfigError(
+            f"{path}.holidays_subdivision: {country} has no subdivision {subdivision!r} "
+            f"(known: {', '.join(supported[country]) or 'none'})"
+        )
     return holiday_tables.country_holidays(country, subdiv=subdivision or None)
 
 
@@ -168,7 +185,7 @@ def _country_table(country: str, subdivision: str, path: str):
 class _Holidays:
     """Public holidays of a country (years filled in as asked) plus the agency's own days."""
 
-    table: object
+    table: Container[date] | None
     extra: frozenset[date]
 
     def __contains__(self, day: object) -> bool:

@@ -3,16 +3,21 @@
 A case reference is for people (`CX-2026-0042`, numbered per year); the token is for
 machines (unguessable, carried in our Reply-To address).
 """
+
 from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
 from daemon.workflow import FINISHED, Trigger, advance
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 # A case in progress is any case not finished; the workflow says which states those are.
 _FINISHED_STATES = tuple(sorted(state.value for state in FINISHED))
@@ -33,40 +38,83 @@ def new_token() -> str:
     return secrets.token_hex(10)
 
 
-def open_case(desk, session: Session, *, kind: str, requester: str, account: Account | None,
-              trigger: Trigger, inbound: InboundMessage | None, actor: str, summary: str = "",
-              services: tuple[str, ...] = (), final_day: date | None = None, details: dict | None = None,
-              **event_data) -> Case:
+def open_case(
+    desk: Desk,
+    session: Session,
+    *,
+    kind: str,
+    requester: str,
+    account: Account | None,
+    trigger: Trigger,
+    inbound: InboundMessage | None,
+    actor: str,
+    summary: str = "",
+    services: tuple[str, ...] = (),
+    final_day: date | None = None,
+    scope: dict | None = None,
+    language: str | None = None,
+    asked_at: datetime | None = None,
+    **event_data,
+) -> Case:
     """Create a case, put the mail that started it on its timeline, and advance it."""
     now = desk.clock.now()
-    case = Case(reference=next_reference(session, desk.config.desk.reference_prefix, now.year), token=new_token(),
-                kind=kind, state="", account_id=account.id if account else None, requester=requester,
-                verified=trigger is Trigger.OPENED, opened_at=now, requested_services=list(services),
-                requested_final_day=final_day, details=dict(details or {}))
+    case = Case(
+        reference=next_reference(session, desk.config.desk.reference_prefix, now.year),
+        token=new_token(),
+        kind=kind,
+        state=None,
+        account_id=account.id if account else None,
+        requester=requester,
+        verified=trigger is Trigger.OPENED,
+        opened_at=now,
+        requested_services=list(services),
+        requested_final_day=final_day,
+        scope=dict(scope or {}),
+        language=language,
+        asked_at=asked_at,
+        details={},
+    )
     session.add(case)
     session.flush()
     if inbound is not None:
         attach_message(session, case, inbound, now, actor=requester, summary=summary)
-    advance(session, desk.bus, case, trigger, actor=actor, at=now,
-            message_id=inbound.id if inbound else None, **event_data)
+    advance(
+        session, desk.bus, case, trigger, actor=actor, at=now, message_id=inbound.id if inbound else None, **event_data
+    )
     return case
 
 
-def attach_message(session: Session, case: Case, inbound: InboundMessage, at: datetime, *, actor: str,
-                   summary: str, kind: str = "mail_in") -> None:
+def attach_message(
+    session: Session,
+    case: Case,
+    inbound: InboundMessage,
+    at: datetime,
+    *,
+    actor: str,
+    summary: str,
+    kind: str = "mail_in",
+) -> None:
     inbound.case_id = case.id
     record(session, case, kind, at=at, actor=actor, message_id=inbound.id, summary=summary[:300])
 
 
-def attach_mail(desk, session: Session, case: Case, mail) -> None:
+def attach_mail(desk: Desk, session: Session, case: Case, mail) -> None:
     """A stored mail (`classify.Mail`) on `case`'s timeline, from its sender, under its subject."""
     attach_message(session, case, mail.inbound, desk.clock.now(), actor=mail.sender, summary=mail.parsed.subject)
 
 
-def record(session: Session, case: Case, kind: str, *, at: datetime, actor: str = "", summary: str = "",
-           message_id: int | None = None, **data) -> CaseEvent:
-    event = CaseEvent(case_id=case.id, at=at, kind=kind, actor=actor, summary=summary, data=data,
-                      message_id=message_id)
+def record(
+    session: Session,
+    case: Case,
+    kind: str,
+    *,
+    at: datetime,
+    actor: str = "",
+    summary: str = "",
+    message_id: int | None = None,
+    **data,
+) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, at=at, kind=kind, actor=actor, summary=summary, data=data, message_id=message_id)
     case.events.append(event)
     return event
 
@@ -80,3 +128,12 @@ def open_case_for(session: Session, account_id: int | None, requester: str) -> C
         query = query.where(Case.requester == requester)
     return session.scalars(query).first()
 
+
+def latest_reason(case: Case) -> dict:
+    """The reason staff recorded last with #reason ({category, text, by, at}), or {}."""
+    return (case.reasons or [{}])[-1]
+
+
+def reason_category(case: Case) -> str:
+    """The category of the latest recorded reason, or ''."""
+    return str(latest_reason(case).get("category", ""))

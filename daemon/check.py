@@ -5,21 +5,26 @@ problem, naming the key or the thing to fix. A check never prints a secret, only
 variable or command it came from. The exit code is the worst line's: 0 all fine, 1 a
 part failed (a server away, a password refused), 2 the configuration must change.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
+from daemon.app import ensure_dirs, make_engine, make_renderer, make_sender, make_sheet_backend, make_source
+from daemon.check_staff import auth_problems, role_problems, staff_problems
 from daemon.config import Config
 from daemon.schema import ConfigError
+from daemon.sheets import layout
+from integrations.smtp import AUTH_CODES, FileSender, RelaySetupError, SendError
 
 PART_FAILED, BAD_CONFIGURATION = 1, 2
 
 
 @dataclass(frozen=True)
 class Line:
-    status: str         # "ok", "warning" or "FAILED"
+    status: str  # "ok", "warning" or "FAILED"
     text: str = ""
     exit_code: int = 0
 
@@ -66,8 +71,6 @@ def _lines(check: Check, config: Config) -> list[Line]:
 def check_database(config: Config) -> None:
     from sqlalchemy import text
 
-    from daemon.app import make_engine
-
     engine = make_engine(config)
     try:
         with engine.connect() as connection:
@@ -77,7 +80,6 @@ def check_database(config: Config) -> None:
 
 
 def check_mailbox(config: Config) -> None:
-    from daemon.app import ensure_dirs, make_source
 
     ensure_dirs(config)
     source = make_source(config)
@@ -89,8 +91,6 @@ def check_mailbox(config: Config) -> None:
 
 def check_smtp(config: Config) -> list[Line]:
     """Connect, TLS and AUTH as configured, then QUIT (no mail); a file outbox gets a probe file."""
-    from daemon.app import ensure_dirs, make_sender
-    from integrations.smtp import FileSender, RelaySetupError, SendError
 
     ensure_dirs(config)
     sender = make_sender(config)
@@ -102,8 +102,11 @@ def check_smtp(config: Config) -> list[Line]:
         return [failed(_setup_hint(config, sender, exc))]
     except SendError as exc:
         reason = exc.__cause__ or exc
-        return [failed(f"cannot connect to {sender.host}:{sender.port}: {reason}: is the relay running, "
-                       f"and is smtp.url right?")]
+        return [
+            failed(
+                f"cannot connect to {sender.host}:{sender.port}: {reason}: is the relay running, and is smtp.url right?"
+            )
+        ]
     except OSError as exc:
         return [failed(f"cannot write a file in {sender.directory}: {exc.strerror or exc} (smtp.url)")]
     if isinstance(sender, FileSender):
@@ -113,19 +116,24 @@ def check_smtp(config: Config) -> list[Line]:
 
 
 def _setup_hint(config: Config, sender, exc) -> str:
-    from integrations.smtp import AUTH_CODES
 
     if exc.code in AUTH_CODES:
-        where = ("smtp.password_command" if config.smtp.password_command
-                 else f"${config.smtp.password_env} (smtp.password_env)")
-        return (f"{sender.host}:{sender.port} refused the login of {sender.username!r}: {exc}: check the password "
-                f"in {where} and the user in smtp.url")
-    return (f"{sender.host}:{sender.port}: {exc}: check smtp.url (smtps:// for TLS from the start, "
-            "?starttls=no only for a relay on this host)")
+        where = (
+            "smtp.password_command"
+            if config.smtp.password_command
+            else f"${config.smtp.password_env} (smtp.password_env)"
+        )
+        return (
+            f"{sender.host}:{sender.port} refused the login of {sender.username!r}: {exc}: check the password "
+            f"in {where} and the user in smtp.url"
+        )
+    return (
+        f"{sender.host}:{sender.port}: {exc}: check smtp.url (smtps:// for TLS from the start, "
+        "?starttls=no only for a relay on this host)"
+    )
 
 
 def check_templates(config: Config) -> list[Line]:
-    from daemon.app import make_renderer
 
     names = make_renderer(config).names()
     return [] if names else [failed("no templates found (templates.override_dir)")]
@@ -133,8 +141,6 @@ def check_templates(config: Config) -> list[Line]:
 
 def check_sheets(config: Config) -> list[Line]:
     """Read the header of every mapped sheet: proves the key, the sharing and the names."""
-    from daemon.app import make_sheet_backend
-    from daemon.sheets import layout
 
     backend = make_sheet_backend(config)
     checklist = layout.checklist_names(config.offboarding.items)
@@ -149,19 +155,16 @@ def check_sheets(config: Config) -> list[Line]:
 
 
 def check_staff(config: Config) -> list[Line]:
-    from daemon.check_staff import staff_problems
 
     return [misconfigured(problem) for problem in staff_problems(config)]
 
 
 def check_roles(config: Config) -> list[Line]:
-    from daemon.check_staff import role_problems
 
     return [misconfigured(problem) for problem in role_problems(config)]
 
 
 def check_auth(config: Config) -> list[Line]:
-    from daemon.check_staff import auth_problems
 
     problems, warnings = auth_problems(config)
     return [misconfigured(p) for p in problems] + [warning(w) for w in warnings]

@@ -5,20 +5,24 @@ line per problem, starting with the key to change. These problems stall cases qu
 (an approval step nobody may answer waits for ever, a role spelled `retension` grants
 nothing), so `check` names them before a case meets them.
 """
+
 from __future__ import annotations
 
 import difflib
 import re
 
-from daemon.commands.base import ANY_STAFF
-from daemon.commands.registry import COMMANDS, lookup, roles_for
+from daemon.commands.base import ANY_STAFF, roles_for
+from daemon.commands.registry import COMMANDS, lookup
 from daemon.config import Config
 
 _ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 # Offboarding owners that name the account's people, not a staff role.
 _ACCOUNT_OWNERS = frozenset({"team"})
-_CASES = {"always": "every case", "credit": "a case with a credit",
-          "early_termination": "a case ending before its term"}
+_CASES = {
+    "always": "every case",
+    "credit": "a case with a credit",
+    "early_termination": "a case ending before its term",
+}
 
 
 def roles_in_use(config: Config) -> frozenset[str]:
@@ -46,23 +50,32 @@ def staff_problems(config: Config) -> list[str]:
     if not members:
         return ["staff.members: empty: nobody can run #commands or answer an approval step"]
     used, key = roles_in_use(config), "staff.members" + (" (or staff.file)" if config.staff.file else "")
-    problems = [f"{key}: {member.email!r} is not an e-mail address ({_who(member)})"
-                for member in members if not _ADDRESS.fullmatch(member.email.strip())]
+    problems = [
+        f"{key}: {member.email!r} is not an e-mail address ({_who(member)})"
+        for member in members
+        if not _ADDRESS.fullmatch(member.email.strip())
+    ]
     for member in members:
-        problems += [f"{key}: {member.email} has the role {role!r}, which no command, approval step or "
-                     f"offboarding item uses{_did_you_mean(role, used)}"
-                     for role in member.roles if role not in used]
+        problems += [
+            f"{key}: {member.email} has the role {role!r}, which no command, approval step or "
+            f"offboarding item uses{_did_you_mean(role, used)}"
+            for role in member.roles
+            if role not in used
+        ]
     return problems
 
 
 def role_problems(config: Config) -> list[str]:
     """Approval steps and commands nobody in [staff] may answer or run."""
     if not config.staff.members:
-        return []   # staff_problems already says it, once
+        return []  # staff_problems already says it, once
     held = held_roles(config)
-    problems = [f"approvals.chain[{i}]: nobody in [staff] holds the role {role!r}: {_CASES[condition]} waits "
-                f"at that step for ever (give a member that role, or change the chain)"
-                for i, (role, condition) in enumerate(config.approvals.steps()) if role not in held]
+    problems = [
+        f"approvals.chain[{i}]: nobody in [staff] holds the role {role!r}: {_CASES[condition]} waits "
+        f"at that step for ever (give a member that role, or change the chain)"
+        for i, (role, condition) in enumerate(config.approvals.steps())
+        if role not in held
+    ]
     for name in config.commands.roles:
         if lookup(name) is None:
             names = [command.name for command in COMMANDS]
@@ -77,9 +90,11 @@ def _commands_nobody_can_run(config: Config, held: frozenset[str]) -> list[str]:
         roles = roles_for(config, command)
         if not roles & ANY_STAFF and not roles & held:
             stranded.setdefault(roles, []).append(command.name)
-    return [f"commands.roles{'.' + names[0] if len(names) == 1 else ''}: nobody in [staff] holds "
-            f"{_either(roles)}, so nobody can run {', '.join('#' + name for name in names)}"
-            for roles, names in stranded.items()]
+    return [
+        f"commands.roles{'.' + names[0] if len(names) == 1 else ''}: nobody in [staff] holds "
+        f"{_either(roles)}, so nobody can run {', '.join('#' + name for name in names)}"
+        for roles, names in stranded.items()
+    ]
 
 
 def auth_problems(config: Config) -> tuple[list[str], list[str]]:
@@ -88,11 +103,15 @@ def auth_problems(config: Config) -> tuple[list[str], list[str]]:
     if auth.authserv_ids or not config.staff.members:
         return [], []
     if auth.verify_dkim_locally and "dkim" in auth.accept:
-        return [], ["auth.authserv_ids: empty: no Authentication-Results header is trusted, so a staff #command "
-                    "passes only with a DKIM signature the desk verifies itself (set your receiving server's "
-                    "authserv-id)"]
-    return ["auth.authserv_ids: empty and no local DKIM check (auth.verify_dkim_locally, auth.accept): "
-            "no staff #command can ever pass (set your receiving server's authserv-id)"], []
+        return [], [
+            "auth.authserv_ids: empty: no Authentication-Results header is trusted, so a staff #command "
+            "passes only with a DKIM signature the desk verifies itself (set your receiving server's "
+            "authserv-id)"
+        ]
+    return [
+        "auth.authserv_ids: empty and no local DKIM check (auth.verify_dkim_locally, auth.accept): "
+        "no staff #command can ever pass (set your receiving server's authserv-id)"
+    ], []
 
 
 def _who(member) -> str:

@@ -10,6 +10,7 @@
 On SQLite there is one process (`daemon.leader.SingleProcessLock`) and BEGIN IMMEDIATE
 serialises writers, so these locks are only taken on PostgreSQL.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select, text
@@ -46,6 +47,7 @@ def lock_case_work(session: Session) -> None:
 def claim_waiting(session: Session, message_id: int) -> InboundMessage | None:
     """The stored mail, locked for this transaction, if it still waits; None if done or taken."""
     return session.scalars(
-        select(InboundMessage).where(InboundMessage.id == message_id, InboundMessage.status.in_(WAITING))
+        select(InboundMessage)
+        .where(InboundMessage.id == message_id, InboundMessage.status.in_(WAITING))
         .with_for_update(skip_locked=True)
     ).first()

@@ -3,6 +3,7 @@
 Each sub-command is a small function; they share one way to load the configuration and
 build the Desk, and report problems in plain words with exit code 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,25 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from daemon import app, cli_cases, cli_outbox, cli_report, intake, leader, pipeline, scheduler, timers
+from daemon.accounts_import import import_rows, read_rows
+from daemon.app import make_source
+from daemon.check import run_checks
 from daemon.config import Config, load
+from daemon.db import transaction
+from daemon.demo import set_up
+from daemon.logformat import configure
+from daemon.pipeline import reprocess
 from daemon.schema import ConfigError
+from daemon.sheets.customers import sync_accounts
+from daemon.tables import progress
+from daemon.watcher import Watcher
+from integrations.sheets.backend import SheetsError
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 log = logging.getLogger("canceldesk")
 
@@ -42,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="watch the inbox and run the desk until stopped")
     run.add_argument("--once", action="store_true", help="process what is there, then exit")
     run.set_defaults(handler=cmd_run)
-    commands.add_parser("check", help="validate the configuration and try every connection").set_defaults(handler=cmd_check)
+    commands.add_parser("check", help="validate the configuration and try every connection").set_defaults(
+        handler=cmd_check
+    )
     reprocess = commands.add_parser("reprocess", help="process a stored message again (e.g. one set aside)")
     reprocess.add_argument("message_id", type=int)
     reprocess.set_defaults(handler=cmd_reprocess)
@@ -55,15 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path)
     importer.set_defaults(handler=cmd_accounts_import)
     accounts.add_parser("sync", help="import accounts from the customers sheet ([sheets] customers_*)").set_defaults(
-        handler=cmd_accounts_sync)
+        handler=cmd_accounts_sync
+    )
     sheets = commands.add_parser("sheets", help="the billing, offboarding and planner sheets").add_subparsers(
-        dest="sheets_command")
-    sheets.add_parser("reconcile", help="write pending rows, then repair rows people deleted, moved or edited"
-                      ).set_defaults(handler=cmd_sheets_reconcile)
+        dest="sheets_command"
+    )
+    sheets.add_parser(
+        "reconcile", help="write pending rows, then repair rows people deleted, moved or edited"
+    ).set_defaults(handler=cmd_sheets_reconcile)
     jobs = commands.add_parser("jobs", help="the timers: what is due, for which case, when").add_subparsers(
-        dest="jobs_command")
+        dest="jobs_command"
+    )
     jobs.add_parser("list", help="list pending timers, soonest first").set_defaults(handler=cmd_jobs_list)
-    from daemon import cli_cases, cli_outbox, cli_report
 
     cli_cases.register(commands, accounts)
     cli_report.register(commands)
@@ -77,21 +99,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args) -> Config:
-    config = load(args.config)
-    _logging(config.logging.level, config.logging.format)
-    return config
+    return app.load_config(args.config)
 
 
-def _desk(args, **kwargs):
-    from daemon.app import build_desk, ensure_dirs
-
-    config = _config(args)
-    ensure_dirs(config)
-    return build_desk(config, **kwargs)
+def _desk(args, **kwargs) -> Desk:
+    return app.open_desk(args.config, **kwargs)
 
 
 def cmd_run(args) -> int:
-    from daemon import leader
 
     desk = _desk(args)
     try:
@@ -106,10 +121,7 @@ def cmd_run(args) -> int:
             held.close()
 
 
-def _run(args, desk) -> int:
-    from daemon import cli_report, leader, timers
-    from daemon.app import make_source
-    from daemon.watcher import Watcher
+def _run(args, desk: Desk) -> int:
 
     watcher = Watcher(desk, make_source(desk.config))
     _stop_on_signals(desk.stopping)
@@ -117,8 +129,13 @@ def _run(args, desk) -> int:
         timers.run_due_timers(desk)  # what fell due while the daemon was not running
         cli_report.on_run(desk, once=True)
         report = watcher.run_once()
-        log.info("done: %s stored, %s already known, %s processed, %s mails sent",
-                 report.stored, report.duplicates, report.processed, report.sent)
+        log.info(
+            "done: %s stored, %s already known, %s processed, %s mails sent",
+            report.stored,
+            report.duplicates,
+            report.processed,
+            report.sent,
+        )
         return 0
     log.info("canceldesk is watching %s (Ctrl-C to stop)", watcher.source.key)
     leader.serve(desk, lambda: _lead(desk, watcher))
@@ -126,8 +143,7 @@ def _run(args, desk) -> int:
     return 0
 
 
-def _lead(desk, watcher) -> None:
-    from daemon import cli_report, scheduler
+def _lead(desk: Desk, watcher) -> None:
 
     scheduler.start(desk)  # timers fire from its thread; the database keeps what is due
     cli_report.on_run(desk, once=False)  # the digest is one of its timers
@@ -138,7 +154,6 @@ def _lead(desk, watcher) -> None:
 
 
 def cmd_check(args) -> int:
-    from daemon.check import run_checks
 
     try:
         config = load(args.config)
@@ -150,7 +165,6 @@ def cmd_check(args) -> int:
 
 
 def cmd_reprocess(args) -> int:
-    from daemon.pipeline import reprocess
 
     outcome = reprocess(_desk(args), args.message_id)
     _print_outcome(outcome)
@@ -158,8 +172,6 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from daemon import intake, pipeline
-    from daemon.db import transaction
 
     desk = _desk(args)
     raw = args.file.read_bytes()
@@ -168,8 +180,9 @@ def cmd_replay(args) -> int:
         desk.engine.dispose()
         return 0
     with transaction(desk.factory) as session:
-        stored = intake.store(session, mailbox=f"replay:{args.file.name}", uidvalidity=None, uid=None, raw=raw,
-                              now=desk.clock.now())
+        stored = intake.store(
+            session, mailbox=f"replay:{args.file.name}", uidvalidity=None, uid=None, raw=raw, now=desk.clock.now()
+        )
     if not stored.is_new:
         print(f"already stored as message #{stored.message_id}; use `canceldesk reprocess {stored.message_id}`")
         return 1
@@ -180,14 +193,13 @@ def cmd_replay(args) -> int:
 
 
 def _print_outcome(outcome) -> None:
-    print(f"message #{outcome.message_id}: {outcome.status.value}"
-          + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else ""))
+    print(
+        f"message #{outcome.message_id}: {outcome.status.value}"
+        + (f" ({outcome.decision.label}: {outcome.decision.reason})" if outcome.decision else "")
+    )
 
 
 def cmd_accounts_import(args) -> int:
-    from daemon.accounts_import import import_rows, read_rows
-    from daemon.db import transaction
-    from daemon.tables import progress
 
     desk = _desk(args)
     try:
@@ -203,26 +215,25 @@ def cmd_accounts_import(args) -> int:
 
 
 def cmd_accounts_sync(args) -> int:
-    from daemon.sheets.customers import sync_accounts
-    from integrations.sheets.backend import SheetsError
 
     desk = _desk(args)
-    sync = desk.extras["sheets"]
+    sync = desk.sheets
     try:
         report = sync_accounts(desk, sync.backend, sync.mappings["customers"])
     except SheetsError as exc:
         print(f"error: the customers sheet could not be read: {exc}", file=sys.stderr)
         return 2
-    print(f"{report.imported} accounts imported from the customers sheet, {len(report.problems)} rows could not be read")
+    print(
+        f"{report.imported} accounts imported from the customers sheet, {len(report.problems)} rows could not be read"
+    )
     for line in report.lines():
         print(f"  skipped {line}")
     return 0 if not report.problems else 1
 
 
 def cmd_sheets_reconcile(args) -> int:
-    from integrations.sheets.backend import SheetsError
 
-    sync = _desk(args).extras["sheets"]
+    sync = _desk(args).sheets
     try:
         flushed = sync.flush()
         results = sync.reconcile()
@@ -234,14 +245,14 @@ def cmd_sheets_reconcile(args) -> int:
         return 2
     print(f"{flushed.entries} pending rows written")
     for name, r in results.items():
-        print(f"{name}: {r.unchanged} rows as they should be, {r.restored} restored, {r.edited} edited back, "
-              f"{r.moved} moved, {r.cleared} duplicates cleared")
+        print(
+            f"{name}: {r.unchanged} rows as they should be, {r.restored} restored, {r.edited} edited back, "
+            f"{r.moved} moved, {r.cleared} duplicates cleared"
+        )
     return 0
 
 
 def cmd_jobs_list(args) -> int:
-    from daemon import timers
-    from daemon.db import transaction
 
     desk = _desk(args)
     with transaction(desk.factory) as session:
@@ -251,7 +262,6 @@ def cmd_jobs_list(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from daemon.demo import set_up
 
     _logging("INFO")
     config_path = set_up(args.dir)
@@ -260,7 +270,6 @@ def cmd_demo(args) -> int:
 
 
 def _logging(level: str, style: str = "text") -> None:
-    from daemon.logformat import configure
 
     configure(level, style)
 

@@ -4,25 +4,39 @@ Registered into the `canceldesk` parser by daemon.cli. `list` prints a table for
 or JSON with `--json`; `retry` puts entries back in line for the daemon's next pass.
 Exit codes: 0 done, 1 some entries could not be requeued (unknown, already sent), 2 usage.
 """
+
 from __future__ import annotations
 
 import contextlib
 import sys
 
+from daemon import app
+from daemon.db import transaction
+from daemon.outbox_admin import listing, requeue
 from daemon.tables import table, to_json
 
-COLUMNS = [("id", "ID"), ("status", "Status"), ("kind", "Kind"), ("recipient", "Recipient"), ("case", "Case"),
-           ("attempts", "Tries"), ("next_try", "Next try (UTC)"), ("last_error", "Last error")]
+COLUMNS = [
+    ("id", "ID"),
+    ("status", "Status"),
+    ("kind", "Kind"),
+    ("recipient", "Recipient"),
+    ("case", "Case"),
+    ("attempts", "Tries"),
+    ("next_try", "Next try (UTC)"),
+    ("last_error", "Last error"),
+]
 
 
 def register(commands) -> None:
     outbox = commands.add_parser("outbox", help="outgoing mail and sheet rows: what waits, what failed").add_subparsers(
-        dest="outbox_command")
+        dest="outbox_command"
+    )
     listing = outbox.add_parser("list", help="outbox entries (all by default), oldest first")
     which = listing.add_mutually_exclusive_group()
     for status in ("pending", "failed", "sent"):
-        which.add_argument(f"--{status}", dest="status", action="store_const", const=status,
-                           help=f"only {status} entries")
+        which.add_argument(
+            f"--{status}", dest="status", action="store_const", const=status, help=f"only {status} entries"
+        )
     listing.add_argument("--limit", type=int, default=200, help="at most this many, the newest (default 200)")
     listing.add_argument("--json", action="store_true", help="one JSON list, for scripts")
     listing.set_defaults(handler=cmd_outbox_list)
@@ -35,10 +49,8 @@ def register(commands) -> None:
 @contextlib.contextmanager
 def _session(args):
     """A transaction on the desk's database, its connections closed afterwards."""
-    from daemon.cli import _desk
-    from daemon.db import transaction
 
-    desk = _desk(args)
+    desk = app.open_desk(args.config)
     try:
         with transaction(desk.factory) as session:
             yield desk, session
@@ -47,7 +59,6 @@ def _session(args):
 
 
 def cmd_outbox_list(args) -> int:
-    from daemon.outbox_admin import listing
 
     with _session(args) as (_, session):
         rows = listing(session, args.status, args.limit)
@@ -59,15 +70,17 @@ def cmd_outbox_list(args) -> int:
 
 
 def cmd_outbox_retry(args) -> int:
-    from daemon.outbox_admin import requeue
 
     if not args.ids and not args.failed:
         print("error: name the entries to retry (IDs from `canceldesk outbox list`) or --failed", file=sys.stderr)
         return 2
     with _session(args) as (desk, session):
         queued, problems = requeue(session, ids=tuple(args.ids), failed=args.failed, now=desk.clock.now())
-    print(f"{len(queued)} entries queued again" + (f" (#{', #'.join(map(str, queued))})" if queued else "")
-          + ": the running daemon sends them at its next pass (or `canceldesk run --once`)")
+    print(
+        f"{len(queued)} entries queued again"
+        + (f" (#{', #'.join(map(str, queued))})" if queued else "")
+        + ": the running daemon sends them at its next pass (or `canceldesk run --once`)"
+    )
     for problem in problems:
         print(f"  not queued: {problem}")
     return 1 if problems else 0

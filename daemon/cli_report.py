@@ -4,13 +4,22 @@ Registered into the `canceldesk` parser by daemon.cli. `report` prints the reaso
 as tables (or `--json`), and writes it as HTML (`--html FILE`) and CSV (`--csv FOLDER`).
 `health` exits 0 when all is well, 1 when something needs a person, 2 on a usage problem.
 """
+
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from daemon import app, digest, health, report_render
+from daemon.db import transaction
+from daemon.health import check_health
+from daemon.report import build_report
 from daemon.tables import to_json
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 
 def register(commands) -> None:
@@ -19,27 +28,26 @@ def register(commands) -> None:
     report.add_argument("--html", type=Path, metavar="FILE", help="also write the report as one HTML page")
     report.add_argument("--csv", type=Path, metavar="FOLDER", help="also write one CSV file per table")
     report.add_argument("--json", action="store_true", help="print JSON for scripts instead of tables")
-    report.add_argument("--send-digest", action="store_true",
-                        help="mail this week's digest to the managers now (once per week, like the timer)")
+    report.add_argument(
+        "--send-digest",
+        action="store_true",
+        help="mail this week's digest to the managers now (once per week, like the timer)",
+    )
     report.set_defaults(handler=cmd_report)
-    health = commands.add_parser("health", help="is every part reachable, is mail waiting? exit 1 if a person "
-                                                "is needed")
+    health = commands.add_parser(
+        "health", help="is every part reachable, is mail waiting? exit 1 if a person is needed"
+    )
     health.add_argument("--json", action="store_true", help="print JSON for a monitor instead of lines")
     health.set_defaults(handler=cmd_health)
 
 
-def _desk(args):
-    from daemon.cli import _desk
-
-    return _desk(args)
+def _desk(args) -> Desk:
+    return app.open_desk(args.config)
 
 
 def cmd_report(args) -> int:
-    from daemon import report_render
-    from daemon.db import transaction
-    from daemon.report import build_report
 
-    since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=timezone.utc) if args.since else None
+    since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=UTC) if args.since else None
     desk = _desk(args)
     if args.send_digest:
         return _send_digest(desk)
@@ -55,8 +63,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _send_digest(desk) -> int:
-    from daemon import digest
+def _send_digest(desk: Desk) -> int:
 
     sent = digest.send_if_due(desk)
     print(sent.describe())
@@ -64,24 +71,20 @@ def _send_digest(desk) -> int:
     return 0 if sent.recipients else 1
 
 
-def on_run(desk, *, once: bool) -> None:
+def on_run(desk: Desk, *, once: bool) -> None:
     """What `run` adds for managers and monitors: the weekly digest on its timer, the health endpoint."""
-    from daemon import digest, health
 
     if once:
         digest.run_due(desk)
         return
-    digest.schedule(desk, desk.extras["scheduler"])
+    digest.schedule(desk, desk.scheduler)
     if desk.config.health.http_port:
         health.serve(desk, desk.config.health.http_port)
 
 
 def cmd_health(args) -> int:
-    from daemon.health import check_health
 
     desk = _desk(args)
     result = check_health(desk)
     print(to_json(result.as_dict()) if args.json else "\n".join(result.lines()))
     return 0 if result.ok else 1
-
-

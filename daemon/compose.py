@@ -5,15 +5,17 @@ Every message canceldesk sends has its own Message-ID on our domain, `In-Reply-T
 leads back to the case (`cancel+TOKEN@domain`), and `Auto-Submitted` (RFC 3834) with
 `X-Auto-Response-Suppress: All`, so that other robots do not answer us.
 """
+
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import sys
 from datetime import datetime
-from email.policy import EmailPolicy, linesep_splitter
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 
 from daemon.config import DeskConfig
@@ -65,15 +67,25 @@ class ComposePolicy(EmailPolicy):
         return super().header_fetch_parse(name, value)
 
 
+# What email.policy strips from a header's text before parsing it.
+_LINE_BREAKS = re.compile(r"\n|\r")
+
+
 @functools.lru_cache(maxsize=512)
 def _parsed(header_factory, name: str, value: str):
     # What EmailPolicy.header_fetch_parse does with a text value.
-    return header_factory(name, "".join(linesep_splitter.split(value)))
+    return header_factory(name, "".join(_LINE_BREAKS.split(value)))
 
 
 def _verbatim(name: str, value: str, max_length: int) -> bool:
-    return (value.isascii() and value.isprintable() and "=?" not in value and value == value.strip()
-            and "  " not in value and len(name) + 2 + len(value) <= max_length)
+    return (
+        value.isascii()
+        and value.isprintable()
+        and "=?" not in value
+        and value == value.strip()
+        and "  " not in value
+        and len(name) + 2 + len(value) <= max_length
+    )
 
 
 # The same rules and output as policy.default and policy.SMTP, at a fraction of the cost.
@@ -81,9 +93,18 @@ POLICY = ComposePolicy(header_factory=HeaderClasses())
 SMTP_POLICY = POLICY.clone(linesep="\r\n")
 
 
-def compose(desk: DeskConfig, rendered: RenderedMail, to: list[str], *, now: datetime,
-            case_reference: str = "", case_token: str = "", answering: "Thread | None" = None,
-            auto: str = "auto-generated", cc: list[str] | None = None) -> EmailMessage:
+def compose(
+    desk: DeskConfig,
+    rendered: RenderedMail,
+    to: list[str],
+    *,
+    now: datetime,
+    case_reference: str = "",
+    case_token: str = "",
+    answering: Thread | None = None,
+    auto: str = "auto-generated",
+    cc: list[str] | None = None,
+) -> EmailMessage:
     """One complete message, ready for the outbox."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = _from(desk.name, desk.address)
@@ -135,7 +156,7 @@ class Thread:
         self.references = references
 
     @classmethod
-    def of(cls, parsed) -> "Thread":
+    def of(cls, parsed) -> Thread:
         """A reply to `parsed` (a parsers.model.ParsedMessage)."""
         return cls(parsed.message_id, parent_chain(parsed.references, parsed.in_reply_to))
 

@@ -7,18 +7,29 @@ Secrets are never in the file: only the name of an environment variable or a com
 that prints them (see `daemon.credentials`). The sections of the playbook, the timers and
 the sheets live in `config_playbook`, `config_timers` and `config_sheets`, re-exported here.
 """
+
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 from daemon.business_calendar import parse_zone
 from daemon.config_playbook import (  # noqa: F401 (Offer re-exported: one schema, one import)
-    ApprovalsConfig, AuthConfig, CallsConfig, CommandsConfig, OffboardingConfig, Offer, OffersConfig, ReasonsConfig,
-    VendorsConfig, WebhookConfig)
+    ApprovalsConfig,
+    AuthConfig,
+    CallsConfig,
+    CommandsConfig,
+    OffboardingConfig,
+    Offer,
+    OffersConfig,
+    ReasonsConfig,
+    VendorsConfig,
+    WebhookConfig,
+)
 from daemon.config_report import HealthConfig, ReportConfig
 from daemon.config_sheets import SheetsConfig
 from daemon.config_timers import BusinessConfig, TimersConfig, WinbackConfig
@@ -79,7 +90,6 @@ class SmtpConfig:
     password_env: str = "CANCELDESK_SMTP_PASSWORD"
     password_command: str = ""
     timeout: float = 30.0
-    max_attempts: int = 3
 
     def validate(self, path: str) -> None:
         _check_url(self.url, ("smtp", "smtps", "smtp+starttls", "file"), f"{path}.url")
@@ -136,8 +146,9 @@ class IntentConfig:
             raise ConfigError(f"{path}.max_chars: at least 200 characters, not {self.max_chars}")
         for service in self.service_aliases:
             if service not in self.services:
-                raise ConfigError(f"{path}.service_aliases.{service}: not one of {path}.services "
-                                  f"({', '.join(self.services)})")
+                raise ConfigError(
+                    f"{path}.service_aliases.{service}: not one of {path}.services ({', '.join(self.services)})"
+                )
 
 
 @dataclass(frozen=True)

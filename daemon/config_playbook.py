@@ -4,15 +4,17 @@ command roles, the save call, approvals, offboarding, vendors and the webhook.
 Part of the schema in `daemon.config` (which re-exports these classes); documented in
 `config.example.toml` under the sections of the same names.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 from daemon.schema import ConfigError
 
+# -- staff commands: authentication, reasons, offers, roles ---------------------------------
 
-# -- staff commands (issue 4a): authentication, reasons, offers, roles ----------------------
 
 @dataclass(frozen=True)
 class AuthConfig:
@@ -33,7 +35,7 @@ class ReasonsConfig:
 class Offer:
     name: str
     description: str = ""
-    answers: tuple[str, ...] = ()   # the reason categories this offer answers
+    answers: tuple[str, ...] = ()  # the reason categories this offer answers
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class CommandsConfig:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-# -- the playbook in depth (issue 4b): save call, approvals, offboarding, vendors, webhook ---
+# -- the playbook in depth: save call, approvals, offboarding, vendors, webhook -------------
 
 APPROVAL_CONDITIONS = ("always", "credit", "early_termination")
 
@@ -77,18 +79,25 @@ class CallsConfig:
         from datetime import time
 
         if not 1 <= self.business_days_after_notice <= 2:
-            raise ConfigError(f"{path}.business_days_after_notice: the playbook holds the call within 2 business "
-                              f"days of the notice: use 1 or 2, got {self.business_days_after_notice}")
+            raise ConfigError(
+                f"{path}.business_days_after_notice: the playbook holds the call within 2 business "
+                f"days of the notice: use 1 or 2, got {self.business_days_after_notice}"
+            )
         try:
             time.fromisoformat(self.hour)
         except ValueError:
-            raise ConfigError(f"{path}.hour: expected a time like \"11:00\", got {self.hour!r}") from None
+            raise ConfigError(f'{path}.hour: expected a time like "11:00", got {self.hour!r}') from None
 
 
 @dataclass(frozen=True)
 class ApprovalsConfig:
-    chain: tuple[str, ...] = ("retention", "director", "finance when credit",
-                              "general_manager when early_termination", "accounting")
+    chain: tuple[str, ...] = (
+        "retention",
+        "director",
+        "finance when credit",
+        "general_manager when early_termination",
+        "accounting",
+    )
 
     def validate(self, path: str) -> None:
         for i, _ in enumerate(self.chain):
@@ -103,8 +112,10 @@ class ApprovalsConfig:
         role, _, condition = (part.strip() for part in self.chain[index].partition(" when "))
         condition = condition or "always"
         if not role or " " in role or condition not in APPROVAL_CONDITIONS:
-            raise ConfigError(f"{key}: expected \"ROLE\" or \"ROLE when CONDITION\" with CONDITION one of "
-                              f"{', '.join(APPROVAL_CONDITIONS)}, got {self.chain[index]!r}")
+            raise ConfigError(
+                f'{key}: expected "ROLE" or "ROLE when CONDITION" with CONDITION one of '
+                f"{', '.join(APPROVAL_CONDITIONS)}, got {self.chain[index]!r}"
+            )
         return role, condition
 
 
@@ -122,7 +133,7 @@ class OffboardingConfig:
         for i, line in enumerate(self.items):
             name, arrow, owner = line.partition("->")
             if not arrow or not name.strip() or not owner.strip():
-                raise ConfigError(f"{path}.items[{i}]: expected \"ITEM -> OWNER\", got {line!r}")
+                raise ConfigError(f'{path}.items[{i}]: expected "ITEM -> OWNER", got {line!r}')
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ class VendorsConfig:
         for i, line in enumerate(self.notices):
             service, colon, addresses = line.partition(":")
             if not colon or not service.strip() or "@" not in addresses:
-                raise ConfigError(f"{path}.notices[{i}]: expected \"SERVICE: vendor@example.com\", got {line!r}")
+                raise ConfigError(f'{path}.notices[{i}]: expected "SERVICE: vendor@example.com", got {line!r}')
 
     def for_service(self, service: str) -> list[str]:
         found: list[str] = []
@@ -150,4 +161,4 @@ class WebhookConfig:
     timeout_seconds: float = 10.0
 
 
-# -- sheets (issue 5): billing, offboarding and planner projected onto Google or a workbook --
+# -- sheets: billing, offboarding and planner projected onto Google or a workbook -----------

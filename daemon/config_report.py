@@ -3,6 +3,7 @@
 Part of the schema in `daemon.config` (which re-exports these classes); documented in
 `config.example.toml` under [report] and [health].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

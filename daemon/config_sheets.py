@@ -3,12 +3,14 @@
 Part of the schema in `daemon.config` (which re-exports it); documented in
 `config.example.toml` under [sheets].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
 from daemon.schema import ConfigError
+from daemon.sheets.layout import mappings
 
 
 @dataclass(frozen=True)
@@ -29,27 +31,54 @@ class SheetsConfig:
     billing_spreadsheet: str = ""
     billing_worksheet: str = "Billing"
     billing_columns: tuple[str, ...] = (
-        "account: Account", "item_id: Item ID", "client: Client", "service: Service", "monthly_amount: Monthly amount",
-        "stop_date: Stop date", "case_ref: Case", "status: Status")
+        "account: Account",
+        "item_id: Item ID",
+        "client: Client",
+        "service: Service",
+        "monthly_amount: Monthly amount",
+        "stop_date: Stop date",
+        "case_ref: Case",
+        "status: Status",
+    )
     offboarding_spreadsheet: str = ""
     offboarding_worksheet: str = "Offboarding"
     offboarding_columns: tuple[str, ...] = (
-        "case_ref: Case", "client: Client", "final_day: Final day", "reason: Reason", "owner: Owner",
-        "status: Status")
+        "case_ref: Case",
+        "client: Client",
+        "final_day: Final day",
+        "reason: Reason",
+        "owner: Owner",
+        "status: Status",
+    )
     planner_spreadsheet: str = ""
     planner_worksheet: str = "Planner"
     planner_columns: tuple[str, ...] = (
-        "case_ref: Case", "account: Account", "client: Client", "kind: Kind", "effective_date: Effective date",
-        "resume_date: Resume date", "reason: Reason", "status: Status")
+        "case_ref: Case",
+        "account: Account",
+        "client: Client",
+        "kind: Kind",
+        "effective_date: Effective date",
+        "resume_date: Resume date",
+        "reason: Reason",
+        "status: Status",
+    )
     customers_spreadsheet: str = ""
     customers_worksheet: str = "Customers"
     customers_columns: tuple[str, ...] = (
-        "account_id: Account ID", "name: Name", "timezone: Time zone", "contract_start: Contract start",
-        "term_months: Term months", "notice_days: Notice days", "account_manager: Account manager",
-        "team_lead: Team lead", "contacts: Contacts", "team: Team", "billing_items: Billing items")
+        "account_id: Account ID",
+        "name: Name",
+        "timezone: Time zone",
+        "contract_start: Contract start",
+        "term_months: Term months",
+        "notice_days: Notice days",
+        "account_manager: Account manager",
+        "team_lead: Team lead",
+        "contacts: Contacts",
+        "team: Team",
+        "billing_items: Billing items",
+    )
 
     def validate(self, path: str) -> None:
-        from daemon.sheets.layout import mappings
 
         if self.writes_per_minute < 1 or self.reads_per_minute < 1 or self.max_attempts < 1:
             raise ConfigError(f"{path}: writes_per_minute, reads_per_minute and max_attempts must be at least 1")

@@ -3,10 +3,12 @@
 Part of the schema in `daemon.config` (which re-exports these classes); documented in
 `config.example.toml` under [business], [timers] and [winback].
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from daemon.business_calendar import build_calendar
 from daemon.schema import ConfigError
 
 
@@ -25,10 +27,17 @@ class BusinessConfig:
 
     def calendar(self, path: str = "business"):
         """The working calendar these values describe (daemon.business_calendar)."""
-        from daemon.business_calendar import build_calendar
 
-        return build_calendar(self.timezone, self.hours, self.days, self.holidays_country,
-                              self.holidays_subdivision, self.extra_holidays, self.customer_hours, path)
+        return build_calendar(
+            self.timezone,
+            self.hours,
+            self.days,
+            self.holidays_country,
+            self.holidays_subdivision,
+            self.extra_holidays,
+            self.customer_hours,
+            path,
+        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,9 @@ class TimersConfig:
         try:
             time.fromisoformat(self.customer_send_hour)
         except ValueError:
-            raise ConfigError(f"{path}.customer_send_hour: expected a time like \"10:00\", "
-                              f"got {self.customer_send_hour!r}") from None
+            raise ConfigError(
+                f'{path}.customer_send_hour: expected a time like "10:00", got {self.customer_send_hour!r}'
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class WinbackConfig:
     def validate(self, path: str) -> None:
         for i, line in enumerate(self.offers):
             if ":" not in line or not line.split(":", 1)[0].strip():
-                raise ConfigError(f"{path}.offers[{i}]: expected \"reason: offer\", got {line!r}")
+                raise ConfigError(f'{path}.offers[{i}]: expected "reason: offer", got {line!r}')
 
     def offer_for(self, reason: str | None) -> str:
         """The offer written for the reason a customer left (its category, before any ':')."""

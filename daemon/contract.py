@@ -7,26 +7,32 @@ customer asked for), and whether a final day is an early termination (before the
 ends), which the approval chain then sends to whoever `[approvals]` names for it.
 After the term the agreement is taken to run month to month: no early termination.
 """
+
 from __future__ import annotations
 
 import calendar
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from daemon.models import Account, Case
-from daemon.workflow import BECOMES_ACTIVE, Trigger
+from daemon.workflow import DomainEvent, Trigger
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 
 @dataclass(frozen=True)
 class ContractReview:
     notice_date: date
     notice_days: int
-    notice_end: date                  # the earliest final day of service the notice allows
-    term_end: date | None             # the last day of the committed term; None: no term on file
+    notice_end: date  # the earliest final day of service the notice allows
+    term_end: date | None  # the last day of the committed term; None: no term on file
     requested_final_day: date | None
-    final_day: date                   # the day proposed: the later of notice_end and the request
+    final_day: date  # the day proposed: the later of notice_end and the request
     early_termination: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,8 +65,15 @@ def earliest_final_day(account: Account, notice_date: date) -> date:
 def review(account: Account, notice_date: date, requested: date | None = None) -> ContractReview:
     notice_end = earliest_final_day(account, notice_date)
     final_day = max(notice_end, requested) if requested else notice_end
-    return ContractReview(notice_date, account.notice_days or 0, notice_end, term_end(account), requested,
-                          final_day, is_early(account, final_day))
+    return ContractReview(
+        notice_date,
+        account.notice_days or 0,
+        notice_end,
+        term_end(account),
+        requested,
+        final_day,
+        is_early(account, final_day),
+    )
 
 
 def notice_date(case: Case) -> date:
@@ -77,8 +90,7 @@ def notice_date(case: Case) -> date:
         if event.kind in written:
             moment = _arrival(event) or event.at
     # Asked 'how do I cancel?' and then said yes: the request counts from the question.
-    asked = (case.details or {}).get("asked")
-    moment = datetime.fromisoformat(asked) if asked else moment
+    moment = case.asked_at or moment
     zone = ZoneInfo(case.account.timezone) if case.account and case.account.timezone else None
     return _local_date(moment, zone)
 
@@ -99,20 +111,18 @@ def review_case(case: Case) -> ContractReview | None:
     if case.account is None:
         return None
     requested = case.requested_final_day
-    if requested is None and ((case.details or {}).get("scope") or {}).get("until_term_end"):
+    if requested is None and (case.scope or {}).get("until_term_end"):
         requested = term_end(case.account)
     return review(case.account, notice_date(case), requested)
 
 
-def template_values(desk, case: Case) -> dict[str, Any] | None:
+def template_values(desk: Desk, case: Case) -> dict[str, Any] | None:
     """What the team notice shows of the contract; None when there is no account to review."""
     found = review_case(case)
     if found is None:
         return None
     approvers = [role for role, condition in desk.config.approvals.steps() if condition == "early_termination"]
-    return {**found.as_dict(),
-            "term_line": term_line(found),
-            "approvers": ", ".join(approvers) or "nobody configured"}
+    return {**found.as_dict(), "term_line": term_line(found), "approvers": ", ".join(approvers) or "nobody configured"}
 
 
 def term_line(found: ContractReview) -> str:
@@ -121,13 +131,15 @@ def term_line(found: ContractReview) -> str:
         return "no fixed term on file"
     if found.notice_date <= found.term_end:
         return f"in its initial term until {found.term_end.isoformat()}"
-    return (f"month to month since {(found.term_end + timedelta(days=1)).isoformat()}, "
-            f"with {found.notice_days} days' notice")
+    return (
+        f"month to month since {(found.term_end + timedelta(days=1)).isoformat()}, "
+        f"with {found.notice_days} days' notice"
+    )
 
 
-def register(desk) -> None:
-    for trigger in BECOMES_ACTIVE:
-        desk.bus.subscribe(trigger, lambda session, case, event: store(case))
+def keep_review(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """A case that becomes active keeps the review of its contract as it stands then."""
+    store(case)
 
 
 def store(case: Case) -> None:

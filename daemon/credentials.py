@@ -5,12 +5,13 @@ command form (getmail6's `password_command`) lets an operator use a keyring, `pa
 OAuth2 helper that prints a fresh access token; it is run again on every connection
 because Microsoft 365 and Gmail tokens expire within the hour.
 """
+
 from __future__ import annotations
 
 import os
 import shlex
 import subprocess
-from typing import Callable
+from collections.abc import Callable
 
 from daemon.schema import ConfigError
 
@@ -23,8 +24,9 @@ def secret_provider(env_name: str, command: str, what: str) -> Callable[[], str]
             return _run_command(command, what)
         if env_name and env_name in os.environ:
             return os.environ[env_name]
-        raise ConfigError(f"{what}.password_env: the environment variable {env_name} is not set "
-                          f"(set it, or {what}.password_command)")
+        raise ConfigError(
+            f"{what}.password_env: the environment variable {env_name} is not set (set it, or {what}.password_command)"
+        )
 
     return provide
 
@@ -36,5 +38,7 @@ def _run_command(command: str, what: str) -> str:
         raise ConfigError(f"{what}: password_command could not run: {exc.__class__.__name__}") from None
     if done.returncode != 0:
         # stderr is shown, stdout never: stdout would be the secret.
-        raise ConfigError(f"{what}: password_command failed with exit code {done.returncode}: {done.stderr.strip()[:200]}")
+        raise ConfigError(
+            f"{what}: password_command failed with exit code {done.returncode}: {done.stderr.strip()[:200]}"
+        )
     return done.stdout.strip()

@@ -4,12 +4,13 @@ SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL is tested, 
 `postgres://` or `postgresql://` use its psycopg 3 driver). The schema is only ever
 created by Alembic, so a database made today upgrades tomorrow.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -118,8 +119,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
-    from alembic import command
     from alembic.config import Config as AlembicConfig
+
+    from alembic import command
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(ALEMBIC_DIR))

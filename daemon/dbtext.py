@@ -6,6 +6,7 @@ header can carry either. Every string parameter of every statement passes throug
 `escape_parameters` (hooked on the engine by `daemon.db`), which writes such characters
 as visible backslash escapes ('\\x00', '\\udcff'): the text is kept, and readable.
 """
+
 from __future__ import annotations
 
 from typing import Any

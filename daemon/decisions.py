@@ -11,40 +11,37 @@ new monthly amount and the day it starts) goes out once there is nothing left to
 when the case is saved, or when the chain approves it.
 
 A change (a downgrade, a budget cut) is a decision like the others: its day is the first
-day billed at the new amount, and the amounts live in `details["changes"]` (service ->
+day billed at the new amount, and the amounts live in `Case.changes` (service ->
 {"amount", "was"}), read only while that service's decision is a change. The customer
 stays on different terms, so a case with a change and no cancellation is *changed*; so is
 a change request that drops a service and keeps the rest.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases, contract, effects
+from daemon import cases, contract, effects, mailer
 from daemon.directory import bare
 from daemon.models import Case, ServiceDecision
-from daemon.workflow import StepRefused, Trigger, advance
+from daemon.workflow import DomainEvent, StepRefused, Trigger, advance
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 KEEP, CANCEL, PAUSE, CHANGE = "keep", "cancel", "pause", "change"
-OUTCOME_LABELS = {"saved": "saved", "lost": "lost", "partially_saved": "partially saved", "paused": "paused",
-                  "changed": "changed"}
-
-
-def register_playbook(desk) -> None:
-    """Every subscriber of the playbook in depth, called once from daemon.effects.register."""
-    from daemon import approvals, calls, offboarding
-
-    contract.register(desk)
-    calls.register(desk)
-    # The summary first: the customer's mail is queued before the work it announces.
-    for trigger in (Trigger.SAVED, Trigger.APPROVED):
-        desk.bus.subscribe(trigger, lambda session, case, event: send_summary(desk, session, case, event.name))
-    approvals.register(desk)
-    offboarding.register(desk)
+OUTCOME_LABELS = {
+    "saved": "saved",
+    "lost": "lost",
+    "partially_saved": "partially saved",
+    "paused": "paused",
+    "changed": "changed",
+}
 
 
 def services_of(case: Case) -> list[str]:
@@ -63,8 +60,10 @@ def resolve_services(case: Case, text: str) -> list[str]:
         raise StepRefused(f"name the services: {', '.join(known.values()) or 'none on file'}")
     unknown = [name for name in wanted if name.lower() not in known]
     if unknown:
-        raise StepRefused(f"unknown service {', '.join(unknown)} for {_account_name(case)} "
-                          f"(services on file: {', '.join(known.values()) or 'none'})")
+        raise StepRefused(
+            f"unknown service {', '.join(unknown)} for {_account_name(case)} "
+            f"(services on file: {', '.join(known.values()) or 'none'})"
+        )
     return list(dict.fromkeys(known[name.lower()] for name in wanted))
 
 
@@ -75,8 +74,23 @@ def in_scope(case: Case) -> list[str]:
 
 
 def decisions_of(session: Session, case: Case) -> list[ServiceDecision]:
-    return list(session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id)
-                                .order_by(ServiceDecision.id)))
+    return list(
+        session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id).order_by(ServiceDecision.id))
+    )
+
+
+def final_days(session: Session, case: Case) -> dict[str, date]:
+    """Each cancelled service's final day: the decisions recorded, else what was requested."""
+    days = {d.service: d.day for d in decisions_of(session, case) if d.decision == CANCEL and d.day is not None}
+    if not days and case.requested_final_day:
+        days = {service: case.requested_final_day for service in case.requested_services or ["all services"]}
+    return days
+
+
+def resume_day(session: Session, case: Case) -> date | None:
+    """The day a pause ends: the latest 'pause until' decision, else the requested day."""
+    days = [d.day for d in decisions_of(session, case) if d.decision == PAUSE and d.day is not None]
+    return max(days, default=None) or case.requested_final_day
 
 
 def check_to_come(day: date, today: date) -> None:
@@ -90,13 +104,16 @@ def check_final_day(case: Case, day: date, today: date) -> None:
     check_to_come(day, today)
     review = contract.review_case(case)
     if review is not None and day < review.notice_end:
-        raise StepRefused(f"{day.isoformat()} is before the earliest final day of service, "
-                          f"{review.notice_end.isoformat()} ({review.notice_days} days' notice from "
-                          f"{review.notice_date.isoformat()})")
+        raise StepRefused(
+            f"{day.isoformat()} is before the earliest final day of service, "
+            f"{review.notice_end.isoformat()} ({review.notice_days} days' notice from "
+            f"{review.notice_date.isoformat()})"
+        )
 
 
-def decide(desk, session: Session, case: Case, services: list[str], decision: str, day: date | None,
-           actor: str) -> str | None:
+def decide(
+    desk: Desk, session: Session, case: Case, services: list[str], decision: str, day: date | None, actor: str
+) -> str | None:
     """Record one decision for `services`, then conclude the case if every service is decided."""
     now = desk.clock.now()
     existing = {d.service: d for d in decisions_of(session, case)}
@@ -107,9 +124,17 @@ def decide(desk, session: Session, case: Case, services: list[str], decision: st
         row.decision, row.day, row.decided_by, row.decided_at = decision, day, actor, now
         session.add(row)
     session.flush()
-    cases.record(session, case, "decision", at=now, actor=actor,
-                 summary=f"{decision} {', '.join(services)}" + (f" ({_day_word(decision)} {day})" if day else ""),
-                 decision=decision, services=services, day=day.isoformat() if day else None)
+    cases.record(
+        session,
+        case,
+        "decision",
+        at=now,
+        actor=actor,
+        summary=f"{decision} {', '.join(services)}" + (f" ({_day_word(decision)} {day})" if day else ""),
+        decision=decision,
+        services=services,
+        day=day.isoformat() if day else None,
+    )
     return conclude(desk, session, case, actor)
 
 
@@ -129,19 +154,28 @@ def outcome(case: Case, decisions: list[ServiceDecision]) -> str | None:
     return "changed" if case.kind == "change" or CHANGE in kinds else "partially_saved"
 
 
-def conclude(desk, session: Session, case: Case, actor: str) -> str | None:
+def conclude(desk: Desk, session: Session, case: Case, actor: str) -> str | None:
     found = outcome(case, decisions_of(session, case))
     if found is None:
         return None
-    case.details = {**(case.details or {}), "outcome": found}
+    case.outcome = found
     trigger = Trigger.SAVED if found == "saved" else Trigger.DECIDED
-    advance(session, desk.bus, case, trigger, actor=actor, at=desk.clock.now(),
-            summary=f"outcome: {OUTCOME_LABELS[found]}", outcome=found)
+    advance(
+        session,
+        desk.bus,
+        case,
+        trigger,
+        actor=actor,
+        at=desk.clock.now(),
+        summary=f"outcome: {OUTCOME_LABELS[found]}",
+        outcome=found,
+    )
     return found
 
 
-def change_service(desk, session: Session, case: Case, service: str, amount: Decimal, day: date,
-                   actor: str) -> str | None:
+def change_service(
+    desk: Desk, session: Session, case: Case, service: str, amount: Decimal, day: date, actor: str
+) -> str | None:
     """Bill `service` at `amount` a month from `day`, then conclude like any decision."""
     was = monthly_amount(case, service)
     if amount < 0:
@@ -151,10 +185,8 @@ def change_service(desk, session: Session, case: Case, service: str, amount: Dec
     if amount == was:
         raise StepRefused(f"{service} is already billed {was} a month: write #keep {service} to leave it as it is")
     check_change_day(case, day, desk.clock.now().date())
-    changes = dict((case.details or {}).get("changes", {}))
-    changes[service] = {"amount": str(amount), "was": str(was)}
     # Stored before deciding: the approval request the decision may send reads the amounts.
-    case.details = {**(case.details or {}), "changes": changes}
+    case.changes = {**changes_of(case), service: {"amount": str(amount), "was": str(was)}}
     return decide(desk, session, case, [service], CHANGE, day, actor)
 
 
@@ -162,12 +194,15 @@ def monthly_amount(case: Case, service: str) -> Decimal:
     """The monthly amount of the one billing item of `service`: the amount a change replaces."""
     items = [item for item in case.account.billing_items if item.service == service] if case.account else []
     if not items:
-        raise StepRefused(f"{service} has no billing item on file for {_account_name(case)}, so no monthly "
-                          f"amount to change")
+        raise StepRefused(
+            f"{service} has no billing item on file for {_account_name(case)}, so no monthly amount to change"
+        )
     if len(items) > 1:
         # The billing sheet shows the new amount on the item it replaces: with several, which one is ambiguous.
-        raise StepRefused(f"{service} is billed as {len(items)} items ({', '.join(i.item_key for i in items)}): "
-                          f"#change sets the amount of a service billed as one item")
+        raise StepRefused(
+            f"{service} is billed as {len(items)} items ({', '.join(i.item_key for i in items)}): "
+            f"#change sets the amount of a service billed as one item"
+        )
     return items[0].monthly_amount
 
 
@@ -184,14 +219,16 @@ def check_change_day(case: Case, day: date, today: date) -> None:
     check_to_come(day, today)
     review = contract.review_case(case)
     if review is not None and day <= review.notice_end:
-        raise StepRefused(f"{day.isoformat()} is within the notice period: the new amount may start from "
-                          f"{(review.notice_end + timedelta(days=1)).isoformat()} ({review.notice_days} days' "
-                          f"notice from {review.notice_date.isoformat()})")
+        raise StepRefused(
+            f"{day.isoformat()} is within the notice period: the new amount may start from "
+            f"{(review.notice_end + timedelta(days=1)).isoformat()} ({review.notice_days} days' "
+            f"notice from {review.notice_date.isoformat()})"
+        )
 
 
 def changes_of(case: Case) -> dict[str, dict[str, str]]:
     """Service -> {"amount", "was"} of each service #change decided (another decision forgets it)."""
-    return dict((case.details or {}).get("changes", {}))
+    return dict(case.changes or {})
 
 
 def parse_amount(text: str, example: str = "250.00") -> Decimal:
@@ -206,14 +243,14 @@ def parse_amount(text: str, example: str = "250.00") -> Decimal:
 
 
 def credit_of(case: Case) -> Decimal:
-    return Decimal((case.details or {}).get("credit", "0"))
+    return Decimal(case.credit or 0)
 
 
 def set_credit(case: Case, text: str) -> Decimal:
     amount = parse_amount(text)
     if amount < 0:
         raise StepRefused("a credit is a positive amount, or 0 to take it back")
-    case.details = {**(case.details or {}), "credit": str(amount)}
+    case.credit = amount
     return amount
 
 
@@ -221,8 +258,9 @@ def is_early_termination(session: Session, case: Case) -> bool:
     """Any service cancelled on a final day before the contract term ends."""
     if case.account is None:
         return False
-    return any(d.decision == CANCEL and d.day and contract.is_early(case.account, d.day)
-               for d in decisions_of(session, case))
+    return any(
+        d.decision == CANCEL and d.day and contract.is_early(case.account, d.day) for d in decisions_of(session, case)
+    )
 
 
 def summary_values(session: Session, case: Case) -> dict:
@@ -233,22 +271,28 @@ def summary_values(session: Session, case: Case) -> dict:
     changes, credit = changes_of(case), credit_of(case)
     return {
         "kept": [s for s, d in zip(services, rows) if d is None or d.decision == KEEP],
-        "cancelled": [{"service": d.service, "final_day": d.day.isoformat()} for d in rows if d and d.decision == CANCEL],
+        "cancelled": [
+            {"service": d.service, "final_day": d.day.isoformat()} for d in rows if d and d.decision == CANCEL
+        ],
         "paused": [{"service": d.service, "until": d.day.isoformat()} for d in rows if d and d.decision == PAUSE],
-        "changed": [{"service": d.service, "from": d.day.isoformat(), **changes[d.service]}
-                    for d in rows if d and d.decision == CHANGE and d.service in changes],
-        "outcome": OUTCOME_LABELS.get((case.details or {}).get("outcome", ""), "undecided"),
+        "changed": [
+            {"service": d.service, "from": d.day.isoformat(), **changes[d.service]}
+            for d in rows
+            if d and d.decision == CHANGE and d.service in changes
+        ],
+        "outcome": OUTCOME_LABELS.get(case.outcome or "", "undecided"),
         "credit": str(credit) if credit else "",
-        "offers_accepted": [o for o in (case.details or {}).get("offers", []) if o.get("outcome") == "accepted"],
+        "offers_accepted": [o for o in case.offers or [] if o.get("outcome") == "accepted"],
     }
 
 
-def send_summary(desk, session: Session, case: Case, because: str) -> None:
-    """The customer's written summary of what ends and when (playbook rule 7)."""
+def send_summary(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """The customer's written summary of what ends and when, so nothing ends without them reading it."""
     context = {**effects.case_context(desk, case), **summary_values(session, case)}
-    round_ = (case.details or {}).get("approval_round", 0)
-    effects.send(desk, session, case, "customer_summary", [case.requester], context,
-                 dedupe=f"summary:{because}:{round_}")
+    round_ = case.approval_round or 0
+    mailer.send(
+        desk, session, case, "customer_summary", [case.requester], context, dedupe=f"summary:{event.name}:{round_}"
+    )
 
 
 def leads(case: Case) -> list[str]:
@@ -263,8 +307,7 @@ def _forget_changes(case: Case, services: list[str]) -> None:
     """A service decided otherwise no longer changes: its amounts must not reach a mail or a sheet."""
     changes = changes_of(case)
     if any(service in changes for service in services):
-        case.details = {**(case.details or {}),
-                        "changes": {s: v for s, v in changes.items() if s not in services}}
+        case.changes = {s: v for s, v in changes.items() if s not in services}
 
 
 def _day_word(decision: str) -> str:

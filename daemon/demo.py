@@ -4,6 +4,7 @@ Writes a configuration (Maildir inbox, SQLite, .eml outbox, staff from the examp
 accounts), imports the example accounts, and delivers the demo requests into the inbox
 once, so a newcomer sees cases open and acknowledgments appear under `var/outbox/`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,7 @@ from daemon.accounts_import import import_rows, read_rows
 from daemon.app import build_desk, ensure_dirs, local_path
 from daemon.config import load
 from daemon.db import transaction
+from integrations.maildir import deliver
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,8 @@ members = [
 # the business hours the deadlines count in; customers read their account's own zone.
 DEMO_ZONE = "Europe/London"
 
-DEMO_CONFIG = f"""\
+DEMO_CONFIG = (
+    f"""\
 # Written by `canceldesk demo` for `make run`; see config.example.toml for every key.
 [desk]
 address = "cancel@agency.example"
@@ -71,7 +74,9 @@ url = "sqlite:///canceldesk.db"
 # The demo's staff mail (docs/demo/05-staff-commands.eml) carries this server's header.
 authserv_ids = ["mx.agency.example"]
 
-""" + DEMO_STAFF
+"""
+    + DEMO_STAFF
+)
 
 
 def set_up(folder: Path) -> Path:
@@ -92,7 +97,6 @@ def set_up(folder: Path) -> Path:
 
 
 def _deliver_demo_mail(maildir: Path, marker: Path) -> None:
-    from integrations.maildir import deliver
 
     if marker.exists():
         log.info("demo requests were delivered before; drop more .eml files into %s/new to see more", maildir)

@@ -3,6 +3,7 @@
 Every look-up is by bare, lower-cased address: a display name never identifies anyone
 ('"alice@staff.example" <mallory@evil.example>' is Mallory).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,14 @@ class StaffDirectory:
     one: mail from it is our own mail coming back.
     """
 
-    def __init__(self, members: tuple[StaffMember, ...], *, desks: tuple[str, ...] = (),
-                 domains: tuple[str, ...] = (), desk_address: str = "") -> None:
+    def __init__(
+        self,
+        members: tuple[StaffMember, ...],
+        *,
+        desks: tuple[str, ...] = (),
+        domains: tuple[str, ...] = (),
+        desk_address: str = "",
+    ) -> None:
         self._by_address = {bare(m.email): Staff(bare(m.email), m.name, frozenset(m.roles)) for m in members}
         self._desks = frozenset(bare(a) for a in desks) - set(self._by_address)
         self._domains = frozenset(d.lower() for d in domains)

@@ -6,30 +6,35 @@ oldest one's age, outbox entries that failed for good, mails set aside). Any par
 anything failed or set aside, or a mail waiting longer than `[health] oldest_mail_minutes`
 needs a person: the command then exits 1 and the endpoint answers 503.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from daemon.check import CHECKS, Line
 from daemon.db import transaction
 from daemon.models import InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
 
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
 log = logging.getLogger(__name__)
-PARTS = ("database", "mailbox", "smtp", "sheets")   # the names of daemon.check's probes
+PARTS = ("database", "mailbox", "smtp", "sheets")  # the names of daemon.check's probes
 WAITING = (MessageStatus.RECEIVED, MessageStatus.FAILED)
 
 
 @dataclass
 class Health:
     checked_at: datetime
-    parts: dict[str, str | None]          # part -> None when reachable, else the problem
+    parts: dict[str, str | None]  # part -> None when reachable, else the problem
     waiting_mails: int
     oldest_waiting_minutes: float | None
     failed_outbox: int
@@ -41,15 +46,22 @@ class Health:
         return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked_at": self.checked_at.isoformat(),
-                "parts": {name: problem or "ok" for name, problem in self.parts.items()},
-                "waiting_mails": self.waiting_mails, "oldest_waiting_minutes": self.oldest_waiting_minutes,
-                "failed_outbox": self.failed_outbox, "set_aside_mails": self.set_aside_mails,
-                "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "checked_at": self.checked_at.isoformat(),
+            "parts": {name: problem or "ok" for name, problem in self.parts.items()},
+            "waiting_mails": self.waiting_mails,
+            "oldest_waiting_minutes": self.oldest_waiting_minutes,
+            "failed_outbox": self.failed_outbox,
+            "set_aside_mails": self.set_aside_mails,
+            "problems": self.problems,
+        }
 
     def lines(self) -> list[str]:
-        out = [f"{name:<14} {'ok' if problem is None else 'DOWN':<7} {problem or ''}".rstrip()
-               for name, problem in self.parts.items()]
+        out = [
+            f"{name:<14} {'ok' if problem is None else 'DOWN':<7} {problem or ''}".rstrip()
+            for name, problem in self.parts.items()
+        ]
         oldest = f", oldest waiting {self.oldest_waiting_minutes:.0f} min" if self.oldest_waiting_minutes else ""
         out.append(f"{'mail waiting':<14} {self.waiting_mails}{oldest}")
         out.append(f"{'outbox failed':<14} {self.failed_outbox}")
@@ -58,16 +70,16 @@ class Health:
         return out
 
 
-def check_health(desk, *, probe_parts: bool = True) -> Health:
+def check_health(desk: Desk, *, probe_parts: bool = True) -> Health:
     parts = _probe(desk.config) if probe_parts else {}
     now = desk.clock.now()
     with transaction(desk.factory) as session:
         waiting = session.scalar(select(func.count(InboundMessage.id)).where(InboundMessage.status.in_(WAITING)))
-        oldest = session.scalar(select(func.min(InboundMessage.received_at)).where(
-            InboundMessage.status.in_(WAITING)))
+        oldest = session.scalar(select(func.min(InboundMessage.received_at)).where(InboundMessage.status.in_(WAITING)))
         failed = session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.status == OutboxStatus.FAILED))
-        aside = session.scalar(select(func.count(InboundMessage.id)).where(
-            InboundMessage.status == MessageStatus.SET_ASIDE))
+        aside = session.scalar(
+            select(func.count(InboundMessage.id)).where(InboundMessage.status == MessageStatus.SET_ASIDE)
+        )
     minutes = round((now - _aware(oldest)).total_seconds() / 60, 1) if oldest else None
     health = Health(now, parts, waiting or 0, minutes, failed or 0, aside or 0)
     health.problems = _problems(health, desk.config.health.oldest_mail_minutes)
@@ -76,9 +88,8 @@ def check_health(desk, *, probe_parts: bool = True) -> Health:
 
 def _aware(moment: datetime) -> datetime:
     # func.min() bypasses the column type: SQLite hands back a naive UTC datetime.
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _problems(health: Health, oldest_limit: int) -> list[str]:
@@ -93,7 +104,6 @@ def _problems(health: Health, oldest_limit: int) -> list[str]:
 
 
 def _probe(config) -> dict[str, str | None]:
-    from daemon.check import CHECKS, Line
 
     probes = dict(CHECKS)
     found: dict[str, str | None] = {}
@@ -108,8 +118,9 @@ def _probe(config) -> dict[str, str | None]:
     return found
 
 
-def serve(desk, port: int) -> ThreadingHTTPServer:
+def serve(desk: Desk, port: int) -> ThreadingHTTPServer:
     """Answer GET /health on 127.0.0.1:`port` from a daemon thread (200 all well, 503 not)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path.rstrip("/") != "/health":
@@ -124,7 +135,7 @@ def serve(desk, port: int) -> ThreadingHTTPServer:
             self.wfile.write(body)
 
         def log_message(self, *args):
-            pass   # a monitor polling every minute is not news for the log
+            pass  # a monitor polling every minute is not news for the log
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, name="health-http", daemon=True).start()

@@ -9,6 +9,7 @@ A mail the database refuses to store waits with its own backoff (`PoisonLedger`)
 next ones are stored; after `[intake] max_attempts` it is kept set aside, bytes and reason,
 and intake never stops on it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,13 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
+from integrations.backoff import exponential
 from parsers.blobs import header_block
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,16 @@ def checkpoint(session: Session, mailbox: str, uidvalidity: int) -> int:
     return int(row.last_uid) if row else 0
 
 
-def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes,
-          now: datetime, arrived: datetime | None = None) -> Stored:
+def store(
+    session: Session,
+    *,
+    mailbox: str,
+    uidvalidity: int | None,
+    uid: int | None,
+    raw: bytes,
+    now: datetime,
+    arrived: datetime | None = None,
+) -> Stored:
     """Store one mail (or find it stored already) and move the checkpoint past it.
 
     `received_at` is when the mailbox got the mail (`arrived`: IMAP INTERNALDATE, Maildir
@@ -58,9 +72,11 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
     mail cannot arrive after it was read (a mailbox clock ahead of ours).
     """
     if uid is not None:
-        existing = session.scalar(select(InboundMessage.id).where(
-            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
-            InboundMessage.uid == uid))
+        existing = session.scalar(
+            select(InboundMessage.id).where(
+                InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid
+            )
+        )
         if existing:
             _advance_checkpoint(session, mailbox, uidvalidity, uid)
             return Stored(existing, False)
@@ -71,9 +87,20 @@ def store(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int |
         # be moved, so the checkpoint passes it only once it is (`passed`), or a crash in between
         # would leave it in the folder for good.
         return Stored(existing, False)
-    row = InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
-                         received_at=min(arrived, now) if arrived else now, status=MessageStatus.RECEIVED,
-                         attempts=0, error="", marked_on_server=uid is None, label="", label_reason="")
+    row = InboundMessage(
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        message_key=key,
+        raw=raw,
+        received_at=min(arrived, now) if arrived else now,
+        status=MessageStatus.RECEIVED,
+        attempts=0,
+        error="",
+        marked_on_server=uid is None,
+        label="",
+        label_reason="",
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -91,15 +118,25 @@ def passed(session: Session, mailbox: str, uidvalidity: int | None, uid: int) ->
 
 def unmarked_uids(session: Session, mailbox: str, uidvalidity: int) -> list[int]:
     """Stored, but the server was never told: a crash hit between commit and move."""
-    return list(session.scalars(select(InboundMessage.uid).where(
-        InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
-        InboundMessage.marked_on_server.is_(False)).order_by(InboundMessage.uid)))
+    return list(
+        session.scalars(
+            select(InboundMessage.uid)
+            .where(
+                InboundMessage.mailbox == mailbox,
+                InboundMessage.uidvalidity == uidvalidity,
+                InboundMessage.marked_on_server.is_(False),
+            )
+            .order_by(InboundMessage.uid)
+        )
+    )
 
 
 def record_marked(session: Session, mailbox: str, uidvalidity: int, uid: int) -> None:
-    for row in session.scalars(select(InboundMessage).where(
-            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity,
-            InboundMessage.uid == uid)):
+    for row in session.scalars(
+        select(InboundMessage).where(
+            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid
+        )
+    ):
         row.marked_on_server = True
 
 
@@ -110,17 +147,31 @@ def hold_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid
         row.last_uid = uid
 
 
-def store_set_aside(session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes,
-                    now: datetime, reason: str) -> None:
+def store_set_aside(
+    session: Session, *, mailbox: str, uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime, reason: str
+) -> None:
     """Keep a mail that could not be stored as it is, set aside with the reason, by its bytes' hash."""
     key = "sha256:" + hashlib.sha256(raw).hexdigest()
     if session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)):
         return
     if uid is not None:
         _advance_checkpoint(session, mailbox, uidvalidity, uid)
-    session.add(InboundMessage(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_key=key, raw=raw,
-                               received_at=now, status=MessageStatus.SET_ASIDE, attempts=0, error=reason[-8000:],
-                               marked_on_server=uid is None, label="", label_reason=""))
+    session.add(
+        InboundMessage(
+            mailbox=mailbox,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            message_key=key,
+            raw=raw,
+            received_at=now,
+            status=MessageStatus.SET_ASIDE,
+            attempts=0,
+            error=reason[-8000:],
+            marked_on_server=uid is None,
+            label="",
+            label_reason="",
+        )
+    )
 
 
 class PoisonLedger:
@@ -132,7 +183,8 @@ class PoisonLedger:
 
     def failed(self, uid: int, now: datetime) -> int:
         attempts = self._failures.get(uid, (0, now))[0] + 1
-        self._failures[uid] = (attempts, now + min(self.cap, self.base * 2 ** (attempts - 1)))
+        wait = exponential(attempts, self.base.total_seconds(), self.cap.total_seconds())
+        self._failures[uid] = (attempts, now + timedelta(seconds=wait))
         return attempts
 
     def due(self, uids: list[int], now: datetime) -> list[int]:
@@ -143,8 +195,6 @@ class PoisonLedger:
 
     def lowest(self) -> int | None:
         return min(self._failures, default=None)
-
-
 
 
 def _advance_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:

@@ -9,21 +9,26 @@ outranks a change, which outranks a pause) and the latest final day given: the t
 decides per service with `#cancel SERVICE on DATE`, and the notice shows which service
 came with which date. The contract review is recomputed when the final day moves.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from daemon import cases, contract
+from daemon import cases, contract, mailer
 from daemon.classify import REQUEST_KINDS
 from daemon.compose import Thread
 from daemon.directory import bare
-from daemon.effects import KIND_LABELS, case_context, format_local, notify_team, send
+from daemon.effects import KIND_LABELS, case_context, format_local, notify_team
 from daemon.models import Case
 from daemon.requests import received_moment, request_details
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +41,10 @@ class Addition:
     """What one joining mail asks for, and what it changed on the case."""
 
     writer: str
-    kind: str                          # what this mail asks for ("" when it names no request kind)
-    services: tuple[str, ...]          # the services this mail names
-    added: tuple[str, ...]             # of those, the ones the case did not cover yet
-    final_day: date | None             # the day this mail gives
+    kind: str  # what this mail asks for ("" when it names no request kind)
+    services: tuple[str, ...]  # the services this mail names
+    added: tuple[str, ...]  # of those, the ones the case did not cover yet
+    final_day: date | None  # the day this mail gives
     kind_before: str
     final_day_before: date | None
 
@@ -47,32 +52,53 @@ class Addition:
         return bool(self.added) or case.kind != self.kind_before or case.requested_final_day != self.final_day_before
 
 
-def join(desk, session: Session, case: Case, mail) -> Addition:
+def join(desk: Desk, session: Session, case: Case, mail) -> Addition:
     """Grow `case` by what `mail` asks for, record it, then acknowledge and tell the team."""
     addition = grow(desk, case, mail)
     summary = describe(addition, case)
-    cases.record(session, case, "request_joined", at=desk.clock.now(), actor=mail.sender, summary=summary[:300],
-                 message_id=mail.inbound.id)
+    cases.record(
+        session,
+        case,
+        "request_joined",
+        at=desk.clock.now(),
+        actor=mail.sender,
+        summary=summary[:300],
+        message_id=mail.inbound.id,
+    )
     log.info("%s: %s joined: %s", case.reference, mail.sender, summary)
     if addition.changed(case):
         if "contract" in (case.details or {}):
             contract.store(case)
         # Not a workflow step, so no event tells the sheets: they follow the new scope too.
-        if (sheets := desk.extras.get("sheets")) is not None:
+        if (sheets := desk.sheets) is not None:
             sheets.enqueue_case(session, case)
     context = {**case_context(desk, case), **_join_values(desk, addition, case, mail)}
-    send(desk, session, case, "join_acknowledgment", [mail.sender], context, dedupe=f"join-ack:{mail.inbound.id}",
-         answering=Thread.of(mail.parsed), reply=True)
+    mailer.send(
+        desk,
+        session,
+        case,
+        "join_acknowledgment",
+        [mail.sender],
+        context,
+        dedupe=f"join-ack:{mail.inbound.id}",
+        answering=Thread.of(mail.parsed),
+        reply=True,
+    )
     if addition.changed(case) or bare(mail.sender) != bare(case.requester):
         notify_team(desk, session, case, "join_notice", context, dedupe=f"join:{mail.inbound.id}")
     return addition
 
 
-def grow(desk, case: Case, mail) -> Addition:
+def grow(desk: Desk, case: Case, mail) -> Addition:
     """The case's services, kind and final day after `mail` joins it."""
     kind = mail.intent.kind if mail.intent is not None and mail.intent.kind in REQUEST_KINDS else ""
-    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received_moment(desk, mail),
-                            mail.intent if kind else None, case.account)
+    found = request_details(
+        desk,
+        mail.parsed.new_text or mail.parsed.text,
+        received_moment(desk, mail),
+        mail.intent if kind else None,
+        case.account,
+    )
     services, final_day = found.services, found.final_day
     covered = {service.lower() for service in case.requested_services or []}
     # A case that names no service is about all of them: naming one now must not narrow it.
@@ -100,7 +126,7 @@ def describe(addition: Addition, case: Case) -> str:
     return f"{addition.writer} asks for {asked}; " + ("; ".join(changes) if changes else "nothing new for the case")
 
 
-def _join_values(desk, addition: Addition, case: Case, mail) -> dict:
+def _join_values(desk: Desk, addition: Addition, case: Case, mail) -> dict:
     """What the acknowledgment and the team notice say beyond the usual case values."""
     zone = case.account.timezone if case.account else desk.config.desk.timezone
     name = mail.contact.name if mail.contact is not None else ""

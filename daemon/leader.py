@@ -11,12 +11,14 @@ SQLite: one process only. `single_process` holds an exclusive lock on a file nex
 the database, with the holder's pid in it, so a second daemon (or `run --once`) refuses
 to start with one line that names the process in the way.
 """
+
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -24,14 +26,22 @@ from sqlalchemy.engine import Connection, Engine
 from daemon import pipeline
 from daemon.claims import LEADER_KEY, advisory_key
 
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
+
 log = logging.getLogger(__name__)
 
 FOLLOW_SECONDS = 10.0
-FOLLOW_BATCH = 20   # mails (and outbox entries) between two questions for the lock while busy
+FOLLOW_BATCH = 20  # mails (and outbox entries) between two questions for the lock while busy
 # Server side, for the leader's session: probe after 5 s of silence, every 5 s, give up after
 # 3 unanswered (or 20 s of unacknowledged data). With FOLLOW_SECONDS: a takeover within 30 s.
-KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3,
-             "tcp_user_timeout": 20000}
+KEEPALIVE = {
+    "tcp_keepalives_idle": 5,
+    "tcp_keepalives_interval": 5,
+    "tcp_keepalives_count": 3,
+    "tcp_user_timeout": 20000,
+}
 
 
 class AlreadyRunning(Exception):
@@ -50,8 +60,10 @@ def single_process(engine: Engine):
         handle.seek(0)
         holder = handle.read().strip() or "unknown"
         handle.close()
-        raise AlreadyRunning(f"another canceldesk (pid {holder}) is using {engine.url.database}; stop it first "
-                             "(a SQLite database serves one process: use PostgreSQL to run more than one)") from None
+        raise AlreadyRunning(
+            f"another canceldesk (pid {holder}) is using {engine.url.database}; stop it first "
+            "(a SQLite database serves one process: use PostgreSQL to run more than one)"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
@@ -90,7 +102,7 @@ class Leadership:
             connection.close()
 
 
-def serve(desk, lead) -> None:
+def serve(desk: Desk, lead) -> None:
     """Follow until this process is the leader, then `lead()` (the watcher and the scheduler)."""
     leadership = Leadership(desk.engine)
     try:
@@ -106,7 +118,7 @@ def serve(desk, lead) -> None:
         leadership.release()
 
 
-def follow_once(desk) -> bool:
+def follow_once(desk: Desk) -> bool:
     """A follower's share: stored mail and due outbox entries, claimed one by one; whether there was any.
 
     A small batch at a time, so that a follower working through a backlog still asks for

@@ -6,12 +6,13 @@ Message-ID the line is about, as fields a collector can search: taken from the r
 `case` / `message_id` attributes when the caller gave them (`extra=`), else found in the
 words themselves, since the desk's log lines name them there.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 CASE_REFERENCE = re.compile(r"\b[A-Z]{1,10}-\d{4}-\d{4,}\b")
 MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
@@ -22,10 +23,14 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         words = record.getMessage()
-        line = {"at": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname, "logger": record.name, "message": words,
-                "case": getattr(record, "case", None) or _first(CASE_REFERENCE, words),
-                "message_id": getattr(record, "message_id", None) or _first(MESSAGE_ID, words)}
+        line = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": words,
+            "case": getattr(record, "case", None) or _first(CASE_REFERENCE, words),
+            "message_id": getattr(record, "message_id", None) or _first(MESSAGE_ID, words),
+        }
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False)

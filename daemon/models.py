@@ -4,10 +4,11 @@ The database is the truth for everything canceldesk knows; sheets, mail and time
 projections of it. Every change here comes with an Alembic migration in `alembic/versions`
 (a test checks the migrations and these models agree).
 """
+
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -49,12 +50,12 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use aware UTC")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc) if value is not None else None
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
 
 
 class Base(DeclarativeBase):
@@ -73,6 +74,52 @@ class OutboxStatus(str, enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class State(enum.StrEnum):
+    """Where a case stands; daemon.workflow says which trigger leads from which to which."""
+
+    AWAITING_WRITTEN = "awaiting_written"  # a verbal request: waiting for it in writing
+    AWAITING_IDENTITY = "awaiting_identity"  # written, but from an address not on file
+    OPEN = "open"
+    CALL_SCHEDULED = "call_scheduled"
+    SAVE_ATTEMPTED = "save_attempted"
+    SAVED = "saved"  # every service kept: nothing to process
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    OFFBOARDING = "offboarding"
+    PAUSED = "paused"
+    CHANGED = "changed"
+    CLOSED = "closed"
+    WON_BACK = "won_back"
+    WITHDRAWN = "withdrawn"
+
+
+class StepStatus(enum.StrEnum):
+    """An approval step: waiting for the steps before it, asked, answered, or void (a new round began)."""
+
+    WAITING = "waiting"
+    ASKED = "asked"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    VOID = "void"
+
+
+class InviteStatus(enum.StrEnum):
+    """The save call: proposed by the desk, scheduled by staff, then the customer's answer, or called off."""
+
+    PROPOSED = "proposed"
+    SCHEDULED = "scheduled"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class ItemStatus(enum.StrEnum):
+    """An offboarding checklist item."""
+
+    OPEN = "open"
+    DONE = "done"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -169,7 +216,8 @@ class Case(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(32), index=True)
+    # Empty only inside the transaction that opens the case, until its first transition.
+    state: Mapped[State] = mapped_column(_enum(State), index=True, nullable=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     requester: Mapped[str] = mapped_column(String(320))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -177,6 +225,20 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     requested_services: Mapped[list] = mapped_column(JSON, default=list)
     requested_final_day: Mapped[date | None] = mapped_column(Date)
+    # What the request asks for (daemon.requests): services in scope, kept, not on the account,
+    # and whether the final day is the term's end.
+    scope: Mapped[dict] = mapped_column(JSON, default=dict)
+    language: Mapped[str | None] = mapped_column(String(16))  # the customer's, as their request reads
+    asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a question that counts as the notice
+    claimed_account: Mapped[str | None] = mapped_column(String(64))  # an unverified case's claim: the key
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # #reason: {category, text, by, at}
+    offers: Mapped[list] = mapped_column(JSON, default=list)  # #offer: {name, details, outcome, by, at, ...}
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # #change: service -> {amount, was}
+    credit: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # saved, lost, partially_saved, paused, changed
+    approval_round: Mapped[int] = mapped_column(Integer, default=0)
+    winback_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What is read in one place only: the contract review, who verified, follow-up links, evidence.
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     account: Mapped[Account | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(
@@ -230,7 +292,8 @@ class OutboxEntry(Base):
     answers_recipient: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-# -- the playbook in depth (issue 4b): the save call, decisions, approvals, offboarding ------
+# -- the playbook in depth: the save call, decisions, approvals, offboarding ----------------
+
 
 class CallInvite(Base):
     """The save call of a case: one iCalendar event, moved (same UID, higher SEQUENCE) or cancelled."""
@@ -242,8 +305,7 @@ class CallInvite(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     start: Mapped[datetime] = mapped_column(UtcDateTime)
     minutes: Mapped[int] = mapped_column(Integer, default=30)
-    # proposed (sent by the desk), scheduled (set by staff), accepted, declined, cancelled
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[InviteStatus] = mapped_column(_enum(InviteStatus))
     replies: Mapped[dict] = mapped_column(JSON, default=dict)  # attendee address -> PARTSTAT
 
 
@@ -272,7 +334,7 @@ class ApprovalStep(Base):
     position: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(64))
     condition: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting, asked, approved, rejected, void
+    status: Mapped[StepStatus] = mapped_column(_enum(StepStatus), default=StepStatus.WAITING)
     asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str] = mapped_column(String(320), default="")
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -289,12 +351,13 @@ class OffboardingItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
     owners: Mapped[list] = mapped_column(JSON, default=list)  # the addresses told, who may tick it
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done
+    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), default=ItemStatus.OPEN)
     done_by: Mapped[str] = mapped_column(String(320), default="")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-# -- timers (issue 6): deadlines, reminders, closure, thank-you and win-back ----------------
+# -- timers: deadlines, reminders, closure, thank-you and win-back -------------------------
+
 
 class TimerStatus(str, enum.Enum):
     PENDING = "pending"
@@ -321,4 +384,3 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str] = mapped_column(Text, default="")
-

@@ -13,42 +13,55 @@ change applies at once (`Trigger.CHANGE_APPLIED`, the case ends *changed*), and 
 service it drops gets the checklist and vendor notices; a service kept or billed anew
 keeps its team and tools.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon import cases, decisions, effects, outbox
+from daemon import cases, decisions, effects, mailer, outbox
 from daemon.directory import Staff, bare
-from daemon.models import Case, OffboardingItem
-from daemon.workflow import StepRefused, Trigger, advance
+from daemon.models import Case, ItemStatus, OffboardingItem
+from daemon.workflow import DomainEvent, StepRefused, Trigger, advance
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 WEBHOOK = "webhook"
 
 
-def register(desk) -> None:
-    desk.bus.subscribe(Trigger.APPROVED, lambda session, case, event: process_approved(desk, session, case, event.actor))
-    desk.bus.subscribe(Trigger.OFFBOARDING_STARTED, lambda session, case, event: start(desk, session, case))
-    desk.bus.subscribe(Trigger.PAUSE_STARTED, lambda session, case, event: post_webhook(desk, session, case))
-    desk.bus.subscribe(Trigger.CHANGE_APPLIED, lambda session, case, event: start(desk, session, case))
-    desk.dispatcher.register(WEBHOOK, webhook_handler(desk.config.webhook.timeout_seconds))
+def begin(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """Offboarding started or a change applied: the checklist, the vendor notices, the webhook."""
+    start(desk, session, case)
 
 
-def process_approved(desk, session: Session, case: Case, actor: str) -> None:
+def announce_pause(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """A pause started: only the webhook, nothing is offboarded."""
+    post_webhook(desk, session, case)
+
+
+def process_approved(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
     """Approved: apply a change; otherwise offboard what is cancelled, or start the pause."""
     kinds = {d.decision for d in decisions.decisions_of(session, case)}
-    changed = (case.details or {}).get("outcome") == "changed"
-    trigger = (Trigger.CHANGE_APPLIED if changed
-               else Trigger.OFFBOARDING_STARTED if decisions.CANCEL in kinds
-               else Trigger.PAUSE_STARTED if decisions.PAUSE in kinds else Trigger.CHANGE_APPLIED)
-    advance(session, desk.bus, case, trigger, actor=actor, at=desk.clock.now())
+    changed = case.outcome == "changed"
+    trigger = (
+        Trigger.CHANGE_APPLIED
+        if changed
+        else Trigger.OFFBOARDING_STARTED
+        if decisions.CANCEL in kinds
+        else Trigger.PAUSE_STARTED
+        if decisions.PAUSE in kinds
+        else Trigger.CHANGE_APPLIED
+    )
+    advance(session, desk.bus, case, trigger, actor=event.actor, at=desk.clock.now())
 
 
-def start(desk, session: Session, case: Case) -> None:
+def start(desk: Desk, session: Session, case: Case) -> None:
     """The checklist and vendor notices of the cancelled services (none: nothing to offboard), the webhook."""
     cancelled = [d for d in decisions.decisions_of(session, case) if d.decision == decisions.CANCEL]
     services = {d.service for d in cancelled}
@@ -61,7 +74,7 @@ def start(desk, session: Session, case: Case) -> None:
         owners = owners_of(desk, case, owner, services)
         if owners:
             position += 1
-            item = OffboardingItem(case_id=case.id, position=position, name=name, owners=owners, status="open")
+            item = OffboardingItem(case_id=case.id, position=position, name=name, owners=owners, status=ItemStatus.OPEN)
             session.add(item)
             session.flush()
             _mail_item(desk, session, case, item)
@@ -69,7 +82,7 @@ def start(desk, session: Session, case: Case) -> None:
     post_webhook(desk, session, case)
 
 
-def owners_of(desk, case: Case, owner: str, cancelled: set[str]) -> list[str]:
+def owners_of(desk: Desk, case: Case, owner: str, cancelled: set[str]) -> list[str]:
     """The addresses that own an item; [] when it does not apply (a service that is not cancelled)."""
     account = case.account
     on_file = {name.lower(): name for name in decisions.services_of(case)}
@@ -86,32 +99,42 @@ def owners_of(desk, case: Case, owner: str, cancelled: set[str]) -> list[str]:
     return [a for a in dict.fromkeys(bare(a or "") for a in found) if a]
 
 
-def _mail_item(desk, session: Session, case: Case, item: OffboardingItem) -> None:
+def _mail_item(desk: Desk, session: Session, case: Case, item: OffboardingItem) -> None:
     context = {**effects.case_context(desk, case), **decisions.summary_values(session, case), "item": item}
     for address in item.owners:
-        effects.send(desk, session, case, "offboarding_item", [address], context,
-                     dedupe=f"offboarding:{item.position}:{address}")
+        mailer.send(
+            desk, session, case, "offboarding_item", [address], context, dedupe=f"offboarding:{item.position}:{address}"
+        )
 
 
 def items_of(session: Session, case: Case) -> list[OffboardingItem]:
-    return list(session.scalars(select(OffboardingItem).where(OffboardingItem.case_id == case.id)
-                                .order_by(OffboardingItem.position)))
+    return list(
+        session.scalars(
+            select(OffboardingItem).where(OffboardingItem.case_id == case.id).order_by(OffboardingItem.position)
+        )
+    )
 
 
 def open_items(session: Session, case: Case) -> list[OffboardingItem]:
-    """Items not ticked yet: the closure waits for them (daemon.timers reads this)."""
-    return [item for item in items_of(session, case) if item.status == "open"]
+    """Items not ticked yet, in checklist order: the closure waits for them."""
+    return list(
+        session.scalars(
+            select(OffboardingItem)
+            .where(OffboardingItem.case_id == case.id, OffboardingItem.status == ItemStatus.OPEN)
+            .order_by(OffboardingItem.position)
+        )
+    )
 
 
-def tick(desk, session: Session, case: Case, staff: Staff, text: str) -> str:
+def tick(desk: Desk, session: Session, case: Case, staff: Staff, text: str) -> str:
     """`#done ITEM`: by its number or (the start of) its name, by an owner or the account's leads."""
     item = _find_item(items_of(session, case), text)
-    if item.status == "done":
+    if item.status == ItemStatus.DONE:
         raise StepRefused(f"'{item.name}' was already ticked by {item.done_by}")
     if staff.email not in item.owners and staff.email not in decisions.leads(case):
         raise StepRefused(f"'{item.name}' belongs to {', '.join(item.owners)}; they or the account's leads tick it")
     now = desk.clock.now()
-    item.status, item.done_by, item.done_at = "done", staff.email, now
+    item.status, item.done_by, item.done_at = ItemStatus.DONE, staff.email, now
     cases.record(session, case, "offboarding_done", at=now, actor=staff.email, summary=f"done: {item.name}")
     left = open_items(session, case)
     if not left:
@@ -124,60 +147,77 @@ def _find_item(items: list[OffboardingItem], text: str) -> OffboardingItem:
     wanted = text.strip().lower()
     if not wanted:
         raise StepRefused("name the item: #done ITEM (its number or name)")
-    found = [i for i in items if str(i.position) == wanted or i.name.lower() == wanted] or \
-        [i for i in items if i.name.lower().startswith(wanted)]
+    found = [i for i in items if str(i.position) == wanted or i.name.lower() == wanted] or [
+        i for i in items if i.name.lower().startswith(wanted)
+    ]
     if len(found) != 1:
         listing = "; ".join(f"{i.position}. {i.name}" for i in items) or "none"
-        raise StepRefused(f"{'no' if not found else 'more than one'} checklist item matches {text.strip()!r} "
-                          f"(items: {listing})")
+        raise StepRefused(
+            f"{'no' if not found else 'more than one'} checklist item matches {text.strip()!r} (items: {listing})"
+        )
     return found[0]
 
 
 def reasons_text(case: Case) -> str:
-    reasons = (case.details or {}).get("reasons", [])
-    return "; ".join(f"{r['category']}: {r['text']}" if r.get("text") else r["category"] for r in reasons) \
+    reasons = case.reasons or []
+    return (
+        "; ".join(f"{r['category']}: {r['text']}" if r.get("text") else r["category"] for r in reasons)
         or "no reason given"
+    )
 
 
-def _notify_vendors(desk, session: Session, case: Case, cancelled) -> None:
+def _notify_vendors(desk: Desk, session: Session, case: Case, cancelled) -> None:
     for decision in cancelled:
         for vendor in desk.config.vendors.for_service(decision.service):
-            context = {**effects.case_context(desk, case), "service": decision.service,
-                       "final_day": decision.day.isoformat(), "reason": reasons_text(case)}
-            effects.send(desk, session, case, "vendor_notice", [vendor], context,
-                         dedupe=f"vendor:{decision.service}:{vendor}")
+            context = {
+                **effects.case_context(desk, case),
+                "service": decision.service,
+                "final_day": decision.day.isoformat(),
+                "reason": reasons_text(case),
+            }
+            mailer.send(
+                desk, session, case, "vendor_notice", [vendor], context, dedupe=f"vendor:{decision.service}:{vendor}"
+            )
 
 
-def webhook_url(desk, case: Case) -> str:
+def webhook_url(desk: Desk, case: Case) -> str:
     links = (case.account.links or {}) if case.account else {}
     return links.get("slack_webhook") or os.environ.get(desk.config.webhook.url_env, "")
 
 
-def post_webhook(desk, session: Session, case: Case) -> None:
+def post_webhook(desk: Desk, session: Session, case: Case) -> None:
     """Queue the post (Slack's {"text": ...}); nothing when no URL is configured for the account."""
     url = webhook_url(desk, case)
     if not url:
         return
     summary = decisions.summary_values(session, case)
     body = {"text": _webhook_text(desk, case, summary)}
-    entry = outbox.enqueue(session, kind=WEBHOOK, dedupe_key=f"case:{case.id}:webhook:{case.state}",
-                           payload=json.dumps({"url": url, "body": body}).encode(), now=desk.clock.now(),
-                           case_id=case.id)
+    entry = outbox.enqueue(
+        session,
+        kind=WEBHOOK,
+        dedupe_key=f"case:{case.id}:webhook:{case.state}",
+        payload=json.dumps({"url": url, "body": body}).encode(),
+        now=desk.clock.now(),
+        case_id=case.id,
+    )
     if entry is not None:
         cases.record(session, case, "webhook_out", at=desk.clock.now(), summary=body["text"][:300])
 
 
-def _webhook_text(desk, case: Case, summary: dict) -> str:
+def _webhook_text(desk: Desk, case: Case, summary: dict) -> str:
     name = case.account.name if case.account else case.requester
     parts = [f"{s['service']} (final day {s['final_day']})" for s in summary["cancelled"]]
     parts += [f"{s['service']} paused until {s['until']}" for s in summary["paused"]]
     parts += [f"{s['service']} {s['was']} -> {s['amount']} a month from {s['from']}" for s in summary["changed"]]
-    return (f"{case.reference} {name}: {summary['outcome']}. {', '.join(parts) or 'no service ends'}. "
-            f"Kept: {', '.join(summary['kept']) or 'none'}. Reasons: {reasons_text(case)}.")
+    return (
+        f"{case.reference} {name}: {summary['outcome']}. {', '.join(parts) or 'no service ends'}. "
+        f"Kept: {', '.join(summary['kept']) or 'none'}. Reasons: {reasons_text(case)}."
+    )
 
 
 def webhook_handler(timeout: float):
     """Delivers a webhook entry; 4xx other than 408/429 will never work and is not retried."""
+
     def deliver(entry) -> None:
         spec = json.loads(entry.payload)
         response = requests.post(spec["url"], json=spec["body"], timeout=timeout)
@@ -185,4 +225,5 @@ def webhook_handler(timeout: float):
             raise outbox.TransientEffectError(f"webhook answered {response.status_code}")
         if response.status_code >= 400:
             raise outbox.PermanentEffectError(f"webhook refused the post: {response.status_code} {response.text[:200]}")
+
     return deliver

@@ -16,17 +16,19 @@ Each pass delivers the due entries kind by kind. A handler may offer `session()`
 does: one SMTP connection for the whole pass); each entry still gets its own
 sending/sent/failed/retry bookkeeping, whatever happens to its neighbours.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +36,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from daemon.compose import SMTP_POLICY
 from daemon.db import transaction
 from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
+from integrations.backoff import exponential
+from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
+
+if TYPE_CHECKING:
+    pass
+
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +78,19 @@ class DeliveryReport:
     failed: int = 0
 
 
-def enqueue(session: Session, *, kind: str, dedupe_key: str, payload: bytes, now: datetime,
-            case_id: int | None = None, recipient: str = "", message_id: str = "",
-            not_before: datetime | None = None, answers_recipient: bool = False) -> OutboxEntry | None:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: bytes,
+    now: datetime,
+    case_id: int | None = None,
+    recipient: str = "",
+    message_id: str = "",
+    not_before: datetime | None = None,
+    answers_recipient: bool = False,
+) -> OutboxEntry | None:
     """Add an effect unless the same one (by dedupe key) is already there; None if it was.
 
     The entry is only added to the session: it is written with the transaction's next
@@ -84,10 +102,20 @@ def enqueue(session: Session, *, kind: str, dedupe_key: str, payload: bytes, now
     with session.no_autoflush:  # the pending entries were just checked; no need to write them first
         if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
             return None
-    entry = OutboxEntry(kind=kind, dedupe_key=dedupe_key, payload=payload, case_id=case_id,
-                        recipient=recipient, message_id=message_id, created_at=now,
-                        not_before=not_before or now, status=OutboxStatus.PENDING,
-                        answers_recipient=answers_recipient, attempts=0, last_error="")
+    entry = OutboxEntry(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        payload=payload,
+        case_id=case_id,
+        recipient=recipient,
+        message_id=message_id,
+        created_at=now,
+        not_before=not_before or now,
+        status=OutboxStatus.PENDING,
+        answers_recipient=answers_recipient,
+        attempts=0,
+        last_error="",
+    )
     session.add(entry)
     return entry
 
@@ -97,36 +125,64 @@ def _queued_here(session: Session, dedupe_key: str) -> bool:
     return any(isinstance(obj, OutboxEntry) and obj.dedupe_key == dedupe_key for obj in session.new)
 
 
-def enqueue_mail(session: Session, msg: EmailMessage, *, dedupe_key: str, now: datetime,
-                 case_id: int | None = None, not_before: datetime | None = None,
-                 answers_recipient: bool = False) -> OutboxEntry | None:
+def enqueue_mail(
+    session: Session,
+    msg: EmailMessage,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    case_id: int | None = None,
+    not_before: datetime | None = None,
+    answers_recipient: bool = False,
+) -> OutboxEntry | None:
     recipient = str(msg["To"] or "")
-    return enqueue(session, kind=MAIL, dedupe_key=dedupe_key, payload=bytes(msg), now=now,
-                   case_id=case_id, recipient=recipient.lower(), message_id=str(msg["Message-ID"]),
-                   not_before=not_before, answers_recipient=answers_recipient)
+    return enqueue(
+        session,
+        kind=MAIL,
+        dedupe_key=dedupe_key,
+        payload=bytes(msg),
+        now=now,
+        case_id=case_id,
+        recipient=recipient.lower(),
+        message_id=str(msg["Message-ID"]),
+        not_before=not_before,
+        answers_recipient=answers_recipient,
+    )
 
 
 def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
     """How many answers to their own mail went (or are going) to `recipient` since `since`: the loop guard."""
-    return session.scalar(
-        select(func.count(OutboxEntry.id)).where(
-            OutboxEntry.kind == MAIL,
-            OutboxEntry.recipient == recipient.lower(),
-            OutboxEntry.created_at >= since,
-            OutboxEntry.answers_recipient.is_(True),
+    return (
+        session.scalar(
+            select(func.count(OutboxEntry.id)).where(
+                OutboxEntry.kind == MAIL,
+                OutboxEntry.recipient == recipient.lower(),
+                OutboxEntry.created_at >= since,
+                OutboxEntry.answers_recipient.is_(True),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def payload_message(entry: OutboxEntry) -> EmailMessage:
-    return BytesParser(policy=SMTP_POLICY).parsebytes(entry.payload)
+    msg = BytesParser(policy=SMTP_POLICY).parsebytes(entry.payload)
+    assert isinstance(msg, EmailMessage), "SMTP_POLICY builds EmailMessage"
+    return msg
 
 
 class Dispatcher:
     """Carries out due outbox entries with the handler registered for their kind."""
 
-    def __init__(self, factory: sessionmaker[Session], clock, *, max_attempts: int,
-                 retry_after: timedelta, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock,
+        *,
+        max_attempts: int,
+        retry_after: timedelta,
+        stop: threading.Event | None = None,
+    ) -> None:
         self._factory = factory
         # Looked at between entries: a stop request does not wait for a long pass.
         self._stop = stop or threading.Event()
@@ -147,8 +203,9 @@ class Dispatcher:
                 # A session that makes its work durable only when it ends (a file outbox's
                 # one fsync of the folder) has its entries recorded as sent after that.
                 later = handed if getattr(handle, "durable_at_exit", False) else None
-                outcomes.update(self._deliver_one(entry_id, handle, later) for entry_id in entry_ids
-                                if not self._stop.is_set())
+                outcomes.update(
+                    self._deliver_one(entry_id, handle, later) for entry_id in entry_ids if not self._stop.is_set()
+                )
             if handed:
                 outcomes["sent"] += self._finish_sent(handed)
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
@@ -160,13 +217,12 @@ class Dispatcher:
         query = select(OutboxEntry.kind, OutboxEntry.id).where(
             OutboxEntry.kind.in_(list(self._handlers)),
             OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-            OutboxEntry.not_before <= self._clock.now())
+            OutboxEntry.not_before <= self._clock.now(),
+        )
         if answers_only:
             query = query.where(OutboxEntry.answers_recipient.is_(True))
         with transaction(self._factory) as session:
-            rows = session.execute(
-                query.order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit)
-            )
+            rows = session.execute(query.order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit))
             grouped: dict[str, list[int]] = {}
             for kind, entry_id in rows:
                 grouped.setdefault(kind, []).append(entry_id)
@@ -196,10 +252,12 @@ class Dispatcher:
         """Record many entries as sent in one transaction (still under their leases)."""
         now = self._clock.now()
         with transaction(self._factory) as session:
-            session.execute(update(OutboxEntry).where(OutboxEntry.id.in_([e.id for e in entries]),
-                                                      OutboxEntry.status == OutboxStatus.SENDING)
-                            .values(status=OutboxStatus.SENT, last_error="", done_at=now)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_([e.id for e in entries]), OutboxEntry.status == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.SENT, last_error="", done_at=now)
+                .execution_options(synchronize_session=False)
+            )
         for entry in entries:
             log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
         return len(entries)
@@ -214,9 +272,12 @@ class Dispatcher:
         now = self._clock.now()
         with transaction(self._factory) as session:
             entry = session.scalars(
-                select(OutboxEntry).where(OutboxEntry.id == entry_id,
-                                          OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                                          OutboxEntry.not_before <= now)
+                select(OutboxEntry)
+                .where(
+                    OutboxEntry.id == entry_id,
+                    OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    OutboxEntry.not_before <= now,
+                )
                 .with_for_update(skip_locked=True)
             ).first()
             if entry is None:
@@ -233,15 +294,23 @@ class Dispatcher:
 
     def _retry(self, entry_id: int, attempts: int, error: str, *, loud: bool = False) -> str:
         # Doubling delays: a server that is down for an hour is not hammered.
-        when = self._clock.now() + self._retry_after * (2 ** min(attempts - 1, 6))
+        first = self._retry_after.total_seconds()
+        when = self._clock.now() + timedelta(seconds=exponential(attempts, first, first * 2**6))
         with transaction(self._factory) as session:
             entry = session.get(OutboxEntry, entry_id)
             entry.status = OutboxStatus.PENDING
             entry.last_error = error
             entry.not_before = when
         if loud:
-            log.error("outbox #%s (%s to %s) NOT SENT, attempt %d: %s; kept, next try at %s", entry_id,
-                      entry.kind, entry.recipient or "-", attempts, error, when.isoformat(timespec="seconds"))
+            log.error(
+                "outbox #%s (%s to %s) NOT SENT, attempt %d: %s; kept, next try at %s",
+                entry_id,
+                entry.kind,
+                entry.recipient or "-",
+                attempts,
+                error,
+                when.isoformat(timespec="seconds"),
+            )
         return "retry"
 
     def _finish(self, entry_id: int, status: OutboxStatus, error: str) -> str:
@@ -251,8 +320,14 @@ class Dispatcher:
             entry.last_error = error
             entry.done_at = self._clock.now()
             if entry.case_id and status is OutboxStatus.FAILED:
-                session.add(CaseEvent(case_id=entry.case_id, at=self._clock.now(), kind="effect_failed",
-                                      summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} failed: {error}"))
+                session.add(
+                    CaseEvent(
+                        case_id=entry.case_id,
+                        at=self._clock.now(),
+                        kind="effect_failed",
+                        summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} failed: {error}",
+                    )
+                )
         if status is OutboxStatus.SENT:
             log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
             return "sent"
@@ -277,15 +352,15 @@ class MailHandler:
     @contextmanager
     def session(self) -> Iterator[Handler]:
         with session_or_itself(self._sender) as channel:
+
             def handle(entry: OutboxEntry) -> None:
                 _send_entry(channel, entry)
-            handle.durable_at_exit = getattr(channel, "durable_at_exit", False)
+
+            handle.durable_at_exit = getattr(channel, "durable_at_exit", False)  # type: ignore[attr-defined]
             yield handle
 
 
 def _send_entry(channel, entry: OutboxEntry) -> None:
-    from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
-
     try:
         channel.send(payload_message(entry))
     except PermanentSendError as exc:

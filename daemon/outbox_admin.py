@@ -6,6 +6,7 @@ bookkeeping only: the daemon's next pass (or `canceldesk run --once`) sends them
 processes never deliver the same entry at once. An entry already sent is never requeued:
 that would be a second copy in the customer's inbox.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,20 +31,35 @@ def listing(session: Session, status: str | None = None, limit: int = 200) -> li
 
 
 def _row(entry: OutboxEntry, reference: str | None) -> dict:
-    return {"id": entry.id, "status": entry.status.value, "kind": entry.kind, "recipient": entry.recipient or None,
-            "case": reference, "attempts": entry.attempts,
-            "next_try": entry.not_before if entry.status in WAITING else None,
-            "last_error": entry.last_error or None, "message_id": entry.message_id or None}
+    return {
+        "id": entry.id,
+        "status": entry.status.value,
+        "kind": entry.kind,
+        "recipient": entry.recipient or None,
+        "case": reference,
+        "attempts": entry.attempts,
+        "next_try": entry.not_before if entry.status in WAITING else None,
+        "last_error": entry.last_error or None,
+        "message_id": entry.message_id or None,
+    }
 
 
-def requeue(session: Session, *, ids: tuple[int, ...] = (), failed: bool = False, now: datetime,
-            actor: str = "operator") -> tuple[list[int], list[str]]:
+def requeue(
+    session: Session, *, ids: tuple[int, ...] = (), failed: bool = False, now: datetime, actor: str = "operator"
+) -> tuple[list[int], list[str]]:
     """Make failed (or waiting) entries due now with a fresh count of attempts.
 
     Returns the ids requeued and, for each id that could not be, why in plain words.
     """
-    wanted = list(session.scalars(select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.FAILED)
-                                  .order_by(OutboxEntry.id))) if failed else []
+    wanted = (
+        list(
+            session.scalars(
+                select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.FAILED).order_by(OutboxEntry.id)
+            )
+        )
+        if failed
+        else []
+    )
     problems: list[str] = []
     for entry_id in ids:
         entry = session.get(OutboxEntry, entry_id)
@@ -63,5 +79,11 @@ def _back_in_line(session: Session, entry: OutboxEntry, now: datetime, actor: st
     entry.status, entry.attempts, entry.not_before, entry.done_at = OutboxStatus.PENDING, 0, now, None
     if entry.case_id:
         case = session.get(Case, entry.case_id)
-        cases.record(session, case, "effect_retried", at=now, actor=actor,
-                     summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} ({was}) queued again by {actor}")
+        cases.record(
+            session,
+            case,
+            "effect_retried",
+            at=now,
+            actor=actor,
+            summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} ({was}) queued again by {actor}",
+        )

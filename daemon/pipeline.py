@@ -4,12 +4,14 @@ A mail that raises is marked failed with its traceback (Mailman's shunt queue) a
 again on the next pass; after `intake.max_attempts` failures it is set aside, so one
 poisonous mail never becomes a crash loop. `canceldesk reprocess ID` puts it back.
 """
+
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +25,9 @@ from daemon.preview import Preview, Recorder
 from daemon.tables import progress
 from parsers.message import parse_message
 
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
 log = logging.getLogger(__name__)
 
 
@@ -34,8 +39,7 @@ class Outcome:
     case_reference: str = ""
 
 
-def process_pending(desk, limit: int = 1000,
-                    after_each: Callable[[int], None] | None = None) -> list[Outcome]:
+def process_pending(desk: Desk, limit: int = 1000, after_each: Callable[[int], None] | None = None) -> list[Outcome]:
     """Process every stored mail that is waiting, oldest first, until the desk is stopping.
 
     `after_each(waiting)` runs after each mail's transaction has committed; `waiting` is
@@ -54,7 +58,7 @@ def process_pending(desk, limit: int = 1000,
     return outcomes
 
 
-def process_one(desk, message_id: int) -> Outcome | None:
+def process_one(desk: Desk, message_id: int) -> Outcome | None:
     """Process one stored mail if it still waits; None when it is done or another process has it."""
     try:
         with desk.case_work, transaction(desk.factory) as session:
@@ -67,22 +71,37 @@ def process_one(desk, message_id: int) -> Outcome | None:
         return _record_failure(desk, message_id, traceback.format_exc())
 
 
-def dry_run(desk, raw: bytes) -> Preview:
+def dry_run(desk: Desk, raw: bytes) -> Preview:
     """Classify and act on `raw` in a transaction that is rolled back: shows, changes nothing."""
     with desk.factory() as session:
         recorder = Recorder(session)
-        inbound = InboundMessage(mailbox="replay", message_key="dry-run", raw=raw, received_at=desk.clock.now(),
-                                 status=MessageStatus.RECEIVED, attempts=0, error="", marked_on_server=True,
-                                 label="", label_reason="")
+        inbound = InboundMessage(
+            mailbox="replay",
+            message_key="dry-run",
+            raw=raw,
+            received_at=desk.clock.now(),
+            status=MessageStatus.RECEIVED,
+            attempts=0,
+            error="",
+            marked_on_server=True,
+            label="",
+            label_reason="",
+        )
         session.add(inbound)
         session.flush()
         try:
             mail, decision = _classify_and_act(desk, session, inbound)
             session.flush()
             # Read everything while the rows exist: the rollback expires every object.
-            return Preview(decision.label, decision.reason, decision.action, _case_line(mail.case),
-                           tuple(mail.notes), recorder.happenings(desk.config.desk.timezone),
-                           tuple(mail.intent.explain()) if mail.intent is not None else ())
+            return Preview(
+                decision.label,
+                decision.reason,
+                decision.action,
+                _case_line(mail.case),
+                tuple(mail.notes),
+                recorder.happenings(desk.config.desk.timezone),
+                tuple(mail.intent.explain()) if mail.intent is not None else (),
+            )
         finally:
             session.rollback()
 
@@ -91,15 +110,21 @@ def _case_line(case) -> str:
     return f"{case.reference} ({case.state})" if case is not None else ""
 
 
-def _process(desk, session: Session, inbound: InboundMessage) -> Outcome:
+def _process(desk: Desk, session: Session, inbound: InboundMessage) -> Outcome:
     mail, decision = _classify_and_act(desk, session, inbound)
     inbound.status = MessageStatus.PROCESSED
     inbound.label = decision.label
     inbound.label_reason = "; ".join([decision.reason, *mail.notes])[:2000]
     inbound.case_id = inbound.case_id or (mail.case.id if mail.case else None)
     reference = mail.case.reference if mail.case else ""
-    log.info("%s from %s: %s (%s)%s", mail.parsed.message_id or f"message #{inbound.id}", mail.sender or "?",
-             decision.label, decision.reason, f" -> {reference}" if reference else "")
+    log.info(
+        "%s from %s: %s (%s)%s",
+        mail.parsed.message_id or f"message #{inbound.id}",
+        mail.sender or "?",
+        decision.label,
+        decision.reason,
+        f" -> {reference}" if reference else "",
+    )
     return Outcome(inbound.id, inbound.status, decision, reference)
 
 
@@ -107,7 +132,7 @@ class Unreadable(Exception):
     """The mail cannot be read safely: set aside at once, with the reason, for a person."""
 
 
-def _classify_and_act(desk, session: Session, inbound: InboundMessage) -> tuple[Mail, Decision]:
+def _classify_and_act(desk: Desk, session: Session, inbound: InboundMessage) -> tuple[Mail, Decision]:
     parsed = parse_message(inbound.raw)
     if parsed.unreadable:
         raise Unreadable(parsed.unreadable)
@@ -117,7 +142,7 @@ def _classify_and_act(desk, session: Session, inbound: InboundMessage) -> tuple[
     return mail, decision
 
 
-def _record_failure(desk, message_id: int, trace: str, *, give_up: bool = False) -> Outcome | None:
+def _record_failure(desk: Desk, message_id: int, trace: str, *, give_up: bool = False) -> Outcome | None:
     with transaction(desk.factory) as session:
         # Re-read under a lock: another process may have processed it meanwhile.
         inbound = session.get(InboundMessage, message_id, with_for_update=True)
@@ -135,16 +160,19 @@ def _record_failure(desk, message_id: int, trace: str, *, give_up: bool = False)
     return Outcome(message_id, inbound.status, None)
 
 
-def _waiting(desk, limit: int) -> list[int]:
+def _waiting(desk: Desk, limit: int) -> list[int]:
     with transaction(desk.factory) as session:
-        return list(session.scalars(
-            select(InboundMessage.id)
-            .where(InboundMessage.status.in_([MessageStatus.RECEIVED, MessageStatus.FAILED]))
-            .order_by(InboundMessage.id).limit(limit)
-        ))
+        return list(
+            session.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.status.in_([MessageStatus.RECEIVED, MessageStatus.FAILED]))
+                .order_by(InboundMessage.id)
+                .limit(limit)
+            )
+        )
 
 
-def reprocess(desk, message_id: int) -> Outcome:
+def reprocess(desk: Desk, message_id: int) -> Outcome:
     """Put a failed, set-aside or processed mail back and process it now."""
     with transaction(desk.factory) as session:
         inbound = session.get(InboundMessage, message_id)
@@ -155,7 +183,7 @@ def reprocess(desk, message_id: int) -> Outcome:
     return process_now(desk, message_id)
 
 
-def process_now(desk, message_id: int) -> Outcome:
+def process_now(desk: Desk, message_id: int) -> Outcome:
     """Process one mail now; if another process got to it first, what became of it there."""
     outcome = process_one(desk, message_id)
     if outcome is not None:

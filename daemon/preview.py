@@ -6,6 +6,7 @@ describes what the mail would cause: cases opened or moved, timeline entries, ma
 other effects queued, timers set, other rows added or changed. The result is plain
 values, so it can be printed after the rollback has discarded every object it names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,10 +30,10 @@ class Preview:
     label: str
     reason: str
     action: str
-    case: str                     # "CX-2026-0001 (open)", or "" when the mail touches no case
+    case: str  # "CX-2026-0001 (open)", or "" when the mail touches no case
     notes: tuple[str, ...]
-    would: tuple[str, ...]        # one line per thing that would happen
-    read: tuple[str, ...] = ()    # how the text was read: per clause its rule, action and object
+    would: tuple[str, ...]  # one line per thing that would happen
+    read: tuple[str, ...] = ()  # how the text was read: per clause its rule, action and object
 
     def lines(self) -> list[str]:
         head = f"would be: {self.label} ({self.reason}); action {self.action}"
@@ -48,7 +49,7 @@ class Recorder:
 
     def __init__(self, session: Session) -> None:
         self.added: list[object] = []
-        self.changed: dict[object, dict[str, object]] = {}   # object -> attribute -> value before
+        self.changed: dict[object, dict[str, object]] = {}  # object -> attribute -> value before
         event.listen(session, "after_flush", self._after_flush)
 
     def _after_flush(self, session: Session, _context) -> None:
@@ -62,11 +63,17 @@ class Recorder:
                     self.changed.setdefault(obj, {}).setdefault(attr.key, attr.history.deleted[0])
 
     def happenings(self, zone: str) -> tuple[str, ...]:
-        added = sorted(self.added, key=lambda obj: (_ORDER.index(type(obj)) if type(obj) in _ORDER else 99,
-                                                    getattr(obj, "id", 0) or 0))
+        added = sorted(
+            self.added,
+            key=lambda obj: (
+                _ORDER.index(type(obj)) if type(obj) in _ORDER else 99,  # type: ignore[arg-type]
+                getattr(obj, "id", 0) or 0,
+            ),
+        )
         # A sent mail's timeline entry repeats its outbox entry ("send mail to ..."): said once.
-        lines = [_describe_added(obj, zone) for obj in added
-                 if not (isinstance(obj, CaseEvent) and obj.kind == "mail_out")]
+        lines = [
+            _describe_added(obj, zone) for obj in added if not (isinstance(obj, CaseEvent) and obj.kind == "mail_out")
+        ]
         lines += [_describe_change(obj, before) for obj, before in self.changed.items()]
         return tuple(lines)
 

@@ -10,12 +10,12 @@ found before the English `NAME.txt`, which stands in for a missing translation; 
 Every text body leaves here with its command lines defused (`parsers.commands.defuse`):
 whatever a template or the text it quotes says, our mail never carries a runnable command.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -123,5 +123,5 @@ def _split_subject(name: str, text: str) -> tuple[str, str]:
     head, sep, body = text.partition("\n\n")
     if not sep or not head.lower().startswith("subject:"):
         raise TemplateProblem(f"template {name}.txt must start with 'Subject: ...' and a blank line")
-    subject = " ".join(head[len("subject:"):].split())
+    subject = " ".join(head[len("subject:") :].split())
     return subject, defuse(body.strip()) + "\n"

@@ -10,6 +10,7 @@ read first; every table is a sum over them, so the tables always agree with each
 Months are the month a case was opened (requests, outcomes, reasons) or the month its
 outcome was decided (revenue), in the desk's time zone.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -17,20 +18,37 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon import cases
 from daemon.caseviews import load_cases
-from daemon.models import CallInvite, Case, InboundMessage, OutboxEntry, ServiceDecision, Timer, TimerStatus
+from daemon.models import (
+    CallInvite,
+    Case,
+    InboundMessage,
+    InviteStatus,
+    OutboxEntry,
+    ServiceDecision,
+    Timer,
+    TimerStatus,
+)
 from daemon.workflow import FINISHED, State
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 OUTCOMES = ("saved", "partially_saved", "paused", "changed", "lost", "withdrawn", "undecided")
 SAVED_OUTCOMES = ("saved", "partially_saved")
-CHASES = {"sla_call_scheduled": "SLA reminders", "sla_call_held": "SLA escalations",
-          "approval_reminder": "approval reminders", "approval_escalation": "approval escalations"}
+CHASES = {
+    "sla_call_scheduled": "SLA reminders",
+    "sla_call_held": "SLA escalations",
+    "approval_reminder": "approval reminders",
+    "approval_escalation": "approval escalations",
+}
 ZERO = Decimal("0.00")
 NO_REASON = "(none recorded)"
 
@@ -51,18 +69,23 @@ class CaseFacts:
     kept: Decimal = ZERO
     lost: Decimal = ZERO
     paused: Decimal = ZERO
-    hours: dict[str, float] = field(default_factory=dict)   # "acknowledgment", "call", "closure"
+    hours: dict[str, float] = field(default_factory=dict)  # "acknowledgment", "call", "closure"
     chases: Counter = field(default_factory=Counter)
 
 
 def case_facts(session: Session, case: Case, zone: str) -> CaseFacts:
-    details = case.details or {}
-    reasons = details.get("reasons") or []
     decided_at = _decided_at(case)
-    facts = CaseFacts(reference=case.reference, opened_at=case.opened_at, client=case.account.name if case.account else case.requester,
-                      kind=case.kind, outcome=outcome_of(case), opened_month=_month(case.opened_at, zone),
-                      decided_month=_month(decided_at, zone) if decided_at else "",
-                      category=reasons[-1]["category"] if reasons else "", offers=details.get("offers") or [])
+    facts = CaseFacts(
+        reference=case.reference,
+        opened_at=case.opened_at,
+        client=case.account.name if case.account else case.requester,
+        kind=case.kind,
+        outcome=outcome_of(case),
+        opened_month=_month(case.opened_at, zone),
+        decided_month=_month(decided_at, zone) if decided_at else "",
+        category=cases.reason_category(case),
+        offers=case.offers or [],
+    )
     if facts.outcome not in ("withdrawn", "undecided"):
         _add_revenue(session, case, facts)
     facts.hours = _durations(session, case)
@@ -71,9 +94,9 @@ def case_facts(session: Session, case: Case, zone: str) -> CaseFacts:
 
 
 def outcome_of(case: Case) -> str:
-    if case.state == State.WITHDRAWN.value:
+    if case.state == State.WITHDRAWN:
         return "withdrawn"
-    return (case.details or {}).get("outcome") or "undecided"
+    return case.outcome or "undecided"
 
 
 def _decided_at(case: Case) -> datetime | None:
@@ -88,9 +111,11 @@ def _month(moment: datetime, zone: str) -> str:
 def _add_revenue(session: Session, case: Case, facts: CaseFacts) -> None:
     """Each billed service's monthly amount, by its decision: kept, lost, or paused; a change
     keeps the new amount and loses the difference."""
-    decisions = {d.service.lower(): d.decision for d in session.scalars(
-        select(ServiceDecision).where(ServiceDecision.case_id == case.id))}
-    changes = {k.lower(): v for k, v in ((case.details or {}).get("changes") or {}).items()}
+    decisions = {
+        d.service.lower(): d.decision
+        for d in session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id))
+    }
+    changes = {k.lower(): v for k, v in (case.changes or {}).items()}
     for item in case.account.billing_items if case.account else []:
         decision = decisions.get(item.service.lower())
         amount = Decimal(item.monthly_amount)
@@ -108,29 +133,45 @@ def _add_revenue(session: Session, case: Case, facts: CaseFacts) -> None:
 
 def _durations(session: Session, case: Case) -> dict[str, float]:
     """Hours from the customer's first mail (as our server received it) to each milestone."""
-    start = session.scalar(select(InboundMessage.received_at).where(InboundMessage.case_id == case.id)
-                           .order_by(InboundMessage.received_at).limit(1)) or case.opened_at
-    moments = {"acknowledgment": _acknowledged_at(session, case), "call": _call_at(session, case),
-               "closure": _closed_at(case)}
+    start = (
+        session.scalar(
+            select(InboundMessage.received_at)
+            .where(InboundMessage.case_id == case.id)
+            .order_by(InboundMessage.received_at)
+            .limit(1)
+        )
+        or case.opened_at
+    )
+    moments = {
+        "acknowledgment": _acknowledged_at(session, case),
+        "call": _call_at(session, case),
+        "closure": _closed_at(case),
+    }
     return {name: round((at - start).total_seconds() / 3600, 2) for name, at in moments.items() if at}
 
 
 def _acknowledged_at(session: Session, case: Case) -> datetime | None:
     """When the acknowledgment really left (its outbox entry sent), not when it was decided."""
-    ids = [e.data.get("message_id_out") for e in case.events
-           if e.kind == "mail_out" and e.summary.startswith("acknowledgment ")]
+    ids = [
+        e.data.get("message_id_out")
+        for e in case.events
+        if e.kind == "mail_out" and e.summary.startswith("acknowledgment ")
+    ]
     if not ids:
         return None
-    return session.scalar(select(OutboxEntry.done_at).where(OutboxEntry.message_id.in_(ids),
-                                                            OutboxEntry.done_at.is_not(None))
-                          .order_by(OutboxEntry.done_at).limit(1))
+    return session.scalar(
+        select(OutboxEntry.done_at)
+        .where(OutboxEntry.message_id.in_(ids), OutboxEntry.done_at.is_not(None))
+        .order_by(OutboxEntry.done_at)
+        .limit(1)
+    )
 
 
 def _call_at(session: Session, case: Case) -> datetime | None:
     """The agreed save call's start: agreed once the customer accepted or staff set it."""
     call = session.scalar(select(CallInvite).where(CallInvite.case_id == case.id))
     agreed = any(e.kind == "state:call_scheduled" for e in case.events)
-    return call.start if call is not None and agreed and call.status != "declined" else None
+    return call.start if call is not None and agreed and call.status != InviteStatus.DECLINED else None
 
 
 def _closed_at(case: Case) -> datetime | None:
@@ -141,8 +182,9 @@ def _closed_at(case: Case) -> datetime | None:
 
 def _chases(session: Session, case: Case) -> Counter:
     """Reminders and escalations that really chased someone (not those that found nothing to do)."""
-    fired = session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.DONE,
-                                                Timer.kind.in_(CHASES)))
+    fired = session.scalars(
+        select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.DONE, Timer.kind.in_(CHASES))
+    )
     return Counter(CHASES[t.kind] for t in fired if not t.outcome.startswith("nothing to do"))
 
 
@@ -155,10 +197,19 @@ class Report:
     cases: list[CaseFacts]
 
     def months(self) -> list[dict[str, Any]]:
-        rows = {}
+        rows: dict[str, dict[str, Any]] = {}
         for f in self.cases:
-            row = rows.setdefault(f.opened_month, {"month": f.opened_month, "requests": 0, "cancel": 0, "pause": 0,
-                                                   "change": 0, **{o: 0 for o in OUTCOMES}})
+            row = rows.setdefault(
+                f.opened_month,
+                {
+                    "month": f.opened_month,
+                    "requests": 0,
+                    "cancel": 0,
+                    "pause": 0,
+                    "change": 0,
+                    **{o: 0 for o in OUTCOMES},
+                },
+            )
             row["requests"] += 1
             row[f.kind] = row.get(f.kind, 0) + 1
             row[f.outcome] += 1
@@ -178,8 +229,9 @@ class Report:
         rows: dict[str, dict[str, Any]] = {}
         for f in self.cases:
             for offer in f.offers:
-                row = rows.setdefault(offer["name"], {"offer": offer["name"], "made": 0, "accepted": 0,
-                                                      "declined": 0, "saved": []})
+                row = rows.setdefault(
+                    offer["name"], {"offer": offer["name"], "made": 0, "accepted": 0, "declined": 0, "saved": []}
+                )
                 row["made"] += 1
                 row[offer["outcome"]] = row.get(offer["outcome"], 0) + (offer["outcome"] != "made")
                 if offer["outcome"] == "accepted" and f.outcome in (*SAVED_OUTCOMES, "paused", "changed"):
@@ -191,8 +243,9 @@ class Report:
         for f in self.cases:
             if not f.decided_month:
                 continue
-            row = rows.setdefault(f.decided_month, {"month": f.decided_month, "kept": ZERO, "lost": ZERO,
-                                                    "paused": ZERO})
+            row = rows.setdefault(
+                f.decided_month, {"month": f.decided_month, "kept": ZERO, "lost": ZERO, "paused": ZERO}
+            )
             row["kept"] += f.kept
             row["lost"] += f.lost
             row["paused"] += f.paused
@@ -202,33 +255,51 @@ class Report:
         rows = []
         for name in ("acknowledgment", "call", "closure"):
             values = [f.hours[name] for f in self.cases if name in f.hours]
-            rows.append({"to": name, "cases": len(values),
-                         "median_hours": round(median(values), 1) if values else None,
-                         "longest_hours": round(max(values), 1) if values else None})
+            rows.append(
+                {
+                    "to": name,
+                    "cases": len(values),
+                    "median_hours": round(median(values), 1) if values else None,
+                    "longest_hours": round(max(values), 1) if values else None,
+                }
+            )
         return rows
 
     def chases(self) -> list[dict[str, Any]]:
         total = sum((f.chases for f in self.cases), Counter())
-        return [{"timer": label, "fired": total[label],
-                 "cases": sorted(f.reference for f in self.cases if f.chases[label])} for label in CHASES.values()]
+        return [
+            {"timer": label, "fired": total[label], "cases": sorted(f.reference for f in self.cases if f.chases[label])}
+            for label in CHASES.values()
+        ]
 
     def headline(self) -> dict[str, Any]:
         outcomes = Counter(f.outcome for f in self.cases)
         decided = sum(n for o, n in outcomes.items() if o not in ("undecided", "withdrawn"))
         saved = outcomes["saved"] + outcomes["partially_saved"]
-        return {"requests": len(self.cases), **{o: outcomes[o] for o in OUTCOMES},
-                "save_rate_percent": round(100 * saved / decided) if decided else None,
-                "revenue_kept": sum((f.kept for f in self.cases), ZERO),
-                "revenue_lost": sum((f.lost for f in self.cases), ZERO),
-                "revenue_paused": sum((f.paused for f in self.cases), ZERO), "currency": self.currency}
+        return {
+            "requests": len(self.cases),
+            **{o: outcomes[o] for o in OUTCOMES},
+            "save_rate_percent": round(100 * saved / decided) if decided else None,
+            "revenue_kept": sum((f.kept for f in self.cases), ZERO),
+            "revenue_lost": sum((f.lost for f in self.cases), ZERO),
+            "revenue_paused": sum((f.paused for f in self.cases), ZERO),
+            "currency": self.currency,
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"generated_at": self.generated_at, "headline": self.headline(), "months": self.months(),
-                "reasons": self.reasons(), "offers": self.offers(), "revenue": self.revenue(),
-                "timings": self.timings(), "chases": self.chases()}
+        return {
+            "generated_at": self.generated_at,
+            "headline": self.headline(),
+            "months": self.months(),
+            "reasons": self.reasons(),
+            "offers": self.offers(),
+            "revenue": self.revenue(),
+            "timings": self.timings(),
+            "chases": self.chases(),
+        }
 
 
-def build_report(desk, session: Session, *, since: datetime | None = None) -> Report:
+def build_report(desk: Desk, session: Session, *, since: datetime | None = None) -> Report:
     """The report over every case (or those opened since `since`), as of the desk's clock."""
     zone = desk.config.desk.timezone
     cases = [c for c in load_cases(session) if since is None or c.opened_at >= since]

@@ -4,34 +4,55 @@ The HTML page carries its styles and charts inline (SVG drawn here, no script, n
 images fetched), so a manager can open the attachment of the weekly digest offline.
 Every chart bar carries its figure in `data-value`, which the browser test reads.
 """
+
 from __future__ import annotations
 
 import csv
 import html
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from daemon.report import OUTCOMES, Report
 from daemon.tables import cell, table
 
 LABELS = {"partially_saved": "partially saved", "undecided": "in progress"}
-COLOURS = {"saved": "#2e7d32", "partially_saved": "#81c784", "paused": "#1e88e5", "changed": "#8e24aa",
-           "lost": "#c62828", "withdrawn": "#9e9e9e", "undecided": "#ffb300", "kept": "#2e7d32",
-           "revenue_lost": "#c62828", "revenue_paused": "#1e88e5"}
+COLOURS = {
+    "saved": "#2e7d32",
+    "partially_saved": "#81c784",
+    "paused": "#1e88e5",
+    "changed": "#8e24aa",
+    "lost": "#c62828",
+    "withdrawn": "#9e9e9e",
+    "undecided": "#ffb300",
+    "kept": "#2e7d32",
+    "revenue_lost": "#c62828",
+    "revenue_paused": "#1e88e5",
+}
 
 TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "months": ("Requests and outcomes by month opened",
-               [("month", "Month"), ("requests", "Requests"), ("cancel", "Cancel"), ("pause", "Pause"),
-                ("change", "Change")] + [(o, LABELS.get(o, o).capitalize()) for o in OUTCOMES]),
-    "reasons": ("Reasons by category", [("category", "Category"), ("cases", "Cases"), ("saved", "Saved"),
-                                        ("lost", "Lost")]),
-    "offers": ("Offers made, and whom they kept", [("offer", "Offer"), ("made", "Made"), ("accepted", "Accepted"),
-                                                   ("declined", "Declined"), ("saved", "Kept")]),
-    "revenue": ("Monthly revenue by month decided", [("month", "Month"), ("kept", "Kept"), ("lost", "Lost"),
-                                                     ("paused", "Paused")]),
-    "timings": ("Time from the customer's mail (hours)", [("to", "To"), ("cases", "Cases"),
-                                                          ("median_hours", "Median"), ("longest_hours", "Longest")]),
+    "months": (
+        "Requests and outcomes by month opened",
+        [("month", "Month"), ("requests", "Requests"), ("cancel", "Cancel"), ("pause", "Pause"), ("change", "Change")]
+        + [(o, LABELS.get(o, o).capitalize()) for o in OUTCOMES],
+    ),
+    "reasons": (
+        "Reasons by category",
+        [("category", "Category"), ("cases", "Cases"), ("saved", "Saved"), ("lost", "Lost")],
+    ),
+    "offers": (
+        "Offers made, and whom they kept",
+        [("offer", "Offer"), ("made", "Made"), ("accepted", "Accepted"), ("declined", "Declined"), ("saved", "Kept")],
+    ),
+    "revenue": (
+        "Monthly revenue by month decided",
+        [("month", "Month"), ("kept", "Kept"), ("lost", "Lost"), ("paused", "Paused")],
+    ),
+    "timings": (
+        "Time from the customer's mail (hours)",
+        [("to", "To"), ("cases", "Cases"), ("median_hours", "Median"), ("longest_hours", "Longest")],
+    ),
     "chases": ("Reminders and escalations", [("timer", "Timer"), ("fired", "Fired"), ("cases", "Cases")]),
 }
 
@@ -39,12 +60,14 @@ TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
 def headline_lines(report: Report) -> list[str]:
     h = report.headline()
     rate = f"{h['save_rate_percent']}%" if h["save_rate_percent"] is not None else "-"
-    return [f"Requests: {h['requests']}   saved {h['saved']}, partially saved {h['partially_saved']}, "
-            f"paused {h['paused']}, changed {h['changed']}, lost {h['lost']}, withdrawn {h['withdrawn']}, "
-            f"in progress {h['undecided']}",
-            f"Save rate (saved or partially saved, of those decided): {rate}",
-            f"Monthly revenue kept {money(h['revenue_kept'], h['currency'])}, lost "
-            f"{money(h['revenue_lost'], h['currency'])}, paused {money(h['revenue_paused'], h['currency'])}"]
+    return [
+        f"Requests: {h['requests']}   saved {h['saved']}, partially saved {h['partially_saved']}, "
+        f"paused {h['paused']}, changed {h['changed']}, lost {h['lost']}, withdrawn {h['withdrawn']}, "
+        f"in progress {h['undecided']}",
+        f"Save rate (saved or partially saved, of those decided): {rate}",
+        f"Monthly revenue kept {money(h['revenue_kept'], h['currency'])}, lost "
+        f"{money(h['revenue_lost'], h['currency'])}, paused {money(h['revenue_paused'], h['currency'])}",
+    ]
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -83,13 +106,20 @@ def _csv_cell(value: Any) -> str:
 def html_page(report: Report, title: str = "Cancellations: what we learned") -> str:
     h = report.headline()
     charts = [_outcomes_chart(report), _reasons_chart(report), _revenue_chart(report)]
-    tables = "".join(_html_table(name, title_, columns, getattr(report, name)())
-                     for name, (title_, columns) in TABLES.items())
-    cards = "".join(f'<div class="card"><b>{html.escape(str(v))}</b><span>{html.escape(k)}</span></div>' for k, v in [
-        ("requests", h["requests"]), ("saved", h["saved"] + h["partially_saved"]), ("lost", h["lost"]),
-        ("save rate", f"{h['save_rate_percent']}%" if h["save_rate_percent"] is not None else "-"),
-        (f"kept / month ({h['currency']})", f"{h['revenue_kept']:,.2f}"),
-        (f"lost / month ({h['currency']})", f"{h['revenue_lost']:,.2f}")])
+    tables = "".join(
+        _html_table(name, title_, columns, getattr(report, name)()) for name, (title_, columns) in TABLES.items()
+    )
+    cards = "".join(
+        f'<div class="card"><b>{html.escape(str(v))}</b><span>{html.escape(k)}</span></div>'
+        for k, v in [
+            ("requests", h["requests"]),
+            ("saved", h["saved"] + h["partially_saved"]),
+            ("lost", h["lost"]),
+            ("save rate", f"{h['save_rate_percent']}%" if h["save_rate_percent"] is not None else "-"),
+            (f"kept / month ({h['currency']})", f"{h['revenue_kept']:,.2f}"),
+            (f"lost / month ({h['currency']})", f"{h['revenue_lost']:,.2f}"),
+        ]
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -97,7 +127,7 @@ def html_page(report: Report, title: str = "Cancellations: what we learned") -> 
 <body><h1>{html.escape(title)}</h1>
 <p class="when">As of {report.generated_at:%Y-%m-%d %H:%M} UTC</p>
 <div class="cards">{cards}</div>
-<div class="charts">{''.join(charts)}</div>
+<div class="charts">{"".join(charts)}</div>
 {tables}
 </body></html>
 """
@@ -124,13 +154,19 @@ def _html_table(name: str, title: str, columns: Sequence[tuple[str, str]], rows:
 
 def _html_cell(value: Any) -> str:
     numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    return f'<td{" class=n" if numeric else ""}>{html.escape(cell(value))}</td>'
+    return f"<td{' class=n' if numeric else ''}>{html.escape(cell(value))}</td>"
 
 
 def _legend(names: Sequence[str]) -> str:
-    return '<div class="legend">' + "".join(
-        f'<span><i style="background:{COLOURS[n]}"></i>{html.escape(LABELS.get(n, n).replace("revenue_", ""))}'
-        f"</span>" for n in names) + "</div>"
+    return (
+        '<div class="legend">'
+        + "".join(
+            f'<span><i style="background:{COLOURS[n]}"></i>{html.escape(LABELS.get(n, n).replace("revenue_", ""))}'
+            f"</span>"
+            for n in names
+        )
+        + "</div>"
+    )
 
 
 def _outcomes_chart(report: Report) -> str:
@@ -144,9 +180,11 @@ def _outcomes_chart(report: Report) -> str:
             height = 160 * m[outcome] / peak
             if m[outcome]:
                 y -= height
-                bars.append(f'<rect class="bar" x="{x}" y="{y:.1f}" width="{width}" height="{height:.1f}" '
-                            f'fill="{COLOURS[outcome]}" data-value="{m[outcome]}">'
-                            f'<title>{m["month"]}: {m[outcome]} {LABELS.get(outcome, outcome)}</title></rect>')
+                bars.append(
+                    f'<rect class="bar" x="{x}" y="{y:.1f}" width="{width}" height="{height:.1f}" '
+                    f'fill="{COLOURS[outcome]}" data-value="{m[outcome]}">'
+                    f"<title>{m['month']}: {m[outcome]} {LABELS.get(outcome, outcome)}</title></rect>"
+                )
         bars.append(f'<text x="{x + width / 2}" y="205" font-size="11" text-anchor="middle">{m["month"]}</text>')
     return _figure("Outcomes by month", "outcomes", 40 + len(months) * (width + 20) + 20, bars, OUTCOMES)
 
@@ -158,10 +196,12 @@ def _reasons_chart(report: Report) -> str:
     bars = []
     for i, r in enumerate(rows):
         y, length = 10 + i * 26, 220 * r["cases"] / peak
-        bars.append(f'<text x="135" y="{y + 14}" font-size="11" text-anchor="end">{html.escape(r["category"])}</text>'
-                    f'<rect class="bar" x="140" y="{y}" width="{length:.1f}" height="18" fill="#5c6bc0" '
-                    f'data-value="{r["cases"]}"><title>{html.escape(r["category"])}: {r["cases"]}</title></rect>'
-                    f'<text x="{145 + length:.1f}" y="{y + 14}" font-size="11">{r["cases"]}</text>')
+        bars.append(
+            f'<text x="135" y="{y + 14}" font-size="11" text-anchor="end">{html.escape(r["category"])}</text>'
+            f'<rect class="bar" x="140" y="{y}" width="{length:.1f}" height="18" fill="#5c6bc0" '
+            f'data-value="{r["cases"]}"><title>{html.escape(r["category"])}: {r["cases"]}</title></rect>'
+            f'<text x="{145 + length:.1f}" y="{y + 14}" font-size="11">{r["cases"]}</text>'
+        )
     return _figure("Reasons by category", "reasons", 400, bars, (), height=max(40, 20 + 26 * len(rows)))
 
 
@@ -175,17 +215,25 @@ def _revenue_chart(report: Report) -> str:
         x0 = 50 + i * (3 * width + 30)
         for j, (key, colour) in enumerate(keys):
             height = 160 * float(r[key]) / peak
-            bars.append(f'<rect class="bar" x="{x0 + j * width}" y="{190 - height:.1f}" width="{width - 2}" '
-                        f'height="{height:.1f}" fill="{COLOURS[colour]}" data-value="{r[key]}">'
-                        f'<title>{r["month"]}: {key} {money(r[key], report.currency)}</title></rect>')
+            bars.append(
+                f'<rect class="bar" x="{x0 + j * width}" y="{190 - height:.1f}" width="{width - 2}" '
+                f'height="{height:.1f}" fill="{COLOURS[colour]}" data-value="{r[key]}">'
+                f"<title>{r['month']}: {key} {money(r[key], report.currency)}</title></rect>"
+            )
         bars.append(f'<text x="{x0 + 1.5 * width}" y="205" font-size="11" text-anchor="middle">{r["month"]}</text>')
-    return _figure(f"Monthly revenue kept, lost and paused ({report.currency})", "revenue",
-                   50 + len(rows) * (3 * width + 30) + 20, bars, [c for _, c in keys])
+    return _figure(
+        f"Monthly revenue kept, lost and paused ({report.currency})",
+        "revenue",
+        50 + len(rows) * (3 * width + 30) + 20,
+        bars,
+        [c for _, c in keys],
+    )
 
 
-def _figure(caption: str, name: str, width: float, parts: list[str], legend: Sequence[str],
-            height: int = 215) -> str:
-    return (f'<figure id="chart-{name}"><figcaption>{html.escape(caption)}</figcaption>'
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 200):.0f}" height="{height}" '
-            f'role="img" aria-label="{html.escape(caption)}">{"".join(parts)}</svg>'
-            f'{_legend(legend) if legend else ""}</figure>')
+def _figure(caption: str, name: str, width: float, parts: list[str], legend: Sequence[str], height: int = 215) -> str:
+    return (
+        f'<figure id="chart-{name}"><figcaption>{html.escape(caption)}</figcaption>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(width, 200):.0f}" height="{height}" '
+        f'role="img" aria-label="{html.escape(caption)}">{"".join(parts)}</svg>'
+        f"{_legend(legend) if legend else ''}</figure>"
+    )

@@ -1,8 +1,8 @@
 """The clock for timers: APScheduler 3 wakes the daemon when a timer falls due.
 
 The `timers` table is the truth; a job only says "at due_at, run timer N". Jobs have
-stable ids (`timer:N`), are one-off `date` jobs in UTC (never cron: its DST gaps and
-doubles are documented in PITFALLS) that call the module-level `fire` with the timer id,
+stable ids (`timer:N`), are one-off `date` jobs in UTC (never cron: across a DST change a
+wall-clock trigger fires twice or never) that call the module-level `fire` with the timer id,
 and have no misfire limit, so a timer due while the daemon was down runs when it comes
 back. They live in memory: at every start-up the pending timers are registered afresh,
 so a job store in the database would only be a second writer racing the daemon's own
@@ -15,22 +15,29 @@ taken when the jobs are synced. So a job wakes the daemon when the desk's clock 
 its timer, never because the wall clock ran ahead; with the system clock the difference
 is zero. Whether a timer is due is decided by `timers.run_timer`, on the desk's clock.
 """
+
 from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.util import datetime_to_utc_timestamp
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
 
 from daemon import timers
 from daemon.db import transaction
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +63,7 @@ class TimerScheduler(BackgroundScheduler):
         """Take the difference between the wall clock and the desk's, as it is now."""
         # Whole seconds: the system clock read twice differs by microseconds, which must not
         # wake a job a moment before its timer is due.
-        drift = datetime.now(timezone.utc) - self.clock.now()
+        drift = datetime.now(UTC) - self.clock.now()
         self.offset = timedelta(seconds=round(drift.total_seconds()))
 
     def run_date(self, due_at: datetime) -> datetime:
@@ -73,40 +80,56 @@ class TimerJobStore(MemoryJobStore):
     once, in the order the memory store keeps (run time, then id).
     """
 
+    _jobs: list[tuple[Job, float | None]]  # the memory store's own: (job, run timestamp), sorted
+
     def put_timers(self, run_dates: dict[int, datetime]) -> None:
         keep = [(job, stamp) for job, stamp in self._jobs if _timer_of(job.id) not in run_dates]
-        made = [(job, datetime_to_utc_timestamp(job.next_run_time)) for job in
-                (self._timer_job(timer_id, when) for timer_id, when in run_dates.items())]
+        made = [
+            (job, datetime_to_utc_timestamp(job.next_run_time))
+            for job in (self._timer_job(timer_id, when) for timer_id, when in run_dates.items())
+        ]
         self._jobs = sorted(keep + made, key=lambda pair: (math.inf if pair[1] is None else pair[1], pair[0].id))
         self._jobs_index = {job.id: (job, stamp) for job, stamp in self._jobs}
 
     def _timer_job(self, timer_id: int, run_date: datetime) -> Job:
         job = Job.__new__(Job)
-        job.__setstate__({
-            "version": 1, "id": job_id(timer_id), "func": _FIRE, "trigger": DateTrigger(run_date),
-            "executor": "default", "args": (timer_id,), "kwargs": {}, "name": f"timer {timer_id}",
-            "next_run_time": run_date, **_JOB_OPTIONS})
+        job.__setstate__(
+            {
+                "version": 1,
+                "id": job_id(timer_id),
+                "func": _FIRE,
+                "trigger": DateTrigger(run_date),
+                "executor": "default",
+                "args": (timer_id,),
+                "kwargs": {},
+                "name": f"timer {timer_id}",
+                "next_run_time": run_date,
+                **_JOB_OPTIONS,
+            }
+        )
         job._scheduler = self._scheduler
         job._jobstore_alias = self._alias
         return job
 
 
 def _timer_of(job_name: str) -> int | None:
-    return int(job_name[len(JOB_PREFIX):]) if job_name.startswith(JOB_PREFIX) else None
+    return int(job_name[len(JOB_PREFIX) :]) if job_name.startswith(JOB_PREFIX) else None
 
 
 # A late one-off job still runs, once: the default grace of 1 s would drop it silently.
 _JOB_OPTIONS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
-def make_scheduler(desk) -> TimerScheduler:
+def make_scheduler(desk: Desk) -> TimerScheduler:
     return TimerScheduler(
-        desk.clock, timezone=timezone.utc, jobstores={"default": TimerJobStore()},
+        desk.clock,
+        timezone=UTC,
+        jobstores={"default": TimerJobStore()},
         job_defaults=_JOB_OPTIONS,
     )
 
 
-def start(desk, scheduler: TimerScheduler | None = None, *, paused: bool = False) -> TimerScheduler:
+def start(desk: Desk, scheduler: TimerScheduler | None = None, *, paused: bool = False) -> TimerScheduler:
     """Start serving `desk`: follow new timers as they commit, register the pending ones."""
     global _desk
     scheduler = scheduler or make_scheduler(desk)
@@ -114,14 +137,14 @@ def start(desk, scheduler: TimerScheduler | None = None, *, paused: bool = False
     scheduler.start(paused=paused)
     _follow_commits(desk, scheduler)
     sync(desk, scheduler)
-    desk.extras["scheduler"] = scheduler
+    desk.scheduler = scheduler
     return scheduler
 
 
-def stop(desk) -> None:
+def stop(desk: Desk) -> None:
     global _desk
     _unfollow_commits(desk)
-    scheduler = desk.extras.pop("scheduler", None)
+    scheduler, desk.scheduler = desk.scheduler, None
     if scheduler is not None:
         scheduler.shutdown(wait=True)
     _desk = None
@@ -138,7 +161,7 @@ def fire(timer_id: int) -> None:
     timers.run_timer(_desk, timer_id)
 
 
-def sync(desk, scheduler: TimerScheduler) -> int:
+def sync(desk: Desk, scheduler: TimerScheduler) -> int:
     """Make the job store match the pending timers: add or move each, drop the rest.
 
     Also after the desk's clock jumped (a test moving its hand-set clock): every job is
@@ -148,8 +171,9 @@ def sync(desk, scheduler: TimerScheduler) -> int:
     with transaction(desk.factory) as session:
         pending = timers.pending_due(session)
     registered = {job.id: getattr(job.trigger, "run_date", None) for job in scheduler.get_jobs()}
-    moved = {i: scheduler.run_date(due) for i, due in pending.items()
-             if registered.get(job_id(i)) != scheduler.run_date(due)}
+    moved = {
+        i: scheduler.run_date(due) for i, due in pending.items() if registered.get(job_id(i)) != scheduler.run_date(due)
+    }
     store = scheduler._lookup_jobstore("default")
     if moved and isinstance(store, TimerJobStore):
         with scheduler._jobstores_lock:
@@ -160,14 +184,21 @@ def sync(desk, scheduler: TimerScheduler) -> int:
             add_job(scheduler, timer_id, run_date - scheduler.offset)
     wanted = {job_id(i) for i in pending}
     for stale in [i for i in registered if i.startswith(JOB_PREFIX) and i not in wanted]:
-        remove_job(scheduler, int(stale[len(JOB_PREFIX):]))
+        remove_job(scheduler, int(stale[len(JOB_PREFIX) :]))
     log.info("scheduler: %s pending timers registered (%s added or moved)", len(pending), len(moved))
     return len(pending)
 
 
 def add_job(scheduler: TimerScheduler, timer_id: int, due_at: datetime) -> None:
-    scheduler.add_job(fire, "date", run_date=scheduler.run_date(due_at), args=[timer_id], id=job_id(timer_id),
-                      name=f"timer {timer_id}", replace_existing=True)
+    scheduler.add_job(
+        fire,
+        "date",
+        run_date=scheduler.run_date(due_at),
+        args=[timer_id],
+        id=job_id(timer_id),
+        name=f"timer {timer_id}",
+        replace_existing=True,
+    )
 
 
 def remove_job(scheduler: TimerScheduler, timer_id: int) -> None:
@@ -177,12 +208,13 @@ def remove_job(scheduler: TimerScheduler, timer_id: int) -> None:
         pass  # already run, or never registered: either way nothing is left to remove
 
 
-def _follow_commits(desk, scheduler: TimerScheduler) -> None:
+def _follow_commits(desk: Desk, scheduler: TimerScheduler) -> None:
     """Tell the scheduler about timers only once their rows are committed.
 
     A savepoint's release is not a commit (the transaction around it may still roll
     back), and a savepoint rolled back takes its timers' changes with it.
     """
+
     def after_commit(session) -> None:
         if session.in_nested_transaction():
             return
@@ -194,12 +226,16 @@ def _follow_commits(desk, scheduler: TimerScheduler) -> None:
     def after_soft_rollback(session, previous) -> None:
         timers.forget(session, previous)
 
-    listeners = [("after_commit", after_commit), ("after_soft_rollback", after_soft_rollback)]
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("after_commit", after_commit),
+        ("after_soft_rollback", after_soft_rollback),
+    ]
     for name, listener in listeners:
         event.listen(desk.factory, name, listener)
-    desk.extras["scheduler_listeners"] = listeners
+    desk.scheduler_listeners = listeners
 
 
-def _unfollow_commits(desk) -> None:
-    for name, listener in desk.extras.pop("scheduler_listeners", []):
+def _unfollow_commits(desk: Desk) -> None:
+    listeners, desk.scheduler_listeners = desk.scheduler_listeners, []
+    for name, listener in listeners:
         event.remove(desk.factory, name, listener)

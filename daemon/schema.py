@@ -4,6 +4,7 @@ One generic loader serves every section: the dataclasses in `daemon.config` are 
 schema, so a key that is not a field is an error naming the key, and a value of the
 wrong type is an error naming the key and the type it should have.
 """
+
 from __future__ import annotations
 
 import collections.abc
@@ -53,7 +54,7 @@ def convert(hint: Any, value: Any, path: str) -> Any:
         return _convert_tuple(typing.get_args(hint), value, path)
     if origin in (dict, collections.abc.Mapping):  # get_origin gives collections.abc.Mapping for typing.Mapping
         return _convert_mapping(typing.get_args(hint), value, path)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return build(hint, value, path)
     return _convert_scalar(hint, value, path)
 
@@ -83,9 +84,7 @@ def _convert_mapping(args: tuple, value: Any, path: str) -> types.MappingProxyTy
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: expected a table, got {_kind(value)}")
     value_type = args[1] if len(args) == 2 else Any
-    return types.MappingProxyType(
-        {key: convert(value_type, item, _join(path, key)) for key, item in value.items()}
-    )
+    return types.MappingProxyType({key: convert(value_type, item, _join(path, key)) for key, item in value.items()})
 
 
 def _convert_scalar(hint: Any, value: Any, path: str) -> Any:

@@ -1,6 +1,6 @@
 """Staff mail: authenticate once, run the #command lines, and answer with one results mail.
 
-Reached through `desk.extras["staff_mail"]` (daemon.actions.staff) for mail whose bare
+Reached through `desk.staff_mail` (daemon.actions.staff) for mail whose bare
 From address is staff. Only the sender's own text above the first reply or forward
 boundary (any language) is read, line by line, until `#end`; known commands found below
 that boundary are never run, and the results mail says so. Each line is checked (known command, role, case state) and run inside a
@@ -11,22 +11,29 @@ that asks the customer to write) or a note on its case.
 Customers never run commands: `refuse_outsider` answers a non-staff mail that holds
 command lines with a plain refusal and changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daemon import authz, cases, effects
+from daemon import authz, cases, mailer
+from daemon.agency_forwards import open_forwarded
 from daemon.classify import Mail
 from daemon.commands.base import CommandContext, Refused
-from daemon.commands.registry import COMMANDS, lookup
+from daemon.commands.registry import lookup
 from daemon.compose import Thread
 from daemon.models import Case, OutboxEntry
 from daemon.workflow import TransitionRefused
 from parsers.commands import CommandLine, OwnCommands, meant_as_command, own_commands, parse_command, shown
+from parsers.headers import bare_subject
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +64,7 @@ class Results:
     quoted: str = ""
 
 
-def register(desk) -> None:
-    desk.extras["staff_mail"] = handle
-    desk.extras["outsider_commands"] = refuse_outsider
-    desk.extras["command_names"] = frozenset(command.name for command in COMMANDS)
-
-
-def handle(desk, session: Session, mail: Mail) -> None:
+def handle(desk: Desk, session: Session, mail: Mail) -> None:
     own = own_commands(mail.parsed.text)
     commands, quoted = own.commands, _quoted_commands(desk, own)
     verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
@@ -75,15 +76,25 @@ def handle(desk, session: Session, mail: Mail) -> None:
         # Line by line, not the scan: #end stops the reading, and what lies below it is counted apart.
         results = _run_lines(ctx, list(own.lines))
     else:
-        results = Results(refused=[f"{shown(c.line)}  ->  not run: sender not verified" for c in commands],
-                          not_verified=verdict.reason)
+        results = Results(
+            refused=[f"{shown(c.line)}  ->  not run: sender not verified" for c in commands],
+            not_verified=verdict.reason,
+        )
     if quoted:
-        results.quoted = (f"{len(quoted)} command line(s) below \"{own.boundary}\" were not run: that line "
-                          "looks like the start of quoted or forwarded text. Write commands at the top "
-                          "of your mail, above any quote.")
+        results.quoted = (
+            f'{len(quoted)} command line(s) below "{own.boundary}" were not run: that line '
+            "looks like the start of quoted or forwarded text. Write commands at the top "
+            "of your mail, above any quote."
+        )
     tell_operator_of_colleague(desk, session, mail)
-    log.info("%s from %s: %d done, %d refused%s", mail.parsed.message_id, mail.sender, len(results.done),
-             len(results.refused), "" if verdict.ok else f" (not verified: {verdict.reason})")
+    log.info(
+        "%s from %s: %d done, %d refused%s",
+        mail.parsed.message_id,
+        mail.sender,
+        len(results.done),
+        len(results.refused),
+        "" if verdict.ok else f" (not verified: {verdict.reason})",
+    )
     _keep_on_case(ctx, results)
     _send_results(ctx, results)
 
@@ -96,7 +107,7 @@ def _run_lines(ctx: CommandContext, lines: list[str]) -> Results:
             break
         command = parse_command(line)
         if command is None:
-            if meant_as_command(line, ctx.desk.extras.get("command_names", frozenset())):
+            if meant_as_command(line, ctx.desk.command_names):
                 results.near_misses.append(line.strip())
             continue
         before = len(ctx.results)
@@ -113,9 +124,9 @@ def _section_title(line: CommandLine) -> str:
     return command.section if command and command.section else shown(line.line)
 
 
-def _quoted_commands(desk, own: OwnCommands) -> list[CommandLine]:
+def _quoted_commands(desk: Desk, own: OwnCommands) -> list[CommandLine]:
     """Known commands below the sender's own text: never run, but worth saying so."""
-    known = desk.extras.get("command_names", frozenset())
+    known = desk.command_names
     return [line for line in own.below if line.name in known]
 
 
@@ -152,8 +163,9 @@ def _keep_on_case(ctx: CommandContext, results: Results) -> None:
         return
     summary = f"{len(results.done)} done, {len(results.refused)} refused: {ctx.mail.parsed.subject}"
     if ctx.mail.inbound.case_id is None:
-        cases.attach_message(ctx.session, ctx.case, ctx.mail.inbound, ctx.now, actor=ctx.mail.sender,
-                             summary=summary, kind="commands")
+        cases.attach_message(
+            ctx.session, ctx.case, ctx.mail.inbound, ctx.now, actor=ctx.mail.sender, summary=summary, kind="commands"
+        )
     else:
         cases.record(ctx.session, ctx.case, "commands", at=ctx.now, actor=ctx.mail.sender, summary=summary)
 
@@ -161,18 +173,28 @@ def _keep_on_case(ctx: CommandContext, results: Results) -> None:
 def _send_results(ctx: CommandContext, results: Results) -> None:
     case, parsed = ctx.case, ctx.mail.parsed
     context = {
-        "desk": ctx.desk.config.desk, "subject": _bare_subject(parsed.subject), "done": results.done,
-        "staff_name": ctx.staff.name or ctx.staff.email, "refused": results.refused, "near_misses": results.near_misses,
-        "sections": results.sections, "helped": any(section.title == lookup("help").section for section in results.sections),
+        "desk": ctx.desk.config.desk,
+        "subject": _bare_subject(parsed.subject),
+        "done": results.done,
+        "staff_name": ctx.staff.name or ctx.staff.email,
+        "refused": results.refused,
+        "near_misses": results.near_misses,
+        "sections": results.sections,
+        "helped": any(section.title == lookup("help").section for section in results.sections),
         "not_verified": results.not_verified,
         "not_read": f"{results.not_read} line(s) below #end were not read." if results.not_read else "",
         "quoted": results.quoted,
         "case_line": f"{case.reference} (now {case.state})" if case else "",
-        "unlisted": ctx.desk.staff.is_unlisted_colleague(ctx.mail.sender), "operator": ctx.desk.config.desk.operator,
+        "unlisted": ctx.desk.staff.is_unlisted_colleague(ctx.mail.sender),
+        "operator": ctx.desk.config.desk.operator,
     }
     if not (results.done or results.refused) and _rounds(ctx.session, ctx.mail) >= MAX_ROUNDS:
-        log.warning("%s: no results mail to %s: %d results mails of ours in this thread already",
-                    parsed.message_id, ctx.mail.sender, MAX_ROUNDS)
+        log.warning(
+            "%s: no results mail to %s: %d results mails of ours in this thread already",
+            parsed.message_id,
+            ctx.mail.sender,
+            MAX_ROUNDS,
+        )
         return
     # reply=True: a results mail answers the sender's own mail, so it counts against their cap.
     send_answer(ctx.desk, ctx.session, case, ctx.mail, "command_results", context, reply=True)
@@ -183,65 +205,99 @@ def _rounds(session: Session, mail: Mail) -> int:
     thread = set(mail.parsed.references) | set(mail.parsed.in_reply_to)
     if not thread:
         return 0
-    return session.scalar(select(func.count(OutboxEntry.id)).where(
-        OutboxEntry.message_id.in_(thread), OutboxEntry.dedupe_key.contains(":command_results:"))) or 0
+    return (
+        session.scalar(
+            select(func.count(OutboxEntry.id)).where(
+                OutboxEntry.message_id.in_(thread), OutboxEntry.dedupe_key.contains(":command_results:")
+            )
+        )
+        or 0
+    )
 
 
-def send_answer(desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict,
-                *, reply: bool) -> None:
+def send_answer(
+    desk: Desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict, *, reply: bool
+) -> None:
     """One answer to `mail`, threaded under it; on the case's timeline when there is a case."""
     answering = Thread.of(mail.parsed)
     dedupe = f"{template}:{mail.inbound.id}"
     if case is not None:
-        effects.send(desk, session, case, template, [mail.sender], context, dedupe=dedupe,
-                     answering=answering, reply=reply, auto="auto-replied")
+        mailer.send(
+            desk,
+            session,
+            case,
+            template,
+            [mail.sender],
+            context,
+            dedupe=dedupe,
+            answering=answering,
+            reply=reply,
+            auto="auto-replied",
+        )
         return
-    effects.send_without_case(desk, session, template, mail.sender, context, dedupe=dedupe,
-                              answering=answering, reply=reply)
+    mailer.send_without_case(
+        desk, session, template, mail.sender, context, dedupe=dedupe, answering=answering, reply=reply
+    )
 
 
 def _bare_subject(subject: str) -> str:
-    while subject[:3].lower() == "re:":
-        subject = subject[3:].strip()
-    return subject or "(no subject)"
+    return bare_subject(subject) or "(no subject)"
 
 
 # -- staff mail without commands ------------------------------------------------------------
 
 
-def _without_commands(desk, session: Session, mail: Mail, verdict) -> None:
+def _without_commands(desk: Desk, session: Session, mail: Mail, verdict) -> None:
     """A forward of a customer's request, or a note on the case; either only when authenticated."""
     if _is_forwarded_request(desk, mail):
         _forwarded_request(desk, session, mail, verdict)
     elif mail.case is not None and verdict.ok:
-        cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor=mail.sender,
-                             summary=(mail.parsed.new_text or mail.parsed.subject).strip(), kind="note")
+        cases.attach_message(
+            session,
+            mail.case,
+            mail.inbound,
+            desk.clock.now(),
+            actor=mail.sender,
+            summary=(mail.parsed.new_text or mail.parsed.subject).strip(),
+            kind="note",
+        )
     elif mail.case is not None:
         # Kept for the record, but as nobody's note: anyone can write a From line.
-        log.warning("%s: mail from %s not verified (%s): not a note", mail.parsed.message_id, mail.sender,
-                    verdict.reason)
-        cases.attach_message(session, mail.case, mail.inbound, desk.clock.now(), actor="",
-                             summary=f"not verified as from {mail.sender}: {mail.parsed.subject}",
-                             kind="unverified")
+        log.warning(
+            "%s: mail from %s not verified (%s): not a note", mail.parsed.message_id, mail.sender, verdict.reason
+        )
+        cases.attach_message(
+            session,
+            mail.case,
+            mail.inbound,
+            desk.clock.now(),
+            actor="",
+            summary=f"not verified as from {mail.sender}: {mail.parsed.subject}",
+            kind="unverified",
+        )
     elif desk.staff.is_unlisted_colleague(mail.sender):
         # A colleague the configuration does not know: a customer's answer would mislead them.
-        context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
-                   "operator": desk.config.desk.operator}
+        context = {
+            "desk": desk.config.desk,
+            "subject": _bare_subject(mail.parsed.subject),
+            "operator": desk.config.desk.operator,
+        }
         send_answer(desk, session, None, mail, "staff_not_configured", context, reply=True)
         tell_operator_of_colleague(desk, session, mail)
 
 
-def tell_operator_of_colleague(desk, session: Session, mail: Mail) -> None:
+def tell_operator_of_colleague(desk: Desk, session: Session, mail: Mail) -> None:
     """The operator hears, once per address, of a colleague writing who is not configured as staff."""
     operator = desk.config.desk.operator
     if not operator or not desk.staff.is_unlisted_colleague(mail.sender):
         return
     context = {"desk": desk.config.desk, "sender": mail.sender, "subject": mail.parsed.subject or "(no subject)"}
-    effects.send_without_case(desk, session, "unlisted_colleague_notice", operator, context,
-                              dedupe=f"unlisted-colleague:{mail.sender}")
+    mailer.send_without_case(
+        desk, session, "unlisted_colleague_notice", operator, context, dedupe=f"unlisted-colleague:{mail.sender}"
+    )
 
 
-def _is_forwarded_request(desk, mail: Mail) -> bool:
+def _is_forwarded_request(desk: Desk, mail: Mail) -> bool:
     """A forwarded original from a customer, or, outside any case, any forward (a call note, a voicemail)."""
     originals = [f for f in mail.parsed.forwarded if f.text.strip() or (f.from_ and f.from_.addr)]
     if any(f.from_ and f.from_.addr and f.from_.addr.lower() not in desk.staff for f in originals):
@@ -249,15 +305,15 @@ def _is_forwarded_request(desk, mail: Mail) -> bool:
     return bool(originals) and mail.case is None
 
 
-def _forwarded_request(desk, session: Session, mail: Mail, verdict) -> None:
+def _forwarded_request(desk: Desk, session: Session, mail: Mail, verdict) -> None:
     """A customer's request passed on by staff or one of our desks: the playbook wants it in writing from them."""
-    from daemon.agency_forwards import open_forwarded
 
     if not verdict.ok:
         ctx = CommandContext(desk, session, mail.case, desk.staff.get(mail.sender), mail, desk.clock.now())
         who = next((f.from_.addr.lower() for f in mail.parsed.forwarded if f.from_ and f.from_.addr), "a customer")
-        _send_results(ctx, Results(refused=[f"forward of {who}'s request  ->  no case opened"],
-                                   not_verified=verdict.reason))
+        _send_results(
+            ctx, Results(refused=[f"forward of {who}'s request  ->  no case opened"], not_verified=verdict.reason)
+        )
         return
     mail.case = open_forwarded(desk, session, mail)
 
@@ -265,10 +321,13 @@ def _forwarded_request(desk, session: Session, mail: Mail, verdict) -> None:
 # -- customers ------------------------------------------------------------------------------
 
 
-def refuse_outsider(desk, session: Session, mail: Mail) -> None:
+def refuse_outsider(desk: Desk, session: Session, mail: Mail) -> None:
     """Command lines from someone who is not staff: a plain refusal, nothing else."""
     names = sorted({c.name for c in own_commands(mail.parsed.text).commands})
-    context = {"desk": desk.config.desk, "subject": _bare_subject(mail.parsed.subject),
-               "commands": ", ".join(f"#{name}" for name in names)}
+    context = {
+        "desk": desk.config.desk,
+        "subject": _bare_subject(mail.parsed.subject),
+        "commands": ", ".join(f"#{name}" for name in names),
+    }
     log.warning("%s: #commands from %s, who is not staff: refused", mail.parsed.message_id, mail.sender)
     send_answer(desk, session, mail.case, mail, "commands_not_for_customers", context, reply=True)

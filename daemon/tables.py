@@ -4,13 +4,15 @@ Every view command prints either a table (for a person at a terminal) or JSON (`
 for scripts); both come from the same list of row dicts, so the two never disagree. The
 progress bar draws only on a terminal: piped or under systemd, it stays silent.
 """
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
 
@@ -35,8 +37,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], *,
     texts = [[_clip(cell(row.get(key)), width) for key, _ in columns] for row in rows]
     headings = [heading for _, heading in columns]
     widths = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headings)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headings, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headings, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(t.ljust(w) for t, w in zip(line, widths)).rstrip() for line in texts]
     return "\n".join(lines)
 

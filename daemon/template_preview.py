@@ -4,10 +4,16 @@ The case's own values fill what every case template uses; a value that only exis
 the desk sends the mail (an approval step, a timer's day) is shown as ‹name›, and listed,
 so the operator sees the whole message and knows which parts will differ.
 """
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from daemon.effects import case_context
 from daemon.rendering import RenderedMail
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 
 class Placeholder:
@@ -16,12 +22,12 @@ class Placeholder:
     def __init__(self, name: str) -> None:
         self._name = name
 
-    def __getattr__(self, name: str) -> "Placeholder":
+    def __getattr__(self, name: str) -> Placeholder:
         if name.startswith("__"):
             raise AttributeError(name)
         return Placeholder(f"{self._name}.{name}")
 
-    def __getitem__(self, key) -> "Placeholder":
+    def __getitem__(self, key) -> Placeholder:
         return Placeholder(f"{self._name}[{key}]")
 
     def __iter__(self):
@@ -34,7 +40,7 @@ class Placeholder:
         return True
 
 
-def preview(desk, case, name: str) -> tuple[RenderedMail, list[str]]:
+def preview(desk: Desk, case, name: str) -> tuple[RenderedMail, list[str]]:
     """(the rendered mail, the names of the values shown as placeholders)."""
     if name not in desk.renderer.names():
         raise LookupError(f"no template named {name!r}; templates: {', '.join(desk.renderer.names())}")
@@ -42,4 +48,3 @@ def preview(desk, case, name: str) -> tuple[RenderedMail, list[str]]:
     missing = sorted(desk.renderer.variables(name) - set(context))
     context.update({var: Placeholder(var) for var in missing})
     return desk.renderer.render(name, context), missing
-

@@ -9,12 +9,14 @@ dedupe key): so each one happens exactly once, however often the daemon restarts
 (daemon.scheduler) only decides *when* to call it for one timer. What each kind does is in
 daemon.timers_jobs; when each kind is scheduled is in daemon.timers_plan.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,15 +26,17 @@ from daemon.db import transaction
 from daemon.effects import format_local
 from daemon.models import Case, Timer, TimerStatus
 
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
 log = logging.getLogger(__name__)
 
 # Keys in Session.info: timers added or ended in a transaction, told to the scheduler after commit.
 SCHEDULED_KEY = "canceldesk_timers_scheduled"
 ENDED_KEY = "canceldesk_timers_ended"
 
-# kind -> handler(desk, session, case, timer) -> outcome text; filled by daemon.timers_jobs.
-Handler = Callable[..., str]
-HANDLERS: dict[str, Handler] = {}
+# What a timer of one kind does when it fires: (desk, session, case, timer) -> outcome in words.
+Job = Callable[..., str]
 
 LABELS = {
     "sla_call_scheduled": "SLA: call scheduled?",
@@ -57,14 +61,23 @@ class Fired:
     outcome: str
 
 
-def schedule(desk, session: Session, case: Case, kind: str, due_at: datetime, *, seq: int = 0,
-             **data) -> Timer | None:
+def schedule(
+    desk: Desk, session: Session, case: Case, kind: str, due_at: datetime, *, seq: int = 0, **data
+) -> Timer | None:
     """Add a pending timer unless (case, kind, seq) exists; None when it did."""
     existing = session.scalar(select(Timer.id).where(Timer.case_id == case.id, Timer.kind == kind, Timer.seq == seq))
     if existing is not None:
         return None
-    timer = Timer(case_id=case.id, kind=kind, seq=seq, due_at=due_at, status=TimerStatus.PENDING,
-                  data=data, created_at=desk.clock.now(), outcome="")
+    timer = Timer(
+        case_id=case.id,
+        kind=kind,
+        seq=seq,
+        due_at=due_at,
+        status=TimerStatus.PENDING,
+        data=data,
+        created_at=desk.clock.now(),
+        outcome="",
+    )
     session.add(timer)
     session.flush()
     _note(session, SCHEDULED_KEY, (timer.id, due_at))
@@ -72,7 +85,7 @@ def schedule(desk, session: Session, case: Case, kind: str, due_at: datetime, *,
     return timer
 
 
-def cancel_pending(desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:
+def cancel_pending(desk: Desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:
     """End the case's pending timers (all, or of `kinds`); say so on its timeline."""
     ended = [t for t in pending_of(session, case) if kinds is None or t.kind in kinds]
     for timer in ended:
@@ -84,8 +97,13 @@ def cancel_pending(desk, session: Session, case: Case, why: str, kinds: tuple[st
 
 
 def pending_of(session: Session, case: Case) -> list[Timer]:
-    return list(session.scalars(select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.PENDING)
-                                .order_by(Timer.due_at, Timer.id)))
+    return list(
+        session.scalars(
+            select(Timer)
+            .where(Timer.case_id == case.id, Timer.status == TimerStatus.PENDING)
+            .order_by(Timer.due_at, Timer.id)
+        )
+    )
 
 
 def pending_due(session: Session) -> dict[int, datetime]:
@@ -100,28 +118,37 @@ def describe(timer: Timer, zone: str) -> str:
     return f"{label}{number} due {format_local(timer.due_at, zone)}"
 
 
-def pending_timers(desk, session: Session, case: Case) -> list[str]:
+def pending_timers(desk: Desk, session: Session, case: Case) -> list[str]:
     """The case's pending timers in words, in the desk's zone (for #status)."""
     return [describe(timer, desk.config.desk.timezone) for timer in pending_of(session, case)]
 
 
 def listing(session: Session, zone: str) -> list[str]:
     """Every pending timer, soonest first: when, which case, what (`canceldesk jobs list`)."""
-    rows = session.execute(select(Timer, Case.reference).join(Case, Case.id == Timer.case_id)
-                           .where(Timer.status == TimerStatus.PENDING).order_by(Timer.due_at, Timer.id))
+    rows = session.execute(
+        select(Timer, Case.reference)
+        .join(Case, Case.id == Timer.case_id)
+        .where(Timer.status == TimerStatus.PENDING)
+        .order_by(Timer.due_at, Timer.id)
+    )
     return [f"{reference}  {describe(timer, zone)}  (timer {timer.id})" for timer, reference in rows]
 
 
-def run_due_timers(desk) -> list[Fired]:
+def run_due_timers(desk: Desk) -> list[Fired]:
     """Fire every pending timer due by the desk's clock, each in its own transaction."""
     with transaction(desk.factory) as session:
-        due = list(session.scalars(select(Timer.id).where(
-            Timer.status == TimerStatus.PENDING, Timer.due_at <= desk.clock.now()).order_by(Timer.due_at, Timer.id)))
+        due = list(
+            session.scalars(
+                select(Timer.id)
+                .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= desk.clock.now())
+                .order_by(Timer.due_at, Timer.id)
+            )
+        )
     fired = [run_timer(desk, timer_id) for timer_id in due]
     return [f for f in fired if f is not None]
 
 
-def run_timer(desk, timer_id: int) -> Fired | None:
+def run_timer(desk: Desk, timer_id: int) -> Fired | None:
     """Fire one timer if it is still pending and due; None when there was nothing to do."""
     with desk.case_work, transaction(desk.factory) as session:
         claims.lock_case_work(session)
@@ -130,10 +157,17 @@ def run_timer(desk, timer_id: int) -> Fired | None:
             return None
         # Locked like the timer: a staff command on the same case waits for this transaction.
         case = session.get(Case, timer.case_id, with_for_update=True)
-        outcome = HANDLERS[timer.kind](desk, session, case, timer)
+        outcome = desk.timer_jobs[timer.kind](desk, session, case, timer)
         _finish(desk, session, timer, TimerStatus.DONE, outcome)
-        cases.record(session, case, "timer", at=desk.clock.now(), actor="timer",
-                     summary=f"{LABELS.get(timer.kind, timer.kind)}: {outcome}", timer_id=timer.id)
+        cases.record(
+            session,
+            case,
+            "timer",
+            at=desk.clock.now(),
+            actor="timer",
+            summary=f"{LABELS.get(timer.kind, timer.kind)}: {outcome}",
+            timer_id=timer.id,
+        )
         log.info("%s: %s #%s fired: %s", case.reference, timer.kind, timer.seq, outcome)
         return Fired(timer.id, case.reference, timer.kind, outcome)
 
@@ -143,7 +177,7 @@ def next_seq(session: Session, case: Case, kind: str) -> int:
     return max(seqs, default=-1) + 1
 
 
-def _finish(desk, session: Session, timer: Timer, status: TimerStatus, outcome: str) -> None:
+def _finish(desk: Desk, session: Session, timer: Timer, status: TimerStatus, outcome: str) -> None:
     timer.status = status
     timer.done_at = desk.clock.now()
     timer.outcome = outcome[:2000]
@@ -164,8 +198,9 @@ def committed(session: Session, key: str) -> list:
 def forget(session: Session, rolled_back) -> None:
     """Drop the changes made in `rolled_back` (a transaction or savepoint) or inside it."""
     for key in (SCHEDULED_KEY, ENDED_KEY):
-        session.info[key] = [(made_in, change) for made_in, change in session.info.get(key, [])
-                             if not _inside(made_in, rolled_back)]
+        session.info[key] = [
+            (made_in, change) for made_in, change in session.info.get(key, []) if not _inside(made_in, rolled_back)
+        ]
 
 
 def _inside(transaction, outer) -> bool:

@@ -8,19 +8,25 @@ server is not hammered by every client at once; a refused login waits minutes, s
 only the operator can fix it. A stop request (the desk's `stopping`) is seen between
 mails and within about a second of waiting.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
 from daemon import intake, pipeline
 from daemon.db import transaction
+from integrations.backoff import full_jitter
 from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError
 from parsers import language
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +44,17 @@ class SweepReport:
 
 
 class Backoff:
-    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+    """The wait between reconnects: exponential, capped, with full jitter (integrations.backoff)."""
 
-    def __init__(self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None,
-                 floor: float = 0.0) -> None:
+    def __init__(
+        self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None, floor: float = 0.0
+    ) -> None:
         self.base, self.cap, self.floor, self.failures = base, cap, floor, 0
         self._rng = rng or random.Random()
 
     def next_delay(self) -> float:
         self.failures += 1
-        return max(self.floor, self._rng.uniform(0, min(self.cap, self.base * 2 ** self.failures)))
+        return max(self.floor, full_jitter(self.failures + 1, self.base, self.cap, self._rng))
 
     def reset(self) -> None:
         self.failures = 0
@@ -60,9 +67,16 @@ def login_backoff() -> Backoff:
 
 
 class Watcher:
-    def __init__(self, desk, source: MailSource, *, stop: threading.Event | None = None,
-                 backoff: Backoff | None = None, wait_seconds: float | None = None,
-                 refused_backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        source: MailSource,
+        *,
+        stop: threading.Event | None = None,
+        backoff: Backoff | None = None,
+        wait_seconds: float | None = None,
+        refused_backoff: Backoff | None = None,
+    ) -> None:
         self.desk = desk
         self.source = source
         self.stop = stop or desk.stopping
@@ -102,8 +116,11 @@ class Watcher:
     def _login_hint(self) -> str:
         box = self.desk.config.mailbox
         what = "password" if box.auth == "password" else "access token"
-        where = ("the output of [mailbox] password_command" if box.password_command
-                 else f"${box.password_env} ([mailbox] password_env)")
+        where = (
+            "the output of [mailbox] password_command"
+            if box.password_command
+            else f"${box.password_env} ([mailbox] password_env)"
+        )
         return f"check the user name in [mailbox] url and the {what} in {where}"
 
     def run_once(self) -> SweepReport:
@@ -133,7 +150,7 @@ class Watcher:
         stored, duplicates = self._intake()
         outcomes = pipeline.process_pending(self.desk, after_each=self._answer_at_once)
         delivery = self.desk.dispatcher.deliver_due()
-        if sheets := self.desk.extras.get("sheets"):  # batched sheet rows: daemon.sheets.sync
+        if sheets := self.desk.sheets:  # batched sheet rows: daemon.sheets.sync
             sheets.tick()
         return SweepReport(stored, duplicates, len(outcomes), delivery.sent)
 
@@ -165,7 +182,7 @@ class Watcher:
         by_size = getattr(self.source, "batches", None)
         if by_size is not None:
             return by_size(uids, box.fetch_max_bytes, box.fetch_batch)
-        return (uids[start:start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
+        return (uids[start : start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
 
     def _take(self, uid: int, raw: bytes, arrived=None) -> bool | None:
         """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""
@@ -176,17 +193,26 @@ class Watcher:
         except Exception as exc:  # this mail, not the connection: the next one goes on
             attempts = self.poison.failed(uid, self.desk.clock.now())
             if attempts < self.desk.config.intake.max_attempts:
-                log.warning("mailbox %s: UID %s not stored (attempt %d), will retry: %s", self.source.key, uid,
-                            attempts, exc)
+                log.warning(
+                    "mailbox %s: UID %s not stored (attempt %d), will retry: %s", self.source.key, uid, attempts, exc
+                )
                 return None
-            return self._set_aside_unstorable(uid, raw, f"not stored after {attempts} attempts: "
-                                              f"{type(exc).__name__}: {exc}")
+            return self._set_aside_unstorable(
+                uid, raw, f"not stored after {attempts} attempts: {type(exc).__name__}: {exc}"
+            )
 
     def _set_aside_unstorable(self, uid: int, raw: bytes, reason: str) -> bool:
         log.error("mailbox %s: UID %s set aside: %s", self.source.key, uid, reason)
         with transaction(self.desk.factory) as session:
-            intake.store_set_aside(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
-                                   raw=raw, now=self.desk.clock.now(), reason=reason)
+            intake.store_set_aside(
+                session,
+                mailbox=self.source.key,
+                uidvalidity=self.uidvalidity,
+                uid=uid,
+                raw=raw,
+                now=self.desk.clock.now(),
+                reason=reason,
+            )
         self.poison.forget(uid)
         self._mark(uid)
         return True
@@ -200,8 +226,15 @@ class Watcher:
 
     def _store_then_mark(self, uid: int, raw: bytes, arrived=None) -> bool:
         with transaction(self.desk.factory) as session:
-            result = intake.store(session, mailbox=self.source.key, uidvalidity=self.uidvalidity, uid=uid,
-                                  raw=raw, now=self.desk.clock.now(), arrived=arrived)
+            result = intake.store(
+                session,
+                mailbox=self.source.key,
+                uidvalidity=self.uidvalidity,
+                uid=uid,
+                raw=raw,
+                now=self.desk.clock.now(),
+                arrived=arrived,
+            )
         self.poison.forget(uid)
         # Committed above: only now may the server forget the mail.
         self._mark(uid)

@@ -4,48 +4,33 @@ Nothing else assigns `Case.state`. `advance()` checks the table, sets the state,
 timeline event and hands the resulting domain event to the bus, where effects (mail,
 sheets, timers) subscribe. Mail, staff commands and timers all move a case through here.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daemon.models import Case, CaseEvent
-
-
-class State(str, enum.Enum):
-    AWAITING_WRITTEN = "awaiting_written"   # a verbal request: waiting for it in writing
-    AWAITING_IDENTITY = "awaiting_identity"  # written, but from an address not on file
-    OPEN = "open"
-    CALL_SCHEDULED = "call_scheduled"
-    SAVE_ATTEMPTED = "save_attempted"
-    SAVED = "saved"                          # every service kept: nothing to process
-    PENDING_APPROVAL = "pending_approval"
-    APPROVED = "approved"
-    OFFBOARDING = "offboarding"
-    PAUSED = "paused"
-    CHANGED = "changed"
-    CLOSED = "closed"
-    WON_BACK = "won_back"
-    WITHDRAWN = "withdrawn"
+from daemon.models import Case, CaseEvent, State
 
 
 class Trigger(str, enum.Enum):
     OPENED = "opened"
     OPENED_UNVERIFIED = "opened_unverified"
     VERBAL_REPORTED = "verbal_reported"
-    QUESTION_ASKED = "question_asked"        # "how do I cancel?": the customer is asked to confirm in writing
+    QUESTION_ASKED = "question_asked"  # "how do I cancel?": the customer is asked to confirm in writing
     WRITTEN_REQUEST_RECEIVED = "written_request_received"
-    WRITTEN_UNVERIFIED = "written_request_unverified"   # in writing, but from an address not on file
+    WRITTEN_UNVERIFIED = "written_request_unverified"  # in writing, but from an address not on file
     IDENTITY_VERIFIED = "identity_verified"
     CALL_SCHEDULED = "call_scheduled"
     CALL_CANCELLED = "call_cancelled"
-    CALL_DECLINED = "call_declined"          # the customer declined: the request stands all the same
+    CALL_DECLINED = "call_declined"  # the customer declined: the request stands all the same
     SAVE_ATTEMPTED = "save_attempted"
     SAVED = "saved"
-    DECIDED = "decided"                      # keep / cancel / pause decisions complete
+    DECIDED = "decided"  # keep / cancel / pause decisions complete
     APPROVAL_STEP_DONE = "approval_step_done"  # one approver said yes; the chain goes on
     APPROVAL_REJECTED = "approval_rejected"
     APPROVED = "approved"
@@ -60,11 +45,17 @@ class Trigger(str, enum.Enum):
 
 
 S, T = State, Trigger
-KINDS = ("cancel", "pause", "change")  # what a customer may ask for; the outcome may differ
-ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)   # the save attempt runs: staff may call and decide
+ACTIVE = (S.OPEN, S.CALL_SCHEDULED, S.SAVE_ATTEMPTED)  # the save attempt runs: staff may call and decide
 # A customer may withdraw at any point before the case is closed, a running pause included.
-_BEFORE_CLOSURE = (S.AWAITING_WRITTEN, S.AWAITING_IDENTITY, *ACTIVE, S.PENDING_APPROVAL, S.APPROVED, S.OFFBOARDING,
-                   S.PAUSED)
+_BEFORE_CLOSURE = (
+    S.AWAITING_WRITTEN,
+    S.AWAITING_IDENTITY,
+    *ACTIVE,
+    S.PENDING_APPROVAL,
+    S.APPROVED,
+    S.OFFBOARDING,
+    S.PAUSED,
+)
 
 # (from state, trigger) -> to state. The one place that says what may follow what.
 TRANSITIONS: dict[tuple[State | None, Trigger], State] = {
@@ -121,7 +112,7 @@ class DomainEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Subscriber = Callable[[Session, Case, DomainEvent], None]
+Subscriber = Callable[[Session, Case, DomainEvent], object]
 
 
 class EventBus:
@@ -142,21 +133,36 @@ def can_advance(case: Case, trigger: Trigger) -> bool:
     return (_state_of(case), trigger) in TRANSITIONS
 
 
-def advance(session: Session, bus: EventBus, case: Case, trigger: Trigger, *, actor: str, at, summary: str = "",
-            message_id: int | None = None, **data: Any) -> DomainEvent:
+def advance(
+    session: Session,
+    bus: EventBus,
+    case: Case,
+    trigger: Trigger,
+    *,
+    actor: str,
+    at,
+    summary: str = "",
+    message_id: int | None = None,
+    **data: Any,
+) -> DomainEvent:
     """Move `case` by `trigger`: check the table, set the state, record it, publish it."""
     before = _state_of(case)
     after = TRANSITIONS.get((before, trigger))
     if after is None:
         where = before.value.replace("_", " ") if before else "a new case"
         raise TransitionRefused(f"cannot {trigger.value.replace('_', ' ')} in state '{where}'")
-    case.state = after.value
+    case.state = after
     event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data))
-    case.events.append(CaseEvent(
-        at=at, kind=f"state:{trigger.value}", actor=actor, message_id=message_id,
-        summary=summary or f"{before.value if before else 'new'} -> {after.value}",
-        data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
-    ))
+    case.events.append(
+        CaseEvent(
+            at=at,
+            kind=f"state:{trigger.value}",
+            actor=actor,
+            message_id=message_id,
+            summary=summary or f"{before.value if before else 'new'} -> {after.value}",
+            data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
+        )
+    )
     session.flush()
     bus.publish(session, case, event)
     return event
@@ -167,5 +173,7 @@ def _state_of(case: Case) -> State | None:
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
-            for key, value in data.items()}
+    return {
+        key: value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+        for key, value in data.items()
+    }

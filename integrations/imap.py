@@ -2,8 +2,8 @@
 
 Connection lifecycle (connect, login, select, IDLE or polling, close) is kept apart from
 the mailbox operations (search, fetch, mark done). Every failure of the transport comes
-out as `ConnectionLost` so the watcher can reconnect with backoff; the traps listed in
-the project's pitfalls notes (timeouts, issue 565, RFC 3501 UID ranges, BODY.PEEK) are
+out as `ConnectionLost` so the watcher can reconnect with backoff; the traps of IMAP
+(timeouts, an IDLE that returns at once after EOF, RFC 3501 UID ranges, BODY.PEEK) are
 handled here so that the daemon never imports imapclient.
 """
 
@@ -309,8 +309,11 @@ class ImapSource:
             batch = wanted[start : start + FETCH_BATCH]
             # PEEK leaves \Seen alone; the answer comes back under b'BODY[]'.
             data = self._call(client.fetch, batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
-            mails += [FetchedMail(uid, data[uid][b"BODY[]"], _aware(data[uid].get(b"INTERNALDATE")))
-                      for uid in batch if uid in data]
+            mails += [
+                FetchedMail(uid, data[uid][b"BODY[]"], _aware(data[uid].get(b"INTERNALDATE")))
+                for uid in batch
+                if uid in data
+            ]
         return mails
 
     def mark_done(self, uid: int) -> None:
@@ -338,7 +341,6 @@ class ImapSource:
         else:
             # Without UIDPLUS this also expunges anything else marked \Deleted.
             self._call(client.expunge)
-
 
     def _already_processed(self, client: IMAPClient, uid: int) -> bool:
         """Whether the processed folder holds a mail with the Message-ID of `uid` already."""

@@ -11,7 +11,7 @@ Named `invites`, not `calendar`, so it never shadows the standard library module
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
 
@@ -57,8 +57,7 @@ def build_invite(
         raise ValueError(f"method must be REQUEST or CANCEL, not {method!r}")
     if sequence < 0:
         raise ValueError("SEQUENCE cannot be negative")
-    event = _timed_event(uid, sequence, _utc(start_utc), duration,
-                         _utc(stamp or datetime.now(timezone.utc)))
+    event = _timed_event(uid, sequence, _utc(start_utc), duration, _utc(stamp or datetime.now(UTC)))
     _describe(event, summary, description, location, method)
     _invite(event, organizer, attendees, method)
     calendar = Calendar()
@@ -70,8 +69,7 @@ def build_invite(
     return calendar.to_ical()
 
 
-def _timed_event(uid: str, sequence: int, start: datetime, duration: timedelta,
-                 stamp: datetime) -> Event:
+def _timed_event(uid: str, sequence: int, start: datetime, duration: timedelta, stamp: datetime) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
@@ -81,8 +79,7 @@ def _timed_event(uid: str, sequence: int, start: datetime, duration: timedelta,
     return event
 
 
-def _describe(event: Event, summary: str, description: str, location: str | None,
-              method: Method) -> None:
+def _describe(event: Event, summary: str, description: str, location: str | None, method: Method) -> None:
     event.add("summary", summary)
     event.add("description", description)
     if location:
@@ -101,7 +98,7 @@ def _utc(moment: datetime) -> datetime:
     """Times go out in UTC ("...Z"): no VTIMEZONE to get wrong, no floating times."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware one (UTC) to avoid a floating time")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _address(person: Person) -> vCalAddress:
@@ -143,10 +140,8 @@ def attach_invite(msg: EmailMessage, ics: bytes, method: Method) -> None:
     """
     # The email package writes method="REQUEST" (quoted): the same value to any MIME
     # parser as Google's unquoted method=REQUEST.
-    _body_part(msg).add_alternative(ics.decode("utf-8"), subtype="calendar",
-                                    params={"method": method})
-    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics",
-                       params={"name": "invite.ics"})
+    _body_part(msg).add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method})
+    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics", params={"name": "invite.ics"})
 
 
 def _body_part(msg: EmailMessage) -> EmailMessage:
@@ -154,7 +149,7 @@ def _body_part(msg: EmailMessage) -> EmailMessage:
     if msg.get_content_type() != "multipart/mixed":
         return msg
     for part in msg.iter_parts():
-        if part.get_content_type() in ("text/plain", "multipart/alternative"):
+        if isinstance(part, EmailMessage) and part.get_content_type() in ("text/plain", "multipart/alternative"):
             return part
     raise ValueError("no text body to put the invitation next to")
 
@@ -184,7 +179,7 @@ def parse_reply(calendar_text: str) -> CalendarReply:
 
 def _replying_event(calendar: Calendar) -> Event:
     for event in calendar.walk("VEVENT"):
-        if "uid" in event and "attendee" in event:
+        if isinstance(event, Event) and "uid" in event and "attendee" in event:
             return event
     raise CalendarError("the reply has no VEVENT with UID and ATTENDEE")
 
@@ -193,5 +188,5 @@ def _bare(cal_address: str) -> str:
     """'MAILTO:Ada@Customer.example' -> 'ada@customer.example' (Outlook writes MAILTO)."""
     value = cal_address.strip()
     if value.lower().startswith("mailto:"):
-        value = value[len("mailto:"):]
+        value = value[len("mailto:") :]
     return value.lower()

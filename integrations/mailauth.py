@@ -31,19 +31,14 @@ from email.policy import compat32
 import authres
 import dkim
 import dkim.dnsplug
+from publicsuffixlist import PublicSuffixList
 
 log = logging.getLogger(__name__)
 
-# Two-label public suffixes under which unrelated people register domains. Not the
-# whole Public Suffix List: alignment here is "equal, or one is a subdomain of the
-# other", which already keeps a.co.uk and b.co.uk apart; this list only stops a parent
-# like co.uk itself from counting as an organisation.
-_TWO_LABEL_SUFFIXES = frozenset(
-    "co.uk org.uk ac.uk gov.uk me.uk ltd.uk plc.uk net.uk sch.uk nhs.uk "
-    "com.au net.au org.au edu.au gov.au co.nz org.nz net.nz co.jp ne.jp or.jp ac.jp "
-    "co.za org.za com.br net.br com.cn net.cn org.cn com.mx co.in net.in org.in "
-    "co.kr or.kr com.tr com.sg com.hk co.il com.ar com.tw co.id com.my com.ph "
-    "gv.at co.at or.at com.pl com.ua".split())
+# The Public Suffix List as the package ships it: a parent like co.uk or github.io is where
+# unrelated people register domains, never an organisation of its own. Alignment here is
+# "equal, or one is a subdomain of the other", which already keeps a.co.uk and b.co.uk apart.
+_SUFFIXES = PublicSuffixList()
 
 DnsResolver = Callable[..., bytes | None]  # dkimpy's dnsfunc: (name: bytes, timeout=) -> TXT
 
@@ -91,15 +86,18 @@ def authenticate(raw: bytes, from_addr: str, policy: AuthPolicy) -> AuthVerdict:
     if fails:
         # Our server saw the mail fail: nothing found later (a pass below, our own DKIM
         # check of a signature the server rejected) outweighs that.
-        return AuthVerdict(False, "", f"our mail server reported {', '.join(sorted(set(fails))).upper()} "
-                                      f"as failed for this mail")
+        return AuthVerdict(
+            False, "", f"our mail server reported {', '.join(sorted(set(fails))).upper()} as failed for this mail"
+        )
     for evidence in passes:
         if evidence.method not in policy.accept:
             continue
         if aligned(evidence.domain, from_domain):
-            return AuthVerdict(True, evidence.method,
-                               f"our mail server checked {evidence.method.upper()} "
-                               f"and it passed for {evidence.domain}")
+            return AuthVerdict(
+                True,
+                evidence.method,
+                f"our mail server checked {evidence.method.upper()} and it passed for {evidence.domain}",
+            )
         named = evidence.domain or "an unnamed domain"
         notes.append(f"{evidence.method.upper()} passed for {named}, which is not {from_domain}")
     if policy.verify_dkim_locally:
@@ -120,8 +118,9 @@ def _refusal(from_domain: str, notes: list[str]) -> str:
 def _our_results(raw: bytes, policy: AuthPolicy) -> tuple[list[_Evidence], list[str]]:
     """(the passes our server reported, the accepted methods it reported as failed)."""
     passes, fails = [], []
-    for header in trusted_headers(_header_items(raw), policy.authserv_ids,
-                                  policy.receiving_hosts or policy.authserv_ids):
+    for header in trusted_headers(
+        _header_items(raw), policy.authserv_ids, policy.receiving_hosts or policy.authserv_ids
+    ):
         for result in header.results:
             outcome, method = str(result.result).lower(), str(result.method).lower()
             if outcome == "pass":
@@ -137,8 +136,9 @@ def _header_items(raw: bytes) -> list[tuple[str, str]]:
     return [(str(name).lower(), " ".join(str(value).split())) for name, value in headers.items()]
 
 
-def trusted_headers(items: list[tuple[str, str]], authserv_ids: tuple[str, ...],
-                    receiving_hosts: tuple[str, ...] = ()) -> list:
+def trusted_headers(
+    items: list[tuple[str, str]], authserv_ids: tuple[str, ...], receiving_hosts: tuple[str, ...] = ()
+) -> list:
     """The parsed Authentication-Results our own server wrote: the topmost block only.
 
     Walking down from the top, the block ends at
@@ -224,8 +224,7 @@ def _local_dkim(raw: bytes, from_domain: str, policy: AuthPolicy, notes: list[st
     for idx in range(min(count, policy.dkim_max_signatures)):
         domain = _verified_domain(checker, idx, extra)
         if domain and aligned(domain, from_domain):
-            return AuthVerdict(True, "dkim-local",
-                               f"the DKIM signature of {domain} checked out")
+            return AuthVerdict(True, "dkim-local", f"the DKIM signature of {domain} checked out")
         if domain:
             notes.append(f"a valid DKIM signature is from {domain}, which is not {from_domain}")
     return None
@@ -292,4 +291,4 @@ def aligned(domain: str, from_domain: str) -> bool:
 
 
 def _is_public_suffix(domain: str) -> bool:
-    return "." not in domain or domain in _TWO_LABEL_SUFFIXES
+    return "." not in domain or bool(_SUFFIXES.is_public(domain))

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from integrations.mailsource import FetchedMail, MailSourceError, Wakeup
@@ -209,7 +209,7 @@ class MaildirSource:
         head = path.name.split(".", 1)[0]
         try:
             seconds = int(head) if head.isdigit() else path.stat().st_mtime
-            return datetime.fromtimestamp(seconds, timezone.utc)
+            return datetime.fromtimestamp(seconds, UTC)
         except (OSError, OverflowError, ValueError):
             return None
 

@@ -21,16 +21,13 @@ import re
 import smtplib
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
-
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +37,9 @@ Security = Literal["starttls", "tls", "none"]
 class SendError(Exception):
     """A message could not be handed over."""
 
-    def __init__(self, message: str, *, code: int | None = None,
-                 refused: dict[str, tuple[int, bytes]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: int | None = None, refused: dict[str, tuple[int, bytes]] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.refused = refused or {}
@@ -72,16 +70,15 @@ class MailSender(Protocol):
     (connect lazily), so that each message's failure stays that message's own.
     """
 
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> None:
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         """Deliver `msg`; the envelope defaults to the message's own headers."""
 
 
-def envelope(msg: EmailMessage, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> tuple[str, list[str]]:
+def envelope(
+    msg: EmailMessage, from_addr: str | None = None, to_addrs: Sequence[str] | None = None
+) -> tuple[str, list[str]]:
     """Envelope sender and recipients: explicit values win, else Sender/From and To/Cc/Bcc."""
-    sender = from_addr if from_addr is not None else parseaddr(
-        str(msg["Sender"] or msg["From"] or ""))[1]
+    sender = from_addr if from_addr is not None else parseaddr(str(msg["Sender"] or msg["From"] or ""))[1]
     if from_addr is None and not sender:
         # An empty MAIL FROM (<>) marks a bounce: only ever on purpose, via from_addr="".
         raise ValueError(f"message {msg['Message-ID']} has no From or Sender")
@@ -108,7 +105,7 @@ def without_bcc(msg: EmailMessage) -> EmailMessage:
 
 
 class SmtpSender:
-    """Delivers through an SMTP relay, retrying transient failures with backoff."""
+    """Delivers through an SMTP relay: one attempt per call; the outbox retries what is transient."""
 
     def __init__(
         self,
@@ -121,8 +118,6 @@ class SmtpSender:
         timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
-        max_attempts: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"security must be starttls, tls or none, not {security!r}")
@@ -137,33 +132,13 @@ class SmtpSender:
         # smtplib's starttls() without a context does not verify certificates on 3.11.
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.local_hostname = local_hostname
-        self.max_attempts = max(1, max_attempts)
-        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"SmtpSender({self.host!r}, {self.port}, security={self.security!r})"
 
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> None:
-        sender, recipients = envelope(msg, from_addr, to_addrs)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=1, max=60),
-            # A refused login is not retried at once: a relay may lock the account.
-            retry=retry_if_exception(_worth_retrying_now),
-            sleep=self._sleep,
-            before_sleep=lambda state: self._log_retry(msg, state),
-            reraise=True,  # the last TransientSendError itself, not tenacity's RetryError
-        )
-        retrying(self._attempt, msg, sender, recipients)
-
-    def _log_retry(self, msg: EmailMessage, state) -> None:
-        log.warning("sending %s via %s:%s failed (attempt %d of %d): %s",
-                    msg["Message-ID"], self.host, self.port, state.attempt_number,
-                    self.max_attempts, state.outcome.exception())
-
-    def _attempt(self, msg: EmailMessage, sender: str, recipients: list[str]) -> None:
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         # A single message is a session of one: the transaction logic lives in one place.
+        sender, recipients = envelope(msg, from_addr, to_addrs)
         with self.session() as session:
             session.send(msg, from_addr=sender, to_addrs=recipients)
 
@@ -212,10 +187,10 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
-                                    timeout=self.timeout, context=self.ssl_context)
-        smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname,
-                            timeout=self.timeout)
+            return smtplib.SMTP_SSL(
+                self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout, context=self.ssl_context
+            )
+        smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
         if self.security == "starttls":
             try:
                 # Raises SMTPNotSupportedError when not offered: never fall back to plain.
@@ -224,6 +199,7 @@ class SmtpSender:
                 smtp.close()
                 raise
         return smtp
+
 
 class SmtpSession:
     """Many transactions (MAIL/RCPT/DATA, RSET after a failure) over one connection.
@@ -245,8 +221,7 @@ class SmtpSession:
         # Set once the session stops trying: every later message gets this answer.
         self._given_up: SendError | None = None
 
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> None:
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         sender, recipients = envelope(msg, from_addr, to_addrs)
         smtp = self._connection()
         try:
@@ -256,10 +231,14 @@ class SmtpSession:
             raise classify(exc) from exc
         if refused:
             # Some recipients got it: a retry would send them a second copy.
-            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}",
-                                     refused=refused)
-        log.info("sent %s via %s:%s to %d recipient(s)", msg["Message-ID"],
-                 self._sender.host, self._sender.port, len(recipients))
+            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}", refused=refused)
+        log.info(
+            "sent %s via %s:%s to %d recipient(s)",
+            msg["Message-ID"],
+            self._sender.host,
+            self._sender.port,
+            len(recipients),
+        )
 
     def close(self) -> None:
         """QUIT politely; a relay that already hung up needs no goodbye."""
@@ -281,7 +260,8 @@ class SmtpSession:
         if not self._connects_left:
             self._given_up = RelayUnavailable(
                 f"{self._sender.host}:{self._sender.port} failed or dropped "
-                f"{1 + self.RECONNECTS} connections in this session: left for later")
+                f"{1 + self.RECONNECTS} connections in this session: left for later"
+            )
             log.warning("%s", self._given_up)
             raise _again(self._given_up)
         self._connects_left -= 1
@@ -297,8 +277,7 @@ class SmtpSession:
         # error (SMTPException is an OSError too, hence the test) may leave it
         # half-open, and a half-open connection is not worth reusing.
         if smtp.sock is None or not isinstance(exc, smtplib.SMTPException):
-            log.warning("connection to %s:%s dropped: %s", self._sender.host,
-                        self._sender.port, exc)
+            log.warning("connection to %s:%s dropped: %s", self._sender.host, self._sender.port, exc)
             smtp.close()
             self._smtp = None
 
@@ -306,10 +285,6 @@ class SmtpSession:
 def _again(error: SendError) -> SendError:
     """A fresh copy of `error`, so raising it once per message does not pile up tracebacks."""
     return type(error)(str(error), code=error.code, refused=error.refused)
-
-
-def _worth_retrying_now(exc: BaseException) -> bool:
-    return isinstance(exc, TransientSendError) and not isinstance(exc, RelaySetupError)
 
 
 # Answers about our login, whatever the stage (530 may come at MAIL FROM when we sent none).
@@ -344,9 +319,9 @@ def classify(exc: BaseException) -> SendError:
         kind = PermanentSendError if final else TransientSendError
         return kind(f"all recipients refused: {_answers(exc.recipients)}", refused=exc.recipients)
     if isinstance(exc, smtplib.SMTPAuthenticationError) or (
-            isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code in AUTH_CODES):
-        return RelaySetupError(f"relay refused our login: {exc.smtp_code} {_text(exc.smtp_error)}",
-                               code=exc.smtp_code)
+        isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code in AUTH_CODES
+    ):
+        return RelaySetupError(f"relay refused our login: {exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
         text = _text(exc.smtp_error)
         # A refused MAIL FROM is about our own address, whatever status it carries.
@@ -408,24 +383,21 @@ class FileSender:
         # Two outbox workers sending the same message must not both miss the file.
         self._lock = threading.Lock()
 
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> None:
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         message_id = msg["Message-ID"]
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
         sender, recipients = envelope(msg, from_addr, to_addrs)
         self._write(msg, sender, recipients, file_key(str(message_id)), written=None)
 
-    def _write(self, msg: EmailMessage, sender: str, recipients: list[str], key: str,
-               written: set[str] | None) -> bool:
+    def _write(self, msg: EmailMessage, sender: str, recipients: list[str], key: str, written: set[str] | None) -> bool:
         """Write the file unless it is there; `written` is a session's listing of the folder
         (None: look in the folder itself). The folder's own fsync is the caller's."""
         with self._lock:
             if (key in written) if written is not None else self.existing(key):
                 log.info("%s already written, not writing it again", msg["Message-ID"])
                 return False
-            data = _envelope_headers(sender, recipients) + without_bcc(msg).as_bytes(
-                policy=SMTP_POLICY)
+            data = _envelope_headers(sender, recipients) + without_bcc(msg).as_bytes(policy=SMTP_POLICY)
             path = self.directory / f"{_timestamp()}-{key}.eml"
             _write_atomically(path, data, sync_directory=written is None)
             if written is not None:
@@ -472,12 +444,10 @@ class FileSession:
 
     def __enter__(self) -> FileSession:
         # Names are "<timestamp>-<key>.eml": the key is everything after the first "-".
-        self._written = {path.name.split("-", 1)[1][:-len(".eml")]
-                         for path in self.sender.directory.glob("*-*.eml")}
+        self._written = {path.name.split("-", 1)[1][: -len(".eml")] for path in self.sender.directory.glob("*-*.eml")}
         return self
 
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None,
-             to_addrs: Sequence[str] | None = None) -> None:
+    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         message_id = msg["Message-ID"]
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
@@ -490,14 +460,13 @@ class FileSession:
 
 
 def _envelope_headers(sender: str, recipients: list[str]) -> bytes:
-    lines = [f"X-Canceldesk-Envelope-From: <{sender}>",
-             f"X-Canceldesk-Envelope-To: {', '.join(recipients)}"]
+    lines = [f"X-Canceldesk-Envelope-From: <{sender}>", f"X-Canceldesk-Envelope-To: {', '.join(recipients)}"]
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
 def _timestamp() -> str:
     # No "-" inside: the first "-" of a file name separates timestamp and key.
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def _write_atomically(path: Path, data: bytes, *, sync_directory: bool = True) -> None:

@@ -8,22 +8,23 @@ So above `THIN_ABOVE` bytes, every long run of base64 lines (an encoded attachme
 cut to its first `KEEP_LINES` lines before parsing; the MIME structure around it, and
 every part after it, stay as they were.
 """
+
 from __future__ import annotations
 
 import re
 
 THIN_ABOVE = 1_000_000
-KEEP_LINES = 1_000          # about 76 KB of base64 per run: the head of an attachment
-_BASE64_LINE = re.compile(rb'[A-Za-z0-9+/]{16,998}={0,2}\r?\n?')
+KEEP_LINES = 1_000  # about 76 KB of base64 per run: the head of an attachment
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/]{16,998}={0,2}\r?\n?")
 
 
 def header_block(raw: bytes) -> bytes:
     """The header block (up to the first empty line): all a header parser needs, at a header's cost."""
-    ends = [i for i in (raw.find(b'\r\n\r\n'), raw.find(b'\n\n')) if i >= 0]
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
     if not ends:
         return raw
     end = min(ends)
-    return raw[:end + (4 if raw.startswith(b'\r\n\r\n', end) else 2)]
+    return raw[: end + (4 if raw.startswith(b"\r\n\r\n", end) else 2)]
 
 
 def thin(raw: bytes) -> tuple[bytes, int]:
@@ -32,11 +33,11 @@ def thin(raw: bytes) -> tuple[bytes, int]:
         return raw, 0
     kept: list[bytes] = []
     left_out = 0
-    start = run_start = 0      # start of the next line; where the current base64 run began
+    start = run_start = 0  # start of the next line; where the current base64 run began
     run_lines = 0
     size = len(raw)
     while start < size:
-        end = raw.find(b'\n', start)
+        end = raw.find(b"\n", start)
         end = size if end < 0 else end + 1
         if _BASE64_LINE.fullmatch(raw, start, end):
             if run_lines == 0:
@@ -54,4 +55,4 @@ def thin(raw: bytes) -> tuple[bytes, int]:
         start = end
     if 0 < run_lines < KEEP_LINES:
         kept.append(raw[run_start:size])
-    return (b''.join(kept), left_out) if left_out else (raw, 0)
+    return (b"".join(kept), left_out) if left_out else (raw, 0)

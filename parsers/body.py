@@ -4,6 +4,7 @@ One text is chosen per multipart/alternative (plain when it says something, else
 readable by html2text); attached messages (message/rfc822) are kept whole for `forwards`.
 Nothing here raises on a broken tree: problems become defect strings.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,16 @@ from parsers.charsets import decode_bytes, decode_words
 from parsers.model import Attachment
 
 # Parts that machines write for machines: kept out of the readable text.
-_MACHINE_TYPES = {'message/delivery-status', 'text/rfc822-headers', 'message/disposition-notification',
-                  'message/feedback-report', 'message/global-delivery-status', 'message/global-headers'}
+_MACHINE_TYPES = {
+    "message/delivery-status",
+    "text/rfc822-headers",
+    "message/disposition-notification",
+    "message/feedback-report",
+    "message/global-delivery-status",
+    "message/global-headers",
+}
 _MAX_DEPTH = 30  # a hostile tree must not exhaust the stack
-TOO_DEEP = f'MIME parts nested deeper than {_MAX_DEPTH} levels'
+TOO_DEEP = f"MIME parts nested deeper than {_MAX_DEPTH} levels"
 # The most text read from one mail. A request fits in a few kilobytes; what lies beyond
 # this is quoted history or an attack, and every later stage (quote cutting, the intent
 # recogniser) costs time in proportion to it.
@@ -49,7 +56,7 @@ def _visit(part: Message, acc: BodyParts, depth: int) -> None:
         acc.defects.append(TOO_DEEP)
         return
     ctype = _content_type(part)
-    if ctype == 'message/rfc822' or (ctype.startswith('message/') and part.is_multipart()):
+    if ctype == "message/rfc822" or (ctype.startswith("message/") and part.is_multipart()):
         _enclosed(part, acc)
     elif part.is_multipart():
         _multipart(part, ctype, acc, depth)
@@ -61,7 +68,7 @@ def _content_type(part: Message) -> str:
     try:
         return part.get_content_type()
     except Exception:  # a mangled Content-Type header: treat as plain text like the RFC says
-        return 'text/plain'
+        return "text/plain"
 
 
 def _enclosed(part: Message, acc: BodyParts) -> None:
@@ -69,8 +76,8 @@ def _enclosed(part: Message, acc: BodyParts) -> None:
     inner = payload[0] if isinstance(payload, list) and payload else None
     if isinstance(inner, Message):
         acc.enclosed.append(inner)
-        name = _filename(part) or decode_words(str(inner.get('subject', '') or '')) + '.eml'
-        acc.attachments.append(Attachment(name, 'message/rfc822', _size(inner)))
+        name = _filename(part) or decode_words(str(inner.get("subject", "") or "")) + ".eml"
+        acc.attachments.append(Attachment(name, "message/rfc822", _size(inner)))
 
 
 def _size(msg: Message) -> int:
@@ -83,10 +90,10 @@ def _size(msg: Message) -> int:
 def _multipart(part: Message, ctype: str, acc: BodyParts, depth: int) -> None:
     children = [c for c in (part.get_payload() or []) if isinstance(c, Message)]
     if not children:
-        acc.defects.append(f'{ctype} without parts (missing or broken boundary)')
+        acc.defects.append(f"{ctype} without parts (missing or broken boundary)")
         _leaf_text_of_broken_multipart(part, acc)
         return
-    if ctype == 'multipart/alternative':
+    if ctype == "multipart/alternative":
         children = _pick_alternative(children, acc)
     for child in children:
         _visit(child, acc, depth + 1)
@@ -100,9 +107,9 @@ def _leaf_text_of_broken_multipart(part: Message, acc: BodyParts) -> None:
 
 def _pick_alternative(children: list[Message], acc: BodyParts) -> list[Message]:
     """Keep calendar parts, and one readable alternative: plain when non-empty, else the last."""
-    calendars = [c for c in children if _content_type(c) == 'text/calendar']
-    readable = [c for c in children if _content_type(c) != 'text/calendar']
-    plain = [c for c in readable if _content_type(c) == 'text/plain' and _decoded(c, acc).strip()]
+    calendars = [c for c in children if _content_type(c) == "text/calendar"]
+    readable = [c for c in children if _content_type(c) != "text/calendar"]
+    plain = [c for c in readable if _content_type(c) == "text/plain" and _decoded(c, acc).strip()]
     chosen = plain[:1] or readable[-1:]
     return chosen + calendars
 
@@ -110,34 +117,34 @@ def _pick_alternative(children: list[Message], acc: BodyParts) -> list[Message]:
 def _leaf(part: Message, ctype: str, acc: BodyParts) -> None:
     filename = _filename(part)
     disposition = _disposition(part)
-    if ctype == 'text/calendar':
+    if ctype == "text/calendar":
         acc.calendars.append(_decoded(part, acc))
     elif ctype in _MACHINE_TYPES:
         return
-    elif ctype in ('text/plain', 'text/html') and disposition != 'attachment' and not filename:
+    elif ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
         text = _decoded(part, acc)
         # HTML is cut before conversion too: html2text is far slower than the cut after it.
-        acc.texts.append(html_to_text(text[:MAX_TEXT_CHARS * 4]) if ctype == 'text/html' else text)
+        acc.texts.append(html_to_text(text[: MAX_TEXT_CHARS * 4]) if ctype == "text/html" else text)
         return
-    if ctype != 'text/calendar' or filename:
+    if ctype != "text/calendar" or filename:
         acc.attachments.append(Attachment(filename, ctype, len(_payload_bytes(part, acc))))
 
 
 def _disposition(part: Message) -> str:
     try:
-        return (part.get_content_disposition() or '').lower()
+        return (part.get_content_disposition() or "").lower()
     except Exception:  # broken Content-Disposition parameters
-        return ''
+        return ""
 
 
 def _filename(part: Message) -> str:
     """The attachment's name: RFC 2231 and RFC 2047 decoded, '' when none."""
     try:
-        name = part.get_filename() or part.get_param('name') or ''
+        name = part.get_filename() or part.get_param("name") or ""
     except Exception:  # RFC 2231 continuations can be malformed beyond the stdlib's tolerance
-        return ''
+        return ""
     if isinstance(name, tuple):  # an RFC 2231 value the stdlib could not decode itself
-        name = decode_bytes(str(name[2]).encode('latin-1', 'replace'), name[0])[0]
+        name = decode_bytes(str(name[2]).encode("latin-1", "replace"), name[0])[0]
     return decode_words(str(name)).strip()
 
 
@@ -145,12 +152,12 @@ def _payload_bytes(part: Message, acc: BodyParts) -> bytes:
     try:
         data = part.get_payload(decode=True)
     except Exception:  # bad base64/quoted-printable: fall back to the raw transfer text
-        acc.defects.append('undecodable transfer encoding')
+        acc.defects.append("undecodable transfer encoding")
         data = None
     if isinstance(data, bytes):
         return data
     raw = part.get_payload()
-    return raw.encode('utf-8', 'surrogateescape') if isinstance(raw, str) else b''
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
 def _decoded(part: Message, acc: BodyParts) -> str:
@@ -162,7 +169,7 @@ def _decoded(part: Message, acc: BodyParts) -> str:
     text, defect = decode_bytes(data, charset)
     if defect and defect not in acc.defects:
         acc.defects.append(defect)
-    return text.replace('\r\n', '\n').replace('\r', '\n')
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def html_to_text(html: str) -> str:
@@ -176,5 +183,5 @@ def html_to_text(html: str) -> str:
     try:
         text = converter.handle(html)
     except Exception:  # html2text trips on some broken markup; strip tags crudely instead
-        text = re.sub(r'<[^>]+>', ' ', html)
-    return re.sub(r'\n{3,}', '\n\n', text).strip()
+        text = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -7,6 +7,7 @@ standard bounces (Gmail's plain text, qmail, Postfix's 'This is the mail system 
 Exim's X-Failed-Recipients) are read from the text as best we can; `scanned_failures` asks
 flufl.bounce, which knows dozens of such formats, first.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,16 +22,20 @@ from parsers.headers import parse_message_id
 from parsers.model import ParsedMessage
 
 _SUBJECT = re.compile(
-    r'(?:Undeliver|Undelivered Mail|Delivery Status Notification|Returned mail|Mail delivery failed|'
-    r'Delivery failure|Delivery has failed|failure notice|Delayed Mail|Mail System Error|'
-    r'Non[- ]?delivery|Unzustellbar|Nicht zustellbar|Non remis|Échec de la remise|'
-    r'No se puede entregar|Onbestelbaar)', re.IGNORECASE)
-_STATUS = re.compile(r'\b([245]\.\d{1,3}\.\d{1,3})\b')
-_ADDRESS = re.compile(r'[\w.!#$%&\'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+')
+    r"(?:Undeliver|Undelivered Mail|Delivery Status Notification|Returned mail|Mail delivery failed|"
+    r"Delivery failure|Delivery has failed|failure notice|Delayed Mail|Mail System Error|"
+    r"Non[- ]?delivery|Unzustellbar|Nicht zustellbar|Non remis|Échec de la remise|"
+    r"No se puede entregar|Onbestelbaar)",
+    re.IGNORECASE,
+)
+_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_ADDRESS = re.compile(r"[\w.!#$%&\'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _ORIGINAL_MARKER = re.compile(
-    r'^\s*(?:-+\s*(?:Original message|Below this line is a copy of the message)|Original message follows'
-    r'|-{3,} This is a copy of the message|Received: )', re.IGNORECASE | re.MULTILINE)
-_SYSTEM_LOCALS = re.compile(r'^(?:mailer-daemon|postmaster|mail-daemon|bounces?)$', re.IGNORECASE)
+    r"^\s*(?:-+\s*(?:Original message|Below this line is a copy of the message)|Original message follows"
+    r"|-{3,} This is a copy of the message|Received: )",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SYSTEM_LOCALS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|bounces?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,21 +49,21 @@ class BounceInfo:
 
 def report_type(msg: ParsedMessage) -> str:
     """The report-type parameter of a top-level multipart/report, lower-cased ('' if none)."""
-    if msg.content_type != 'multipart/report':
-        return ''
-    match = re.search(r'report-type\s*=\s*"?([\w-]+)', msg.get('content-type') or '', re.IGNORECASE)
-    return match.group(1).lower() if match else ''
+    if msg.content_type != "multipart/report":
+        return ""
+    match = re.search(r'report-type\s*=\s*"?([\w-]+)', msg.get("content-type") or "", re.IGNORECASE)
+    return match.group(1).lower() if match else ""
 
 
 def is_bounce_subject(subject: str) -> bool:
     """Subjects bounce generators use, in several languages."""
-    return bool(_SUBJECT.search(subject or ''))
+    return bool(_SUBJECT.search(subject or ""))
 
 
 def without_bom(raw: bytes | None) -> bytes:
     """The bytes of a mail without a leading UTF-8 byte-order mark (some feedback loops send one)."""
-    data = bytes(raw or b'')
-    return data[3:] if data.startswith(b'\xef\xbb\xbf') else data
+    data = bytes(raw or b"")
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
 # flufl.bounce runs its regexes over every line of a mail: 8 MB cost it six seconds. What a
@@ -76,17 +81,15 @@ def scanned_failures(raw: bytes | None) -> tuple[str, ...]:
         temporary, permanent = all_failures(tree)
     except Exception:  # its detectors are a third party's regexes on hostile input: no verdict, no crash
         return ()
-    return tuple(sorted({_text(a).lower() for a in (*permanent, *temporary)} - {''}))
+    return tuple(sorted({_text(a).lower() for a in (*permanent, *temporary)} - {""}))
 
 
 def _text(address: bytes | str) -> str:
-    return address.decode('utf-8', 'replace') if isinstance(address, bytes) else str(address)
+    return address.decode("utf-8", "replace") if isinstance(address, bytes) else str(address)
 
 
-def bounce_info(msg: ParsedMessage, raw: bytes) -> BounceInfo | None:
-    """What the bounce `msg` (raw bytes `raw`) reports; None when it is not a bounce."""
-    if not _looks_like_bounce(msg, raw):
-        return None
+def read_bounce(msg: ParsedMessage, raw: bytes) -> BounceInfo | None:
+    """What `msg` (raw bytes `raw`), known to be a bounce (parsers.robots), reports."""
     try:
         tree = message_from_bytes(without_bom(raw), policy=policy.compat32)
     except Exception:  # the daemon gets None rather than an exception for a mangled bounce
@@ -98,21 +101,14 @@ def bounce_info(msg: ParsedMessage, raw: bytes) -> BounceInfo | None:
     return BounceInfo(tuple(dict.fromkeys(recipients)), _original_id(tree, msg), status)
 
 
-def _looks_like_bounce(msg: ParsedMessage, raw: bytes | None) -> bool:
-    from parsers.robots import detect_robot  # late: robots imports this module
-
-    verdict = detect_robot(msg, raw)
-    return verdict is not None and verdict.kind == 'bounce'
-
-
 def _dsn_fields(tree: Message) -> tuple[list[str], str]:
     recipients: list[str] = []
-    status = ''
+    status = ""
     for block in _dsn_blocks(tree):
-        action = (block.get('action') or '').strip().lower()
-        if action in ('delivered', 'relayed', 'expanded'):
+        action = (block.get("action") or "").strip().lower()
+        if action in ("delivered", "relayed", "expanded"):
             continue
-        recipient = _dsn_address(block.get('original-recipient')) or _dsn_address(block.get('final-recipient'))
+        recipient = _dsn_address(block.get("original-recipient")) or _dsn_address(block.get("final-recipient"))
         if recipient:
             recipients.append(recipient)
             status = status or _dsn_status(block)
@@ -120,32 +116,32 @@ def _dsn_fields(tree: Message) -> tuple[list[str], str]:
 
 
 def _dsn_status(block: Message) -> str:
-    match = _STATUS.search(str(block.get('status') or ''))
-    return match.group(1) if match else ''
+    match = _STATUS.search(str(block.get("status") or ""))
+    return match.group(1) if match else ""
 
 
 def _dsn_blocks(tree: Message) -> list[Message]:
     """Per-recipient field blocks of every message/delivery-status part."""
     blocks: list[Message] = []
     for part in tree.walk():
-        if part.get_content_type() not in ('message/delivery-status', 'message/global-delivery-status'):
+        if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
             continue
         payload = part.get_payload()
         if isinstance(payload, list):
             blocks.extend(p for p in payload if isinstance(p, Message))
         elif isinstance(payload, str):  # the parser left it as text: split blocks ourselves
-            blocks.extend(message_from_string(chunk + '\n') for chunk in re.split(r'\n\s*\n', payload))
-    if tree.get_content_type() == 'message/delivery-status' and not blocks:
+            blocks.extend(message_from_string(chunk + "\n") for chunk in re.split(r"\n\s*\n", payload))
+    if tree.get_content_type() == "message/delivery-status" and not blocks:
         blocks.append(tree)
     return blocks
 
 
 def _dsn_address(value: object) -> str:
     """'rfc822; <User@Host>' -> 'user@host'; '' when no address is there."""
-    text = str(value or '')
-    text = text.split(';', 1)[1] if ';' in text else text
+    text = str(value or "")
+    text = text.split(";", 1)[1] if ";" in text else text
     match = _ADDRESS.search(text)
-    return match.group(0).lower() if match else ''
+    return match.group(0).lower() if match else ""
 
 
 def _original_id(tree: Message, msg: ParsedMessage) -> str:
@@ -160,36 +156,38 @@ def _original_id(tree: Message, msg: ParsedMessage) -> str:
 
 def _id_in_part(part: Message) -> str:
     ctype = part.get_content_type()
-    if ctype == 'message/rfc822':
+    if ctype == "message/rfc822":
         inner = part.get_payload()
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-            return parse_message_id(str(inner[0].get('message-id') or ''))
-    if ctype == 'text/rfc822-headers':
-        data = part.get_payload(decode=True) or b''
-        return _id_in_text(decode_bytes(data, 'utf-8')[0])
-    return ''
+            return parse_message_id(str(inner[0].get("message-id") or ""))
+    if ctype == "text/rfc822-headers":
+        data = part.get_payload(decode=True)
+        data = data if isinstance(data, bytes) else b""
+        return _id_in_text(decode_bytes(data, "utf-8")[0])
+    return ""
 
 
 def _id_in_text(text: str) -> str:
-    match = re.search(r'^\s*Message-ID:\s*(<[^<>\s]+>)', text or '', re.IGNORECASE | re.MULTILINE)
-    return match.group(1) if match else ''
+    match = re.search(r"^\s*Message-ID:\s*(<[^<>\s]+>)", text or "", re.IGNORECASE | re.MULTILINE)
+    return match.group(1) if match else ""
 
 
 def _text_recipients(msg: ParsedMessage) -> list[str]:
     """X-Failed-Recipients, else addresses in the bounce text above the copied original."""
-    header = msg.get('x-failed-recipients')
+    header = msg.get("x-failed-recipients")
     if header:
         return [a.lower() for a in _ADDRESS.findall(header)]
     text = msg.text
     marker = _ORIGINAL_MARKER.search(text)
-    head = text[:marker.start()] if marker else text
+    head = text[: marker.start()] if marker else text
     ours = {a.addr for a in (msg.from_,) + msg.to + msg.cc if a}
-    return [a.lower() for a in _ADDRESS.findall(head)
-            if a.lower() not in ours and not _SYSTEM_LOCALS.match(a.split('@')[0])]
+    return [
+        a.lower() for a in _ADDRESS.findall(head) if a.lower() not in ours and not _SYSTEM_LOCALS.match(a.split("@")[0])
+    ]
 
 
 def _text_status(text: str) -> str:
-    match = _STATUS.search(text or '')
+    match = _STATUS.search(text or "")
     if match:
         return match.group(1)
-    return '5.0.0' if re.search(r'permanent|failed|unknown user', text or '', re.IGNORECASE) else ''
+    return "5.0.0" if re.search(r"permanent|failed|unknown user", text or "", re.IGNORECASE) else ""

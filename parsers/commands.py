@@ -9,6 +9,7 @@ Everything the desk writes shows command lines in the form `shown()` gives them,
 `parse_command` does not accept: a mail of ours that comes back (an auto-responder, a
 reply that keeps our text unquoted) can never run what it names.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from parsers.quotes import split_own
 
-_COMMAND = re.compile(r'^\s*#([A-Za-z][\w-]*)\s*:?(?:\s+(.*?))?\s*$')
+_COMMAND = re.compile(r"^\s*#([A-Za-z][\w-]*)\s*:?(?:\s+(.*?))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ def parse_command(line: str) -> CommandLine | None:
     match = _COMMAND.match(line)
     if not match:
         return None
-    return CommandLine(match.group(1).lower(), (match.group(2) or '').strip(), line.strip())
+    return CommandLine(match.group(1).lower(), (match.group(2) or "").strip(), line.strip())
 
 
 def scan_commands(new_text: str) -> CommandScan:
     """Split `new_text` into command lines and ignored lines."""
     commands, ignored = [], []
-    for line in (new_text or '').replace('\r\n', '\n').split('\n'):
+    for line in (new_text or "").replace("\r\n", "\n").split("\n"):
         command = parse_command(line)
         if command is not None:
             commands.append(command)
@@ -66,19 +67,19 @@ class OwnCommands:
 
     @property
     def commands(self) -> tuple[CommandLine, ...]:
-        return scan_commands('\n'.join(self.lines)).commands
+        return scan_commands("\n".join(self.lines)).commands
 
 
 def own_commands(text: str) -> OwnCommands:
     """Split a mail's whole text into the sender's own lines and the quoted commands."""
     own, rest = split_own(text)
-    boundary = next((line.strip() for line in rest if line.strip()), '')
-    below = tuple(c for c in (parse_command(line.lstrip('> ')) for line in rest) if c is not None)
+    boundary = next((line.strip() for line in rest if line.strip()), "")
+    below = tuple(c for c in (parse_command(line.lstrip("> ")) for line in rest) if c is not None)
     return OwnCommands(tuple(own), boundary[:200], below)
 
 
 # '/status', '! note ...', '＃help', '# cancel ...': a known name behind a marker that is not '#' directly.
-_NEAR_MISS = re.compile(r'^\s*(?:[/!＃]\s*|#\s+)([A-Za-z][\w-]*)\b')
+_NEAR_MISS = re.compile(r"^\s*(?:[/!＃]\s*|#\s+)([A-Za-z][\w-]*)\b")
 
 
 def meant_as_command(line: str, names: frozenset[str]) -> bool:
@@ -94,11 +95,11 @@ def shown(line: str) -> str:
 
 def defuse(text: str) -> str:
     """Every line of `text` that would parse as a command, put in its `shown()` form."""
-    return '\n'.join(_defused_line(line) for line in text.split('\n'))
+    return "\n".join(_defused_line(line) for line in text.split("\n"))
 
 
 def _defused_line(line: str) -> str:
     if parse_command(line) is None:
         return line
-    indent = line[:len(line) - len(line.lstrip())]
+    indent = line[: len(line) - len(line.lstrip())]
     return indent + shown(line)

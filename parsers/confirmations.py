@@ -6,6 +6,7 @@ wins over everything, then a confirmation ("yes", "I confirm", "that was me"); a
 else, a question above all, is left for a person. The caller also counts a request of the
 same kind as a confirmation; that is intent, read elsewhere.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,11 +18,15 @@ _DENY = re.compile(
     r"|no,? (?:we|i) (?:do not|don't) want|fraud|impersonat\w*|phishing|scam"
     r"|ich habe (?:das|dies|nichts) nicht (?:geschickt|gesendet|geschrieben)|nicht kündigen"
     r"|je n'ai pas envoy|ne (?:pas )?résiliez pas|ce n'est pas moi"
-    r"|no (?:lo )?he enviado|no cancelen)", re.IGNORECASE)
+    r"|no (?:lo )?he enviado|no cancelen)",
+    re.IGNORECASE,
+)
 _CONFIRM = re.compile(
     r"^\s*(?:yes|yep|yeah|correct|confirmed|ja|oui|sí|si|jawohl)\b"
     r"|\b(?:i|we) (?:hereby )?confirm\b|\bthat (?:was|is) (?:me|us|from (?:me|us))\b|\b(?:i|we) sent (?:it|this|that)\b"
-    r"|\bich bestätige\b|\bje confirme\b|\bconfirmo\b", re.IGNORECASE)
+    r"|\bich bestätige\b|\bje confirme\b|\bconfirmo\b",
+    re.IGNORECASE,
+)
 
 
 def confirmation(text: str) -> str:

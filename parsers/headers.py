@@ -3,20 +3,27 @@
 Address rules matter for security: only the bare address counts, never a display name that
 looks like one ('"alice@staff.example" <mallory@evil.example>' is Mallory).
 """
+
 from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from types import MappingProxyType
-from typing import Mapping
 
 from parsers.charsets import decode_words, one_line, unescape_8bit
 from parsers.model import Address
 
-_MSG_ID = re.compile(r'<([^<>\s]+)>')
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+# What mail programs put before a subject they forward or answer, in the languages the desk
+# reads: Fwd/FW, WG (German), TR (French), RV/ENC (Spanish, Portuguese), Doorst (Dutch); and
+# Re, AW (German), Antw (Dutch), SV (Nordic), R (Italian). Some number them: 'AW[2]:'.
+_FORWARD_WORDS = "fwd?|wg|tr|rv|enc|doorst"
+_FORWARD_PREFIX = re.compile(rf"^\s*\[?(?:{_FORWARD_WORDS})\s*:", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(rf"^\s*\[?(?:re|aw|antw|sv|r|{_FORWARD_WORDS})\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
 _BARE_ADDR = re.compile(r'[^\s<>()"\[\],;:]+@[^\s<>()"\[\],;:]+')
 
 
@@ -57,17 +64,17 @@ def parse_addresses(raw: str | None) -> tuple[Address, ...]:
 
 def _address(name: str, addr: str) -> Address:
     addr = addr.strip().lower()
-    if '@' not in addr and addr:
+    if "@" not in addr and addr:
         # "undisclosed-recipients" and bare words are not mailboxes
-        return Address(one_line(decode_words(name or addr)), '')
-    return Address(one_line(decode_words(name)).strip('"\' '), addr)
+        return Address(one_line(decode_words(name or addr)), "")
+    return Address(one_line(decode_words(name)).strip("\"' "), addr)
 
 
 def _salvage_addresses(flat: str) -> tuple[Address, ...]:
     """When the parser gives up, the last bare address in angle brackets (or anywhere) wins."""
-    angle = re.findall(r'<([^<>\s]+@[^<>\s]+)>', flat)
+    angle = re.findall(r"<([^<>\s]+@[^<>\s]+)>", flat)
     candidates = angle or _BARE_ADDR.findall(flat)
-    return tuple(Address('', c.lower()) for c in candidates[-1:])
+    return tuple(Address("", c.lower()) for c in candidates[-1:])
 
 
 def parse_address(raw: str | None) -> Address | None:
@@ -91,22 +98,24 @@ def parse_address(raw: str | None) -> Address | None:
     name, addr = mailboxes[0]
     if not _PLAIN_ADDR.match(addr.strip()):
         # 'MAILER-DAEMON <>': a name without a usable address (robots are known by it).
-        return Address(one_line(decode_words(name or addr)).strip('"\' '), '')
+        return Address(one_line(decode_words(name or addr)).strip("\"' "), "")
     return _address(name, addr)
 
 
-_ENCODED_WORD = re.compile(r'=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=')
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_ADDR = re.compile(r'^[^\s@<>()\[\],;:"\\]+@[^\s@<>()\[\],;:"\\.]+(?:\.[^\s@<>()\[\],;:"\\.]+)+$')
 
 
 def _encoded_words_as_quoted(value: str) -> str:
     """Each RFC 2047 word decoded into a quoted string: its text is a name, never address syntax."""
+
     def quoted(match: re.Match) -> str:
         text = decode_words(match.group(0))
         if _CONTROL.search(text):
-            raise ValueError('an encoded word decodes to control characters')
-        return '"' + text.replace('\\', '\\\\').replace('"', '\\"') + '"'
+            raise ValueError("an encoded word decodes to control characters")
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
     return _ENCODED_WORD.sub(quoted, value)
 
 
@@ -116,10 +125,10 @@ def parse_ids(raw: str | None) -> tuple[str, ...]:
         return ()
     found = _MSG_ID.findall(raw)
     if not found:
-        found = [token.strip('<>') for token in raw.split() if '@' in token]
+        found = [token.strip("<>") for token in raw.split() if "@" in token]
     seen: dict[str, None] = {}
     for ident in found:
-        seen.setdefault(f'<{ident}>', None)
+        seen.setdefault(f"<{ident}>", None)
     return tuple(seen)
 
 
@@ -128,8 +137,8 @@ def parse_message_id(raw: str | None) -> str:
     ids = parse_ids(raw)
     if ids:
         return ids[0]
-    token = (raw or '').strip()
-    return f'<{token}>' if token and ' ' not in token else ''
+    token = (raw or "").strip()
+    return f"<{token}>" if token and " " not in token else ""
 
 
 def parse_return_path(raw: str | None) -> str | None:
@@ -137,7 +146,7 @@ def parse_return_path(raw: str | None) -> str | None:
     if raw is None:
         return None
     inner = raw.strip()
-    match = re.search(r'<([^<>]*)>', inner)
+    match = re.search(r"<([^<>]*)>", inner)
     if match:
         inner = match.group(1)
     return inner.strip().lower()
@@ -159,7 +168,7 @@ def loose_date(text: str) -> datetime | None:
     from dateutil import parser as dateparser  # imported late: only odd dates need it
 
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # dateutil warns on unknown zone names; we assume UTC
+        warnings.simplefilter("ignore")  # dateutil warns on unknown zone names; we assume UTC
         try:
             return dateparser.parse(text, fuzzy=True)
         except (ValueError, OverflowError, TypeError, LookupError):
@@ -171,8 +180,25 @@ def to_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def is_forward_subject(subject: str) -> bool:
+    """'Fwd: ...', 'WG: ...', '[Fwd: ...]': the sender says they forward someone else's mail."""
+    return bool(_FORWARD_PREFIX.match(subject or ""))
+
+
+def is_answer_subject(subject: str) -> bool:
+    """A reply's or a forward's subject: it repeats another mail's subject, not the sender's own words."""
+    return bool(_ANSWER_PREFIX.match(subject or ""))
+
+
+def bare_subject(subject: str) -> str:
+    """The subject without its reply and forward prefixes ('Re: AW: Notice' -> 'Notice')."""
+    while (found := _ANSWER_PREFIX.match(subject)) and found.end():
+        subject = subject[found.end() :]
+    return subject.strip()

@@ -13,7 +13,11 @@ action with the object it applies to inside one clause.
   and objects that make it about something else (an order, a payment, a reservation ...).
 - TYPO_LEMMAS: action words long enough (five letters or more) to be read through one typo.
 """
+
 from __future__ import annotations
+
+# fmt: off
+# Word lists laid out by hand, several to a line: a list per line would hide the languages.
 
 # -- actions --------------------------------------------------------------------------------
 
@@ -248,3 +252,4 @@ SERVICE_WORDS = {
     'website': ('webseite', 'homepage', 'site web', 'site internet', 'sitio web', 'pagina web', 'web site',
                 'webdesign', 'web design', 'hosting'),
 }
+# fmt: on

@@ -4,6 +4,7 @@ py3langid's model, limited to the languages the desk writes (en, de, fr, es, nl,
 the request's own new text. A short or mixed text it is not sure about counts as English,
 the desk's own language: a wrong guess would send a customer mail they cannot read.
 """
+
 from __future__ import annotations
 
 import functools

@@ -3,12 +3,13 @@
 They live apart from `message.py` so the helper modules (headers, body, forwards) can
 build them without importing the orchestrating module; `parsers.message` re-exports them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ForwardedMessage:
     subject: str
     date: datetime | None
     text: str
-    source: str = 'inline'  # 'inline' or 'attachment': tells the daemon how much to trust it
+    source: str = "inline"  # 'inline' or 'attachment': tells the daemon how much to trust it
 
 
 _EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
@@ -46,8 +47,8 @@ _EMPTY: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 class ParsedMessage:
     """Everything the daemon reads from one mail; see `parsers.message.parse_message`."""
 
-    message_id: str = ''
-    subject: str = ''
+    message_id: str = ""
+    subject: str = ""
     from_: Address | None = None
     sender: Address | None = None
     reply_to: tuple[Address, ...] = ()
@@ -58,14 +59,14 @@ class ParsedMessage:
     references: tuple[str, ...] = ()
     return_path: str | None = None
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
-    text: str = ''
-    new_text: str = ''
+    text: str = ""
+    new_text: str = ""
     forwarded: tuple[ForwardedMessage, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     calendar_parts: tuple[str, ...] = ()
     defects: tuple[str, ...] = ()
-    content_type: str = ''  # top-level MIME type, lower-cased ('multipart/report', ...)
-    unreadable: str = ''  # why the mail cannot be read safely (set aside for a person), '' if it can
+    content_type: str = ""  # top-level MIME type, lower-cased ('multipart/report', ...)
+    unreadable: str = ""  # why the mail cannot be read safely (set aside for a person), '' if it can
 
     def get(self, name: str) -> str | None:
         """First decoded value of header `name` (any case), or None."""

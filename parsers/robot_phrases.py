@@ -10,11 +10,12 @@ mentions their holiday is still read as a customer.
 
 Each function returns the matched words (for the label's reason) or ''.
 """
+
 from __future__ import annotations
 
 import re
 
-_OPENING_CHARS = 1500   # MTAs, clients and helpdesks say who they are in the first lines
+_OPENING_CHARS = 1500  # MTAs, clients and helpdesks say who they are in the first lines
 
 # Sentences MTAs open their non-delivery reports with (Postfix, qmail, Exim, sendmail,
 # Exchange, Gmail, Yahoo, Domino, German and French gateways).
@@ -36,10 +37,13 @@ _BOUNCE_OPENINGS = re.compile(
     r"|Dies ist eine automatisch erstellte Benachrichtigung über den Zustellstatus"
     r"|Ihre Nachricht konnte nicht (?:an \S+ )?zugestellt werden"
     r"|Votre message n'a pas pu être (?:remis|délivré))",
-    re.IGNORECASE | re.MULTILINE | re.DOTALL)
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
 # The fields of an RFC 3464 report pasted as text (a gateway flattened the multipart/report).
-_DSN_FIELDS = (re.compile(r"^\s*Final-Recipient:\s*rfc822;", re.IGNORECASE | re.MULTILINE),
-               re.compile(r"^\s*Action:\s*(?:failed|delayed)\b", re.IGNORECASE | re.MULTILINE))
+_DSN_FIELDS = (
+    re.compile(r"^\s*Final-Recipient:\s*rfc822;", re.IGNORECASE | re.MULTILINE),
+    re.compile(r"^\s*Action:\s*(?:failed|delayed)\b", re.IGNORECASE | re.MULTILINE),
+)
 
 # A robot saying it is one ("This is an automated response"), in several languages.
 _SELF_DECLARED = re.compile(
@@ -48,11 +52,15 @@ _SELF_DECLARED = re.compile(
     r"|ceci est une réponse automatique|ceci est un message automatique"
     r"|dies ist eine automatische (?:antwort|nachricht|benachrichtigung)"
     r"|esta es una respuesta automática|dit is een automatisch (?:antwoord|bericht)"
-    r"|questa è una risposta automatica)\b", re.IGNORECASE)
+    r"|questa è una risposta automatica)\b",
+    re.IGNORECASE,
+)
 # Someone named in the third person is away: the client writes for its owner.
 _THIRD_PERSON_AWAY = re.compile(
     r"^\s*[^\W\d_][\w.'-]*(?: [^\W\d_][\w.'-]*){0,3} is (?:currently )?(?:out of (?:the )?office|away from "
-    r"(?:the|his|her) office|on (?:annual |parental |sick )?leave|absent)\b", re.MULTILINE)
+    r"(?:the|his|her) office|on (?:annual |parental |sick )?leave|absent)\b",
+    re.MULTILINE,
+)
 # First person away, as the very first thing said (after a greeting and a thank-you) ...
 _AWAY = re.compile(
     r"\s*(?:(?:hi|hello|dear|bonjour|hallo|sehr geehrte|guten tag|hola|estimad[oa]s?|beste|geachte|buongiorno)"
@@ -62,13 +70,17 @@ _AWAY = re.compile(
     r"(?:office|desk)|on (?:annual |parental |sick )?leave|on (?:vacation|holiday)|away)"
     r"|\bje suis (?:actuellement )?absente?\b|\bich bin (?:bis .{1,40} )?(?:nicht im büro|außer haus|abwesend)"
     r"|\bich bin .{1,60}\bnicht im büro|\bestoy fuera de la oficina|\bestoy de vacaciones"
-    r"|\bik ben (?:afwezig|niet op kantoor)|\bsono fuori (?:sede|ufficio))", re.IGNORECASE)
+    r"|\bik ben (?:afwezig|niet op kantoor)|\bsono fuori (?:sede|ufficio))",
+    re.IGNORECASE,
+)
 # ... and promising to answer later: a customer sending a request does not say both.
 _PROMISE = re.compile(
     r"\b(?:will (?:respond|reply|get back|answer|deal with|read)|upon my return|on my return|when i return"
     r"|limited access to (?:my )?e-?mail|no access to (?:my )?e-?mail|not be checking (?:my )?e-?mail"
     r"|à mon retour|accès limité|keinen zugriff auf (?:meine )?e-?mails?|nach meiner rückkehr"
-    r"|a mi regreso|acceso limitado|bij terugkomst|al mio rientro)", re.IGNORECASE)
+    r"|a mi regreso|acceso limitado|bij terugkomst|al mio rientro)",
+    re.IGNORECASE,
+)
 
 # Helpdesks acknowledging a ticket (Zendesk, Freshdesk, OTRS, Jira Service Management ...).
 _HELPDESK = re.compile(
@@ -78,7 +90,9 @@ _HELPDESK = re.compile(
     r"|\b(?:registered|logged|created) under (?:ticket|case|reference) (?:number|no\.?|#)"
     r"|\backnowledge that we have received your (?:request|message|e-?mail)"
     r"|\bwe have received your (?:request|message|e-?mail|enquiry)(?:,)? and a (?:ticket|case) has been"
-    r"|\ba (?:support )?ticket has been (?:created|opened) for your (?:request|message))", re.IGNORECASE)
+    r"|\ba (?:support )?ticket has been (?:created|opened) for your (?:request|message))",
+    re.IGNORECASE,
+)
 
 
 def _opening(text: str) -> str:

@@ -4,14 +4,15 @@ The answer to our question about a forward (from staff, reception or the voicema
 system) whose customer we found nowhere on file: the case opens on that account and its
 contact is asked for the request in writing (daemon.agency_forwards.settle).
 """
+
 from __future__ import annotations
 
+from daemon.agency_forwards import pending_forward, settle
 from daemon.commands.base import ANY_STAFF, Command, CommandContext, Refused
+from daemon.requests import account_by_key
 
 
 def process(ctx: CommandContext, args: str) -> str:
-    from daemon.agency_forwards import pending_forward, settle
-    from daemon.requests import account_by_key
 
     key = args.strip().split(" ", 1)[0] if args.strip() else ""
     account = account_by_key(ctx.session, key) if key else None
@@ -25,7 +26,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="account", usage="#account ACC-ID",
+    name="account",
+    usage="#account ACC-ID",
     summary="Name the account of a forwarded request the desk could not match (in a reply to its question).",
-    roles=ANY_STAFF, states=None, needs_case=False, process=process,
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=False,
+    process=process,
 )

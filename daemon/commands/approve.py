@@ -1,4 +1,5 @@
 """#approve — approve the step of the approval chain the case waits for (its approvers only)."""
+
 from __future__ import annotations
 
 from daemon import approvals
@@ -14,7 +15,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 # Any member of staff may send it; approvals.approve accepts only the waiting step's role.
 COMMAND = Command(
-    name="approve", usage="#approve",
+    name="approve",
+    usage="#approve",
     summary="Approve the waiting step of the approval chain (only staff with that step's role).",
-    roles=ANY_STAFF, states=frozenset({State.PENDING_APPROVAL.value}), needs_case=True, process=process,
+    roles=ANY_STAFF,
+    states=frozenset({State.PENDING_APPROVAL}),
+    needs_case=True,
+    process=process,
 )

@@ -3,6 +3,7 @@
 Everyone invited (the customer and the whole team) gets the change as a calendar update:
 the same UID with a higher SEQUENCE, or METHOD:CANCEL.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -39,7 +40,11 @@ def parse_start(ctx: CommandContext, args: str) -> datetime:
 
 
 COMMAND = Command(
-    name="call", usage="#call YYYY-MM-DD HH:MM  |  #call cancel",
+    name="call",
+    usage="#call YYYY-MM-DD HH:MM  |  #call cancel",
     summary="Set or move the save call (the desk's time zone), or cancel it; everyone invited is told.",
-    roles=frozenset({"account_manager", "retention", "team_lead"}), states=ACTIVE, needs_case=True, process=process,
+    roles=frozenset({"account_manager", "retention", "team_lead"}),
+    states=ACTIVE,
+    needs_case=True,
+    process=process,
 )

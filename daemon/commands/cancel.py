@@ -4,6 +4,7 @@ Without a date, the final day is the contract review's: the later of the end of 
 notice period and the day the customer asked for. A day before the notice period ends,
 or not to come, is refused; so is a service the account does not have.
 """
+
 from __future__ import annotations
 
 from daemon import contract, decisions
@@ -31,7 +32,11 @@ def default_final_day(ctx: CommandContext):
 
 
 COMMAND = Command(
-    name="cancel", usage="#cancel SERVICE[, SERVICE] on YYYY-MM-DD",
+    name="cancel",
+    usage="#cancel SERVICE[, SERVICE] on YYYY-MM-DD",
     summary="These services end; the date is their final day of service (default: the contract's earliest).",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

@@ -6,6 +6,7 @@ review proposes (the notice period runs at the old amount). A day within the not
 period, or not to come, is refused; so is a service without exactly one billing item,
 an amount of 0 (that is #cancel) or the amount already billed (that is #keep).
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="change", usage=USAGE,
+    name="change",
+    usage=USAGE,
     summary="The service stays at a new monthly amount from a day (default: the first month after the notice).",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

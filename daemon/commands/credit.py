@@ -3,6 +3,7 @@
 Given while approvals run, it amends the case: a new approval round starts, with the
 credit in it.
 """
+
 from __future__ import annotations
 
 from daemon import cases, decisions
@@ -14,16 +15,27 @@ from daemon.workflow import State
 @refusing
 def process(ctx: CommandContext, args: str) -> str:
     amount = decisions.set_credit(ctx.case, args)
-    cases.record(ctx.session, ctx.case, "credit", at=ctx.now, actor=ctx.staff.email, summary=f"credit {amount}",
-                 amount=str(amount))
-    if ctx.case.state == State.PENDING_APPROVAL.value:
+    cases.record(
+        ctx.session,
+        ctx.case,
+        "credit",
+        at=ctx.now,
+        actor=ctx.staff.email,
+        summary=f"credit {amount}",
+        amount=str(amount),
+    )
+    if ctx.case.state == State.PENDING_APPROVAL:
         decisions.conclude(ctx.desk, ctx.session, ctx.case, ctx.staff.email)
         return f"credit {amount} recorded; approvals start again with it"
     return f"credit {amount} recorded"
 
 
 COMMAND = Command(
-    name="credit", usage="#credit AMOUNT",
+    name="credit",
+    usage="#credit AMOUNT",
     summary="Record a credit or refund for the customer (the approval chain then includes finance).",
-    roles=frozenset({"account_manager", "retention", "finance"}), states=DECIDING, needs_case=True, process=process,
+    roles=frozenset({"account_manager", "retention", "finance"}),
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

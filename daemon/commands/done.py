@@ -1,4 +1,5 @@
 """#done ITEM — tick an offboarding checklist item, by its number or (the start of) its name."""
+
 from __future__ import annotations
 
 from daemon import offboarding
@@ -15,8 +16,11 @@ def process(ctx: CommandContext, args: str) -> str:
 # The item's owners (or the account's leads) are checked by offboarding.tick. A changed case
 # offboards the services it drops while it stays changed, so its items are ticked there too.
 COMMAND = Command(
-    name="done", usage="#done ITEM",
+    name="done",
+    usage="#done ITEM",
     summary="Tick an offboarding checklist item (its owners or the account's leads).",
-    roles=ANY_STAFF, states=frozenset({State.OFFBOARDING.value, State.CHANGED.value}), needs_case=True,
+    roles=ANY_STAFF,
+    states=frozenset({State.OFFBOARDING, State.CHANGED}),
+    needs_case=True,
     process=process,
 )

@@ -1,4 +1,5 @@
 """#end: stop reading command lines, so a signature or a pasted text below is never run."""
+
 from __future__ import annotations
 
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
@@ -10,6 +11,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="end", usage="#end", summary="Stop reading commands: everything below (a signature) is ignored.",
-    roles=ANY_STAFF, states=None, needs_case=False, process=process,
+    name="end",
+    usage="#end",
+    summary="Stop reading commands: everything below (a signature) is ignored.",
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=False,
+    process=process,
 )

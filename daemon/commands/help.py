@@ -1,22 +1,26 @@
 """#help: the commands this member of staff may use, generated from the registry."""
+
 from __future__ import annotations
 
+from daemon.authz import role_refusal
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
 from parsers.commands import shown
 
 
 def process(ctx: CommandContext, args: str) -> str:
-    # Imported here: the registry imports this module to list it, and authz imports the registry.
-    from daemon.authz import role_refusal
-    from daemon.commands.registry import COMMANDS
-
-    for command in COMMANDS:
+    for command in ctx.desk.commands:
         if role_refusal(ctx.desk, command, ctx.staff) is None:
             ctx.results.append(f"{shown(command.usage)}  —  {command.summary}")
     return "the commands you may use are listed below"
 
 
 COMMAND = Command(
-    name="help", usage="#help", summary="List the commands you may use.",
-    roles=ANY_STAFF, states=None, needs_case=False, process=process, section="Commands you may use",
+    name="help",
+    usage="#help",
+    summary="List the commands you may use.",
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=False,
+    process=process,
+    section="Commands you may use",
 )

@@ -1,4 +1,5 @@
 """#keep SERVICE[, SERVICE] — these services stay: the customer keeps them."""
+
 from __future__ import annotations
 
 from daemon import decisions
@@ -14,7 +15,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="keep", usage="#keep SERVICE[, SERVICE]",
+    name="keep",
+    usage="#keep SERVICE[, SERVICE]",
     summary="The customer keeps these services.",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

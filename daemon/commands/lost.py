@@ -3,6 +3,7 @@
 Services already cancelled keep their own final day; the others end on the date given,
 or on the contract review's final day.
 """
+
 from __future__ import annotations
 
 from daemon import decisions
@@ -28,7 +29,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="lost", usage="#lost [on YYYY-MM-DD]",
+    name="lost",
+    usage="#lost [on YYYY-MM-DD]",
     summary="The customer leaves: every service the case is about ends (default: the contract's final day).",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

@@ -1,4 +1,5 @@
 """#note TEXT: put a note from a member of staff on the case timeline."""
+
 from __future__ import annotations
 
 from daemon.cases import record
@@ -13,6 +14,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="note", usage="#note TEXT", summary="Add a note to the case timeline.",
-    roles=ANY_STAFF, states=None, needs_case=True, process=process,
+    name="note",
+    usage="#note TEXT",
+    summary="Add a note to the case timeline.",
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=True,
+    process=process,
 )

@@ -1,9 +1,10 @@
 """#offer NAME details — an offer made to keep the customer; #offer NAME accepted|declined — its outcome.
 
 Offers come from the `[offers] catalogue`; each is kept on the case as
-`details["offers"]` ({name, details, outcome, by, at, decided_at}), outcome "made" until
+`Case.offers` ({name, details, outcome, by, at, decided_at}), outcome "made" until
 the customer answers.
 """
+
 from __future__ import annotations
 
 from daemon.cases import record
@@ -23,28 +24,55 @@ def process(ctx: CommandContext, args: str) -> str:
     word, _, details = rest.strip().partition(" ")
     if word.lower() in OUTCOMES:
         return _decide(ctx, offer.name, word.lower(), details.strip())
-    add_detail(ctx.case, "offers", {"name": offer.name, "details": rest.strip(), "outcome": "made",
-                                    "by": ctx.staff.email, "at": ctx.now.isoformat()})
-    record(ctx.session, ctx.case, "offer", at=ctx.now, actor=ctx.staff.email,
-           summary=f"offered {offer.name}: {rest.strip()}".rstrip(": "), offer=offer.name)
+    add_detail(
+        ctx.case,
+        "offers",
+        {
+            "name": offer.name,
+            "details": rest.strip(),
+            "outcome": "made",
+            "by": ctx.staff.email,
+            "at": ctx.now.isoformat(),
+        },
+    )
+    record(
+        ctx.session,
+        ctx.case,
+        "offer",
+        at=ctx.now,
+        actor=ctx.staff.email,
+        summary=f"offered {offer.name}: {rest.strip()}".rstrip(": "),
+        offer=offer.name,
+    )
     return f"offer recorded: {offer.name} (#offer {offer.name} accepted|declined when the customer answers)"
 
 
 def _decide(ctx: CommandContext, name: str, outcome: str, note: str) -> str:
-    offers = [dict(o) for o in (ctx.case.details or {}).get("offers", [])]
+    offers = [dict(o) for o in ctx.case.offers or []]
     pending = [o for o in offers if o["name"] == name and o["outcome"] == "made"]
     if not pending:
         raise Refused(f"no open offer of {name} on {ctx.case.reference}: record it first with #offer {name} details")
     pending[-1].update(outcome=outcome, decided_at=ctx.now.isoformat(), outcome_note=note)
-    ctx.case.details = {**ctx.case.details, "offers": offers}
-    record(ctx.session, ctx.case, "offer_outcome", at=ctx.now, actor=ctx.staff.email,
-           summary=f"{name} {outcome}{': ' + note if note else ''}", offer=name, outcome=outcome)
+    ctx.case.offers = offers
+    record(
+        ctx.session,
+        ctx.case,
+        "offer_outcome",
+        at=ctx.now,
+        actor=ctx.staff.email,
+        summary=f"{name} {outcome}{': ' + note if note else ''}",
+        offer=name,
+        outcome=outcome,
+    )
     return f"offer {name} {outcome}"
 
 
 COMMAND = Command(
-    name="offer", usage="#offer NAME details  |  #offer NAME accepted|declined",
+    name="offer",
+    usage="#offer NAME details  |  #offer NAME accepted|declined",
     summary="Record an offer from the catalogue made to the customer, then its outcome.",
-    roles=ROLES, states=frozenset(s.value for s in State) - {s.value for s in FINISHED},
-    needs_case=True, process=process,
+    roles=ROLES,
+    states=frozenset(s.value for s in State) - {s.value for s in FINISHED},
+    needs_case=True,
+    process=process,
 )

@@ -3,6 +3,7 @@
 A pause keeps the client in every tool: nothing is offboarded, and the services resume on
 the day given.
 """
+
 from __future__ import annotations
 
 from daemon import decisions
@@ -23,7 +24,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="pause", usage="#pause [SERVICE, ...] until YYYY-MM-DD",
+    name="pause",
+    usage="#pause [SERVICE, ...] until YYYY-MM-DD",
     summary="Pause the services (default: all the case is about) until a day; the client stays in every tool.",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

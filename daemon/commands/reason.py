@@ -1,9 +1,10 @@
 """#reason CATEGORY: free text — why the customer wants to leave; suggests matching offers.
 
-Reasons are kept on the case as `details["reasons"]` ({category, text, by, at}); the
+Reasons are kept on the case as `Case.reasons` ({category, text, by, at}); the
 category is one of `[reasons] categories`. The results mail lists the catalogue's
 offers that answer the category, so the save call starts from the agency's own playbook.
 """
+
 from __future__ import annotations
 
 from daemon.cases import record
@@ -16,10 +17,20 @@ def process(ctx: CommandContext, args: str) -> str:
     allowed = ctx.desk.config.reasons.categories
     if category not in allowed:
         raise Refused(f"unknown reason category {category or '(none)'!r}; use one of: {', '.join(allowed)}")
-    add_detail(ctx.case, "reasons", {"category": category, "text": text.strip(), "by": ctx.staff.email,
-                                     "at": ctx.now.isoformat()})
-    record(ctx.session, ctx.case, "reason", at=ctx.now, actor=ctx.staff.email,
-           summary=f"{category}: {text.strip()}".rstrip(": "), category=category)
+    add_detail(
+        ctx.case,
+        "reasons",
+        {"category": category, "text": text.strip(), "by": ctx.staff.email, "at": ctx.now.isoformat()},
+    )
+    record(
+        ctx.session,
+        ctx.case,
+        "reason",
+        at=ctx.now,
+        actor=ctx.staff.email,
+        summary=f"{category}: {text.strip()}".rstrip(": "),
+        category=category,
+    )
     _suggest(ctx, category)
     return f"reason recorded: {category}"
 
@@ -33,14 +44,12 @@ def _suggest(ctx: CommandContext, category: str) -> None:
     ctx.results.extend(f"  {offer.name}: {offer.description}" for offer in offers)
 
 
-def latest_category(case) -> str:
-    """The category of the last reason recorded on `case`, or ''."""
-    reasons = (case.details or {}).get("reasons", [])
-    return reasons[-1]["category"] if reasons else ""
-
-
 COMMAND = Command(
-    name="reason", usage="#reason CATEGORY: free text",
+    name="reason",
+    usage="#reason CATEGORY: free text",
     summary="Record why the customer is leaving; the results list the offers that answer it.",
-    roles=ANY_STAFF, states=None, needs_case=True, process=process,
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=True,
+    process=process,
 )

@@ -4,11 +4,38 @@ Adding a command: a module in daemon/commands/ defining `COMMAND = Command(...)`
 entry here. Roles a command allows are its own default unless `[commands.roles]` in the
 configuration says otherwise.
 """
+
 from __future__ import annotations
 
-from daemon.commands import account, end, help, note, offer, reason, status, verbal, verify, withdrawn
-from daemon.commands import approve, call, cancel, change, credit, done, keep, lost, pause, reject, saved  # issue 4b
+from typing import TYPE_CHECKING
+
+from daemon.commands import (
+    account,
+    approve,
+    call,
+    cancel,
+    change,
+    credit,
+    done,
+    end,
+    help,
+    keep,
+    lost,
+    note,
+    offer,
+    pause,
+    reason,
+    reject,
+    saved,
+    status,
+    verbal,
+    verify,
+    withdrawn,
+)
 from daemon.commands.base import Command
+
+if TYPE_CHECKING:
+    pass
 
 COMMANDS: tuple[Command, ...] = (
     help.COMMAND,
@@ -31,7 +58,7 @@ COMMANDS: tuple[Command, ...] = (
     approve.COMMAND,
     reject.COMMAND,
     done.COMMAND,
-    end.COMMAND,   # last: it stops the reading
+    end.COMMAND,  # last: it stops the reading
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}
@@ -39,13 +66,3 @@ _BY_NAME = {command.name: command for command in COMMANDS}
 
 def lookup(name: str) -> Command | None:
     return _BY_NAME.get(name.lower())
-
-
-def allowed_roles(desk, command: Command) -> frozenset[str]:
-    return roles_for(desk.config, command)
-
-
-def roles_for(config, command: Command) -> frozenset[str]:
-    """The roles that may run `command`: the configured override, else the command's default."""
-    override = config.commands.roles.get(command.name)
-    return frozenset(override) if override is not None else command.roles

@@ -1,4 +1,5 @@
 """#reject REASON — reject the waiting approval step: the case goes back to the save attempt."""
+
 from __future__ import annotations
 
 from daemon import approvals
@@ -14,7 +15,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 # As #approve: the waiting step's role is checked by approvals.reject.
 COMMAND = Command(
-    name="reject", usage="#reject REASON",
+    name="reject",
+    usage="#reject REASON",
     summary="Reject the waiting approval step, saying why (only staff with that step's role).",
-    roles=ANY_STAFF, states=frozenset({State.PENDING_APPROVAL.value}), needs_case=True, process=process,
+    roles=ANY_STAFF,
+    states=frozenset({State.PENDING_APPROVAL}),
+    needs_case=True,
+    process=process,
 )

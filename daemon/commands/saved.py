@@ -1,4 +1,5 @@
 """#saved — the customer stays: every service the case is about is kept, and the case is saved."""
+
 from __future__ import annotations
 
 from daemon import decisions
@@ -17,7 +18,11 @@ def process(ctx: CommandContext, args: str) -> str:
 
 
 COMMAND = Command(
-    name="saved", usage="#saved",
+    name="saved",
+    usage="#saved",
     summary="The customer stays: every service the case is about is kept.",
-    roles=DECIDERS, states=DECIDING, needs_case=True, process=process,
+    roles=DECIDERS,
+    states=DECIDING,
+    needs_case=True,
+    process=process,
 )

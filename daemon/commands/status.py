@@ -1,4 +1,5 @@
 """#status: where a case stands, in the results mail: state, people, decisions, reasons, offers, approvals, timers."""
+
 from __future__ import annotations
 
 from daemon import approvals, decisions
@@ -27,24 +28,31 @@ def _listed(title: str, items: list[str]) -> list[str]:
 
 
 def _reasons(case) -> list[str]:
-    return [f"{r['category']}: {r['text']}".rstrip(": ") for r in (case.details or {}).get("reasons", [])]
+    return [f"{r['category']}: {r['text']}".rstrip(": ") for r in case.reasons or []]
 
 
 def _offers(case) -> list[str]:
-    return [f"{o['name']} ({o['outcome']}) {o.get('details', '')}".rstrip() for o in (case.details or {}).get("offers", [])]
+    return [f"{o['name']} ({o['outcome']}) {o.get('details', '')}".rstrip() for o in case.offers or []]
 
 
 def _decisions(ctx: CommandContext) -> list[str]:
-    return [f"{d.service}: {d.decision}" + (f" ({d.day.isoformat()})" if d.day else "") + f" by {d.decided_by}"
-            for d in decisions.decisions_of(ctx.session, ctx.case)]
+    return [
+        f"{d.service}: {d.decision}" + (f" ({d.day.isoformat()})" if d.day else "") + f" by {d.decided_by}"
+        for d in decisions.decisions_of(ctx.session, ctx.case)
+    ]
 
 
 def _timers(ctx: CommandContext) -> list[str]:
-    pending = ctx.desk.extras.get("pending_timers")
+    pending = ctx.desk.pending_timers
     return list(pending(ctx.desk, ctx.session, ctx.case)) if pending else []
 
 
 COMMAND = Command(
-    name="status", usage="#status", summary="Show the state of the case, its reasons, offers, approvals and timers.",
-    roles=ANY_STAFF, states=None, needs_case=True, process=process,
+    name="status",
+    usage="#status",
+    summary="Show the state of the case, its reasons, offers, approvals and timers.",
+    roles=ANY_STAFF,
+    states=None,
+    needs_case=True,
+    process=process,
 )

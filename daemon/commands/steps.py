@@ -4,19 +4,19 @@ The playbook modules say no with `workflow.StepRefused`; `refusing` turns that i
 command framework's `Refused`, so the sentence reaches the member of staff unchanged.
 Dates are written YYYY-MM-DD, and nothing else, so a date is never read two ways.
 """
+
 from __future__ import annotations
 
 import functools
 import re
 from datetime import date
 
-from daemon import decisions
+from daemon import decisions, workflow
 from daemon.commands.base import CommandContext, Refused
-from daemon import workflow
 from daemon.workflow import State, StepRefused
 
 ACTIVE = frozenset(state.value for state in workflow.ACTIVE)
-DECIDING = ACTIVE | {State.PENDING_APPROVAL.value}
+DECIDING = ACTIVE | {State.PENDING_APPROVAL}
 DECIDERS = frozenset({"account_manager", "retention", "team_lead"})
 _ON_DATE = re.compile(r"^(?P<what>.*?)\s*\b(?P<word>on|until)\s+(?P<day>\S+)\s*$", re.IGNORECASE)
 
@@ -28,6 +28,7 @@ def refusing(process):
             return process(ctx, args)
         except StepRefused as exc:
             raise Refused(str(exc)) from None
+
     return run
 
 

@@ -6,18 +6,19 @@ under it, up to the next command line (#end), are what the customer said (servic
 dates, reason) and are read like a customer's own text. The new case becomes the case of
 the command lines that follow in the same mail.
 """
+
 from __future__ import annotations
 
 from email.utils import parseaddr
 
 from daemon.commands.base import Command, CommandContext, Refused
+from daemon.requests import open_verbal_case
 from parsers.commands import own_commands, parse_command
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})
 
 
 def process(ctx: CommandContext, args: str) -> str:
-    from daemon.requests import open_verbal_case  # issue 3's module; read at run time
 
     first, _, note = args.strip().partition(" ")
     customer = parseaddr(first)[1].lower()
@@ -26,8 +27,14 @@ def process(ctx: CommandContext, args: str) -> str:
     if customer in ctx.desk.staff or customer.endswith("@" + ctx.desk.config.desk.domain):
         raise Refused(f"{customer} is one of us, not a customer")
     said = _lines_below(ctx.mail.parsed.text)
-    ctx.case = open_verbal_case(ctx.desk, ctx.session, customer=customer, staff_address=ctx.staff.email,
-                                inbound=ctx.mail.inbound, note="\n".join(filter(None, [note.strip(), said])))
+    ctx.case = open_verbal_case(
+        ctx.desk,
+        ctx.session,
+        customer=customer,
+        staff_address=ctx.staff.email,
+        inbound=ctx.mail.inbound,
+        note="\n".join(filter(None, [note.strip(), said])),
+    )
     return f"{ctx.case.reference} opened for {customer}; they are asked to confirm in writing"
 
 
@@ -38,7 +45,7 @@ def _lines_below(text: str) -> str:
     if start is None:
         return ""
     below = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if parse_command(line) is not None:
             break
         below.append(line)
@@ -51,7 +58,11 @@ def _looks_like_address(value: str) -> bool:
 
 
 COMMAND = Command(
-    name="verbal", usage="#verbal customer@example.com [note]",
+    name="verbal",
+    usage="#verbal customer@example.com [note]",
     summary="Log a request made by phone or in person; the customer is asked to write.",
-    roles=ROLES, states=None, needs_case=False, process=process,
+    roles=ROLES,
+    states=None,
+    needs_case=False,
+    process=process,
 )

@@ -6,23 +6,28 @@ for; with one (e.g. ACME), the case is attached to that account.
 The verification itself (state, account, acknowledgment, team notice) is
 daemon.requests.verify_case: one place for it, whether a later mail or staff verify.
 """
+
 from __future__ import annotations
 
 from daemon.commands.base import Command, CommandContext
+from daemon.requests import verify_case
 from daemon.workflow import State
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})
 
 
 def process(ctx: CommandContext, args: str) -> str:
-    from daemon.requests import verify_case  # issue 3's module; read at run time
 
     verify_case(ctx.desk, ctx.session, ctx.case, actor=ctx.staff.email, account=args.strip() or None)
     return f"{ctx.case.requester} verified; {ctx.case.reference} is now {ctx.case.state}"
 
 
 COMMAND = Command(
-    name="verify", usage="#verify [ACCOUNT]",
+    name="verify",
+    usage="#verify [ACCOUNT]",
     summary="Confirm that an unverified request really comes from the customer (of ACCOUNT).",
-    roles=ROLES, states=frozenset({State.AWAITING_IDENTITY.value}), needs_case=True, process=process,
+    roles=ROLES,
+    states=frozenset({State.AWAITING_IDENTITY}),
+    needs_case=True,
+    process=process,
 )

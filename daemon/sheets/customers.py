@@ -5,14 +5,19 @@ by their headers (`[sheets] customers_columns`). Rows the sheet layer cannot use
 account id, a duplicate) and rows the importer refuses (a bad date, no contact) are both
 reported by their row number in the sheet; the other rows are imported.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from daemon.accounts_import import import_rows
 from daemon.db import transaction
 from integrations.sheets.mapping import SheetMapping
 from integrations.sheets.records import read_records
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 
 @dataclass
@@ -28,17 +33,18 @@ class _ReadOnce:
     """The backend seen by read_records, keeping the rows it read so they are read once."""
 
     def __init__(self, backend) -> None:
-        self.backend, self.api_calls, self.rows = backend, backend.api_calls, []
+        self.backend, self.api_calls = backend, backend.api_calls
+        self.rows: list[list[str]] = []
 
     def read_values(self, mapping: SheetMapping) -> list[list[str]]:
         self.rows = self.backend.read_values(mapping)
         return self.rows
 
 
-def sync_accounts(desk, backend, mapping: SheetMapping) -> SyncReport:
+def sync_accounts(desk: Desk, backend, mapping: SheetMapping) -> SyncReport:
     """Import (or update) every readable account of the customers sheet."""
     reader = _ReadOnce(backend)
-    read = read_records(reader, mapping)
+    read = read_records(reader, mapping)  # type: ignore[arg-type]  # reads only: read_values
     report = SyncReport(problems=[(p.row, p.reason) for p in read.problems])
     numbers = _row_numbers(reader.rows, mapping)
     with transaction(desk.factory) as session:

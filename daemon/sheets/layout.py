@@ -4,11 +4,11 @@ The one place that knows each sheet's fields and key: the projection fills exact
 fields, the configuration may only name these, and the offboarding sheet gets one more
 column per `[offboarding] items` entry, headed by the item's name.
 """
+
 from __future__ import annotations
 
-from integrations.sheets.mapping import SheetMapping
-
 from daemon.schema import ConfigError
+from integrations.sheets.mapping import SheetMapping
 
 # The sheets the daemon writes, in the order a flush writes them.
 WRITTEN = ("billing", "offboarding", "planner")
@@ -18,8 +18,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "billing": ("account", "item_id", "client", "service", "monthly_amount", "stop_date", "case_ref", "status"),
     "offboarding": ("case_ref", "client", "final_day", "reason", "owner", "status"),
     "planner": ("case_ref", "account", "client", "kind", "effective_date", "resume_date", "reason", "status"),
-    CUSTOMERS: ("account_id", "name", "timezone", "contract_start", "term_months", "notice_days",
-                "account_manager", "team_lead", "contacts", "team", "billing_items"),
+    CUSTOMERS: (
+        "account_id",
+        "name",
+        "timezone",
+        "contract_start",
+        "term_months",
+        "notice_days",
+        "account_manager",
+        "team_lead",
+        "contacts",
+        "team",
+        "billing_items",
+    ),
 }
 KEYS: dict[str, tuple[str, ...]] = {
     "billing": ("account", "item_id"),
@@ -29,8 +40,13 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 CHECKLIST_PREFIX = "item:"
 # How a billing person reads these fields: real dates, and amounts in the desk's currency.
-FORMATS = {"stop_date": "date", "final_day": "date", "effective_date": "date", "resume_date": "date",
-           "monthly_amount": "amount"}
+FORMATS = {
+    "stop_date": "date",
+    "final_day": "date",
+    "effective_date": "date",
+    "resume_date": "date",
+    "monthly_amount": "amount",
+}
 
 
 def checklist_field(item_name: str) -> str:
@@ -53,8 +69,9 @@ def mappings(sheets, checklist: tuple[str, ...], path: str = "sheets", currency:
         spreadsheet = getattr(sheets, f"{name}_spreadsheet") or sheets.spreadsheet
         try:
             formats = {f: kind for f, kind in FORMATS.items() if f in columns}
-            found[name] = SheetMapping(name, spreadsheet, getattr(sheets, f"{name}_worksheet"), KEYS[name], columns,
-                                       formats, currency)
+            found[name] = SheetMapping(
+                name, spreadsheet, getattr(sheets, f"{name}_worksheet"), KEYS[name], columns, formats, currency
+            )
         except ValueError as exc:
             raise ConfigError(f"{path}.{name}_columns: {exc}") from None
     return found
@@ -65,7 +82,7 @@ def _columns(sheet: str, entries: tuple[str, ...], key: str) -> dict[str, str]:
     for i, entry in enumerate(entries):
         field, colon, header = (part.strip() for part in entry.partition(":"))
         if not colon or not header:
-            raise ConfigError(f"{key}[{i}]: expected \"FIELD: Header text\", got {entry!r}")
+            raise ConfigError(f'{key}[{i}]: expected "FIELD: Header text", got {entry!r}')
         if field not in FIELDS[sheet]:
             raise ConfigError(f"{key}[{i}]: unknown field {field!r} (fields: {', '.join(FIELDS[sheet])})")
         columns[field] = header

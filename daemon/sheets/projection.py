@@ -3,7 +3,7 @@
 This module is the one place that reads the playbook's state for the sheets, so a change
 to how decisions, reasons or the checklist are stored is adapted here and nowhere else.
 Only a case that was approved at some point has rows: before approval nothing is
-processed (playbook rule 8). Once it has rows they follow it to the end: withdrawn,
+processed. Once it has rows they follow it to the end: withdrawn,
 reopened, resumed or won back, they change status rather than vanish.
 
 Per service the decision comes from `ServiceDecision`; a case without any (one opened
@@ -12,6 +12,7 @@ named (every billing item when none) and the requested final day. A changed serv
 billing row shows its new monthly amount and the day it starts while the plan stands;
 otherwise the amount on file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon import cases
 from daemon.models import Case, CaseEvent, OffboardingItem, ServiceDecision
 from daemon.sheets.layout import checklist_field
 from daemon.workflow import State
@@ -47,14 +49,24 @@ class Plan:
 
 
 def ever_approved(session: Session, case: Case) -> bool:
-    return session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id,
-                                                     CaseEvent.kind == APPROVED_EVENT).limit(1)) is not None
+    return (
+        session.scalar(
+            select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT).limit(1)
+        )
+        is not None
+    )
 
 
 def approved_case_ids(session: Session) -> list[int]:
     """Every case with rows, oldest first (a newer case's billing row wins over an older one's)."""
-    return list(session.scalars(select(CaseEvent.case_id).where(CaseEvent.kind == APPROVED_EVENT)
-                                .group_by(CaseEvent.case_id).order_by(CaseEvent.case_id)))
+    return list(
+        session.scalars(
+            select(CaseEvent.case_id)
+            .where(CaseEvent.kind == APPROVED_EVENT)
+            .group_by(CaseEvent.case_id)
+            .order_by(CaseEvent.case_id)
+        )
+    )
 
 
 def case_rows(session: Session, case: Case, checklist: tuple[str, ...]) -> Rows:
@@ -66,24 +78,25 @@ def case_rows(session: Session, case: Case, checklist: tuple[str, ...]) -> Rows:
     return {
         "billing": billing_rows(case, plans),
         "offboarding": [offboarding_row(session, case, max(cancels, default=None), checklist)]
-        if any(p.decision == "cancel" for p in plans.values()) else [],
+        if any(p.decision == "cancel" for p in plans.values())
+        else [],
         "planner": [planner_row(session, case, plans)],
     }
 
 
 def plans_of(session: Session, case: Case) -> dict[str, Plan]:
     """Service (lower case) -> plan, from the recorded decisions or, lacking any, the request."""
-    decided = session.scalars(select(ServiceDecision).where(ServiceDecision.case_id == case.id)
-                              .order_by(ServiceDecision.id)).all()
+    decided = session.scalars(
+        select(ServiceDecision).where(ServiceDecision.case_id == case.id).order_by(ServiceDecision.id)
+    ).all()
     if decided:
-        changes = (case.details or {}).get("changes", {})
+        changes = case.changes or {}
         return {d.service.lower(): Plan(d.decision, d.day, _new_amount(d, changes)) for d in decided}
     services = [s.lower() for s in case.requested_services or []]
     if not services and case.account is not None:
         services = [item.service.lower() for item in case.account.billing_items]
     decision = "pause" if case.kind == "pause" else "cancel"
-    day = (case.details or {}).get("pause_until") if case.kind == "pause" else None
-    return {s: Plan(decision, date.fromisoformat(day) if day else case.requested_final_day) for s in services}
+    return {s: Plan(decision, case.requested_final_day) for s in services}
 
 
 def billing_rows(case: Case, plans: dict[str, Plan]) -> list[dict[str, Any]]:
@@ -95,10 +108,18 @@ def billing_rows(case: Case, plans: dict[str, Plan]) -> list[dict[str, Any]]:
         stop, status = billing_status(case, plan)
         # The new amount only once the plan stands: withdrawn or under review, the amount on file holds.
         changed = plan.amount is not None and State(case.state) in PLAN_STANDS
-        rows.append({"account": case.account.key, "client": case.account.name, "item_id": item.item_key, "service": item.service,
-                     "monthly_amount": plan.amount if changed else item.monthly_amount, "stop_date": stop,
-                     "case_ref": case.reference,
-                     "status": f"{status} (was {item.monthly_amount})" if changed else status})
+        rows.append(
+            {
+                "account": case.account.key,
+                "client": case.account.name,
+                "item_id": item.item_key,
+                "service": item.service,
+                "monthly_amount": plan.amount if changed else item.monthly_amount,
+                "stop_date": stop,
+                "case_ref": case.reference,
+                "status": f"{status} (was {item.monthly_amount})" if changed else status,
+            }
+        )
     return rows
 
 
@@ -119,14 +140,19 @@ def billing_status(case: Case, plan: Plan) -> tuple[date | None, str]:
     return None, "kept"
 
 
-def offboarding_row(session: Session, case: Case, final_day: date | None,
-                    checklist: tuple[str, ...]) -> dict[str, Any]:
-    items = {i.name: i.status for i in session.scalars(
-        select(OffboardingItem).where(OffboardingItem.case_id == case.id))}
+def offboarding_row(session: Session, case: Case, final_day: date | None, checklist: tuple[str, ...]) -> dict[str, Any]:
+    items = {
+        i.name: i.status for i in session.scalars(select(OffboardingItem).where(OffboardingItem.case_id == case.id))
+    }
     client = case.account.name if case.account else case.requester
-    row: dict[str, Any] = {"case_ref": case.reference, "client": client, "final_day": final_day,
-                           "reason": reason_text(case), "owner": case.account.account_manager if case.account else "",
-                           "status": _status_word(case)}
+    row: dict[str, Any] = {
+        "case_ref": case.reference,
+        "client": client,
+        "final_day": final_day,
+        "reason": reason_text(case),
+        "owner": case.account.account_manager if case.account else "",
+        "status": _status_word(case),
+    }
     for name in checklist:
         # Before offboarding starts every item is still to do; once it has, an item the
         # desk did not create for this case (a service not cancelled) does not apply.
@@ -141,28 +167,41 @@ def planner_row(session: Session, case: Case, plans: dict[str, Plan]) -> dict[st
     pauses = [p.day for p in plans.values() if p.decision == "pause" and p.day]
     # A change is in effect once its last new amount starts or its last dropped service ends.
     changes = cancels + [p.day for p in plans.values() if p.decision == "change" and p.day]
-    effective = (max(cancels) if kind == "cancel" and cancels else max(changes) if kind == "change" and changes
-                 else _approved_on(session, case))
+    effective = (
+        max(cancels)
+        if kind == "cancel" and cancels
+        else max(changes)
+        if kind == "change" and changes
+        else _approved_on(session, case)
+    )
     account = case.account.key if case.account else case.requester
     client = case.account.name if case.account else case.requester
-    return {"case_ref": case.reference, "account": account, "client": client, "kind": kind, "effective_date": effective,
-            "resume_date": max(pauses) if pauses else None, "reason": reason_text(case),
-            "status": _status_word(case)}
+    return {
+        "case_ref": case.reference,
+        "account": account,
+        "client": client,
+        "kind": kind,
+        "effective_date": effective,
+        "resume_date": max(pauses) if pauses else None,
+        "reason": reason_text(case),
+        "status": _status_word(case),
+    }
 
 
 def reason_text(case: Case) -> str:
     """The latest recorded reason as the staff wrote it, its category after it."""
-    reasons = (case.details or {}).get("reasons") or []
-    if not reasons:
-        return ""
-    latest = reasons[-1]
+    latest = cases.latest_reason(case)
     text, category = (latest.get("text") or "").strip(), latest.get("category", "")
     return f"{text} ({category})" if text and category else text or category
 
 
 def _approved_on(session: Session, case: Case) -> date | None:
-    at = session.scalar(select(CaseEvent.at).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT)
-                        .order_by(CaseEvent.id.desc()).limit(1))
+    at = session.scalar(
+        select(CaseEvent.at)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT)
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
     return at.date() if at else None
 
 
@@ -173,7 +212,7 @@ def _new_amount(decision: ServiceDecision, changes: dict[str, dict[str, str]]) -
 
 
 def _outcome(case: Case) -> str:
-    return (case.details or {}).get("outcome", "")
+    return case.outcome or ""
 
 
 def _status_word(case: Case) -> str:

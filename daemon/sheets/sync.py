@@ -16,13 +16,15 @@
 3. Reconcile (on start, then every `reconcile_interval_minutes`, or `canceldesk sheets
    reconcile`): the whole projection rewritten over rows people deleted, moved or edited.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -33,10 +35,13 @@ from daemon.models import Case, CaseEvent, OutboxEntry, OutboxStatus
 from daemon.schema import ConfigError
 from daemon.sheets import layout, projection
 from daemon.tables import progress
-from daemon.workflow import EventBus, Trigger
+from integrations.backoff import exponential
 from integrations.sheets.backend import SheetBackend, SheetsError
 from integrations.sheets.upsert import SheetWriter, UpsertResult
 from integrations.sheets.values import Cell, key_of, to_cell
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +58,12 @@ class FlushReport:
     by_sheet: dict[str, UpsertResult] = field(default_factory=dict)
 
 
-def register(desk) -> None:
-    """Install the desk's SheetSync (the watcher's sweep ticks it) and subscribe it to the workflow."""
-    from daemon.app import make_sheet_backend
-
-    sync = SheetSync(desk, lambda: make_sheet_backend(desk.config))
-    subscribe(desk.bus, sync)
-    desk.extras["sheets"] = sync
-
-
-def subscribe(bus: EventBus, sync: SheetSync) -> None:
-    # Every trigger: the projection itself decides whether a case has rows, so a trigger
-    # added to the workflow later is covered without touching this list.
-    for trigger in Trigger:
-        bus.subscribe(trigger, lambda session, case, event: sync.enqueue_case(session, case))
-
-
 class SheetSync:
     """The desk's sheets: enqueue, flush, reconcile, and the sweep's `tick`."""
 
-    def __init__(self, desk, backend_factory: Callable[[], SheetBackend], *,
-                 monotonic: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, desk: Desk, backend_factory: Callable[[], SheetBackend], *, monotonic: Callable[[], float] | None = None
+    ) -> None:
         self.desk = desk
         self.config = desk.config.sheets
         self.checklist = layout.checklist_names(desk.config.offboarding.items)
@@ -82,7 +72,8 @@ class SheetSync:
         # The desk's clock also ages the cached sheets, so a test's ManualClock rules both.
         self._monotonic = monotonic or (lambda: desk.clock.now().timestamp())
         self._writer: SheetWriter | None = None
-        self.next_flush = self.next_reconcile = None
+        self.next_flush: datetime | None = None
+        self.next_reconcile: datetime | None = None
         self.failures = 0
         self.watermark: int | None = None
 
@@ -114,8 +105,10 @@ class SheetSync:
                 targets[f"{name}:{'/'.join(key_of(self.mappings[name], cells))}"[:320]] = (name, cells)
         latest = self._latest(session, list(targets))
         now = self.desk.clock.now()
-        return sum(self._enqueue_row(session, case, target, name, cells, latest.get(target), now)
-                   for target, (name, cells) in targets.items())
+        return sum(
+            self._enqueue_row(session, case, target, name, cells, latest.get(target), now)
+            for target, (name, cells) in targets.items()
+        )
 
     def cells(self, name: str, row: dict[str, Any]) -> dict[str, Cell]:
         """The mapped fields of a projected row as safe cell values (see integrations.sheets.values)."""
@@ -126,20 +119,38 @@ class SheetSync:
         if not targets:
             return {}
         # Only the newest entry's payload: a target's history grows with every change queued.
-        newest = (select(func.max(OutboxEntry.id))
-                  .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient.in_(targets))
-                  .group_by(OutboxEntry.recipient))
-        found = session.execute(select(OutboxEntry.recipient, OutboxEntry.id, OutboxEntry.payload)
-                                .where(OutboxEntry.id.in_(newest))).all()
+        newest = (
+            select(func.max(OutboxEntry.id))
+            .where(OutboxEntry.kind == SHEET, OutboxEntry.recipient.in_(targets))
+            .group_by(OutboxEntry.recipient)
+        )
+        found = session.execute(
+            select(OutboxEntry.recipient, OutboxEntry.id, OutboxEntry.payload).where(OutboxEntry.id.in_(newest))
+        ).all()
         return {target: (entry_id, payload) for target, entry_id, payload in found}
 
-    def _enqueue_row(self, session: Session, case: Case, target: str, name: str, cells: dict[str, Cell],
-                     latest: tuple[int, bytes] | None, now) -> bool:
+    def _enqueue_row(
+        self,
+        session: Session,
+        case: Case,
+        target: str,
+        name: str,
+        cells: dict[str, Cell],
+        latest: tuple[int, bytes] | None,
+        now,
+    ) -> bool:
         payload = json.dumps({"sheet": name, "row": cells}, sort_keys=True).encode()
         if latest is not None and latest[1] == payload:
             return False
-        entry = outbox.enqueue(session, kind=SHEET, payload=payload, now=now, case_id=case.id, recipient=target,
-                               dedupe_key=f"sheet:{target}:case{case.id}:after{latest[0] if latest else 0}")
+        entry = outbox.enqueue(
+            session,
+            kind=SHEET,
+            payload=payload,
+            now=now,
+            case_id=case.id,
+            recipient=target,
+            dedupe_key=f"sheet:{target}:case{case.id}:after{latest[0] if latest else 0}",
+        )
         return entry is not None
 
     # -- flush ----------------------------------------------------------------------
@@ -147,9 +158,11 @@ class SheetSync:
     def flush(self) -> FlushReport:
         """Write every pending sheet entry, oldest first, one upsert per sheet."""
         with transaction(self.desk.factory) as session:
-            pending = session.execute(select(OutboxEntry.id, OutboxEntry.payload)
-                                      .where(OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING)
-                                      .order_by(OutboxEntry.id)).all()
+            pending = session.execute(
+                select(OutboxEntry.id, OutboxEntry.payload)
+                .where(OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING)
+                .order_by(OutboxEntry.id)
+            ).all()
         report = FlushReport(entries=len(pending))
         batches: dict[str, list[tuple[int, dict]]] = {}
         for entry_id, payload in pending:
@@ -176,35 +189,54 @@ class SheetSync:
         report.by_sheet[name] = result
         report.written += result.added + result.updated
         report.write_calls += result.write_calls
-        log.info("sheet %s: %s queued rows, %s added, %s updated, %s unchanged, %s write call(s)", name,
-                 len(batch), result.added, result.updated, result.unchanged, result.write_calls)
+        log.info(
+            "sheet %s: %s queued rows, %s added, %s updated, %s unchanged, %s write call(s)",
+            name,
+            len(batch),
+            result.added,
+            result.updated,
+            result.unchanged,
+            result.write_calls,
+        )
         return True
 
     def _mark_sent(self, ids: list[int]) -> None:
         now = self.desk.clock.now()
         with transaction(self.desk.factory) as session:
             for start in range(0, len(ids), _MARK_CHUNK):
-                session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(ids[start:start + _MARK_CHUNK]))
-                                .values(status=OutboxStatus.SENT, done_at=now, last_error=""))
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids[start : start + _MARK_CHUNK]))
+                    .values(status=OutboxStatus.SENT, done_at=now, last_error="")
+                )
 
     def _postpone(self, exc: Exception) -> None:
         """Keep the whole queue pending (order matters more than speed) and wait longer each time."""
         self.failures += 1
         base = self.config.retry_after_seconds
-        delay = min(base * 2 ** (self.failures - 1), base * 10)
+        delay = exponential(self.failures, base, base * 10)
         delay = max(delay, getattr(exc, "retry_after", None) or 0)
         self.next_flush = self.desk.clock.now() + timedelta(seconds=delay)
         with transaction(self.desk.factory) as session:
-            session.execute(update(OutboxEntry)
-                            .where(OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING)
-                            .values(attempts=OutboxEntry.attempts + 1, last_error=str(exc)[:2000]))
-        log.warning("sheets unreachable (%s); %s pending updates wait, next try in %.0f s",
-                    exc, self.pending_count(), delay)
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING)
+                .values(attempts=OutboxEntry.attempts + 1, last_error=str(exc)[:2000])
+            )
+        log.warning(
+            "sheets unreachable (%s); %s pending updates wait, next try in %.0f s", exc, self.pending_count(), delay
+        )
 
     def pending_count(self) -> int:
         with transaction(self.desk.factory) as session:
-            return session.scalar(select(func.count(OutboxEntry.id)).where(
-                OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING)) or 0
+            return (
+                session.scalar(
+                    select(func.count(OutboxEntry.id)).where(
+                        OutboxEntry.kind == SHEET, OutboxEntry.status == OutboxStatus.PENDING
+                    )
+                )
+                or 0
+            )
 
     # -- reconcile ------------------------------------------------------------------
 
@@ -225,8 +257,14 @@ class SheetSync:
         results = {name: self.writer.reconcile(self.mappings[name], desired[name]) for name in sheets}
         for name, r in results.items():
             if r.restored or r.edited or r.cleared or r.moved:
-                log.warning("sheet %s repaired: %s restored, %s edited back, %s moved, %s duplicates cleared",
-                            name, r.restored, r.edited, r.moved, r.cleared)
+                log.warning(
+                    "sheet %s repaired: %s restored, %s edited back, %s moved, %s duplicates cleared",
+                    name,
+                    r.restored,
+                    r.edited,
+                    r.moved,
+                    r.cleared,
+                )
         return results
 
     # -- the sweep ------------------------------------------------------------------
@@ -256,9 +294,15 @@ class SheetSync:
             if self.watermark is None:
                 self.watermark = newest  # what came before is the start-up reconcile's to repair
                 return 0
-            case_ids = session.scalars(select(CaseEvent.case_id).distinct().where(
-                CaseEvent.id > self.watermark, CaseEvent.id <= newest,
-                CaseEvent.kind.in_(projection.AFFECTING_EVENTS))).all()
+            case_ids = session.scalars(
+                select(CaseEvent.case_id)
+                .distinct()
+                .where(
+                    CaseEvent.id > self.watermark,
+                    CaseEvent.id <= newest,
+                    CaseEvent.kind.in_(projection.AFFECTING_EVENTS),
+                )
+            ).all()
             queued = sum(self.enqueue_case(session, session.get(Case, case_id)) for case_id in case_ids)
         self.watermark = newest
         return queued

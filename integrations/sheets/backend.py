@@ -10,8 +10,9 @@ A1 ranges passed to ``write_ranges`` are relative to the mapping's worksheet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from .a1 import column_letter
 from .mapping import SheetMapping

@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import gspread
 import requests
@@ -83,7 +84,8 @@ class GoogleSheets:
             # Dates come back as their yyyy-mm-dd text, amounts as plain numbers.
             lambda: worksheet.get_values(
                 value_render_option=ValueRenderOption.unformatted,
-                date_time_render_option=DateTimeOption.formatted_string, pad_values=False
+                date_time_render_option=DateTimeOption.formatted_string,
+                pad_values=False,
             ),
             mapping,
         )
@@ -117,34 +119,61 @@ class GoogleSheets:
             lambda: worksheet.get_values("1:1", pad_values=False),
             mapping,
         )
-        row = [cell_text(v) for v in (header or [[]])[0]]
+        row: list[str] = [cell_text(v) for v in (header or [[]])[0]]
         update = header_update(mapping, row)
         if update is not None:
             self.write_ranges(mapping, [update])
-            row = row + list(update[1][0])   # the missing headers go right after the last one
+            row = row + [str(v) for v in update[1][0]]  # the missing headers go right after the last one
         self._present(mapping, worksheet, row)
 
     def _present(self, mapping: SheetMapping, worksheet: gspread.Worksheet, header: list[str]) -> None:
         """Frozen header row, column widths, date and amount formats: one batchUpdate, safe to repeat."""
         sheet_id = worksheet.id
-        requests_: list[dict[str, Any]] = [{"updateSheetProperties": {
-            "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
-            "fields": "gridProperties.frozenRowCount"}}]
+        requests_: list[dict[str, Any]] = [
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
+                    "fields": "gridProperties.frozenRowCount",
+                }
+            }
+        ]
         for look in looks(mapping, header):
             span = {"sheetId": sheet_id, "startIndex": look.column - 1, "endIndex": look.column}
-            requests_.append({"updateDimensionProperties": {
-                "range": {**span, "dimension": "COLUMNS"}, "properties": {"pixelSize": 7 * look.width + 10},
-                "fields": "pixelSize"}})
+            requests_.append(
+                {
+                    "updateDimensionProperties": {
+                        "range": {**span, "dimension": "COLUMNS"},
+                        "properties": {"pixelSize": 7 * look.width + 10},
+                        "fields": "pixelSize",
+                    }
+                }
+            )
             if look.pattern:
-                requests_.append({"repeatCell": {
-                    "range": {"sheetId": sheet_id, "startRowIndex": 1, "startColumnIndex": look.column - 1,
-                              "endColumnIndex": look.column},
-                    "cell": {"userEnteredFormat": {"numberFormat": {
-                        "type": "DATE" if look.kind == "date" else "NUMBER", "pattern": look.pattern}}},
-                    "fields": "userEnteredFormat.numberFormat"}})
+                requests_.append(
+                    {
+                        "repeatCell": {
+                            "range": {
+                                "sheetId": sheet_id,
+                                "startRowIndex": 1,
+                                "startColumnIndex": look.column - 1,
+                                "endColumnIndex": look.column,
+                            },
+                            "cell": {
+                                "userEnteredFormat": {
+                                    "numberFormat": {
+                                        "type": "DATE" if look.kind == "date" else "NUMBER",
+                                        "pattern": look.pattern,
+                                    }
+                                }
+                            },
+                            "fields": "userEnteredFormat.numberFormat",
+                        }
+                    }
+                )
         spreadsheet = self._spreadsheet(mapping.spreadsheet)
-        self._call("write", f"format {mapping.name}", lambda: spreadsheet.batch_update({"requests": requests_}),
-                   mapping)
+        self._call(
+            "write", f"format {mapping.name}", lambda: spreadsheet.batch_update({"requests": requests_}), mapping
+        )
 
     def close(self) -> None:
         """Close the gspread client's HTTP session (its pooled sockets)."""
@@ -186,9 +215,7 @@ class GoogleSheets:
             return cached
         spreadsheet = self._spreadsheet(mapping.spreadsheet)
         try:
-            found = self._call(
-                "read", f"find {mapping.name}", lambda: spreadsheet.worksheet(mapping.worksheet), None
-            )
+            found = self._call("read", f"find {mapping.name}", lambda: spreadsheet.worksheet(mapping.worksheet), None)
         except WorksheetNotFound as error:
             if not create:
                 raise SheetsError(f"worksheet {mapping.worksheet!r} not found") from error
@@ -294,20 +321,18 @@ class _RebasedSession(requests.Session):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if url.startswith(GOOGLE_API):
-            url = self.base_url + url[len(GOOGLE_API):]
+            url = self.base_url + url[len(GOOGLE_API) :]
         return super().request(method, url, *args, **kwargs)
 
 
 def client_for_base_url(base_url: str, timeout: tuple[float, float] = (5.0, 30.0)) -> gspread.Client:
     """An unauthenticated gspread client talking to a Sheets-compatible server at base_url."""
-    client = gspread.Client(auth=None, session=_RebasedSession(base_url))  # type: ignore[arg-type]
+    client = gspread.Client(auth=None, session=_RebasedSession(base_url))
     client.set_timeout(timeout)
     return client
 
 
-def client_from_service_account(
-    path_or_json: str, timeout: tuple[float, float] = DEFAULT_TIMEOUT
-) -> gspread.Client:
+def client_from_service_account(path_or_json: str, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> gspread.Client:
     """A gspread client from a service-account key file, or the key's JSON text itself.
 
     The JSON form is for keys passed through the environment (never the config file).

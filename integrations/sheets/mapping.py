@@ -28,9 +28,9 @@ long id in the sheet's URL). The embedded xlsx backend ignores it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Mapping
 
 # The offboarding checklist, one boolean column each; the daemon's playbook may pass
 # its own list to offboarding_mapping().

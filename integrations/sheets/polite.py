@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import requests
 from gspread.exceptions import APIError
+
+from integrations.backoff import full_jitter
 
 from .backend import SheetsError, SheetsUnavailable
 
@@ -103,9 +106,7 @@ class Retrier:
         told = retry_after(error)
         if told is not None:
             return told
-        cap = min(self.max_delay, self.base_delay * 2 ** (number - 1))
-        # Full jitter (uniform 0..cap) spreads out clients that failed together.
-        return self._rng.uniform(0, cap)
+        return full_jitter(number, self.base_delay, self.max_delay, self._rng)
 
 
 def retry_after(error: Exception) -> float | None:

@@ -5,10 +5,11 @@ look?", so Google Sheets and the local workbook present the same rows alike: dat
 real dates (`yyyy-mm-dd`), amounts as numbers with two decimals and the currency, the
 header row frozen, and each column wide enough for what it usually holds.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .backend import header_columns
 from .mapping import SheetMapping
@@ -21,10 +22,10 @@ DATE_WIDTH, AMOUNT_WIDTH, MIN_WIDTH = 12, 16, 10
 
 @dataclass(frozen=True)
 class ColumnLook:
-    column: int          # 1-based, where the header was found
-    kind: str            # "date", "amount" or "text"
-    width: int           # characters
-    pattern: str = ""    # the number format, for dates and amounts
+    column: int  # 1-based, where the header was found
+    kind: str  # "date", "amount" or "text"
+    width: int  # characters
+    pattern: str = ""  # the number format, for dates and amounts
 
 
 def amount_pattern(currency: str) -> str:

@@ -8,8 +8,8 @@ field) instead of being dropped silently. Cells are kept as text: an account num
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from .backend import SheetBackend, SheetsError, header_columns, missing_headers
 from .mapping import SheetMapping
@@ -48,7 +48,7 @@ def read_records(
     if columns is None:
         raise SheetsError(f"sheet {mapping.name!r}: no column headed {missing_headers(mapping, header)}")
     needed = tuple(required) if required is not None else mapping.key_fields
-    report, seen = ReadReport(), {}
+    report, seen = ReadReport(), dict[tuple[str, ...], int]()
     for number, values in enumerate(rows[1:], start=2):
         record = {f: _at(values, column - 1).strip() for f, column in columns.items()}
         if not any(record.values()):

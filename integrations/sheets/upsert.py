@@ -25,8 +25,9 @@ clears duplicate keys.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from .a1 import range_a1
 from .backend import RangeUpdate, SheetBackend, SheetsError, header_columns

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .mapping import SheetMapping
 
@@ -74,7 +75,7 @@ def to_cell(value: Any) -> Cell:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):
-        return value.isoformat()   # the writer marks it DateText where the mapping says "date"
+        return value.isoformat()  # the writer marks it DateText where the mapping says "date"
     return neutralise(str(value))
 
 
@@ -89,7 +90,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date().isoformat()   # a date cell read back from a workbook
+        return value.date().isoformat()  # a date cell read back from a workbook
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

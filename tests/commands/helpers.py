@@ -24,7 +24,7 @@ AUTH = "mx.agency.example; dkim=pass header.d=agency.example; spf=pass smtp.mail
 def command_desk(tmp_path, database_url, *, extra: str = "", **kwargs):
     desk = build_test_desk(tmp_path, database_url, extra=AUTH_CONFIG + extra, **kwargs)
     # No test may reach real DNS: a mail without a usable key simply fails our DKIM check.
-    desk.extras["dns"] = lambda name, timeout=5: None
+    desk.dns = lambda name, timeout=5: None
     return desk
 
 
@@ -75,5 +75,6 @@ def open_case(desk, body: str = "Please cancel our SEO and PPC services.\n"):
 def the_case(desk) -> dict:
     with transaction(desk.factory) as session:
         case = session.scalars(select(Case)).one()
-        return {"state": case.state, "details": dict(case.details or {}), "reference": case.reference,
+        return {"state": case.state, "details": dict(case.details or {}), "reasons": list(case.reasons),
+                "offers": list(case.offers), "reference": case.reference,
                 "events": [(e.kind, e.summary) for e in case.events]}

@@ -61,7 +61,7 @@ def signing_key(desk):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     records = {b"sel._domainkey.agency.example.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)}
-    desk.extras["dns"] = lambda name, timeout=5: records.get(name)
+    desk.dns = lambda name, timeout=5: records.get(name)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                              serialization.NoEncryption())
 

@@ -40,7 +40,7 @@ def test_reason_suggests_the_offers_that_answer_it(desk):
     assert "reason recorded: price" in body
     assert "discount: A discount on the monthly fee" in body and "free_month:" in body and "downgrade:" in body
     assert "strategy_review" not in body  # answers results and service, not price
-    reasons = the_case(desk)["details"]["reasons"]
+    reasons = the_case(desk)["reasons"]
     assert [(r["category"], r["text"], r["by"]) for r in reasons] == [
         ("price", "says we cost twice the competition", "amy@agency.example")]
 
@@ -50,13 +50,13 @@ def test_offer_made_then_accepted(desk):
     results_for(desk, staff_mail("#offer discount 20% for three months\n", answering=notice))
     body = text(results_for(desk, staff_mail("#offer discount accepted on the call\n", answering=notice)))
     assert "offer discount accepted" in body
-    offers = the_case(desk)["details"]["offers"]
+    offers = the_case(desk)["offers"]
     assert [(o["name"], o["details"], o["outcome"]) for o in offers] == [("discount", "20% for three months", "accepted")]
 
 
 def test_status_shows_the_case(desk):
     notice = open_case(desk)
-    desk.extras["pending_timers"] = lambda desk, session, case: [f"SLA check for {case.reference} on Tuesday"]
+    desk.pending_timers = lambda desk, session, case: [f"SLA check for {case.reference} on Tuesday"]
     body = text(results_for(desk, staff_mail("#reason results: no new leads\n#offer strategy_review Friday\n#status\n",
                                              answering=notice)))
     assert "State:      open" in body and "Requester:  jane@acme.example" in body

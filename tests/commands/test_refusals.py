@@ -58,8 +58,8 @@ def test_bad_arguments_are_refused_with_what_would_do(desk):
     assert "no open offer of discount on CX-2026-0001: record it first with #offer discount details" in body
     assert "a note needs some text: #note TEXT" in body
     assert "#verbal needs the customer's e-mail address first, got 'not-an-address'" in body
-    details = the_case(desk)["details"]
-    assert "reasons" not in details and "offers" not in details
+    case = the_case(desk)
+    assert case["reasons"] == [] and case["offers"] == []
 
 
 def test_a_failing_line_leaves_nothing_half_done(desk):
@@ -72,7 +72,7 @@ def test_a_failing_line_leaves_nothing_half_done(desk):
         session.flush()
         raise RuntimeError("timer store unavailable")
 
-    desk.extras["pending_timers"] = timers_that_break
+    desk.pending_timers = timers_that_break
     body = text(results_for(desk, staff_mail("#note before\n#status\n#note after\n", answering=notice)))
     assert "\"#status\"  ->  failed with an internal error (logged for the operator)" in body
     assert "State:" not in body  # the failed line's partial results are not shown

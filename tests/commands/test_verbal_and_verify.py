@@ -41,7 +41,7 @@ def test_verbal_request_then_written_request_opens_the_case(desk):
 def test_lines_after_verbal_apply_to_the_new_case(desk):
     body = text(results_for(desk, staff_mail("#verbal jane@acme.example on the phone\n#reason price: too dear\n")))
     assert "reason recorded: price" in body and "Case: CX-2026-0001 (now awaiting_written)" in body
-    assert the_case(desk)["details"]["reasons"][0]["category"] == "price"
+    assert the_case(desk)["reasons"][0]["category"] == "price"
 
 
 def test_verbal_for_a_colleague_is_refused(desk):

@@ -13,7 +13,8 @@ from daemon.accounts_import import import_rows, read_rows
 from daemon.app import build_desk, ensure_dirs, make_source
 from daemon.clock import ManualClock
 from daemon.commands.base import ANY_STAFF
-from daemon.commands.registry import allowed_roles, lookup
+from daemon.commands.base import allowed_roles
+from daemon.commands.registry import lookup
 from daemon.config import from_text, load
 from daemon.db import transaction
 from daemon.directory import StaffDirectory

@@ -70,7 +70,7 @@ class RunningDaemon:
 def daemon(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     desk = build_desk(load(demo.set_up(tmp_path)), clock=ManualClock(START))
-    desk.extras["dns"] = lambda name, timeout=5: None   # no test reaches real DNS
+    desk.dns = lambda name, timeout=5: None   # no test reaches real DNS
     running = RunningDaemon(desk)
     running.start()
     try:

@@ -26,14 +26,9 @@ def cancellation_ack(message_id: str = "<ack-1@canceldesk.example>") -> EmailMes
     return msg
 
 
-def sender_for(server, sleeps=None, **options) -> SmtpSender:
+def sender_for(server, **options) -> SmtpSender:
     options.setdefault("security", "none")
-    sleep = sleeps.append if sleeps is not None else _no_sleep
-    return SmtpSender(server.host, server.port, sleep=sleep, **options)
-
-
-def _no_sleep(seconds: float) -> None:
-    raise AssertionError("this test expected no retry")
+    return SmtpSender(server.host, server.port, **options)
 
 
 def test_plain_delivery_uses_header_envelope_and_hides_bcc(smtp_server):
@@ -113,7 +108,7 @@ def test_a_wrong_password_is_left_for_later_not_final_and_not_hammered(smtp_serv
                         password_provider=lambda: "wrong",
                         ssl_context=smtp_server.client_context())
 
-    with pytest.raises(RelaySetupError) as raised:  # _no_sleep: no second login at once
+    with pytest.raises(RelaySetupError) as raised:  # one login: a relay may lock the account
         sender.send(cancellation_ack())
     assert raised.value.code == 535
     assert not isinstance(raised.value, PermanentSendError)
@@ -128,25 +123,18 @@ def test_530_authentication_required_is_a_setup_problem_too(smtp_server):
     assert raised.value.code == 530
 
 
-def test_451_is_retried_then_delivered(smtp_server):
+def test_a_451_is_transient_and_left_to_the_outbox(smtp_server):
+    """One attempt per send: the outbox's schedule decides when to try again."""
     smtp_server.fail_next(1, code=451)
-    sleeps = []
-
-    sender_for(smtp_server, sleeps).send(cancellation_ack())
-
-    [mail] = smtp_server.wait_for(1)
-    assert mail.message["Message-ID"] == "<ack-1@canceldesk.example>"
-    assert len(sleeps) == 1
-
-
-def test_451_on_every_attempt_ends_transient(smtp_server):
-    smtp_server.fail_next(3, code=451)
-    sleeps = []
+    sender = sender_for(smtp_server)
 
     with pytest.raises(TransientSendError) as raised:
-        sender_for(smtp_server, sleeps, max_attempts=3).send(cancellation_ack())
-    assert raised.value.code == 451
-    assert len(sleeps) == 2
+        sender.send(cancellation_ack())
+    assert raised.value.code == 451 and not isinstance(raised.value, PermanentSendError)
+    assert smtp_server.messages == []
+    sender.send(cancellation_ack())
+    [mail] = smtp_server.wait_for(1)
+    assert mail.message["Message-ID"] == "<ack-1@canceldesk.example>"
 
 
 def test_an_unknown_recipient_is_final_without_retry(smtp_server):
@@ -158,25 +146,19 @@ def test_an_unknown_recipient_is_final_without_retry(smtp_server):
     assert smtp_server.messages == []
 
 
-def test_a_550_about_policy_not_the_recipient_is_retried(smtp_server):
+def test_a_550_about_policy_not_the_recipient_is_transient(smtp_server):
     smtp_server.fail_next(1, code=550)  # "550 5.7.1 Rejected by policy"
-    sleeps = []
 
-    sender_for(smtp_server, sleeps).send(cancellation_ack())
-
-    assert len(smtp_server.wait_for(1)) == 1
-    assert len(sleeps) == 1
+    with pytest.raises(TransientSendError):
+        sender_for(smtp_server).send(cancellation_ack())
+    assert smtp_server.messages == []
 
 
-def test_connection_refused_is_transient_after_bounded_attempts():
-    sleeps = []
-    sender = SmtpSender("127.0.0.1", free_port(), security="none", max_attempts=4,
-                        timeout=5, sleep=sleeps.append)
+def test_connection_refused_is_transient():
+    sender = SmtpSender("127.0.0.1", free_port(), security="none", timeout=5)
 
     with pytest.raises(RelayUnavailable, match="unreachable"):
         sender.send(cancellation_ack())
-    assert len(sleeps) == 3
-    assert all(0 < s <= 60 for s in sleeps)
 
 
 # -- sessions: many messages over one connection -----------------------------------------
@@ -256,7 +238,7 @@ def test_a_setup_problem_fails_every_message_of_the_session_after_one_try(smtp_s
 
 
 def test_a_relay_that_is_down_is_tried_twice_per_session():
-    sender = SmtpSender("127.0.0.1", free_port(), security="none", timeout=5, sleep=_no_sleep)
+    sender = SmtpSender("127.0.0.1", free_port(), security="none", timeout=5)
 
     with sender.session() as session:
         errors = [pytest.raises(TransientSendError, session.send, msg).value for msg in acks(4)]
@@ -320,4 +302,4 @@ def test_a_message_without_sender_is_refused_before_connecting():
     del msg["From"]
 
     with pytest.raises(ValueError, match="no From"):
-        SmtpSender("127.0.0.1", free_port(), security="none", sleep=_no_sleep).send(msg)
+        SmtpSender("127.0.0.1", free_port(), security="none").send(msg)

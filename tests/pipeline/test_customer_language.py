@@ -14,7 +14,7 @@ def test_a_german_request_is_answered_in_german(desk):
     run(desk, mail(subject="Kündigung SEO", body=(
         "Sehr geehrte Damen und Herren,\n\nhiermit kündigen wir unseren SEO-Vertrag zum 31.03.2027. "
         "Bitte bestätigen Sie uns den Eingang der Kündigung.\n\nMit freundlichen Grüßen\nJane Doe\n")))
-    assert cases(desk)[0].details["language"] == "de"
+    assert cases(desk)[0].language == "de"
     ack = _ack(desk, "jane@acme.example")
     body = text_of(ack)
     assert "Wir haben Ihre Kündigung erhalten" in str(ack["Subject"])
@@ -30,7 +30,7 @@ def test_a_spanish_pause_request_is_answered_in_spanish(desk):
         "Hola:\n\nqueremos pausar nuestro servicio de SEO durante el invierno, hasta el 1 de marzo de 2027, "
         "porque en estos meses tenemos muy pocos clientes.\n\nUn saludo,\nHank\n")))
     [case] = cases(desk)
-    assert (case.kind, case.details["language"]) == ("pause", "es")
+    assert (case.kind, case.language) == ("pause", "es")
     ack = _ack(desk, "hank@globex.example")
     body = text_of(ack)
     assert "Hemos recibido su solicitud de pausa" in str(ack["Subject"])
@@ -40,7 +40,7 @@ def test_a_spanish_pause_request_is_answered_in_spanish(desk):
 
 def test_an_english_request_stays_in_english(desk):
     run(desk, mail(body="Hi,\n\nplease cancel our SEO service at the end of March.\n\nThanks,\nJane\n"))
-    assert cases(desk)[0].details["language"] == "en"
+    assert cases(desk)[0].language == "en"
     assert "Thank you for your message" in text_of(_ack(desk, "jane@acme.example"))
 
 

@@ -42,7 +42,7 @@ def imap_desk(database_url, tmp_path, dovecot_user, smtp_server, monkeypatch):
     ensure_dirs(config)
     built = build_desk(config, clock=ManualClock(START))
     load_example_accounts(built)
-    built.extras["dns"] = lambda name, timeout=5: None   # no real DNS: our own Authentication-Results decide
+    built.dns = lambda name, timeout=5: None   # no real DNS: our own Authentication-Results decide
     yield built
     built.engine.dispose()
 
@@ -74,7 +74,7 @@ def _case(desk) -> dict:
     with transaction(desk.factory) as session:
         case = session.scalars(select(Case)).one()
         return {"reference": case.reference, "state": case.state, "verified": case.verified,
-                "account": case.account.key if case.account else None, "details": dict(case.details or {}),
+                "account": case.account.key if case.account else None, "details": dict(case.details or {}), "claimed_account": case.claimed_account,
                 "actors": [e.actor for e in case.events], "requester": case.requester,
                 "services": list(case.requested_services), "final_day": str(case.requested_final_day)}
 
@@ -130,7 +130,7 @@ def _stranger_claims_acme(desk, dovecot_user, smtp_server) -> dict:
 def test_a_strangers_request_claiming_an_account_tells_its_team_and_nothing_to_the_stranger(
         imap_desk, dovecot_user, smtp_server):
     case = _stranger_claims_acme(imap_desk, dovecot_user, smtp_server)
-    assert (case["state"], case["account"], case["details"]["claimed_account"]) == ("awaiting_identity", None, "ACME")
+    assert (case["state"], case["account"], case["claimed_account"]) == ("awaiting_identity", None, "ACME")
     evidence = " ".join(case["details"]["claim_evidence"])
     assert "Jane Doe <jane@acme.example>" in evidence and "Acme Outdoor Ltd" in evidence
     assert case["details"]["provisional_contract"]["final_day"] == "2027-01-31"

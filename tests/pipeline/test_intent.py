@@ -197,7 +197,7 @@ def test_when_our_contract_ends_asks_for_the_term_end(desk):
 def test_kept_services_are_recorded_as_kept_and_never_in_scope(desk):
     run(desk, mail(body="Please cancel the PPC but keep SEO running.\n"))
     (case,) = cases(desk)
-    assert case.requested_services == ["PPC"] and case.details["scope"]["kept"] == ["SEO"]
+    assert case.requested_services == ["PPC"] and case.scope["kept"] == ["SEO"]
     (ack,) = mails_of(desk, "acknowledgment")
     assert "You keep: SEO" in text_of(ack)
 
@@ -205,7 +205,7 @@ def test_kept_services_are_recorded_as_kept_and_never_in_scope(desk):
 def test_a_service_not_on_the_account_is_named_back_to_the_customer_and_staff(desk):
     run(desk, mail(body="Please cancel SEO and the website.\n"))   # ACME has no website item on file
     (case,) = cases(desk)
-    assert case.details["scope"]["unmatched"] == ["Website"]
+    assert case.scope["unmatched"] == ["Website"]
     (ack,) = mails_of(desk, "acknowledgment")
     assert "We could not match Website to your plan" in text_of(ack)
     assert any("NOT ON THE ACCOUNT: Website" in text_of(m) for m in sent(desk) if "tom@agency.example" in str(m["To"]))

@@ -26,7 +26,7 @@ STRANGER = "jane.doe.private@gmail.example"   # Jane Doe of ACME, from an addres
 def staffed(desk):
     """The desk trusting our receiving server's Authentication-Results, as staff commands need."""
     desk.config = replace(desk.config, auth=replace(desk.config.auth, authserv_ids=("mx.agency.example",)))
-    desk.extras["dns"] = lambda name, timeout=5: None   # no test reaches real DNS
+    desk.dns = lambda name, timeout=5: None   # no test reaches real DNS
     assert "mx.agency.example" in AUTH
     return desk
 

@@ -59,7 +59,7 @@ def playbook_desk(tmp_path, database_url, *, extra: str = "", clock=None, **kwar
     ensure_dirs(config)
     desk = build_desk(config, clock=clock or ManualClock(START))
     load_example_accounts(desk)
-    desk.extras["dns"] = lambda name, timeout=5: None   # no test reaches real DNS
+    desk.dns = lambda name, timeout=5: None   # no test reaches real DNS
     return desk
 
 

@@ -70,7 +70,7 @@ def test_a_downgrade_ends_changed_billed_anew_with_no_offboarding(desk, webhook)
     _approve_all(desk)
 
     case = the_case(desk)
-    assert (case.state, case.details["outcome"]) == ("changed", "changed")
+    assert (case.state, case.outcome) == ("changed", "changed")
     assert "state:change_applied" in [e.kind for e in case.events]
     summary = text(one_to(desk, "jane@acme.example", "Summary of your contract change request"))
     assert "Services you keep: - SEO - Social - Content" in summary
@@ -159,7 +159,7 @@ def test_amending_a_change_starts_a_new_round_and_keeping_it_forgets_the_amount(
     kept = staff_command(desk, notice, "#keep PPC\n", sender="amy@agency.example")
     assert "outcome: saved" in text(kept)
     case = the_case(desk)
-    assert (case.state, case.details["changes"]) == ("saved", {})
+    assert (case.state, case.changes) == ("saved", {})
     summary = text(one_to(desk, "jane@acme.example", "Summary"))
     assert "Services you keep: - SEO - PPC - Social - Content" in summary
     assert "new monthly amount" not in summary
@@ -183,4 +183,4 @@ def test_change_lines_that_cannot_apply_are_refused_and_change_nothing(desk):
     not_a_decider = text(staff_command(desk, notice, "#change PPC to 400\n", sender="sol@agency.example"))
     assert "#change may be run by account_manager, retention or team_lead (your roles: specialist)" in not_a_decider
     case = the_case(desk)
-    assert (case.state, (case.details or {}).get("changes")) == ("open", None)
+    assert (case.state, case.changes) == ("open", {})

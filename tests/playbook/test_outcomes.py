@@ -30,7 +30,7 @@ def test_save_with_a_discount_keeps_everything_and_needs_no_approval(desk):
                             "#offer discount accepted\n#saved\n", sender="tom@agency.example")
     assert "outcome: saved" in text(results)
     case = the_case(desk)
-    assert (case.state, case.details["outcome"]) == ("saved", "saved")
+    assert (case.state, case.outcome) == ("saved", "saved")
     summary = one_to(desk, "jane@acme.example", "Summary")
     assert "Services you keep: - SEO - PPC - Social - Content" in text(summary)
     assert "Agreed with you: discount (20% for 3 months)" in text(summary)

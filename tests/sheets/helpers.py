@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from daemon.db import transaction
 from daemon.models import Account, BillingItem, Case, ServiceDecision
-from daemon.sheets.sync import SheetSync, subscribe
+from daemon.sheets.sync import SheetSync
 from daemon.workflow import EventBus, Trigger, advance
 from integrations.sheets.google import GoogleSheets, client_for_base_url
 
@@ -61,14 +61,15 @@ def google_backend(desk, server, **options) -> GoogleSheets:
 def fresh_sync(desk, backend) -> SheetSync:
     """A SheetSync as a newly started daemon has it: nothing cached, writing through `backend`."""
     sync = SheetSync(desk, lambda: backend)
-    desk.extras["sheets"] = sync
+    desk.sheets = sync
     return sync
 
 
 def sheets_only_bus(sync: SheetSync) -> EventBus:
     """A bus with only the sheets subscribed: a thousand approvals without a thousand mails."""
     bus = EventBus()
-    subscribe(bus, sync)
+    for trigger in Trigger:
+        bus.subscribe(trigger, lambda session, case, event: sync.enqueue_case(session, case))
     return bus
 
 
@@ -94,8 +95,7 @@ def approve_cases(desk, bus, numbers, *, reason: str = "too expensive", pause: b
             case = Case(reference=f"CX-T-{i:05d}", token=f"token-{i}", kind="pause" if pause else "cancel",
                         state="pending_approval", account_id=account.id, requester=f"boss@client{i}.example",
                         opened_at=now, requested_services=[],
-                        details={"outcome": "paused" if pause else "lost",
-                                 "reasons": [{"category": "price", "text": reason}]})
+                        outcome="paused" if pause else "lost", reasons=[{"category": "price", "text": reason}])
             session.add(case)
             session.flush()
             decision, day = ("pause", PAUSE_END) if pause else ("cancel", FINAL_DAY)

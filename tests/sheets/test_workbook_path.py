@@ -51,7 +51,7 @@ def test_a_cancellation_approved_by_mail_reaches_the_workbook_and_is_repaired(de
         staff_command(desk, request, "#approve\n", sender=f"{who}@agency.example")
     later(desk, hours=0.02)
     workbook = tmp_path / "sheets.xlsx"
-    reference = desk.extras["sheets"].desired_rows()["planner"][0]["case_ref"]
+    reference = desk.sheets.desired_rows()["planner"][0]["case_ref"]
     billing = sheet_rows(workbook, "Billing")
     assert billing[0] == BILLING_HEADER
     assert sorted(billing[1:]) == [
@@ -141,9 +141,9 @@ def test_google_without_a_key_keeps_the_rows_waiting_and_says_which_variable(dat
     desk = build_test_desk(tmp_path, database_url, extra='[sheets]\nbackend = "google"\nspreadsheet = "K"\n'
                            'service_account_env = "CD_TEST_NO_KEY"\n')
     try:
-        approve_cases(desk, sheets_only_bus(desk.extras["sheets"]), [1])
-        report = desk.extras["sheets"].flush()
+        approve_cases(desk, sheets_only_bus(desk.sheets), [1])
+        report = desk.sheets.flush()
         assert "CD_TEST_NO_KEY" in report.error
-        assert desk.extras["sheets"].pending_count() == 6
+        assert desk.sheets.pending_count() == 6
     finally:
         desk.engine.dispose()

@@ -38,10 +38,11 @@ def seeded(request, tmp_path_factory):
 @pytest.fixture
 def cli(monkeypatch, capsys):
     """Run `canceldesk ARGS` against a given desk; returns (exit code, stdout, stderr)."""
+    from daemon import app
     from daemon import cli as cli_module
 
     def run(desk, *args: str):
-        monkeypatch.setattr(cli_module, "_desk", lambda parsed, **kwargs: desk)
+        monkeypatch.setattr(app, "open_desk", lambda path, **kwargs: desk)
         code = cli_module.main(list(args))
         out, err = capsys.readouterr()
         return code, out, err

@@ -1,0 +1,103 @@
+"""What each workflow event causes, and in what order: the one subscription table.
+
+`daemon.workflow.advance()` publishes a domain event when a case moves; every handler it
+runs is listed here, per trigger, in the order it runs. No domain module subscribes
+itself. The order is part of the behaviour:
+
+- the customer's mail (acknowledgment, summary) comes before the work it announces;
+- a note about a look-alike unverified case follows the acknowledgment and team notice;
+- the sheet rows are queued after the steps that make them (decisions, approval steps,
+  offboarding items);
+- the timers come last: approval reminders are planned for the steps asked above.
+
+Every handler takes (desk, session, case, event) and runs inside the caller's transaction;
+what it sends goes through the outbox (daemon.mailer) and leaves after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from daemon import approvals, calls, contract, decisions, effects, offboarding, requests, timers_plan
+from daemon.desk import Desk
+from daemon.models import Case
+from daemon.workflow import DomainEvent, Trigger
+
+Handler = Callable[[Desk, Session, Case, DomainEvent], object]
+
+
+def sheet_rows(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """Queue the case's changed sheet rows; the projection decides which rows a case has."""
+    if desk.sheets is not None:
+        desk.sheets.enqueue_case(session, case)
+
+
+T = Trigger
+SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
+    # A request opens or becomes actionable: acknowledge, then review, propose the call, start the SLA.
+    T.OPENED: (
+        effects.acknowledge,
+        requests.tell_of_lookalikes,
+        contract.keep_review,
+        calls.propose,
+        sheet_rows,
+        timers_plan.start_sla,
+    ),
+    T.OPENED_UNVERIFIED: (effects.ask_to_verify, sheet_rows),
+    T.VERBAL_REPORTED: (requests.ask_in_writing, sheet_rows),
+    T.QUESTION_ASKED: (requests.ask_to_confirm, sheet_rows),
+    T.WRITTEN_REQUEST_RECEIVED: (
+        requests.acknowledge,
+        requests.tell_of_lookalikes,
+        contract.keep_review,
+        calls.propose,
+        sheet_rows,
+        timers_plan.start_sla,
+    ),
+    T.WRITTEN_UNVERIFIED: (effects.ask_to_verify, sheet_rows),
+    T.IDENTITY_VERIFIED: (
+        requests.acknowledge,
+        requests.tell_of_lookalikes,
+        contract.keep_review,
+        calls.propose,
+        sheet_rows,
+        timers_plan.start_sla,
+    ),
+    T.REOPENED: (
+        requests.acknowledge,
+        requests.tell_of_lookalikes,
+        contract.keep_review,
+        calls.propose,
+        sheet_rows,
+        timers_plan.end_timers,
+    ),
+    # The save attempt.
+    T.CALL_SCHEDULED: (sheet_rows,),
+    T.CALL_CANCELLED: (sheet_rows,),
+    T.CALL_DECLINED: (sheet_rows,),
+    T.SAVE_ATTEMPTED: (sheet_rows, timers_plan.settle_timers),
+    T.SAVED: (calls.call_off, decisions.send_summary, approvals.end_round, sheet_rows, timers_plan.end_timers),
+    # Decisions and their approval.
+    T.DECIDED: (approvals.start_round, sheet_rows, timers_plan.approval_timers, timers_plan.settle_timers),
+    T.APPROVAL_STEP_DONE: (sheet_rows, timers_plan.approval_timers),
+    T.APPROVAL_REJECTED: (sheet_rows, timers_plan.settle_timers),
+    T.APPROVED: (decisions.send_summary, offboarding.process_approved, sheet_rows, timers_plan.settle_timers),
+    # What the approval starts, and the end of the case.
+    T.OFFBOARDING_STARTED: (offboarding.begin, sheet_rows, timers_plan.offboarding_timers),
+    T.PAUSE_STARTED: (offboarding.announce_pause, sheet_rows, timers_plan.pause_timers),
+    T.CHANGE_APPLIED: (offboarding.begin, sheet_rows),
+    T.CLOSED: (sheet_rows, timers_plan.after_closure_timers),
+    T.RESUMED: (sheet_rows,),
+    T.WON_BACK: (sheet_rows, timers_plan.end_timers),
+    T.WITHDRAWN: (calls.call_off, approvals.end_round, sheet_rows, timers_plan.end_timers),
+}
+
+
+def subscribe(desk: Desk) -> None:
+    """Hand the table to the desk's bus, each handler bound to the desk."""
+    for trigger, handlers in SUBSCRIPTIONS.items():
+        for handler in handlers:
+            desk.bus.subscribe(trigger, partial(handler, desk))
