@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.compose import SMTP_POLICY
@@ -100,7 +100,7 @@ def enqueue(
     if _queued_here(session, dedupe_key):
         return None
     with session.no_autoflush:  # the pending entries were just checked; no need to write them first
-        if session.scalar(select(OutboxEntry.id).where(OutboxEntry.dedupe_key == dedupe_key)):
+        if session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key}):
             return None
     entry = OutboxEntry(
         kind=kind,
@@ -118,6 +118,10 @@ def enqueue(
     )
     session.add(entry)
     return entry
+
+
+# Built once: a statement built per call costs as much again as running it (a dozen per request).
+_BY_DEDUPE_KEY = select(OutboxEntry.id).where(OutboxEntry.dedupe_key == bindparam("key"))
 
 
 def _queued_here(session: Session, dedupe_key: str) -> bool:
