@@ -12,6 +12,7 @@ Not a test: it runs the real pieces (a throw-away Dovecot, aiosmtpd, PostgreSQL 
  (c) the parsers under hypothesis for a bounded time: exceptions that escape, and the
      slowest mail.
 
+    .venv/bin/pip install -e '.[bench]'     # hypothesis, for (c)
     .venv/bin/python bench/proof.py [--mails 500] [--kills 20] [--parsers-seconds 600]
         [--postgres URL] [--parts a,b,c] [--keep-logs DIR]
 """
