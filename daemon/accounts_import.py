@@ -2,7 +2,9 @@
 
 Columns (see docs/accounts.example.csv): account_id, name, timezone, contract_start
 (YYYY-MM-DD), term_months, notice_days, account_manager, team_lead, contacts, team,
-billing_items. List cells use `;` between entries:
+billing_items, and optionally language (de, fr, es, nl, pt, en: the customer's mail is
+written in it whatever language their request is in; empty: as they write). List cells
+use `;` between entries:
   contacts       `Jane Doe <jane@acme.example>; ops@acme.example`
   team           `SEO: seo@agency.example; PPC: ppc@agency.example, ppc2@agency.example`
   billing_items  `B-1001 SEO 1200.00; B-1002 PPC 800`
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from daemon.directory import bare
 from daemon.models import Account, BillingItem, Contact, TeamMember
+from parsers.language import LANGUAGES
 
 
 class RowProblem(ValueError):
@@ -97,6 +100,7 @@ def _read_row(row: dict[str, str]) -> AccountRow:
             "notice_days": _int(row.get("notice_days", ""), "notice_days") or 30,
             "account_manager": bare(row.get("account_manager", "")),
             "team_lead": bare(row.get("team_lead", "")),
+            "language": _language(row.get("language") or ""),
         },
         contacts=_contacts(row.get("contacts", "")),
         team=_team(row.get("team", "")),
@@ -134,6 +138,7 @@ def _snapshot(account: Account) -> tuple:
         account.notice_days,
         account.account_manager,
         account.team_lead,
+        account.language,
         sorted((c.email, c.name) for c in account.contacts),
         sorted((m.service, m.email) for m in account.team),
         sorted((i.item_key, i.service, Decimal(i.monthly_amount)) for i in account.billing_items),
@@ -215,6 +220,15 @@ def _required(row: dict[str, str], column: str) -> str:
     if not value:
         raise RowProblem(f"{column}: missing")
     return value
+
+
+def _language(text: str) -> str | None:
+    code = text.strip().lower()
+    if not code:
+        return None
+    if code not in LANGUAGES:
+        raise RowProblem(f"language: '{text.strip()}' is not one the desk writes ({', '.join(LANGUAGES)})")
+    return code
 
 
 def _zone(name: str) -> str:

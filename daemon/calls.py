@@ -12,6 +12,7 @@ offer: a customer who declines keeps their request, and the case goes on without
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -22,9 +23,11 @@ from sqlalchemy.orm import Session
 from daemon import cases, decisions, effects, mailer
 from daemon.business_calendar import add_business_days, at_local, customer_send_time
 from daemon.directory import account_team_addresses, bare
+from daemon.invite_text import invite_words
 from daemon.models import CallInvite, Case, InviteStatus, OutboxEntry, OutboxStatus
 from daemon.workflow import DomainEvent, State, StepRefused, Trigger, advance, can_advance
 from integrations.invites import CalendarError, Method, attach_invite, build_invite, parse_reply
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 from parsers.references import make_reply_address
 
 if TYPE_CHECKING:
@@ -241,14 +244,16 @@ def _invite_everyone(
     team = account_team_addresses(case.account) if case.account else []
     case_values = effects.case_context(desk, case)
     attendees = [(case_values["customer_name"], customer)] + [("", a) for a in team]
-    ics = _ics(desk, case, call, method, attendees)
     template = "call_invite" if method == "REQUEST" else "call_cancelled"
     for address in [customer, *team]:
         to_customer = address == customer
+        # The entry in each calendar speaks its reader's language (the same UID for all).
+        ics = _ics(desk, case, call, method, attendees, mailer.language_for(desk, case, address))
         context = {
             **(case_values if to_customer else effects.staff_view(desk, case_values, address)),
             "to_customer": to_customer,
             "call_time": _call_time(desk, case, call, to_customer),
+            "call_start": call.start,
             "call_minutes": call.minutes,
             "moved": call.sequence > 0,
         }
@@ -261,24 +266,33 @@ def _invite_everyone(
             context,
             dedupe=f"call:{call.sequence}:{address}",
             not_before=not_before,
-            decorate=lambda msg: attach_invite(msg, ics, method),
+            decorate=functools.partial(attach_invite, ics=ics, method=method),
         )
 
 
-def _ics(desk: Desk, case: Case, call: CallInvite, method: Method, attendees: list[tuple[str, str]]) -> bytes:
+def _ics(
+    desk: Desk,
+    case: Case,
+    call: CallInvite,
+    method: Method,
+    attendees: list[tuple[str, str]],
+    language: str = DEFAULT_LANGUAGE,
+) -> bytes:
     account = case.account.name if case.account else case.requester
     organizer = (
         desk.config.desk.name,
         make_reply_address(desk.config.desk.local_part, desk.config.desk.domain, case.token),
+    )
+    summary, description = invite_words(
+        language, account=account, company=desk.config.desk.company, reference=case.reference
     )
     return build_invite(
         call.uid,
         call.sequence,
         call.start,
         timedelta(minutes=call.minutes),
-        f"{account}: your account with {desk.config.desk.company} [{case.reference}]",
-        "A short call to hear your reasons and see what we can do. It is an offer: your "
-        "request stands whether or not you take it.",
+        summary,
+        description,
         organizer,
         attendees,
         method=method,

@@ -135,8 +135,14 @@ def _setup_hint(config: Config, sender, exc) -> str:
 
 def check_templates(config: Config) -> list[Line]:
 
-    names = make_renderer(config).names()
-    return [] if names else [failed("no templates found (templates.override_dir)")]
+    renderer = make_renderer(config)
+    if not renderer.names():
+        return [failed("no templates found (templates.override_dir)")]
+    # A warning, not a failure: the customer still gets the mail, in English.
+    return [
+        warning(f"no translation {missing}: those customers read the English")
+        for missing in renderer.missing_translations()
+    ]
 
 
 def check_sheets(config: Config) -> list[Line]:

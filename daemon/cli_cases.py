@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import app, caseviews
+from daemon import app, caseviews, gallery
+from daemon.config import load
 from daemon.db import transaction
+from daemon.schema import ConfigError
 from daemon.sheets.layout import checklist_names
 from daemon.tables import cell, table, to_json
 from daemon.template_preview import preview
@@ -75,6 +78,12 @@ def register(commands, accounts) -> None:
     preview.add_argument("name", help="template name, e.g. acknowledgment")
     preview.add_argument("--case", required=True, metavar="REF", help="the case whose values fill it")
     preview.set_defaults(handler=cmd_templates_preview)
+    gallery = templates.add_parser(
+        "gallery",
+        help="render every mail for each kind and language into .eml and .html files (DIR/index.html lists them)",
+    )
+    gallery.add_argument("folder", metavar="DIR", help="where to write the gallery")
+    gallery.set_defaults(handler=cmd_templates_gallery)
 
 
 def _json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -206,6 +215,23 @@ def cmd_accounts_list(args) -> int:
         rows = caseviews.list_accounts(session)
     print(to_json(rows) if args.json else (table(rows, ACCOUNT_COLUMNS, width=40) if rows else "no accounts"))
     return 0 if rows else 1
+
+
+def cmd_templates_gallery(args) -> int:
+    """On a demo desk of its own; the agency's override folder, when its configuration names one."""
+    override = None
+    if Path(args.config).is_file():
+        try:
+            config = load(args.config)
+        except ConfigError as exc:
+            print(f"configuration FAILED {exc}")
+            return 2
+        if config.templates.override_dir:
+            override = str(config.path(config.templates.override_dir))
+    out = Path(args.folder)
+    entries = gallery.build(out, override)
+    print(f"wrote {len(entries)} mails under {out} (open {out / 'index.html'})")
+    return 0
 
 
 def cmd_templates_preview(args) -> int:

@@ -54,9 +54,14 @@ class ComposePolicy(EmailPolicy):
     """
 
     def header_store_parse(self, name, value):
-        if isinstance(value, str) and _verbatim(name, value, self.max_line_length):
+        if isinstance(value, str) and (_verbatim(name, value, self.max_line_length) or _plain_subject(name, value)):
             return (name, value)
         return super().header_store_parse(name, value)
+
+    def _fold(self, name, value, refold_binary=False):
+        if name.lower() == "subject" and isinstance(value, str) and _plain_subject(name, value):
+            return fold_words(name, value, self.max_line_length, self.linesep)
+        return super()._fold(name, value, refold_binary)
 
     def header_fetch_parse(self, name, value):
         # Read again and again while the mail is written (Content-Type above all): parse
@@ -86,6 +91,33 @@ def _verbatim(name: str, value: str, max_length: int) -> bool:
         and "  " not in value
         and len(name) + 2 + len(value) <= max_length
     )
+
+
+def _plain_subject(name: str, value: str) -> bool:
+    # An ASCII subject too long for one line: folded here (fold_words), since the stdlib puts
+    # a first word too long for the rest of the line on a line of its own, right after
+    # 'Subject:', and a reader that unfolds it sees the subject start with a space.
+    return (
+        name.lower() == "subject"
+        and value.isascii()
+        and value.isprintable()
+        and "=?" not in value
+        and value == value.strip()
+    )
+
+
+def fold_words(name: str, value: str, max_length: int, linesep: str) -> str:
+    """`name: value` folded between words (RFC 5322 2.2.3), the first word always on the
+    first line; a word longer than a line stays whole (lines may reach 998 characters)."""
+    lines, line = [], f"{name}:"
+    # Split at single spaces, so that unfolding (removing each CRLF) gives back the value exactly.
+    for word in value.split(" "):
+        if word and len(line) + 1 + len(word) > max_length and line != f"{name}:":
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}"
+    lines.append(line)
+    return linesep.join(lines) + linesep
 
 
 # The same rules and output as policy.default and policy.SMTP, at a fraction of the cost.

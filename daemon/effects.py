@@ -141,6 +141,7 @@ def case_context(desk: Desk, case: Case, event: DomainEvent | None = None) -> di
         "excerpt": (event.data.get("excerpt", "") if event else "").strip() or "(no text)",
         "contract": contract.template_values(desk, case),
         "pause_reminder_days": desk.config.timers.pause_resume_reminder_days,
+        "currency": desk.config.report.currency,
     }
 
 

@@ -91,7 +91,18 @@ def letter(
 ) -> bool:
     """One timer mail; once per timer, template and key. True when it was queued now."""
     dedupe = f"case:{case.id}:timer:{timer.id}:{template}" + (f":{key}" if key else "")
-    entry = post(desk, session, template, context, to, case=case, dedupe_key=dedupe, cc=cc, headers=headers)
+    entry = post(
+        desk,
+        session,
+        template,
+        context,
+        to,
+        case=case,
+        dedupe_key=dedupe,
+        cc=cc,
+        headers=headers,
+        language=language_for(desk, case, bare(to[0])),
+    )
     return entry is not None
 
 
@@ -105,6 +116,7 @@ def send_without_case(
     dedupe: str,
     answering: Thread | None = None,
     reply: bool = False,
+    language: str = DEFAULT_LANGUAGE,
 ) -> None:
     """One mail that belongs to no case (an answer to a stray mail); the same cap as `send`."""
     post(
@@ -117,6 +129,7 @@ def send_without_case(
         answering=answering,
         reply=reply,
         auto="auto-replied",
+        language=language,
     )
 
 
@@ -199,10 +212,18 @@ def _suppressed(desk: Desk, session: Session, case: Case | None, template: str, 
 
 
 def language_for(desk: Desk, case: Case, recipient: str) -> str:
-    """The customer reads the language they wrote in (kept on the case); staff and the team read the desk's."""
+    """The customer reads the language they wrote in (kept on the case), unless the account or
+    staff (#language) say otherwise; staff and the team read the desk's."""
     if recipient in desk.staff or (case.account and recipient in account_team_addresses(case.account)):
         return DEFAULT_LANGUAGE
-    return case.language or DEFAULT_LANGUAGE
+    return customer_language(case)
+
+
+def customer_language(case: Case) -> str:
+    """Staff's `#language` on the case, else the account's language, else the request's own."""
+    chosen = (case.details or {}).get("language_chosen")
+    account = case.account.language if case.account is not None else None
+    return chosen or account or case.language or DEFAULT_LANGUAGE
 
 
 def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None:

@@ -133,6 +133,9 @@ class Account(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language the customer's mail is written in, when the agency knows better than the
+    # request's own words (a code of parsers.language.LANGUAGES); None: as they write.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True, default=None)
     contract_start: Mapped[date | None] = mapped_column(Date)
     term_months: Mapped[int | None] = mapped_column(Integer)
     notice_days: Mapped[int] = mapped_column(Integer, default=30)

@@ -158,7 +158,8 @@ def open_question(desk: Desk, session: Session, mail) -> Case:
     from the moment the question reached us (`Case.asked_at`, read by `contract.notice_date`).
     """
     account, received = mail.contact.account, received_moment(desk, mail)
-    found = request_details(desk, mail.parsed.new_text or mail.parsed.text, received, mail.intent, account)
+    text = mail.parsed.new_text or mail.parsed.text
+    found = request_details(desk, text, received, mail.intent, account)
     return cases.open_case(
         desk,
         session,
@@ -173,6 +174,7 @@ def open_question(desk: Desk, session: Session, mail) -> Case:
         final_day=found.final_day,
         scope=found.scope(),
         asked_at=received,
+        language=detect_language(text),
         intent_readings=mail.intent.explain(),
         **_mail_data(desk, mail),
     )

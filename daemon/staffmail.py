@@ -31,6 +31,8 @@ from daemon.models import Case, OutboxEntry
 from daemon.workflow import TransitionRefused
 from parsers.commands import CommandLine, OwnCommands, meant_as_command, own_commands, parse_command, shown
 from parsers.headers import bare_subject
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
+from parsers.language import detect_language
 
 if TYPE_CHECKING:
     from daemon.desk import Desk
@@ -216,7 +218,15 @@ def _rounds(session: Session, mail: Mail) -> int:
 
 
 def send_answer(
-    desk: Desk, session: Session, case: Case | None, mail: Mail, template: str, context: dict, *, reply: bool
+    desk: Desk,
+    session: Session,
+    case: Case | None,
+    mail: Mail,
+    template: str,
+    context: dict,
+    *,
+    reply: bool,
+    language: str = DEFAULT_LANGUAGE,
 ) -> None:
     """One answer to `mail`, threaded under it; on the case's timeline when there is a case."""
     answering = Thread.of(mail.parsed)
@@ -236,7 +246,15 @@ def send_answer(
         )
         return
     mailer.send_without_case(
-        desk, session, template, mail.sender, context, dedupe=dedupe, answering=answering, reply=reply
+        desk,
+        session,
+        template,
+        mail.sender,
+        context,
+        dedupe=dedupe,
+        answering=answering,
+        reply=reply,
+        language=language,
     )
 
 
@@ -330,4 +348,14 @@ def refuse_outsider(desk: Desk, session: Session, mail: Mail) -> None:
         "commands": ", ".join(f"#{name}" for name in names),
     }
     log.warning("%s: #commands from %s, who is not staff: refused", mail.parsed.message_id, mail.sender)
-    send_answer(desk, session, mail.case, mail, "commands_not_for_customers", context, reply=True)
+    # Outside a case there is no language kept: the mail's own words tell it.
+    send_answer(
+        desk,
+        session,
+        mail.case,
+        mail,
+        "commands_not_for_customers",
+        context,
+        reply=True,
+        language=detect_language(mail.parsed.new_text or mail.parsed.text),
+    )

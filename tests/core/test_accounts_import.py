@@ -105,3 +105,15 @@ def test_a_row_that_lists_one_billing_item_twice_is_reported_not_a_crash(tmp_pat
     assert code == 1
     assert out.splitlines() == [f"imported 2 accounts (2 created) from {changed}",
                                 "  skipped row 3: billing_items: item B-2001 is listed twice"]
+
+
+def test_language_column_is_read_and_checked(session_factory_for_import=None):
+    from daemon.accounts_import import RowProblem, _language
+
+    assert _language(" DE ") == "de" and _language("") is None
+    try:
+        _language("klingon")
+    except RowProblem as exc:
+        assert "klingon" in str(exc) and "de, fr" in str(exc)
+    else:
+        raise AssertionError("an unknown language was accepted")

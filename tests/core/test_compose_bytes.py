@@ -48,12 +48,40 @@ def same_message_id(monkeypatch):
     monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
 
 
+SUBJECT = re.compile(rb"^Subject:.*?\n(?! )", re.M | re.S)
+
+
 def both_ways(monkeypatch, make) -> tuple[bytes, bytes]:
+    """Our bytes and the stock policy's, the Subject aside: ours folds it between words
+    with the first word on the first line, where the stock policy may break right after
+    'Subject:' (a reader unfolding it sees a leading space). Both say the same subject."""
     ours = bytes(make())
     monkeypatch.setattr(composing, "POLICY", policy.default)
     stock = bytes(make())
     monkeypatch.undo()
-    return BOUNDARY.sub(b"B", ours), BOUNDARY.sub(b"B", stock)
+    assert _subject(ours) == _subject(stock).lstrip()   # the stock fold reads back with a leading space
+    assert not re.search(rb"^Subject: ?\r?\n", ours, re.M), ours[:200]
+    assert all(len(line) <= 78 for line in SUBJECT.search(ours).group(0).splitlines() if b" " in line.strip())
+    return (BOUNDARY.sub(b"B", SUBJECT.sub(b"Subject: S\n", ours)),
+            BOUNDARY.sub(b"B", SUBJECT.sub(b"Subject: S\n", stock)))
+
+
+def _subject(raw: bytes) -> str:
+    return BytesParser(policy=policy.default).parsebytes(raw)["Subject"]
+
+
+def test_a_long_subject_is_folded_after_its_first_word_never_right_after_the_name(same_message_id):
+    subject = ("Escalation: approval stalled for Acme Outdoor Ltd, Initech Plumbing and Globex Dental "
+               "(three accounts)")
+    raw = bytes(compose(DESK, RenderedMail(subject, "x\n", None), ["jane@acme.example"], now=START,
+                        case_reference="CX-2026-0007"))
+    head = raw.split(b"\n\n")[0].decode()
+    folded = head.split("Subject:", 1)[1].split("\nDate:")[0]
+    assert folded.startswith(" Escalation:") and "\n " in folded
+    assert all(len(line) <= 78 for line in ("Subject:" + folded).splitlines())
+    # Read back by a client that unfolds the raw header: no leading space.
+    assert BytesParser(policy=policy.compat32).parsebytes(raw)["Subject"].replace("\n", "") == \
+        f"{subject} [CX-2026-0007]"
 
 
 def relay_bytes(raw: bytes, parse_policy) -> bytes:

@@ -5,7 +5,10 @@ import jinja2
 import jinja2.meta
 import pytest
 
-from daemon.rendering import Renderer, TemplateProblem
+from types import SimpleNamespace
+
+from daemon.rendering import CUSTOMER_TEMPLATES, Renderer, TemplateProblem
+from parsers.language import DEFAULT, LANGUAGES
 from daemon.config import DeskConfig
 
 
@@ -76,3 +79,40 @@ def test_template_without_subject_is_refused(tmp_path):
     (tmp_path / "broken.txt").write_text("Hello\n")
     with pytest.raises(TemplateProblem, match="broken.txt"):
         Renderer(tmp_path).render("broken", {})
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != DEFAULT])
+def test_every_customer_template_has_each_language_and_renders_in_it(language):
+    renderer = Renderer()
+    assert renderer.missing_translations() == []
+    for name in CUSTOMER_TEMPLATES:
+        source = renderer._env.loader.get_source(renderer._env, f"{language}/{name}.txt")[0]
+        assert "Subject:" in source, (language, name)
+        context = {**{var: Anything(var) for var in renderer.variables(name)}, "desk": DeskConfig()}
+        context["case"] = SimpleNamespace(kind="cancel", reference="CX-1", requester="x@y.example",
+                                          requested_final_day=None)
+        rendered = renderer.render(name, context, language)
+        assert rendered.subject and rendered.text.strip(), (language, name)
+
+
+def test_a_reworded_mail_without_its_translations_goes_out_in_the_agencys_english(tmp_path):
+    (tmp_path / "thank_you.txt").write_text("Subject: Thanks {{ customer_name }}\n\nOur own words.\n")
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "thank_you.txt").write_text("Subject: Merci {{ customer_name }}\n\nNos propres mots.\n")
+    renderer = Renderer(tmp_path)
+    # Not the built-in German of the old wording: the agency's new English.
+    assert renderer.render("thank_you", {"customer_name": "Jo"}, "de").text == "Our own words.\n"
+    assert renderer.render("thank_you", {"customer_name": "Jo"}, "fr").text == "Nos propres mots.\n"
+    assert renderer.missing_translations() == [f"{lang}/thank_you.txt in {tmp_path}" for lang in ("de", "es", "nl", "pt")]
+
+
+def test_check_names_each_missing_translation_as_a_warning(tmp_path):
+    from daemon.check import check_templates
+    from daemon.config import from_text
+
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "feedback_request.txt").write_text("Subject: x\n\nTell us.\n")
+    config = from_text('[desk]\naddress = "cancel@agency.example"\n[templates]\noverride_dir = "tpl"\n', tmp_path)
+    lines = check_templates(config)
+    assert [line.status for line in lines] == ["warning"] * 5
+    assert "de/feedback_request.txt" in lines[0].text and "English" in lines[0].text

@@ -74,7 +74,7 @@ def test_a_downgrade_ends_changed_billed_anew_with_no_offboarding(desk, webhook)
     assert "state:change_applied" in [e.kind for e in case.events]
     summary = text(one_to(desk, "jane@acme.example", "Summary of your contract change request"))
     assert "Services you keep: - SEO - Social - Content" in summary
-    assert "Services that continue at a new monthly amount: - PPC: 400.00 a month from 2027-01-01 (was 800.00)" \
+    assert "Services that continue at a new monthly amount: - PPC: £400.00 a month from 1 January 2027 (was £800.00)" \
         in summary
     assert "cancelled" not in summary
     assert _offboarding_items(desk) == []
@@ -109,8 +109,8 @@ def test_a_budget_cut_that_drops_a_service_offboards_only_that_service(desk):
     assert the_case(desk).state == "changed"
     summary = text(one_to(desk, "jane@acme.example", "Summary"))
     assert "Services you keep: - SEO - Content" in summary
-    assert "- Social: final day of service 2027-02-28" in summary
-    assert "- PPC: 450.00 a month from 2027-02-01 (was 800.00)" in summary
+    assert "- Social: final day of service 28 February 2027" in summary
+    assert "- PPC: £450.00 a month from 1 February 2027 (was £800.00)" in summary
     items = _offboarding_items(desk)
     assert [name for name, _ in items] == ["Revoke tool access", "Close open projects",
                                            "Settle outstanding payments", "Refunds and final invoice"]
@@ -139,7 +139,7 @@ def test_a_cancellation_saved_by_a_downgrade_ends_changed(desk):
     _approve_all(desk)
     assert the_case(desk).state == "changed"
     summary = text(one_to(desk, "jane@acme.example", "Summary of your cancellation request"))
-    assert "- PPC: 500.00 a month from 2027-01-01 (was 800.00)" in summary
+    assert "- PPC: £500.00 a month from 1 January 2027 (was £800.00)" in summary
     assert "Agreed with you: downgrade (basic plan)" in summary
     assert _offboarding_items(desk) == []
     assert _sheet(desk, "Planner")[1][3:5] == ("change", datetime(2027, 1, 1))

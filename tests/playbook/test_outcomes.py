@@ -51,7 +51,7 @@ def test_partial_save_keeps_two_services_and_offboards_the_two_cancelled(desk):
     _approve_all(desk, [("amy", "retention"), ("dana", "director"), ("acc", "accounting")])
     summary = text(one_to(desk, "jane@acme.example", "Summary"))
     assert "Services you keep: - SEO - PPC" in summary
-    assert "- Social: final day of service 2027-03-31 - Content: final day of service 2027-03-31" in summary
+    assert "- Social: final day of service 31 March 2027 - Content: final day of service 31 March 2027" in summary
     assert the_case(desk).state == "offboarding"
     with transaction(desk.factory) as session:
         names = [i.name for i in session.scalars(select(OffboardingItem))]
@@ -69,7 +69,7 @@ def test_pause_keeps_the_client_in_every_tool(desk):
     staff_command(desk, notice, "#pause until 2027-03-01\n", sender="amy@agency.example")
     _approve_all(desk, [("amy", "retention"), ("dana", "director"), ("acc", "accounting")])
     assert the_case(desk).state == "paused"
-    assert "- SEO: paused until 2027-03-01" in text(one_to(desk, "jane@acme.example", "Summary"))
+    assert "- SEO: paused until 1 March 2027" in text(one_to(desk, "jane@acme.example", "Summary"))
     with transaction(desk.factory) as session:
         assert session.scalars(select(OffboardingItem)).all() == []
     assert [m for m in sent(desk) if "Offboarding" in str(m["Subject"])] == []
@@ -115,7 +115,7 @@ def test_credit_needs_finance_and_only_finance_may_approve_it(desk):
     not_finance = staff_command(desk, finance, "#approve\n", sender="dana@agency.example")
     assert "only staff with that role (fin@agency.example)" in text(not_finance)
     _approve_all(desk, [("fin", "finance"), ("acc", "accounting")])
-    assert "A credit of 250.00 will be applied" in text(one_to(desk, "jane@acme.example", "Summary"))
+    assert "A credit of £250.00 will be applied" in text(one_to(desk, "jane@acme.example", "Summary"))
     assert the_case(desk).state == "offboarding"
 
 

@@ -54,7 +54,7 @@ def test_straight_cancellation_through_dovecot_and_aiosmtpd(imap_desk, dovecot_u
         _command(imap_desk, dovecot_user, request, "#approve\n", f"{who}@agency.example")
 
     summary = text(_received(smtp_server, "jane@acme.example", "Summary"))
-    assert "- SEO: final day of service 2027-03-31" in summary and "- Content: final day of service 2027-03-31" in summary
+    assert "- SEO: final day of service 31 March 2027" in summary and "- Content: final day of service 31 March 2027" in summary
     vendor = text(_received(smtp_server, "rep@ads-vendor.example", "will cancel PPC"))
     assert "effective 2027-03-31, for this reason: results: no new leads" in vendor
     assert _received(smtp_server, "acc@agency.example", "Offboarding: Settle outstanding payments")

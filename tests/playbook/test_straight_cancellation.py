@@ -58,7 +58,7 @@ def test_straight_cancellation_from_request_to_offboarding(desk, webhook):
 
     summary = one_to(desk, "jane@acme.example", "Summary of your cancellation request")
     for service in ("SEO", "PPC", "Social", "Content"):
-        assert f"{service}: final day of service 2027-03-31" in text(summary)
+        assert f"{service}: final day of service 31 March 2027" in text(summary)
     vendor = one_to(desk, "rep@ads-vendor.example", "will cancel PPC")
     assert "Acme Outdoor Ltd will cancel PPC, effective 2027-03-31, for this reason: price: the budget is gone" \
         in text(vendor)

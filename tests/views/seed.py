@@ -72,7 +72,7 @@ def seed(desk) -> None:
     initech = _notice(desk, "Peter Gibbons <peter@initech.example>", "Pause",
                       "Bonjour, nous voudrions suspendre nos services pendant trois mois, le budget est serré.\n")
     later(desk, 12)   # the proposed call goes out; Peter accepts it from his calendar
-    run(desk, calendar_reply(one_to(desk, "peter@initech.example", "A call about"), "peter@initech.example",
+    run(desk, calendar_reply(one_to(desk, "peter@initech.example", "Un échange au sujet"), "peter@initech.example",
                              "ACCEPTED", name="Peter Gibbons"))
     staff_command(desk, initech, "#reason budget: cash flow\n#offer pause 3 months\n#offer pause accepted\n"
                                  "#pause until 2027-03-01\n", sender="amy@agency.example")

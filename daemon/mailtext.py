@@ -1,0 +1,93 @@
+"""Plain-text mail bodies as a reader sees them: wrapped for reading, no stray blank lines.
+
+Templates are written by hand and filled with names, dates and lists of any length, so a
+line can come out long. Each paragraph with a line over the limit is wrapped again at about
+72 characters; a list item ("- ", "  - ", "1. ") keeps its marker and its hanging indent.
+Short lines are never joined (a signature, an address block, a greeting keep their shape),
+and quoted text ("> ") and indented blocks stay exactly as written. Runs of blank lines
+become one, and the body neither starts nor ends with one.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+WIDTH = 72
+# A line longer than this is wrapped; below it hand-wrapped templates are left alone.
+LIMIT = 78
+_ITEM = re.compile(r"^(\s*)([-*•]|\d+[.)])\s+")
+
+
+def tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
+    blocks: list[list[str]] = []
+    for line in lines:
+        if not line:
+            if blocks and blocks[-1]:
+                blocks.append([])
+            continue
+        if not blocks:
+            blocks.append([])
+        blocks[-1].append(line)
+    out: list[str] = []
+    for block in blocks:
+        if block:
+            out.extend(_wrap_block(block))
+        out.append("")
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def _wrap_block(block: list[str]) -> list[str]:
+    """A paragraph between blank lines: its items and runs of text, each wrapped if too long."""
+    out: list[str] = []
+    for run, first, rest in _runs(block):
+        if any(len(line) > LIMIT for line in run) and first is not None:
+            words = " ".join(line.strip() for line in run)
+            words = words[len(first.lstrip()) :] if _ITEM.match(run[0]) else words
+            out.extend(
+                textwrap.wrap(
+                    words.strip(),
+                    WIDTH,
+                    initial_indent=first if _ITEM.match(run[0]) else rest,
+                    subsequent_indent=rest,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+        else:
+            out.extend(run)
+    return out
+
+
+def _runs(block: list[str]):
+    """(lines, marker-or-indent, hanging indent): list items with their continuation lines,
+    text lines of one indent; quoted lines as they are (None: never wrapped)."""
+    i = 0
+    while i < len(block):
+        line = block[i]
+        if line.startswith(">"):
+            yield [line], None, ""
+            i += 1
+            continue
+        item = _ITEM.match(line)
+        if item:
+            marker, hang = item.group(0), " " * len(item.group(0))
+            j = i + 1
+            while j < len(block) and block[j].startswith(hang) and not _ITEM.match(block[j]) and block[j].strip():
+                j += 1
+            yield block[i:j], marker, hang
+            i = j
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        j = i + 1
+        while (
+            j < len(block)
+            and not _ITEM.match(block[j])
+            and not block[j].startswith(">")
+            and block[j][: len(block[j]) - len(block[j].lstrip())] == indent
+        ):
+            j += 1
+        # An indented block (a time on its own line, a table) is shown as written.
+        yield block[i:j], (None if indent else ""), indent
+        i = j
