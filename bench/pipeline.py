@@ -197,6 +197,10 @@ def daemon_latency(folder: Path, server: DovecotServer, samples: int) -> tuple[l
         watcher = Watcher(desk, make_source(desk.config))  # poll_seconds left at its default
         thread = threading.Thread(target=watcher.run_forever, daemon=True)
         thread.start()
+        # Steady state, not start-up (5. measures that): connected, past the first sweep, idling.
+        deadline = time.monotonic() + 60
+        while watcher.uidvalidity is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(1.0)
         appender = Appender(user)
         singles, pairs = [], []
