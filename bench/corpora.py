@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from daemon.db import transaction
 from daemon.models import InboundMessage, MessageStatus
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from parsers.message import parse_message
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def build_bench_desk(folder: Path):
     from daemon.app import build_desk, ensure_dirs
     from daemon.clock import ManualClock
     from daemon.config import from_text
-    from daemon.demo import DEMO_CONFIG, DOCS
+    from daemon.cli.demo import DEMO_CONFIG, DOCS
 
     config = from_text(DEMO_CONFIG, folder)
     ensure_dirs(config)

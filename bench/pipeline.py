@@ -39,13 +39,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon import scheduler  # noqa: E402
+from daemon.timers import scheduler
 from daemon.accounts_import import import_rows  # noqa: E402
 from daemon.app import make_source  # noqa: E402
 from daemon.clock import SystemClock  # noqa: E402
 from daemon.db import transaction  # noqa: E402
 from daemon.models import Case, Timer, TimerStatus  # noqa: E402
-from daemon.watcher import Watcher  # noqa: E402
+from daemon.intake.watcher import Watcher  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 from tests.support import REPO, build_test_desk, config_text, mail  # noqa: E402

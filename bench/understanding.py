@@ -134,9 +134,9 @@ def desk_timings() -> None:
     """An 8 MB text mail and a 1 MB HTML-only mail through a warm desk on SQLite: stored, then processed."""
     import tempfile
 
-    from daemon import pipeline
+    from daemon.intake import pipeline
     from daemon.app import make_source
-    from daemon.watcher import Watcher
+    from daemon.intake.watcher import Watcher
     from integrations.maildir import deliver
     from tests.support import build_test_desk, mail
 

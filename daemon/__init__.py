@@ -1,1 +1,1 @@
-"""canceldesk's daemon: the stages between the inbox and the outbox (intake, classify, act, effects)."""
+"""canceldesk's daemon: the stages between the inbox and the outbox, a package each (see the README's flow)."""

@@ -14,20 +14,22 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.engine import Engine
 
-from daemon import db, events, staffmail, timers, timers_jobs
+from daemon import db, events, timers
+from daemon.cases.workflow import EventBus
 from daemon.clock import Clock, SystemClock
+from daemon.commands import staffmail
 from daemon.commands.registry import COMMANDS
 from daemon.config import Config, load
-from daemon.credentials import secret_provider
+from daemon.config.credentials import secret_provider
 from daemon.desk import Desk
 from daemon.directory import StaffDirectory
 from daemon.logformat import configure as configure_logging
-from daemon.offboarding import WEBHOOK, webhook_handler
-from daemon.outbox import MAIL, Dispatcher, MailHandler
-from daemon.rendering import Renderer
+from daemon.mail.outbox import MAIL, Dispatcher, MailHandler
+from daemon.mail.rendering import Renderer
+from daemon.playbook.offboarding import WEBHOOK, webhook_handler
 from daemon.schema import ConfigError
 from daemon.sheets.sync import SheetSync
-from daemon.workflow import EventBus
+from daemon.timers import jobs
 from integrations.imap import ImapSource
 from integrations.maildir import MaildirSource
 from integrations.sheets.google import GoogleSheets, client_from_service_account
@@ -88,7 +90,7 @@ def build_desk(
     desk.staff_mail, desk.outsider_commands = staffmail.handle, staffmail.refuse_outsider
     desk.commands = COMMANDS
     desk.pending_timers = timers.pending_timers
-    desk.timer_jobs = timers_jobs.JOBS
+    desk.timer_jobs = jobs.JOBS
     desk.sheets = SheetSync(desk, lambda: make_sheet_backend(config))
     dispatcher.register(MAIL, MailHandler(desk.sender))
     dispatcher.register(WEBHOOK, webhook_handler(config.webhook.timeout_seconds))

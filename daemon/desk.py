@@ -17,21 +17,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.business_calendar import BusinessCalendar
+from daemon.cases.workflow import EventBus
 from daemon.clock import Clock
 from daemon.config import Config
 from daemon.directory import StaffDirectory
-from daemon.outbox import Dispatcher
-from daemon.rendering import Renderer
-from daemon.workflow import EventBus
+from daemon.mail.outbox import Dispatcher
+from daemon.mail.rendering import Renderer
 from integrations.mailauth import DnsResolver
 from integrations.smtp import MailSender
 
 if TYPE_CHECKING:
-    from daemon.classify import Mail
     from daemon.commands.base import Command
     from daemon.models import Case
-    from daemon.scheduler import TimerScheduler
+    from daemon.reading.classify import Mail
     from daemon.sheets.sync import SheetSync
+    from daemon.timers.scheduler import TimerScheduler
 
 
 class MailStep(Protocol):
@@ -64,7 +64,7 @@ class Desk:
     outsider_commands: MailStep | None = None
     commands: tuple[Command, ...] = ()
     pending_timers: TimersOfCase | None = None
-    # What each kind of timer does when it fires (daemon.timers_jobs), by kind.
+    # What each kind of timer does when it fires (daemon.timers.jobs), by kind.
     timer_jobs: Mapping[str, Callable[..., str]] = field(default_factory=dict)
     # The batched sheet rows; the watcher's sweep ticks it. None: no sheets configured yet.
     sheets: SheetSync | None = None

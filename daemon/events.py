@@ -1,6 +1,6 @@
 """What each workflow event causes, and in what order: the one subscription table.
 
-`daemon.workflow.advance()` publishes a domain event when a case moves; every handler it
+`daemon.cases.workflow.advance()` publishes a domain event when a case moves; every handler it
 runs is listed here, per trigger, in the order it runs. No domain module subscribes
 itself. The order is part of the behaviour:
 
@@ -11,7 +11,7 @@ itself. The order is part of the behaviour:
 - the timers come last: approval reminders are planned for the steps asked above.
 
 Every handler takes (desk, session, case, event) and runs inside the caller's transaction;
-what it sends goes through the outbox (daemon.mailer) and leaves after commit.
+what it sends goes through the outbox (daemon.mail.mailer) and leaves after commit.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from daemon import approvals, calls, contract, decisions, effects, offboarding, requests, timers_plan
+from daemon.cases import effects, opening
+from daemon.cases.workflow import DomainEvent, Trigger
 from daemon.desk import Desk
 from daemon.models import Case
-from daemon.workflow import DomainEvent, Trigger
+from daemon.playbook import approvals, calls, contract, decisions, offboarding
+from daemon.timers import plan
 
 Handler = Callable[[Desk, Session, Case, DomainEvent], object]
 
@@ -40,59 +42,59 @@ SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
     # A request opens or becomes actionable: acknowledge, then review, propose the call, start the SLA.
     T.OPENED: (
         effects.acknowledge,
-        requests.tell_of_lookalikes,
+        opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
         sheet_rows,
-        timers_plan.start_sla,
+        plan.start_sla,
     ),
     T.OPENED_UNVERIFIED: (effects.ask_to_verify, sheet_rows),
-    T.VERBAL_REPORTED: (requests.ask_in_writing, sheet_rows),
-    T.QUESTION_ASKED: (requests.ask_to_confirm, sheet_rows),
+    T.VERBAL_REPORTED: (opening.ask_in_writing, sheet_rows),
+    T.QUESTION_ASKED: (opening.ask_to_confirm, sheet_rows),
     T.WRITTEN_REQUEST_RECEIVED: (
-        requests.acknowledge,
-        requests.tell_of_lookalikes,
+        opening.acknowledge,
+        opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
         sheet_rows,
-        timers_plan.start_sla,
+        plan.start_sla,
     ),
     T.WRITTEN_UNVERIFIED: (effects.ask_to_verify, sheet_rows),
     T.IDENTITY_VERIFIED: (
-        requests.acknowledge,
-        requests.tell_of_lookalikes,
+        opening.acknowledge,
+        opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
         sheet_rows,
-        timers_plan.start_sla,
+        plan.start_sla,
     ),
     T.REOPENED: (
-        requests.acknowledge,
-        requests.tell_of_lookalikes,
+        opening.acknowledge,
+        opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
         sheet_rows,
-        timers_plan.end_timers,
+        plan.end_timers,
     ),
     # The save attempt.
     T.CALL_SCHEDULED: (sheet_rows,),
     T.CALL_CANCELLED: (sheet_rows,),
     T.CALL_DECLINED: (sheet_rows,),
-    T.SAVE_ATTEMPTED: (sheet_rows, timers_plan.settle_timers),
-    T.SAVED: (calls.call_off, decisions.send_summary, approvals.end_round, sheet_rows, timers_plan.end_timers),
+    T.SAVE_ATTEMPTED: (sheet_rows, plan.settle_timers),
+    T.SAVED: (calls.call_off, decisions.send_summary, approvals.end_round, sheet_rows, plan.end_timers),
     # Decisions and their approval.
-    T.DECIDED: (approvals.start_round, sheet_rows, timers_plan.approval_timers, timers_plan.settle_timers),
-    T.APPROVAL_STEP_DONE: (sheet_rows, timers_plan.approval_timers),
-    T.APPROVAL_REJECTED: (sheet_rows, timers_plan.settle_timers),
-    T.APPROVED: (decisions.send_summary, offboarding.process_approved, sheet_rows, timers_plan.settle_timers),
+    T.DECIDED: (approvals.start_round, sheet_rows, plan.approval_timers, plan.settle_timers),
+    T.APPROVAL_STEP_DONE: (sheet_rows, plan.approval_timers),
+    T.APPROVAL_REJECTED: (sheet_rows, plan.settle_timers),
+    T.APPROVED: (decisions.send_summary, offboarding.process_approved, sheet_rows, plan.settle_timers),
     # What the approval starts, and the end of the case.
-    T.OFFBOARDING_STARTED: (offboarding.begin, sheet_rows, timers_plan.offboarding_timers),
-    T.PAUSE_STARTED: (offboarding.announce_pause, sheet_rows, timers_plan.pause_timers),
+    T.OFFBOARDING_STARTED: (offboarding.begin, sheet_rows, plan.offboarding_timers),
+    T.PAUSE_STARTED: (offboarding.announce_pause, sheet_rows, plan.pause_timers),
     T.CHANGE_APPLIED: (offboarding.begin, sheet_rows),
-    T.CLOSED: (sheet_rows, timers_plan.after_closure_timers),
+    T.CLOSED: (sheet_rows, plan.after_closure_timers),
     T.RESUMED: (sheet_rows,),
-    T.WON_BACK: (sheet_rows, timers_plan.end_timers),
-    T.WITHDRAWN: (calls.call_off, approvals.end_round, sheet_rows, timers_plan.end_timers),
+    T.WON_BACK: (sheet_rows, plan.end_timers),
+    T.WITHDRAWN: (calls.call_off, approvals.end_round, sheet_rows, plan.end_timers),
 }
 
 

@@ -77,7 +77,7 @@ class OutboxStatus(str, enum.Enum):
 
 
 class State(enum.StrEnum):
-    """Where a case stands; daemon.workflow says which trigger leads from which to which."""
+    """Where a case stands; daemon.cases.workflow says which trigger leads from which to which."""
 
     AWAITING_WRITTEN = "awaiting_written"  # a verbal request: waiting for it in writing
     AWAITING_IDENTITY = "awaiting_identity"  # written, but from an address not on file
@@ -228,7 +228,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     requested_services: Mapped[list] = mapped_column(JSON, default=list)
     requested_final_day: Mapped[date | None] = mapped_column(Date)
-    # What the request asks for (daemon.requests): services in scope, kept, not on the account,
+    # What the request asks for (daemon.cases.opening): services in scope, kept, not on the account,
     # and whether the final day is the term's end.
     scope: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str | None] = mapped_column(String(16))  # the customer's, as their request reads

@@ -14,7 +14,7 @@ from daemon.app import build_desk, ensure_dirs
 from daemon.clock import ManualClock
 from daemon.config import from_text
 from daemon.db import transaction
-from daemon.demo import DEMO_STAFF
+from daemon.cli.demo import DEMO_STAFF
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_ACCOUNTS = REPO / "docs" / "accounts.example.csv"

@@ -2,14 +2,14 @@
 
 The answer to our question about a forward (from staff, reception or the voicemail
 system) whose customer we found nowhere on file: the case opens on that account and its
-contact is asked for the request in writing (daemon.agency_forwards.settle).
+contact is asked for the request in writing (daemon.reading.agency_forwards.settle).
 """
 
 from __future__ import annotations
 
-from daemon.agency_forwards import pending_forward, settle
+from daemon.cases.opening import account_by_key
 from daemon.commands.base import ANY_STAFF, Command, CommandContext, Refused
-from daemon.requests import account_by_key
+from daemon.reading.agency_forwards import pending_forward, settle
 
 
 def process(ctx: CommandContext, args: str) -> str:

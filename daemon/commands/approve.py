@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from daemon import approvals
+from daemon.cases.workflow import State
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
 from daemon.commands.steps import refusing
-from daemon.workflow import State
+from daemon.playbook import approvals
 
 
 @refusing

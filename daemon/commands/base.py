@@ -1,6 +1,6 @@
 """The shape of a staff command: what it declares (name, usage, roles, states) and what it gets.
 
-Every command module defines `COMMAND = Command(...)`; daemon.staffmail checks roles and
+Every command module defines `COMMAND = Command(...)`; daemon.commands.staffmail checks roles and
 states from these declarations before calling `process`, so a command's own code only
 deals with its arguments and the case. A command says no by raising `Refused` with the
 reason in plain words: that sentence is what the member of staff reads.
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from daemon.classify import Mail
     from daemon.desk import Desk
     from daemon.directory import Staff
     from daemon.models import Case
+    from daemon.reading.classify import Mail
 
 ANY_STAFF = frozenset({"*"})
 
@@ -34,7 +34,7 @@ class CommandContext:
     session: Session
     case: Case | None
     staff: Staff
-    mail: Mail  # daemon.classify.Mail: the parsed message and its inbound row
+    mail: Mail  # daemon.reading.classify.Mail: the parsed message and its inbound row
     now: datetime
     results: list[str] = field(default_factory=list)  # extra lines for the results mail (e.g. suggested offers)
     stop: bool = False  # set by #end: the lines below are not read

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from daemon import calls
 from daemon.business_calendar import at_local
+from daemon.cases.effects import staff_time
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import ACTIVE, parse_day, refusing
-from daemon.effects import staff_time
-from daemon.workflow import StepRefused
+from daemon.playbook import calls
 
 
 @refusing

@@ -7,10 +7,10 @@ or not to come, is refused; so is a service the account does not have.
 
 from __future__ import annotations
 
-from daemon import contract, decisions
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing, split_day
-from daemon.workflow import StepRefused
+from daemon.playbook import contract, decisions
 
 
 @refusing

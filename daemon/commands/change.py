@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from daemon import decisions
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, parse_day, refusing
-from daemon.workflow import StepRefused
+from daemon.playbook import decisions
 
 USAGE = "#change SERVICE to AMOUNT [from YYYY-MM-DD]"
 _SHAPE = re.compile(r"^(?P<service>.+?)\s+to\s+(?P<amount>\S+)(?:\s+from\s+(?P<day>\S+))?\s*$", re.IGNORECASE)

@@ -6,10 +6,11 @@ credit in it.
 
 from __future__ import annotations
 
-from daemon import cases, decisions
+from daemon import cases
+from daemon.cases.workflow import State
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDING, refusing
-from daemon.workflow import State
+from daemon.playbook import decisions
 
 
 @refusing

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.authz import role_refusal
+from daemon.commands.authz import role_refusal
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
 from parsers.commands import shown
 

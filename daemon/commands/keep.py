@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from daemon import decisions
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing
+from daemon.playbook import decisions
 
 
 @refusing

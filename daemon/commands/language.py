@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from daemon.cases import record
 from daemon.commands.base import ANY_STAFF, Command, CommandContext, Refused
-from daemon.mailer import customer_language
+from daemon.mail.mailer import customer_language
 from parsers.language import LANGUAGES
 
 NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "pt": "Portuguese"}

@@ -6,11 +6,11 @@ or on the contract review's final day.
 
 from __future__ import annotations
 
-from daemon import decisions
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.cancel import default_final_day
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, parse_day, refusing
-from daemon.workflow import StepRefused
+from daemon.playbook import decisions
 
 
 @refusing

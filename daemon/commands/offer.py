@@ -8,8 +8,8 @@ the customer answers.
 from __future__ import annotations
 
 from daemon.cases import record
+from daemon.cases.workflow import FINISHED, State
 from daemon.commands.base import Command, CommandContext, Refused, add_detail
-from daemon.workflow import FINISHED, State
 
 OUTCOMES = ("accepted", "declined")
 ROLES = frozenset({"account_manager", "retention", "team_lead", "director"})

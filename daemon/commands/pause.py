@@ -6,10 +6,10 @@ the day given.
 
 from __future__ import annotations
 
-from daemon import decisions
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing, split_day
-from daemon.workflow import StepRefused
+from daemon.playbook import decisions
 
 
 @refusing

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from daemon import decisions
+from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing
-from daemon.workflow import StepRefused
+from daemon.playbook import decisions
 
 
 @refusing

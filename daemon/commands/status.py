@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon import approvals, decisions
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
+from daemon.playbook import approvals, decisions
 
 
 def process(ctx: CommandContext, args: str) -> str:

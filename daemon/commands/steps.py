@@ -11,9 +11,10 @@ import functools
 import re
 from datetime import date
 
-from daemon import decisions, workflow
+from daemon.cases import workflow
+from daemon.cases.workflow import State, StepRefused
 from daemon.commands.base import CommandContext, Refused
-from daemon.workflow import State, StepRefused
+from daemon.playbook import decisions
 
 ACTIVE = frozenset(state.value for state in workflow.ACTIVE)
 DECIDING = ACTIVE | {State.PENDING_APPROVAL}

@@ -1,7 +1,7 @@
 """#verbal customer@example.com [note]: a customer asked by phone or in person.
 
 The playbook only acts on written requests: this opens a case that waits for the
-customer's mail and asks them to write (daemon.requests.open_verbal_case). The lines
+customer's mail and asks them to write (daemon.cases.opening.open_verbal_case). The lines
 under it, up to the next command line (#end), are what the customer said (services,
 dates, reason) and are read like a customer's own text. The new case becomes the case of
 the command lines that follow in the same mail.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
+from daemon.cases.opening import open_verbal_case
 from daemon.commands.base import Command, CommandContext, Refused
-from daemon.requests import open_verbal_case
 from parsers.commands import own_commands, parse_command
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})

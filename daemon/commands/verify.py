@@ -4,14 +4,14 @@ Without an account key, the account is the one the requester's address is now on
 for; with one (e.g. ACME), the case is attached to that account.
 
 The verification itself (state, account, acknowledgment, team notice) is
-daemon.requests.verify_case: one place for it, whether a later mail or staff verify.
+daemon.cases.opening.verify_case: one place for it, whether a later mail or staff verify.
 """
 
 from __future__ import annotations
 
+from daemon.cases.opening import verify_case
+from daemon.cases.workflow import State
 from daemon.commands.base import Command, CommandContext
-from daemon.requests import verify_case
-from daemon.workflow import State
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})
 

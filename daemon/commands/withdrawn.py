@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from daemon.cases.workflow import TRANSITIONS, Trigger, advance
 from daemon.commands.base import Command, CommandContext
-from daemon.workflow import TRANSITIONS, Trigger, advance
 
 ROLES = frozenset({"account_manager", "retention", "team_lead"})
 

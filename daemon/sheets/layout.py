@@ -55,7 +55,7 @@ def checklist_field(item_name: str) -> str:
 
 
 def checklist_names(offboarding_items: tuple[str, ...]) -> tuple[str, ...]:
-    """'Revoke tool access -> team' -> 'Revoke tool access', as daemon.offboarding names items."""
+    """'Revoke tool access -> team' -> 'Revoke tool access', as daemon.playbook.offboarding names items."""
     return tuple(line.partition("->")[0].strip() for line in offboarding_items)
 
 

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
+from daemon.cases.workflow import State
 from daemon.models import Case, CaseEvent, OffboardingItem, ServiceDecision
 from daemon.sheets.layout import checklist_field
-from daemon.workflow import State
 
 APPROVED_EVENT = "state:approved"
 # States in which the approved plan stands; in any other state the rows say why not.

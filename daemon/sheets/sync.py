@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from daemon import outbox
 from daemon.db import transaction
+from daemon.mail import outbox
 from daemon.models import Case, CaseEvent, OutboxEntry, OutboxStatus
 from daemon.schema import ConfigError
 from daemon.sheets import layout, projection

@@ -9,7 +9,7 @@ import jinja2.meta
 import pytest
 
 from daemon.config import DeskConfig
-from daemon.rendering import Renderer
+from daemon.mail.rendering import Renderer
 from tests.commands.helpers import open_case, results_for, run, sent_to, staff_mail, text, the_case
 
 SWEDISH_OUTLOOK = """Jag ringer kunden i morgon bitti.

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.commands.helpers import command_desk, staff_mail
 from tests.support import mail
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from daemon import pipeline
+from daemon.intake import pipeline
 from daemon.app import make_source
 from daemon.db import transaction
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 from daemon.models import Case, InboundMessage, MessageStatus
 from parsers.body import MAX_TEXT_CHARS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.demo import DEMO_STAFF, set_up
+from daemon.cli.demo import DEMO_STAFF, set_up
 from tests.servers.ports import free_port
 from tests.support import run_cli
 

@@ -1,6 +1,6 @@
 """Outgoing mail is byte for byte what the stdlib's own policies would write.
 
-`daemon.compose` uses a cheaper policy (headers kept as text until read, each parsed
+`daemon.mail.compose` uses a cheaper policy (headers kept as text until read, each parsed
 once); these tests compose every template, and the hard cases of addressing and
 encoding, with it and with `email.policy.default`, and compare the bytes, both as
 queued in the outbox and as handed to the relay.
@@ -15,10 +15,10 @@ from email.parser import BytesParser
 
 import pytest
 
-from daemon import compose as composing
-from daemon.compose import Thread, compose
+from daemon.mail import compose as composing
+from daemon.mail.compose import Thread, compose
 from daemon.config import DeskConfig
-from daemon.rendering import RenderedMail, Renderer
+from daemon.mail.rendering import RenderedMail, Renderer
 from tests.core.test_templates import sample_context
 from tests.support import START
 

@@ -10,7 +10,7 @@ import typing
 import pytest
 
 from daemon import config as cfg
-from daemon.credentials import secret_provider
+from daemon.config.credentials import secret_provider
 from daemon.schema import ConfigError
 from tests.support import REPO
 

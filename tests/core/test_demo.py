@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon import demo, effects
+from daemon.cli import demo
+from daemon.cases import effects
 from daemon.accounts_import import import_rows, read_rows
 from daemon.app import build_desk, ensure_dirs, make_source
 from daemon.clock import ManualClock
@@ -18,7 +19,7 @@ from daemon.commands.registry import lookup
 from daemon.config import from_text, load
 from daemon.db import transaction
 from daemon.directory import StaffDirectory
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.pipeline.mailkit import run, sent, sent_to, text_of
 from tests.support import EXAMPLE_ACCOUNTS, REPO, START, database_rows, load_example_accounts, mail
 
@@ -39,7 +40,7 @@ def test_a_second_demo_after_its_mail_was_handled_changes_nothing(tmp_path, capl
     assert (first.stored, first.processed) == (5, 5) and first.sent > 0
     outbox = sorted(p.name for p in (folder / "outbox").iterdir())
 
-    with caplog.at_level(logging.INFO, logger="daemon.demo"):
+    with caplog.at_level(logging.INFO, logger="daemon.cli.demo"):
         assert demo.set_up(folder) == config_path
     assert "imported 3 accounts (3 unchanged)" in caplog.text
     assert not list((folder / "inbox" / "new").iterdir())  # the demo mail is not dropped in again

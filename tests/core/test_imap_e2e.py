@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case, InboundMessage
-from daemon.watcher import Backoff, Watcher
+from daemon.intake.watcher import Backoff, Watcher
 from tests.support import build_test_desk, mail
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import daemon
@@ -132,3 +133,10 @@ def test_parsers_and_integrations_never_import_the_daemon():
 def test_no_cycle_between_parsers_modules():
     cycles = import_cycles(import_graph("parsers"))
     assert not cycles, f"parsers import each other in a circle: {cycles}"
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages by hand: a new one missing there would not be installed."""
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {_module_name(init) for folder in ("daemon", "parsers", "integrations") for init in (REPO / folder).rglob("__init__.py")}
+    assert found == listed

@@ -12,14 +12,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from daemon import leader, pipeline, timers
+from daemon import timers
+from daemon.intake import leader
+from daemon.intake import pipeline
 from daemon.app import build_desk, ensure_dirs, make_source
 from daemon.clock import ManualClock
 from daemon.config import from_text
 from daemon.db import transaction
 from daemon.models import (Case, CaseEvent, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus, Timer,
                            TimerStatus)
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 from tests.pipeline.mailkit import sent
 from tests.support import REPO, START, config_text, load_example_accounts, mail
@@ -32,7 +34,7 @@ def test_a_second_process_on_sqlite_is_refused_naming_the_first(tmp_path):
     config.write_text(config_text(f"sqlite:///{tmp_path / 'desk.db'}"))
     held = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from daemon.config import load; from daemon.app import build_desk, ensure_dirs;"
-        "from daemon import leader; c = load(sys.argv[1]); ensure_dirs(c); d = build_desk(c);"
+        "from daemon.intake import leader; c = load(sys.argv[1]); ensure_dirs(c); d = build_desk(c);"
         "h = leader.single_process(d.engine); print('held', flush=True); time.sleep(60)"), str(config)],
         cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from daemon import outbox
+from daemon.mail import outbox
 from daemon.db import transaction
 from daemon.models import OutboxEntry, OutboxStatus
 from integrations.smtp import SmtpSender

@@ -6,12 +6,13 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select
 
-from daemon import intake, pipeline
+from daemon.intake import store
+from daemon.intake import pipeline
 from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case, CaseEvent, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
-from daemon.outbox import MailHandler
-from daemon.watcher import Watcher
+from daemon.mail.outbox import MailHandler
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 from tests.support import mail
 
@@ -180,13 +181,13 @@ def test_outbox_retries_a_failed_delivery_later(desk):
 
 def test_store_is_unique_on_uid_and_message_id(desk):
     with transaction(desk.factory) as session:
-        first = intake.store(session, mailbox="m", uidvalidity=7, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
-        again = intake.store(session, mailbox="m", uidvalidity=7, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
-        moved = intake.store(session, mailbox="m", uidvalidity=8, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
+        first = store.store(session, mailbox="m", uidvalidity=7, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
+        again = store.store(session, mailbox="m", uidvalidity=7, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
+        moved = store.store(session, mailbox="m", uidvalidity=8, uid=1, raw=mail(message_id="<a@x>"), now=desk.clock.now())
         no_id = mail(message_id="<b@x>").replace(b"Message-ID: <b@x>\r\n", b"")
-        hashed = intake.store(session, mailbox="m", uidvalidity=8, uid=2, raw=no_id, now=desk.clock.now())
-        hashed_again = intake.store(session, mailbox="m", uidvalidity=9, uid=5, raw=no_id, now=desk.clock.now())
-        assert intake.checkpoint(session, "m", 8) == 2
+        hashed = store.store(session, mailbox="m", uidvalidity=8, uid=2, raw=no_id, now=desk.clock.now())
+        hashed_again = store.store(session, mailbox="m", uidvalidity=9, uid=5, raw=no_id, now=desk.clock.now())
+        assert store.checkpoint(session, "m", 8) == 2
     assert first.is_new and not again.is_new and not moved.is_new
     assert again.message_id == moved.message_id == first.message_id
     assert hashed.is_new and not hashed_again.is_new

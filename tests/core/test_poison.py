@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from daemon import intake
+from daemon.intake import store
 from daemon.db import transaction
 from daemon.app import make_source
 from daemon.models import Case, InboundMessage, MessageStatus
-from daemon.watcher import Backoff, Watcher
+from daemon.intake.watcher import Backoff, Watcher
 from integrations.maildir import deliver
 from tests.pipeline.mailkit import run
 from tests.support import mail
@@ -49,14 +49,14 @@ def test_a_nul_in_subject_and_from_is_processed(desk):
 
 
 def test_a_mail_that_cannot_be_stored_is_set_aside_and_intake_goes_on(desk, monkeypatch):
-    real_store = intake.store
+    real_store = store.store
 
     def refusing(session, *, raw, **kwargs):
         if b"POISON" in raw:
             raise ValueError("the database refused this mail")
         return real_store(session, raw=raw, **kwargs)
 
-    monkeypatch.setattr(intake, "store", refusing)
+    monkeypatch.setattr(store, "store", refusing)
     poison = mail(subject="POISON", body="Please cancel our SEO service.\n")
     run(desk, poison, mail(sender="Bob Stone <bob@acme.example>", body="Please cancel PPC.\n"))
     assert [row.status for row in _stored(desk)] == [MessageStatus.PROCESSED]

@@ -21,13 +21,14 @@ from email.utils import format_datetime, make_msgid
 import pytest
 from sqlalchemy import select
 
-from daemon import demo, scheduler
+from daemon.cli import demo
+from daemon.timers import scheduler
 from daemon.app import build_desk, make_source
 from daemon.clock import ManualClock
 from daemon.config import load
 from daemon.db import transaction
 from daemon.models import Case, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus, Timer, TimerStatus
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 from tests.support import START
 

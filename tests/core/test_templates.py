@@ -7,7 +7,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from daemon.rendering import CUSTOMER_TEMPLATES, Renderer, TemplateProblem
+from daemon.mail.rendering import CUSTOMER_TEMPLATES, Renderer, TemplateProblem
 from parsers.language import DEFAULT, LANGUAGES
 from daemon.config import DeskConfig
 
@@ -107,7 +107,7 @@ def test_a_reworded_mail_without_its_translations_goes_out_in_the_agencys_englis
 
 
 def test_check_names_each_missing_translation_as_a_warning(tmp_path):
-    from daemon.check import check_templates
+    from daemon.views.check import check_templates
     from daemon.config import from_text
 
     (tmp_path / "tpl").mkdir()

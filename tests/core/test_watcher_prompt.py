@@ -10,7 +10,7 @@ import time
 import pytest
 
 from daemon.app import make_source
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.support import build_test_desk, mail
 
 # The issue's own bound for two close mails; the poll interval (30 s) is far above it.
@@ -88,12 +88,12 @@ def test_a_wrong_password_is_retried_minutes_apart_with_one_line_to_fix_it(
     wrong = "Winter2026!" + dovecot_user.password
     monkeypatch.setenv("CANCELDESK_IMAP_PASSWORD", wrong)
     pauses = RecordedPauses(6)
-    with caplog.at_level(logging.WARNING, logger="daemon.watcher"):
+    with caplog.at_level(logging.WARNING, logger="daemon.intake.watcher"):
         Watcher(imap_desk, make_source(imap_desk.config), stop=pauses).run_forever()
     assert len(pauses.delays) == 6
     assert min(pauses.delays) >= 60, pauses.delays
     assert max(pauses.delays) <= 30 * 60, pauses.delays
-    refusals = [r for r in caplog.records if r.name == "daemon.watcher"]
+    refusals = [r for r in caplog.records if r.name == "daemon.intake.watcher"]
     assert len(refusals) == 6 and all(r.levelno == logging.ERROR for r in refusals)
     line = refusals[0].getMessage()
     assert "\n" not in line and wrong not in line

@@ -203,7 +203,7 @@ def test_a_small_mail_is_parsed_as_it_is() -> None:
 def test_the_message_key_reads_the_header_block_only(monkeypatch) -> None:
     from email.parser import BytesHeaderParser
 
-    from daemon.intake import message_key
+    from daemon.intake.store import message_key
 
     handed: list[int] = []
     real = BytesHeaderParser.parsebytes

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from daemon.app import make_source
 from daemon.db import transaction
 from daemon.models import Case, CaseEvent, InboundMessage, OutboxEntry
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mail"

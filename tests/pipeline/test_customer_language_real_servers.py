@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from daemon.app import make_source
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.playbook.helpers import AUTH, playbook_desk
 from tests.support import mail
 

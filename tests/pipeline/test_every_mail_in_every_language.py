@@ -1,6 +1,6 @@
 """Every mail a customer receives, in the language they wrote in, through the real flow.
 
-For each language and each kind, the request of daemon.gallery_requests goes through the
+For each language and each kind, the request of daemon.cli.gallery_requests goes through the
 whole pipeline; the customer then writes again (joining the case) and tries a command,
 staff cancel the proposed call, decide, approve, and the timers carry the case on (closure,
 thank-you, feedback, both win-back letters; a pause's resume reminder). A sender not on
@@ -20,9 +20,9 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from daemon.db import transaction
-from daemon.gallery_requests import EXPECTED, KINDS, REQUESTS
+from daemon.cli.gallery_requests import EXPECTED, KINDS, REQUESTS
 from daemon.models import Account, Case
-from daemon.rendering import CUSTOMER_TEMPLATES
+from daemon.mail.rendering import CUSTOMER_TEMPLATES
 from parsers.language import LANGUAGES, detect_language
 from tests.commands.helpers import AUTH
 from tests.pipeline.mailkit import mails_of, run, sent, text_of
@@ -85,7 +85,7 @@ def _staff(desk, body: str, subject: str) -> None:
 
 def _change(desk, reference: str, day: date) -> None:
     """#change PPC to 600.00 from DAY, as the command does it."""
-    from daemon import decisions
+    from daemon.playbook import decisions
 
     with transaction(desk.factory) as session:
         case = session.scalars(select(Case).where(Case.reference == reference)).one()

@@ -20,7 +20,7 @@ from daemon.clock import ManualClock
 from daemon.config import from_text
 from daemon.db import transaction
 from daemon.models import Case
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.commands.helpers import AUTH, AUTH_CONFIG
 from tests.pipeline.mailkit import TEAM
 from tests.support import START, config_text, load_example_accounts, mail

@@ -19,7 +19,7 @@ import pytest
 from daemon.app import make_source
 from daemon.config import from_text
 from daemon.schema import ConfigError
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
 from tests.pipeline.mailkit import JANE, TEAM, cases, fixture, mails_of, run, sent, stored, text_of
 from tests.support import START, mail

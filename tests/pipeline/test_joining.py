@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from daemon.app import make_source
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.core.test_imap_e2e import imap_desk  # noqa: F401 (fixture: Dovecot in, aiosmtpd out)
 from tests.pipeline.mailkit import cases, events, mails_of, run, text_of
 from tests.support import mail

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from daemon.db import transaction
 from daemon.models import Case, InboundMessage
-from daemon.requests import open_verbal_case, verify_case
-from daemon.workflow import TransitionRefused
+from daemon.cases.opening import open_verbal_case, verify_case
+from daemon.cases.workflow import TransitionRefused
 from tests.pipeline.mailkit import JANE, TEAM, cases, events, fixture, mails_of, run, sent, sent_to, stored, text_of
 
 STRANGER = "jane.doe.private@gmail.example"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from daemon.db import transaction
 from daemon.models import Case, Contact
-from daemon.workflow import Trigger, advance
+from daemon.cases.workflow import Trigger, advance
 from tests.pipeline.mailkit import (JANE, cases, events, fixture, open_request, outbox_entry, rewrite, run, sent,
                                     sent_to, stored)
 from tests.support import mail

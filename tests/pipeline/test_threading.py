@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from daemon.db import transaction
 from daemon.models import Case
-from daemon.workflow import Trigger, advance
+from daemon.cases.workflow import Trigger, advance
 from tests.pipeline.mailkit import JANE, cases, events, fixture, mails_of, open_request, run, stored
 
 

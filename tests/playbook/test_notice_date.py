@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from daemon.contract import notice_date
+from daemon.playbook.contract import notice_date
 from daemon.models import Account, Case, CaseEvent
 
 

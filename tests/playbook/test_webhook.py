@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from daemon.db import transaction
 from daemon.models import Account, Case, CaseEvent, OutboxEntry, OutboxStatus
-from daemon.offboarding import post_webhook
+from daemon.playbook.offboarding import post_webhook
 from tests.playbook.helpers import FailingReceiver, run
 from tests.support import mail
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from daemon.db import transaction
 from daemon.models import Account, BillingItem, Case, ServiceDecision
 from daemon.sheets.sync import SheetSync
-from daemon.workflow import EventBus, Trigger, advance
+from daemon.cases.workflow import EventBus, Trigger, advance
 from integrations.sheets.google import GoogleSheets, client_for_base_url
 
 KEY = "1SheetsDaemonTestKey"

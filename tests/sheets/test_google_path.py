@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from daemon.db import transaction
 from daemon.models import OutboxEntry, OutboxStatus
 from daemon.sheets.sync import SHEET
-from daemon.workflow import Trigger
+from daemon.cases.workflow import Trigger
 from integrations.sheets.values import neutralise
 from tests.sheets.helpers import (FINAL_DAY, KEY, DiesAfterWrite, Killed, approve_cases, by_key, expected_billing,
                                   fresh_sync, google_backend, move, sheets_only_bus)

@@ -14,7 +14,7 @@ from daemon import timers
 from daemon.clock import ManualClock
 from daemon.db import transaction
 from daemon.models import Case, OffboardingItem, ServiceDecision, Timer, TimerStatus
-from daemon.workflow import Trigger, advance, can_advance
+from daemon.cases.workflow import Trigger, advance, can_advance
 from tests.commands.helpers import command_desk, run, sent
 from tests.support import mail
 

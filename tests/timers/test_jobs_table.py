@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from daemon import timers, timers_jobs
+from daemon import timers
+from daemon.timers import jobs
 
 
 def test_every_timer_kind_has_a_job():
-    assert set(timers_jobs.JOBS) == set(timers.LABELS)
+    assert set(jobs.JOBS) == set(timers.LABELS)
 
 
 def test_the_desk_holds_the_jobs(desk):
-    assert desk.timer_jobs is timers_jobs.JOBS
+    assert desk.timer_jobs is jobs.JOBS

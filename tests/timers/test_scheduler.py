@@ -13,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select, update
 
-from daemon import scheduler, timers
+from daemon import timers
+from daemon.timers import scheduler
 from daemon.db import transaction
 from daemon.models import Case, Timer, TimerStatus
-from daemon.workflow import Trigger
+from daemon.cases.workflow import Trigger
 from tests.support import START
 from tests.timers.helpers import fire, mails, pending, request, step, timer_desk
 

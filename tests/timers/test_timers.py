@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from daemon.workflow import Trigger
+from daemon.cases.workflow import Trigger
 from tests.commands.helpers import run, text
 from tests.support import mail
 from tests.timers.helpers import (approve_and_offboard, cancel_services, done_kinds, fire, mails, pause_until,

@@ -10,7 +10,7 @@ import pytest
 from daemon import timers
 from daemon.app import make_source
 from daemon.clock import ManualClock
-from daemon.watcher import Watcher
+from daemon.intake.watcher import Watcher
 from tests.playbook.helpers import AUTH, playbook_desk
 from tests.support import START, mail
 

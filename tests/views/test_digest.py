@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from daemon import digest, timers
+from daemon import timers
+from daemon.views import digest
 from tests.playbook.helpers import playbook_desk
 from tests.views.seed import seed
 
@@ -43,7 +44,7 @@ def test_digest_goes_to_the_managers_once_a_week_with_the_seeded_figures(databas
 
 
 def test_the_running_daemon_wakes_the_digest_at_the_next_slot_on_the_desks_clock(database_url, tmp_path):
-    from daemon import scheduler
+    from daemon.timers import scheduler
     from tests.support import build_test_desk
 
     desk = build_test_desk(tmp_path, database_url, extra=MANAGERS)

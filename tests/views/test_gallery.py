@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon import gallery
-from daemon.gallery_requests import KINDS
-from daemon.rendering import CUSTOMER_TEMPLATES
+from daemon.cli import gallery
+from daemon.cli.gallery_requests import KINDS
+from daemon.mail.rendering import CUSTOMER_TEMPLATES
 from parsers.language import LANGUAGES
 
 DOCS_MAIL = Path(__file__).resolve().parents[2] / "docs" / "mail"

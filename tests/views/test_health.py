@@ -6,7 +6,8 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 
-from daemon import health, intake
+from daemon.views import health
+from daemon.intake import store
 from daemon.db import transaction
 from tests.support import build_test_desk, mail
 
@@ -26,7 +27,7 @@ def test_inbox_down_and_a_mail_waiting_too_long_need_a_person(database_url, tmp_
     monkeypatch.setenv("CANCELDESK_IMAP_PASSWORD", "secret")
     desk = build_test_desk(tmp_path, database_url, mailbox_url="imap://desk@127.0.0.1:1/INBOX?starttls=no")
     with transaction(desk.factory) as session:   # stored by intake, not yet processed
-        intake.store(session, mailbox="INBOX", uidvalidity=1, uid=7, raw=mail(), now=desk.clock.now())
+        store.store(session, mailbox="INBOX", uidvalidity=1, uid=7, raw=mail(), now=desk.clock.now())
     desk.clock.advance(timedelta(minutes=45))
     code, out, _ = cli(desk, "health")
     assert code == 1

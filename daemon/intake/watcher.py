@@ -1,0 +1,256 @@
+"""Watch: the mailbox connection's life, and one sweep of intake, processing and delivery.
+
+The loop only connects, waits and reconnects; what a sweep does is in `sweep()`:
+fetch the UIDs above the checkpoint, store each mail and commit, and only then mark it
+on the server; then process the stored mail and deliver the outbox. When the server goes
+away, the watcher reconnects with exponential backoff and full jitter, so a restarted
+server is not hammered by every client at once; a refused login waits minutes, since
+only the operator can fix it. A stop request (the desk's `stopping`) is seen between
+mails and within about a second of waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
+
+from daemon.db import transaction
+from daemon.intake import pipeline, store
+from integrations.backoff import full_jitter
+from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError
+from parsers import language
+
+if TYPE_CHECKING:
+    from daemon.desk import Desk
+
+log = logging.getLogger(__name__)
+
+
+# Up to this many mails processed in one pass, each one's answer is delivered right after it.
+ANSWER_AT_ONCE_UP_TO = 5
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    stored: int = 0
+    duplicates: int = 0
+    processed: int = 0
+    sent: int = 0
+
+
+class Backoff:
+    """The wait between reconnects: exponential, capped, with full jitter (integrations.backoff)."""
+
+    def __init__(
+        self, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None, floor: float = 0.0
+    ) -> None:
+        self.base, self.cap, self.floor, self.failures = base, cap, floor, 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return max(self.floor, full_jitter(self.failures + 1, self.base, self.cap, self._rng))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def login_backoff() -> Backoff:
+    """Between refused logins: one to thirty minutes, so a wrong password is not hammered
+    (servers lock accounts, or ban the address, after a burst of failures)."""
+    return Backoff(base=60.0, cap=1800.0, floor=60.0)
+
+
+class Watcher:
+    def __init__(
+        self,
+        desk: Desk,
+        source: MailSource,
+        *,
+        stop: threading.Event | None = None,
+        backoff: Backoff | None = None,
+        wait_seconds: float | None = None,
+        refused_backoff: Backoff | None = None,
+    ) -> None:
+        self.desk = desk
+        self.source = source
+        self.stop = stop or desk.stopping
+        self.backoff = backoff or Backoff()
+        self.refused_backoff = refused_backoff or login_backoff()
+        # Even with IDLE, sweep at least this often: some servers miss pushes, and the
+        # outbox has retries and timers that fall due without any new mail.
+        self.wait_seconds = wait_seconds if wait_seconds is not None else desk.config.mailbox.poll_seconds
+        self.uidvalidity: int | None = None
+        self.poison = store.PoisonLedger()
+
+    def run_forever(self) -> None:
+        # Before the first connect, not in the first mail's way. Not in a thread beside the
+        # watch: a thread busy for a second widens the moment between our NOOP and IDLE in
+        # which a server like Dovecot misses a new mail until its 30-second check.
+        language.warm_up()
+        while not self.stop.is_set():
+            try:
+                self._session()
+            except AuthenticationFailed as exc:
+                self._pause(f"{exc}; {self._login_hint()}", self.refused_backoff, logging.ERROR)
+            except (MailSourceError, OSError) as exc:
+                self._pause(f"mailbox {self.source.key}: {exc}")
+            except OperationalError as exc:
+                self._pause(f"database unreachable: {exc.orig or exc}")
+            except Exception:  # a bug must not end the watch: log it whole, back off, go on
+                log.exception("unexpected error in the watch loop")
+                self._pause("unexpected error (logged above)")
+        self.source.close()
+
+    def _pause(self, why: str, backoff: Backoff | None = None, level: int = logging.WARNING) -> None:
+        self.source.close()
+        delay = (backoff or self.backoff).next_delay()
+        log.log(level, "%s; trying again in %.1f s", why, delay)
+        self.stop.wait(delay)
+
+    def _login_hint(self) -> str:
+        box = self.desk.config.mailbox
+        what = "password" if box.auth == "password" else "access token"
+        where = (
+            "the output of [mailbox] password_command"
+            if box.password_command
+            else f"${box.password_env} ([mailbox] password_env)"
+        )
+        return f"check the user name in [mailbox] url and the {what} in {where}"
+
+    def run_once(self) -> SweepReport:
+        self.connect()
+        try:
+            return self.sweep()
+        finally:
+            self.source.close()
+
+    def connect(self) -> None:
+        self.uidvalidity = self.source.connect()
+        log.info("mailbox %s: connected (UIDVALIDITY %s)", self.source.key, self.uidvalidity)
+        self._finish_interrupted_marks()
+
+    def _session(self) -> None:
+        self.connect()
+        self.refused_backoff.reset()
+        while not self.stop.is_set():
+            self.sweep()
+            # Only a whole sweep proves the trouble gone: a connect that works before a
+            # sweep that fails must not turn the backoff into a retry every second.
+            self.backoff.reset()
+            # Returns at once when the server announced mail during the sweep: sweep again.
+            self.source.wait(self.wait_seconds, self.stop)
+
+    def sweep(self) -> SweepReport:
+        stored, duplicates = self._intake()
+        outcomes = pipeline.process_pending(self.desk, after_each=self._answer_at_once)
+        delivery = self.desk.dispatcher.deliver_due()
+        if sheets := self.desk.sheets:  # batched sheet rows: daemon.sheets.sync
+            sheets.tick()
+        return SweepReport(stored, duplicates, len(outcomes), delivery.sent)
+
+    def _answer_at_once(self, waiting: int) -> None:
+        """With a few mails in hand, each sender's answer goes out as soon as their mail is
+        processed, not after the whole sweep and its team notices. A backlog keeps one
+        delivery pass at the end (one connection to the relay, not one per mail)."""
+        if waiting <= ANSWER_AT_ONCE_UP_TO:
+            self.desk.dispatcher.deliver_due(answers_only=True)
+
+    def _intake(self) -> tuple[int, int]:
+        stored = duplicates = 0
+        with transaction(self.desk.factory) as session:
+            after = store.checkpoint(session, self.source.key, self.uidvalidity)
+        uids = self.source.new_uids(after)
+        for group in self._groups(uids):
+            if self.stop.is_set():
+                break  # still on the server, above the checkpoint: read at the next start
+            for mail in self.source.fetch(self.poison.due(group, self.desk.clock.now())):
+                is_new = self._take(mail.uid, mail.raw, mail.arrived)
+                stored += bool(is_new)
+                duplicates += is_new is False
+        self._hold_checkpoint_below_failures()
+        return stored, duplicates
+
+    def _groups(self, uids: list[int]):
+        """Fetch groups: bounded in bytes where the source knows sizes (IMAP), else in count."""
+        box = self.desk.config.mailbox
+        by_size = getattr(self.source, "batches", None)
+        if by_size is not None:
+            return by_size(uids, box.fetch_max_bytes, box.fetch_batch)
+        return (uids[start : start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
+
+    def _take(self, uid: int, raw: bytes, arrived=None) -> bool | None:
+        """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""
+        try:
+            return self._store_then_mark(uid, raw, arrived)
+        except (MailSourceError, OSError, OperationalError):
+            raise  # the server or the database is away: the connection's backoff handles that
+        except Exception as exc:  # this mail, not the connection: the next one goes on
+            attempts = self.poison.failed(uid, self.desk.clock.now())
+            if attempts < self.desk.config.intake.max_attempts:
+                log.warning(
+                    "mailbox %s: UID %s not stored (attempt %d), will retry: %s", self.source.key, uid, attempts, exc
+                )
+                return None
+            return self._set_aside_unstorable(
+                uid, raw, f"not stored after {attempts} attempts: {type(exc).__name__}: {exc}"
+            )
+
+    def _set_aside_unstorable(self, uid: int, raw: bytes, reason: str) -> bool:
+        log.error("mailbox %s: UID %s set aside: %s", self.source.key, uid, reason)
+        with transaction(self.desk.factory) as session:
+            store.store_set_aside(
+                session,
+                mailbox=self.source.key,
+                uidvalidity=self.uidvalidity,
+                uid=uid,
+                raw=raw,
+                now=self.desk.clock.now(),
+                reason=reason,
+            )
+        self.poison.forget(uid)
+        self._mark(uid)
+        return True
+
+    def _hold_checkpoint_below_failures(self) -> None:
+        """A mail still waiting for its retry must be fetched again, even after a restart."""
+        lowest = self.poison.lowest()
+        if lowest is not None:
+            with transaction(self.desk.factory) as session:
+                store.hold_checkpoint(session, self.source.key, self.uidvalidity, lowest - 1)
+
+    def _store_then_mark(self, uid: int, raw: bytes, arrived=None) -> bool:
+        with transaction(self.desk.factory) as session:
+            result = store.store(
+                session,
+                mailbox=self.source.key,
+                uidvalidity=self.uidvalidity,
+                uid=uid,
+                raw=raw,
+                now=self.desk.clock.now(),
+                arrived=arrived,
+            )
+        self.poison.forget(uid)
+        # Committed above: only now may the server forget the mail.
+        self._mark(uid)
+        if not result.is_new:
+            with transaction(self.desk.factory) as session:
+                store.passed(session, self.source.key, self.uidvalidity, uid)
+        return result.is_new
+
+    def _mark(self, uid: int) -> None:
+        self.source.mark_done(uid)
+        with transaction(self.desk.factory) as session:
+            store.record_marked(session, self.source.key, self.uidvalidity, uid)
+
+    def _finish_interrupted_marks(self) -> None:
+        with transaction(self.desk.factory) as session:
+            uids = store.unmarked_uids(session, self.source.key, self.uidvalidity)
+        for uid in uids:
+            log.info("mailbox %s: finishing the move of UID %s (stored before a stop)", self.source.key, uid)
+            self._mark(uid)

@@ -1,0 +1,1 @@
+"""Mail out: templates rendered, messages composed, capped and queued, delivered after commit."""

@@ -1,0 +1,385 @@
+"""The transactional outbox: effects decided with a case change, carried out after commit.
+
+A case change and the mail it causes are written in one transaction, so neither exists
+without the other. Delivery runs afterwards and on its own: a failed delivery is retried
+with growing delays and never rolls back the case. Each entry has a dedupe key, so asking
+twice for the same effect (a re-run after a crash) enqueues it once.
+
+At-least-once, made as close to exactly-once as mail allows: an entry is marked `sending`
+before it goes out and `sent` right after, and the `sending` mark is a claim with a lease
+(`SENDING_LEASE`), taken under `FOR UPDATE SKIP LOCKED`: any number of processes may
+deliver from one database, and each entry goes out from one of them. A crash in between
+leaves it `sending`; once the lease runs out it is sent again with the same Message-ID
+(receivers' clients fold such copies), which is the one window where a duplicate is possible.
+
+Each pass delivers the due entries kind by kind. A handler may offer `session()` (mail
+does: one SMTP connection for the whole pass); each entry still gets its own
+sending/sent/failed/retry bookkeeping, whatever happens to its neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from daemon.db import transaction
+from daemon.mail.compose import SMTP_POLICY
+from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
+from integrations.backoff import exponential
+from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
+
+if TYPE_CHECKING:
+    pass
+
+
+log = logging.getLogger(__name__)
+
+MAIL = "mail"
+# How long a claimed entry is left to the process sending it: well above one SMTP
+# conversation's timeout, short enough that a crash delays the mail only a little.
+SENDING_LEASE = timedelta(minutes=3)
+
+
+class TransientEffectError(Exception):
+    """Worth retrying later (server away, quota)."""
+
+
+class PermanentEffectError(Exception):
+    """Will never work as it is (recipient refused); the entry is marked failed."""
+
+
+class RetryUntilDelivered(TransientEffectError):
+    """Not delivered and not final: a relay away or saying "later", a refused login, TLS.
+
+    The entry keeps its place with the usual growing delays and its attempts never run
+    out (mail is never dropped for the relay's or the configuration's sake); every retry
+    is logged as an error, and `canceldesk outbox list` shows it waiting.
+    """
+
+
+Handler = Callable[[OutboxEntry], None]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: bytes,
+    now: datetime,
+    case_id: int | None = None,
+    recipient: str = "",
+    message_id: str = "",
+    not_before: datetime | None = None,
+    answers_recipient: bool = False,
+) -> OutboxEntry | None:
+    """Add an effect unless the same one (by dedupe key) is already there; None if it was.
+
+    The entry is only added to the session: it is written with the transaction's next
+    flush, together with its neighbours, instead of one flush per mail (a request queues a
+    dozen). The dedupe check therefore looks at the entries added but not yet written, too.
+    """
+    if _queued_here(session, dedupe_key):
+        return None
+    with session.no_autoflush:  # the pending entries were just checked; no need to write them first
+        if session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key}):
+            return None
+    entry = OutboxEntry(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        payload=payload,
+        case_id=case_id,
+        recipient=recipient,
+        message_id=message_id,
+        created_at=now,
+        not_before=not_before or now,
+        status=OutboxStatus.PENDING,
+        answers_recipient=answers_recipient,
+        attempts=0,
+        last_error="",
+    )
+    session.add(entry)
+    return entry
+
+
+# Built once: a statement built per call costs as much again as running it (a dozen per request).
+_BY_DEDUPE_KEY = select(OutboxEntry.id).where(OutboxEntry.dedupe_key == bindparam("key"))
+
+
+def _queued_here(session: Session, dedupe_key: str) -> bool:
+    # `session.new` drops what a rolled-back savepoint added, so this never remembers too much.
+    return any(isinstance(obj, OutboxEntry) and obj.dedupe_key == dedupe_key for obj in session.new)
+
+
+def enqueue_mail(
+    session: Session,
+    msg: EmailMessage,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    case_id: int | None = None,
+    not_before: datetime | None = None,
+    answers_recipient: bool = False,
+) -> OutboxEntry | None:
+    recipient = str(msg["To"] or "")
+    return enqueue(
+        session,
+        kind=MAIL,
+        dedupe_key=dedupe_key,
+        payload=bytes(msg),
+        now=now,
+        case_id=case_id,
+        recipient=recipient.lower(),
+        message_id=str(msg["Message-ID"]),
+        not_before=not_before,
+        answers_recipient=answers_recipient,
+    )
+
+
+def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
+    """How many answers to their own mail went (or are going) to `recipient` since `since`: the loop guard."""
+    return (
+        session.scalar(
+            select(func.count(OutboxEntry.id)).where(
+                OutboxEntry.kind == MAIL,
+                OutboxEntry.recipient == recipient.lower(),
+                OutboxEntry.created_at >= since,
+                OutboxEntry.answers_recipient.is_(True),
+            )
+        )
+        or 0
+    )
+
+
+def payload_message(entry: OutboxEntry) -> EmailMessage:
+    msg = BytesParser(policy=SMTP_POLICY).parsebytes(entry.payload)
+    assert isinstance(msg, EmailMessage), "SMTP_POLICY builds EmailMessage"
+    return msg
+
+
+class Dispatcher:
+    """Carries out due outbox entries with the handler registered for their kind."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock,
+        *,
+        max_attempts: int,
+        retry_after: timedelta,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._factory = factory
+        # Looked at between entries: a stop request does not wait for a long pass.
+        self._stop = stop or threading.Event()
+        self._clock = clock
+        self._handlers: dict[str, Handler] = {}
+        self._max_attempts = max_attempts
+        self._retry_after = retry_after
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    def deliver_due(self, limit: int = 500, *, answers_only: bool = False) -> DeliveryReport:
+        """Carry out the due entries; `answers_only`: only answers to someone's own mail."""
+        outcomes: Counter[str] = Counter()
+        for kind, entry_ids in self._due_by_kind(limit, answers_only).items():
+            handed: list[OutboxEntry] = []
+            with session_or_itself(self._handlers[kind]) as handle:
+                # A session that makes its work durable only when it ends (a file outbox's
+                # one fsync of the folder) has its entries recorded as sent after that.
+                later = handed if getattr(handle, "durable_at_exit", False) else None
+                outcomes.update(
+                    self._deliver_one(entry_id, handle, later) for entry_id in entry_ids if not self._stop.is_set()
+                )
+            if handed:
+                outcomes["sent"] += self._finish_sent(handed)
+        return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
+
+    def _due_by_kind(self, limit: int, answers_only: bool = False) -> dict[str, list[int]]:
+        """Due entry ids of the kinds with a handler, oldest first within each kind, except
+        that answers to someone's own mail go first: the customer who just wrote waits for
+        the acknowledgment, while the team notices of the case before can take a moment."""
+        query = select(OutboxEntry.kind, OutboxEntry.id).where(
+            OutboxEntry.kind.in_(list(self._handlers)),
+            OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            OutboxEntry.not_before <= self._clock.now(),
+        )
+        if answers_only:
+            query = query.where(OutboxEntry.answers_recipient.is_(True))
+        with transaction(self._factory) as session:
+            rows = session.execute(query.order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit))
+            grouped: dict[str, list[int]] = {}
+            for kind, entry_id in rows:
+                grouped.setdefault(kind, []).append(entry_id)
+            return grouped
+
+    def _deliver_one(self, entry_id: int, handle: Handler, handed: list[OutboxEntry] | None = None) -> str:
+        """Claim, carry out and record one entry; with `handed`, a success is only listed
+        there, to be recorded as sent by `_finish_sent` once the session has ended."""
+        entry = self._claim(entry_id)
+        if entry is None:
+            return "taken"  # sent meanwhile, or another process holds its lease
+        try:
+            handle(entry)
+        except PermanentEffectError as exc:
+            return self._finish(entry_id, OutboxStatus.FAILED, str(exc))
+        except RetryUntilDelivered as exc:
+            return self._retry(entry_id, entry.attempts, str(exc), loud=True)
+        except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
+            log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
+            return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
+        if handed is not None:
+            handed.append(entry)
+            return "handed"
+        return self._finish(entry_id, OutboxStatus.SENT, "")
+
+    def _finish_sent(self, entries: list[OutboxEntry]) -> int:
+        """Record many entries as sent in one transaction (still under their leases)."""
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_([e.id for e in entries]), OutboxEntry.status == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.SENT, last_error="", done_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        for entry in entries:
+            log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
+        return len(entries)
+
+    def _claim(self, entry_id: int) -> OutboxEntry | None:
+        """Mark the entry `sending` under a lease, if it is still due and nobody else has it.
+
+        The lease is `not_before`: another process (or this one after a crash) takes a
+        `sending` entry again only once the lease has run out, which is the one window
+        where a mail can go out twice.
+        """
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            entry = session.scalars(
+                select(OutboxEntry)
+                .where(
+                    OutboxEntry.id == entry_id,
+                    OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    OutboxEntry.not_before <= now,
+                )
+                .with_for_update(skip_locked=True)
+            ).first()
+            if entry is None:
+                return None
+            entry.status = OutboxStatus.SENDING
+            entry.attempts += 1
+            entry.not_before = now + SENDING_LEASE
+            return entry
+
+    def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
+        if attempts >= self._max_attempts:
+            return self._finish(entry_id, OutboxStatus.FAILED, f"gave up after {attempts} attempts: {error}")
+        return self._retry(entry_id, attempts, error)
+
+    def _retry(self, entry_id: int, attempts: int, error: str, *, loud: bool = False) -> str:
+        # Doubling delays: a server that is down for an hour is not hammered.
+        first = self._retry_after.total_seconds()
+        when = self._clock.now() + timedelta(seconds=exponential(attempts, first, first * 2**6))
+        with transaction(self._factory) as session:
+            entry = session.get(OutboxEntry, entry_id)
+            entry.status = OutboxStatus.PENDING
+            entry.last_error = error
+            entry.not_before = when
+        if loud:
+            log.error(
+                "outbox #%s (%s to %s) NOT SENT, attempt %d: %s; kept, next try at %s",
+                entry_id,
+                entry.kind,
+                entry.recipient or "-",
+                attempts,
+                error,
+                when.isoformat(timespec="seconds"),
+            )
+        return "retry"
+
+    def _finish(self, entry_id: int, status: OutboxStatus, error: str) -> str:
+        with transaction(self._factory) as session:
+            entry = session.get(OutboxEntry, entry_id)
+            entry.status = status
+            entry.last_error = error
+            entry.done_at = self._clock.now()
+            if entry.case_id and status is OutboxStatus.FAILED:
+                session.add(
+                    CaseEvent(
+                        case_id=entry.case_id,
+                        at=self._clock.now(),
+                        kind="effect_failed",
+                        summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} failed: {error}",
+                    )
+                )
+        if status is OutboxStatus.SENT:
+            log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
+            return "sent"
+        log.error("outbox #%s failed for good: %s", entry_id, error)
+        return "failed"
+
+
+class MailHandler:
+    """Delivers mail entries through a sender; a refusal for good is not retried.
+
+    Called directly, it sends one entry; `session()` yields a handler that sends over the
+    sender's own session (one connection for the pass), or over the sender itself when
+    it has none.
+    """
+
+    def __init__(self, sender) -> None:
+        self._sender = sender
+
+    def __call__(self, entry: OutboxEntry) -> None:
+        _send_entry(self._sender, entry)
+
+    @contextmanager
+    def session(self) -> Iterator[Handler]:
+        with session_or_itself(self._sender) as channel:
+
+            def handle(entry: OutboxEntry) -> None:
+                _send_entry(channel, entry)
+
+            handle.durable_at_exit = getattr(channel, "durable_at_exit", False)  # type: ignore[attr-defined]
+            yield handle
+
+
+def _send_entry(channel, entry: OutboxEntry) -> None:
+    try:
+        channel.send(payload_message(entry))
+    except PermanentSendError as exc:
+        raise PermanentEffectError(str(exc)) from exc
+    except RelaySetupError as exc:
+        raise RetryUntilDelivered(f"{exc} (`canceldesk check` says what to fix)") from exc
+    except TransientSendError as exc:
+        raise RetryUntilDelivered(str(exc)) from exc
+
+
+def session_or_itself(target) -> AbstractContextManager:
+    """The one place that decides batching: `target.session()` when it offers one.
+
+    Anything without a session (a webhook handler, a bare sender) is used as it is, one
+    call per entry, exactly as before sessions existed.
+    """
+    opener = getattr(target, "session", None)
+    return opener() if opener is not None else nullcontext(target)

@@ -1,0 +1,235 @@
+"""Outgoing mail text from Jinja2 templates: operator data, not code.
+
+Each message is one file in `templates/`: a `Subject:` line, a blank line, then the plain
+text body; an optional `NAME.html` beside it adds an HTML part. An override folder from
+the configuration is searched first, so an agency rewords a mail without touching code.
+`StrictUndefined` turns a missing value into an error instead of a silent blank.
+A mail in another language is `LANG/NAME.txt` in the same folders (`de/acknowledgment.txt`),
+found before the English `NAME.txt`, which stands in for a missing translation; the filters
+`day`, `moment` and `money` write dates, times and amounts in the mail's language (Babel),
+one style for every mail. `CUSTOMER_TEMPLATES` are the mails a customer reads: each should
+exist in every language of `parsers.language.LANGUAGES` (`canceldesk check` names a gap).
+Every text body leaves tidied (daemon.mail.mailtext): wrapped at about 72 characters, without
+doubled blank lines.
+Every text body leaves here with its command lines defused (`parsers.commands.defuse`):
+whatever a template or the text it quotes says, our mail never carries a runnable command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+import jinja2.meta
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency
+
+from daemon.mail.mailtext import tidy
+from parsers.commands import defuse
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
+from parsers.language import LANGUAGES
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+# The mails a customer (not staff, not the account's team) receives: written in the
+# customer's language. Staff and the team read the desk's.
+CUSTOMER_TEMPLATES = (
+    "acknowledgment",
+    "verification_request",
+    "confirm_request",
+    "written_request_needed",
+    "join_acknowledgment",
+    "customer_summary",
+    "call_invite",
+    "call_cancelled",
+    "pause_resume_reminder",
+    "closure_confirmation",
+    "thank_you",
+    "feedback_request",
+    "winback_1",
+    "winback",
+    "commands_not_for_customers",
+)
+
+
+class TemplateProblem(Exception):
+    """A template is missing or malformed; names the template."""
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str | None
+
+
+class Renderer:
+    def __init__(self, override_dir: str | Path | None = None) -> None:
+        folders = [str(override_dir)] if override_dir else []
+        folders.append(str(BUILTIN_DIR))
+        self._folders = [Path(f) for f in folders]
+        self._customer = CUSTOMER_TEMPLATES
+        self._env = _environment(folders, autoescape=False)
+        # One HTML environment per folder, kept: its template cache spares a compile per mail.
+        self._html_envs: dict[Path, jinja2.Environment] = {}
+
+    def names(self) -> list[str]:
+        return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
+
+    def missing_translations(self) -> list[str]:
+        """'de/thank_you.txt in FOLDER' for each customer template with no text in a language the
+        desk writes, beside the English that is used: those customers read the English."""
+        missing = []
+        for name in self._customer:
+            folder = self._english_folder(name)
+            if folder is None:
+                continue
+            missing += [
+                f"{language}/{name}.txt in {folder}"
+                for language in LANGUAGES
+                if language != DEFAULT_LANGUAGE and not (folder / language / f"{name}.txt").is_file()
+            ]
+        return missing
+
+    def _english_folder(self, name: str) -> Path | None:
+        return next((f for f in self._folders if (f / f"{name}.txt").is_file()), None)
+
+    def _candidates(self, name: str, language: str) -> list[str]:
+        """The translation beside the English that wins, else that English.
+
+        An agency that rewords a mail in its override folder and has not translated it
+        yet sends its own English words, never the built-in translation of the old ones."""
+        if language == DEFAULT_LANGUAGE:
+            return [f"{name}.txt"]
+        for folder in self._folders:
+            if (folder / language / f"{name}.txt").is_file():
+                return [f"{language}/{name}.txt"]
+            if (folder / f"{name}.txt").is_file():
+                return [f"{name}.txt"]
+        return [f"{name}.txt"]
+
+    def variables(self, name: str) -> set[str]:
+        """The values template `name` (text and HTML, every language) asks for: what a preview must supply."""
+        found: set[str] = set()
+        for suffix in ("txt", "html", *(f"{lang}/{name}.txt" for lang in LANGUAGES)):
+            if "/" in suffix:
+                try:
+                    source = self._env.loader.get_source(self._env, suffix)[0]
+                except jinja2.TemplateNotFound:
+                    continue
+                found |= jinja2.meta.find_undeclared_variables(self._env.parse(source))
+                continue
+            try:
+                source = self._env.loader.get_source(self._env, f"{name}.{suffix}")[0]
+            except jinja2.TemplateNotFound:
+                continue
+            found |= jinja2.meta.find_undeclared_variables(self._env.parse(source))
+        return found
+
+    def render(self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> RenderedMail:
+        candidates = self._candidates(name, language)
+        try:
+            template = self._env.select_template(candidates)
+        except jinja2.TemplatesNotFound:
+            raise TemplateProblem(f"template {name}.txt not found") from None
+        # The language of the words found, which the date filters follow.
+        found = language if template.name != f"{name}.txt" else DEFAULT_LANGUAGE
+        context = {**context, "language": found}
+        subject, body = _split_subject(name, template.render(context))
+        return RenderedMail(subject, body, self._render_html(name, Path(template.filename).parent, context))
+
+    def _render_html(self, name: str, folder: Path, context: dict[str, Any]) -> str | None:
+        # Only the HTML beside the text that was used: an operator who rewords the text
+        # must not have the built-in HTML go out with the old words.
+        if not (folder / f"{name}.html").is_file():
+            return None
+        html_env = self._html_envs.get(folder)
+        if html_env is None:
+            html_env = self._html_envs[folder] = _environment([str(folder)], autoescape=True)
+        return html_env.get_template(f"{name}.html").render(context)
+
+
+def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(day=_day, moment=_moment, money=_money)
+    return env
+
+
+# The desk writes British English: '1 March 2027', not 'March 1, 2027'.
+_LOCALES = {"en": "en_GB"}
+
+
+def _locale(context) -> str:
+    language = context.get("language", DEFAULT_LANGUAGE)
+    return _LOCALES.get(language, language)
+
+
+@jinja2.pass_context
+def _day(context, value) -> str:
+    """A day as a reader of the mail's language writes it: '1 March 2027', '1. März 2027'.
+
+    Takes a date, or the ISO text ('2027-03-31') case values keep, so no ISO date reaches
+    a reader."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    elif isinstance(value, datetime):
+        value = value.date()
+    elif not isinstance(value, date):
+        return str(value)  # a preview's stand-in for a value only the real mail has
+    return format_date(value, format="long", locale=_locale(context))
+
+
+@jinja2.pass_context
+def _moment(context, value, zone: str | None = None) -> str:
+    """A moment in `zone` (the mail's `zone` by default), in the mail's language:
+    'Montag, 23. November 2026, 09:00 GMT'."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    elif not isinstance(value, datetime):
+        return str(value)
+    local, locale = value.astimezone(ZoneInfo(zone or context.get("zone") or "UTC")), _locale(context)
+    offset = local.strftime("%z")
+    # The offset beside the zone's name: 'MEZ' or 'EST' alone leaves a reader abroad guessing.
+    # A language with no short name for the zone writes '+0100': the offset alone says it.
+    name = format_time(local, "z", locale=locale)
+    name = f" {name}" if name[:1].isalpha() and not name.startswith(("GMT+", "GMT-", "UTC")) else ""
+    return (
+        f"{format_date(local, format='full', locale=locale)}, {format_time(local, 'HH:mm', locale=locale)}"
+        f"{name} (UTC{offset[:3]}:{offset[3:]})"
+    )
+
+
+@jinja2.pass_context
+def _money(context, value, currency: str | None = None) -> str:
+    """An amount with its currency as the mail's language writes it: '£1,200.00', '1.200,00 €'."""
+    if value in (None, ""):
+        return ""
+    try:
+        amount = Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        return str(value)
+    return format_currency(amount, currency or context.get("currency") or "EUR", locale=_locale(context))
+
+
+def _split_subject(name: str, text: str) -> tuple[str, str]:
+    head, sep, body = text.partition("\n\n")
+    if not sep or not head.lower().startswith("subject:"):
+        raise TemplateProblem(f"template {name}.txt must start with 'Subject: ...' and a blank line")
+    subject = " ".join(head[len("subject:") :].split())
+    return subject, defuse(tidy(body))

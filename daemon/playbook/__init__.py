@@ -1,0 +1,1 @@
+"""The playbook after a request: contract review, save call, decisions, approvals, offboarding."""
