@@ -24,7 +24,7 @@ from daemon.cli import report as cli_report
 from daemon.cli.demo import set_up
 from daemon.config import Config, load
 from daemon.db import transaction
-from daemon.intake import leader, pipeline, store
+from daemon.intake import leader, memory, pipeline, store
 from daemon.intake.pipeline import reprocess
 from daemon.intake.watcher import Watcher
 from daemon.logformat import configure
@@ -113,6 +113,7 @@ def _desk(args, **kwargs) -> Desk:
 
 def cmd_run(args) -> int:
 
+    memory.return_large_buffers()  # before the first large mail, so its copies never settle in the heap
     desk = _desk(args)
     try:
         held = leader.single_process(desk.engine)
