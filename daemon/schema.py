@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import logging
 import types
 import typing
 from typing import Any, Union
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -24,6 +27,7 @@ def build(cls: type, table: Any, path: str) -> Any:
         raise ConfigError(f"{path or 'the file'}: expected a table, got {_kind(table)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    table = _without_retired(cls, table, path)
     unknown = sorted(set(table) - set(fields))
     if unknown:
         raise ConfigError(f"{_join(path, unknown[0])}: unknown key (known: {', '.join(sorted(fields))})")
@@ -38,6 +42,15 @@ def build(cls: type, table: Any, path: str) -> Any:
     if check:
         check(path)
     return obj
+
+
+def _without_retired(cls: type, table: dict, path: str) -> dict:
+    """`table` less the keys a section no longer reads (`RETIRED`: key -> why), each named in a
+    warning: a configuration written for an earlier release still starts."""
+    retired = getattr(cls, "RETIRED", {})
+    for key in sorted(set(table) & set(retired)):
+        log.warning("%s: no longer used (%s); remove it", _join(path, key), retired[key])
+    return {key: value for key, value in table.items() if key not in retired}
 
 
 def convert(hint: Any, value: Any, path: str) -> Any:

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from daemon.business_calendar import parse_zone
@@ -86,6 +86,10 @@ class MailboxConfig:
 
 @dataclass(frozen=True)
 class SmtpConfig:
+    RETIRED: ClassVar[dict[str, str]] = {
+        "max_attempts": "a failed delivery is retried by the outbox, see [outbox] max_attempts",
+    }
+
     url: str = "file:outbox"
     password_env: str = "CANCELDESK_SMTP_PASSWORD"
     password_command: str = ""

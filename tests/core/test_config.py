@@ -121,3 +121,11 @@ def test_check_reports_a_bad_file(tmp_path):
                           capture_output=True, text=True, cwd=REPO)
     assert "desk.nmae: unknown key" in done.stdout
     assert done.returncode == 2
+
+
+def test_a_key_an_earlier_release_read_is_named_and_skipped(caplog):
+    config = cfg.from_text('[smtp]\nurl = "file:outbox"\nmax_attempts = 3\n')
+    assert config.smtp.url == "file:outbox"
+    assert "smtp.max_attempts: no longer used" in caplog.text and "[outbox] max_attempts" in caplog.text
+    with pytest.raises(ConfigError, match="smtp.max_attempt: unknown key"):  # a misspelling is still an error
+        cfg.from_text('[smtp]\nmax_attempt = 3\n')
