@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 # RFC 2177 lets a server drop an IDLE after 29 minutes; NATs often drop sooner.
 MAX_IDLE_RENEW = 29 * 60
 # idle_check() returning [] before this share of its timeout means the socket hit EOF
-# (imapclient issue 565): a real quiet period lasts the whole timeout.
+# (imapclient reports a closed connection as an empty answer, not as an error): a real
+# quiet period lasts the whole timeout.
 EARLY_EMPTY_IDLE = 0.5
 # IDLE listens in slices this long, so that a stop request is seen within about a second.
 IDLE_SLICE = 1.0

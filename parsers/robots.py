@@ -16,7 +16,7 @@ Two deliberate judgements:
 * X-Auto-Response-Suppress is *not* a rule. Outlook and Exchange put it on ordinary mail
   written by people (meeting responses, mail to distribution lists, some add-ins), so on
   its own it would silence real customers. Our own outgoing mail sets it; that is its job.
-* Microsoft marks mail forwarded by an inbox rule as auto-generated (zammad issue 6025).
+* Exchange marks mail forwarded by an inbox rule as auto-generated, though a person sent it.
   We still return the verdict, but the reason names the Exchange source so the daemon can
   let a staff forward through.
 """

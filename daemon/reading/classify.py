@@ -82,7 +82,7 @@ def robot(desk: Desk, session: Session, mail: Mail) -> Decision | None:
     if mail.robot is None:
         return None
     if mail.robot.kind == "auto-reply" and mail.sender in desk.staff and _is_forward(mail):
-        # Microsoft marks some forwarded mail Auto-Submitted (zammad 6025): a member of
+        # Exchange marks mail forwarded by an inbox rule Auto-Submitted: a member of
         # staff forwarding a customer's request is a person, not a robot.
         mail.notes.append(f"robot marker ignored on a staff forward: {mail.robot.reason}")
         return None
