@@ -308,7 +308,7 @@ def test_restart_under_wait_loses_the_connection_then_reconnects(
 
 
 def test_a_connection_dropped_without_bye_during_idle_is_lost(private_dovecot, make_source, idling):
-    # After EOF, idle_check() returns [] at once, forever (imapclient issue 565).
+    # After EOF, idle_check() returns [] at once, forever: imapclient reports the closed socket as no news.
     server = private_dovecot()
     source = make_source(server.add_user())
     source.connect()
