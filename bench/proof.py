@@ -5,8 +5,11 @@ Not a test: it runs the real pieces (a throw-away Dovecot, aiosmtpd, PostgreSQL 
 
  (a) kill loop: `canceldesk run` is SIGKILLed again and again while it works through a
      mixed backlog (requests from distinct senders, resends of the same Message-ID,
-     auto-replies); then counts: cases = distinct requesters, each answer received once
-     (a resend of the same Message-ID counted apart), INBOX empty, nothing set aside.
+     auto-replies, and requests from contacts on file that staff then decide and approve
+     by mail through a two-step chain, so their rows reach the billing, offboarding and
+     planner sheets while the kills go on); then counts: cases = distinct requesters,
+     each answer received once (a resend of the same Message-ID counted apart), INBOX
+     empty, nothing set aside, each approved case's sheet rows present once.
  (b) two daemons on one PostgreSQL database and mailbox, the leader killed mid-way:
      doubled answers and cases, and how long until the other one leads.
  (c) the parsers under hypothesis for a bounded time: exceptions that escape, and the
@@ -14,7 +17,7 @@ Not a test: it runs the real pieces (a throw-away Dovecot, aiosmtpd, PostgreSQL 
 
     .venv/bin/pip install -e '.[bench]'     # hypothesis, for (c)
     .venv/bin/python bench/proof.py [--mails 500] [--kills 20] [--parsers-seconds 600]
-        [--postgres URL] [--parts a,b,c] [--keep-logs DIR]
+        [--accounts 40] [--postgres URL] [--parts a,b,c] [--keep-logs DIR]
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from email.utils import make_msgid
+from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,16 +45,44 @@ from tests.support import config_text, mail  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 AUTO_REPLY = {"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}
+# Staff mail as our receiving server marks it (the config trusts this authserv-id).
+STAFF_AUTH = "mx.agency.example; dkim=pass header.d=agency.example; spf=pass smtp.mailfrom=agency.example"
+# The chain the approved cases go through, and who answers each step (tests/support's staff).
+APPROVERS = (("retention", "amy"), ("director", "dana"))
+PROOF_CONFIG = f"""
+[auth]
+authserv_ids = ["mx.agency.example"]
+verify_dkim_locally = false
+
+[approvals]
+chain = {[role for role, _ in APPROVERS]!r}
+""".replace("'", '"')
+ACCOUNT_COLUMNS = ("account_id,name,timezone,contract_start,term_months,notice_days,account_manager,team_lead,"
+                   "contacts,team,billing_items")
 
 
 # -- the mail and the world -----------------------------------------------------------------
 
 
-def backlog(count: int, rng: random.Random) -> tuple[list[bytes], set[str]]:
-    """Mixed mail: new requests, resends of an earlier Message-ID, auto-replies."""
+def backlog(count: int, rng: random.Random, contacts: dict[str, str] | None = None
+            ) -> tuple[list[bytes], set[str], dict[str, str]]:
+    """Mixed mail: new requests, resends of an earlier Message-ID, auto-replies, and one
+    request from each contact on file in `contacts` (address -> account); also returns the
+    contacts' requests' Message-IDs (address -> Message-ID), for staff to answer."""
     mails, requesters, sent_ids = [], set(), []
+    contact_requests = {}
+    pending_contacts = list(contacts or {})
     for n in range(count):
         roll = rng.random()
+        if pending_contacts and rng.random() < len(pending_contacts) / max(1, count - n):
+            sender = pending_contacts.pop()
+            message_id = make_msgid(domain=sender.partition("@")[2])
+            mails.append(mail(sender=sender, subject="Ending our contract",
+                              body="Hello,\n\nplease cancel our SEO and PPC services with you.\n\nThanks\n",
+                              message_id=message_id))
+            requesters.add(sender)
+            contact_requests[sender] = message_id
+            continue
         if roll < 0.1 and sent_ids:
             mails.append(sent_ids[rng.randrange(len(sent_ids))][1])  # the same mail again
             continue
@@ -66,7 +97,27 @@ def backlog(count: int, rng: random.Random) -> tuple[list[bytes], set[str]]:
         requesters.add(sender)
         sent_ids.append((sender, raw))
         mails.append(raw)
-    return mails, requesters
+    return mails, requesters, contact_requests
+
+
+def accounts_csv(count: int) -> tuple[str, dict[str, str]]:
+    """`count` accounts past their initial term (no early-termination step), two billed
+    services each; and their contacts (address -> account)."""
+    lines, contacts = [ACCOUNT_COLUMNS], {}
+    for i in range(count):
+        key, contact = f"PROOF-{i:03d}", f"owner@client{i:03d}.example"
+        contacts[contact] = key
+        lines.append(f'{key},Client {i:03d},Europe/London,2024-01-01,12,30,amy@agency.example,tom@agency.example,'
+                     f'"{contact}","SEO: sam@agency.example; PPC: pia@agency.example",'
+                     f'"B-{i:03d}-1 SEO 500.00; B-{i:03d}-2 PPC 250.00"')
+    return "\n".join(lines) + "\n", contacts
+
+
+def staff_mail(who: str, answering: str, subject: str, body: str) -> bytes:
+    """`who` replying to the mail `answering` with commands, as our server delivers it."""
+    return mail(sender=f"{who.capitalize()} <{who}@agency.example>", subject=subject, body=body + f"\n{who}\n",
+                message_id=make_msgid(domain="agency.example"),
+                headers={"Authentication-Results": STAFF_AUTH, "In-Reply-To": answering, "References": answering})
 
 
 class World:
@@ -87,8 +138,14 @@ class World:
         self.config = folder / "config.toml"
         self.config.write_text(config_text(
             url, mailbox_url=f"imap://{self.user.name}@127.0.0.1:{self.dovecot.port}/INBOX?starttls=no",
-            smtp_url=f"smtp://127.0.0.1:{self.smtp.port}?starttls=no").replace("poll_seconds = 30",
-                                                                            "poll_seconds = 2"))
+            smtp_url=f"smtp://127.0.0.1:{self.smtp.port}?starttls=no", extra=PROOF_CONFIG,
+        ).replace("poll_seconds = 30", "poll_seconds = 2"))
+
+    def import_accounts(self, text: str) -> None:
+        path = self.folder / "accounts.csv"
+        path.write_text(text, encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "daemon", "--config", str(self.config), "accounts", "import", str(path)],
+                       cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, name: str) -> subprocess.Popen:
         env = {**os.environ, "CANCELDESK_IMAP_PASSWORD": self.user.password}
@@ -132,11 +189,14 @@ class World:
     def counts(self, requesters: set[str]) -> dict[str, object]:
         received = self.smtp.messages
         ids = Counter(_header(m, "Message-ID") for m in received)
-        by_answer = Counter((_header(m, "To"), _header(m, "Subject")) for m in {_header(m, "Message-ID"): m
-                                                                                 for m in received}.values())
-        cases = self.scalar("SELECT count(*) FROM cases")
+        # One mail per recipient, subject and parent: a second one with a new Message-ID is
+        # the same answer written twice.
+        by_answer = Counter((_header(m, "To"), _header(m, "Subject"), _header(m, "In-Reply-To"))
+                            for m in {_header(m, "Message-ID"): m for m in received}.values())
+        answered = {address.lower() for m in received for _, address in getaddresses([_header(m, "To")])}
         return {
-            "requesters": len(requesters), "cases": cases,
+            "requesters": len(requesters), "cases": self.scalar("SELECT count(*) FROM cases"),
+            "requesters never answered": len({r.lower() for r in requesters} - answered),
             "mails received": len(received),
             "resends (same Message-ID)": sum(n - 1 for n in ids.values()),
             "doubled answers (new Message-ID)": sum(n - 1 for n in by_answer.values()),
@@ -144,10 +204,32 @@ class World:
             "INBOX left": self.inbox_count(),
         }
 
+    def sheet_counts(self, accounts: int) -> dict[str, object]:
+        """The workbook's rows: each approved case's billing items, offboarding and planner row, once."""
+        import openpyxl
+
+        approved = self.scalar("SELECT count(DISTINCT case_id) FROM case_events WHERE kind = 'state:approved'")
+        path = self.folder / "sheets.xlsx"
+        book = openpyxl.load_workbook(path, read_only=True) if path.exists() else None
+        rows, doubled = {}, 0
+        for title, key_columns in (("Billing", 2), ("Offboarding", 1), ("Planner", 1)):
+            keys = ([tuple(row[:key_columns]) for row in book[title].iter_rows(min_row=2, values_only=True)
+                     if any(row)] if book is not None and title in book.sheetnames else [])
+            rows[title] = len(set(keys))
+            doubled += len(keys) - len(set(keys))
+        return {
+            "cases approved by mail": f"{approved} of {accounts}",
+            "sheet rows billing / offboarding / planner": "{Billing} / {Offboarding} / {Planner}".format(**rows),
+            "sheet rows expected": f"{2 * accounts} / {accounts} / {accounts}",
+            "sheet rows doubled": doubled,
+        }
+
     def keep_logs_if(self, counts: dict[str, object], requesters: set[str], keep: str) -> None:
         """Something doubled, lost or left: the daemons' logs are copied out before the folder goes."""
         off = (counts["cases"] != len(requesters) or counts["doubled answers (new Message-ID)"]
-               or counts["set aside"] or counts["INBOX left"] or counts["mails received"] != len(requesters))
+               or counts["set aside"] or counts["INBOX left"] or counts["requesters never answered"]
+               or counts.get("sheet rows doubled")
+               or counts.get("sheet rows billing / offboarding / planner", "") != counts.get("sheet rows expected", ""))
         if off and keep:
             import shutil
 
@@ -181,25 +263,37 @@ def wait_settled(world: World, seconds: float) -> float:
 
 
 def kill_loop(args, rng: random.Random) -> dict[str, object]:
-    mails, requesters = backlog(args.mails, rng)
+    accounts, contacts = accounts_csv(args.accounts)
+    mails, requesters, requests = backlog(args.mails, rng, contacts)
+    # The backlog, then each staff round (decide, then each approval step) once the round
+    # before it has settled: each round's mails are in the inbox while the daemon is killed.
+    rounds = [mails, [staff_mail("amy", requests[c], f"Re: Ending our contract ({contacts[c]})",
+                                 "#reason price: too expensive\n#cancel SEO, PPC") for c in sorted(requests)]]
+    rounds += [[staff_mail(who, requests[c], f"Re: Ending our contract ({contacts[c]}, {role})", "#approve")
+                for c in sorted(requests)] for role, who in APPROVERS]
+    kills_per_round = [args.kills - (len(rounds) - 1) * (args.kills // (2 * (len(rounds) - 1)))]
+    kills_per_round += [args.kills // (2 * (len(rounds) - 1))] * (len(rounds) - 1)
     with tempfile.TemporaryDirectory(prefix="cd-proof-a-") as tmp:
         world = World(Path(tmp), args.postgres)
         try:
-            for raw in mails:
-                world.user.append(raw)
-            daemon, kills = world.start("a"), 0
-            while kills < args.kills:
-                world.wait_for_log("a", "canceldesk is watching", seen=kills)  # killed at work, not while importing
-                time.sleep(rng.uniform(0.2, 2.0))
-                daemon.send_signal(signal.SIGKILL)
-                daemon.wait()
-                kills += 1
-                daemon = world.start("a")
-            # Entries cut off mid-send wait out their lease (3 minutes) before they go again.
-            drained = wait_settled(world, args.settle_seconds)
+            world.import_accounts(accounts)
+            daemon, kills, drained = world.start("a"), 0, 0.0
+            for round_mails, round_kills in zip(rounds, kills_per_round):
+                for raw in round_mails:
+                    world.user.append(raw)
+                for _ in range(round_kills):
+                    # Killed at work, not while importing.
+                    world.wait_for_log("a", "canceldesk is watching", seen=kills)
+                    time.sleep(rng.uniform(0.2, 2.0))
+                    daemon.send_signal(signal.SIGKILL)
+                    daemon.wait()
+                    kills += 1
+                    daemon = world.start("a")
+                # Entries cut off mid-send wait out their lease (3 minutes) before they go again.
+                drained = wait_settled(world, args.settle_seconds)
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
-            counts = world.counts(requesters)
+            counts = {**world.counts(requesters), **world.sheet_counts(len(requests))}
             world.keep_logs_if(counts, requesters, args.keep_logs)
             return {"SIGKILLs": kills, **counts, "drain after the last kill (s)": round(drained)}
         finally:
@@ -210,7 +304,7 @@ def kill_loop(args, rng: random.Random) -> dict[str, object]:
 
 
 def two_daemons(args, rng: random.Random) -> dict[str, object]:
-    mails, requesters = backlog(args.mails, rng)
+    mails, requesters, _ = backlog(args.mails, rng)
     with tempfile.TemporaryDirectory(prefix="cd-proof-b-") as tmp:
         world = World(Path(tmp), args.postgres)
         try:
@@ -303,6 +397,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mails", type=int, default=500)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--accounts", type=int, default=40,
+                        help="(a): contacts on file whose requests staff decide and approve by mail")
     parser.add_argument("--parsers-seconds", type=float, default=600)
     parser.add_argument("--settle-seconds", type=float, default=300, help="bound on each drain")
     parser.add_argument("--postgres", default=DEFAULT_PG)
