@@ -177,6 +177,7 @@ def _values(desk, case: Case, subject: str) -> dict:
         "call_start": call_start,
         "call_time": format_local(call_start, zone),
         "ended": [{"service": s, "day": day} for s in services],
+        "continuing": summary["kept"],
         "offer": desk.config.winback.offer_for("price"),
         "reason": "price",
         "closed_on": day,

@@ -90,6 +90,15 @@ def final_days(session: Session, case: Case) -> dict[str, date]:
     return days
 
 
+def continuing_services(session: Session, case: Case) -> list[str]:
+    """The account's services this case does not end (kept, paused, changed, or never part of
+    it); none when it ends all of them or names no service."""
+    ended = {service.lower() for service in final_days(session, case)}
+    if not ended or "all services" in ended:
+        return []
+    return [service for service in services_of(case) if service.lower() not in ended]
+
+
 def resume_day(session: Session, case: Case) -> date | None:
     """The day a pause ends: the latest 'pause until' decision, else the requested day."""
     days = [d.day for d in decisions_of(session, case) if d.decision == PAUSE and d.day is not None]

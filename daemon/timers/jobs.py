@@ -108,11 +108,7 @@ def closure(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
     elif case.state != State.CLOSED:
         return f"nothing to do: the case is {_words(case.state)}"
     case.closed_at = case.closed_at or desk.clock.now()
-    context = {
-        **_customer_context(desk, case),
-        "ended": [{"service": s, "day": d.isoformat()} for s, d in sorted(decisions.final_days(session, case).items())],
-    }
-    letter(desk, session, case, timer, "closure_confirmation", [case.requester], context)
+    letter(desk, session, case, timer, "closure_confirmation", [case.requester], _closed_context(desk, session, case))
     return f"closed; confirmation sent to {case.requester}"
 
 
@@ -129,7 +125,7 @@ def winback(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
         return f"nothing to do: the case is {_words(case.state)}"
     if case.winback_stopped_at is not None:
         return "nothing to do: the customer asked us to stop"
-    offer = winback_letter(desk, session, case, timer, _customer_context(desk, case))
+    offer = winback_letter(desk, session, case, timer, _closed_context(desk, session, case))
     return f"letter {timer.seq + 1} sent to {case.requester} offering {offer}"
 
 
@@ -161,7 +157,7 @@ def pause_resume(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
 def _after_closure_mail(desk: Desk, session: Session, case: Case, timer: Timer, template: str) -> str:
     if case.state != State.CLOSED:
         return f"nothing to do: the case is {_words(case.state)}"
-    letter(desk, session, case, timer, template, [case.requester], _customer_context(desk, case))
+    letter(desk, session, case, timer, template, [case.requester], _closed_context(desk, session, case))
     return f"sent to {case.requester}"
 
 
@@ -218,6 +214,18 @@ def _approval_context(desk: Desk, case: Case, timer: Timer, step: ApprovalStep) 
 
 def _customer_context(desk: Desk, case: Case) -> dict:
     return {**case_context(desk, case), "company": desk.config.desk.company}
+
+
+def _closed_context(desk: Desk, session: Session, case: Case) -> dict:
+    """What the mails after the final day say ended, and what goes on: a customer who kept
+    some services is still a customer, and is neither told that everything ended nor
+    asked to come back."""
+    ended = decisions.final_days(session, case)
+    return {
+        **_customer_context(desk, case),
+        "ended": [{"service": s, "day": d.isoformat()} for s, d in sorted(ended.items())],
+        "continuing": decisions.continuing_services(session, case),
+    }
 
 
 def _account_manager(desk: Desk, case: Case) -> list[str]:

@@ -187,6 +187,12 @@ def test_every_customer_mail_is_written_in_the_customers_language(tmp_path, lang
             assert _day(day, language) in text_of(closure)
             assert len(found["thank_you"]) == len(found["feedback_request"]) == len(found["winback_1"]) == 1
             assert len(found["winback"]) == 1
+            # Acme keeps Social and Content: the mails after the final day say they go on,
+            # and the letters offer back what ended.
+            for name in ("closure_confirmation", "thank_you"):
+                assert all(kept in text_of(found[name][0]) for kept in ("Social", "Content")), (name, language)
+            for name in ("feedback_request", "winback_1", "winback"):
+                assert all(service in text_of(found[name][0]) for service in services), (name, language)
         if kind == "pause":
             (reminder,) = found["pause_resume_reminder"]
             assert _day(day, language) in str(reminder["Subject"]) and _day(day, language) in text_of(reminder)

@@ -92,20 +92,48 @@ def test_closure_waits_for_the_checklist_then_thanks_asks_and_writes_twice(desk)
     postponed = fire(desk)
     if postponed[0].outcome.startswith("closure postponed"):
         assert state(desk, ref) == "offboarding"
-        assert mails(desk, to="jane@acme.example", subject="have ended") == []
+        assert mails(desk, to="jane@acme.example", subject="SEO ended") == []
         assert tick_all_items(desk, ref) > 0
         desk.clock.set(pending(desk, ref)[("closure", 1)])
         fire(desk)
     assert state(desk, ref) == "closed"
-    closure = mails(desk, to="jane@acme.example", subject="have ended")
-    assert len(closure) == 1 and "SEO ended on 20 November 2026" in " ".join(text(closure[0]).split())
+    # Acme keeps PPC, Social and Content: what ended is SEO, not the relationship.
+    [closure] = mails(desk, to="jane@acme.example", subject="Confirmed: SEO ended")
+    words = " ".join(text(closure).split())
+    assert "SEO ended on 20 November 2026" in words
+    assert "nothing changes for PPC, Social, Content" in words and "your tools and accounts" not in words
     desk.clock.advance(timedelta(days=200))
     fired = [f.kind for f in fire(desk)]
     assert sorted(fired) == ["feedback_request", "thank_you", "winback", "winback"]
+    [thanks] = mails(desk, to="jane@acme.example", subject="Thank you")
+    assert "go on working with you on PPC, Social, Content" in " ".join(text(thanks).split())
     letters = mails(desk, to="jane@acme.example", subject="offer") + mails(desk, to="jane@acme.example",
                                                                           subject="Still thinking")
     assert len(letters) == 2
+    for letter in letters:
+        words = " ".join(text(letter).split())
+        assert "SEO" in words and "coming back" not in words and "former account team" not in words
     assert fire(desk) == [] and done_kinds(desk, ref).count("winback") == 2
+
+
+def test_a_customer_who_ends_every_service_is_told_so_and_asked_back(desk):
+    ref = request(desk, body="Please cancel all our services: SEO, PPC, Social and Content.\n")
+    cancel_services(desk, ref, {s: date(2026, 11, 20) for s in ("SEO", "PPC", "Social", "Content")})
+    approve_and_offboard(desk, ref)
+    desk.clock.set(pending(desk, ref)[("closure", 0)])
+    tick_all_items(desk, ref)
+    fire(desk)
+    if state(desk, ref) != "closed":  # the checklist was still open at the first try
+        desk.clock.set(pending(desk, ref)[("closure", 1)])
+        fire(desk)
+    [closure] = mails(desk, to="jane@acme.example", subject="Your services with Agency have ended")
+    words = " ".join(text(closure).split())
+    assert "access for our team to your tools and accounts has been removed" in words
+    assert "nothing changes for" not in words
+    desk.clock.advance(timedelta(days=200))
+    fire(desk)
+    [first] = mails(desk, to="jane@acme.example", subject="offer")
+    assert "ended its services with us" in " ".join(text(first).split())
 
 
 def test_new_york_customer_mail_at_ten_local_on_both_sides_of_the_us_change(tmp_path, database_url):
