@@ -168,3 +168,69 @@ def test_a_request_is_not_a_reply():
 def test_garbage_is_a_calendar_error():
     with pytest.raises(CalendarError):
         parse_reply("this is not a calendar")
+
+
+def icalendar_invite(uid, sequence, start, duration, summary, description, organizer, attendees, method,
+                     location, stamp) -> bytes:
+    """The same invitation built with icalendar's object model: what build_invite must write."""
+    from icalendar import Event, vCalAddress
+
+    def address(person, **params):
+        name, addr = person
+        value = vCalAddress(f"mailto:{addr}")
+        if name:
+            value.params["CN"] = name.replace('"', "")
+        value.params.update(params)
+        return value
+
+    event = Event()
+    for key, value in (("uid", uid), ("sequence", sequence), ("dtstamp", stamp), ("dtstart", start),
+                       ("dtend", start + duration), ("summary", summary), ("description", description)):
+        event.add(key, value)
+    if location:
+        event.add("location", location)
+    event.add("status", "CONFIRMED" if method == "REQUEST" else "CANCELLED")
+    event.add("transp", "OPAQUE")
+    event.add("organizer", address(organizer))
+    for person in attendees:
+        rsvp = {"RSVP": "TRUE"} if method == "REQUEST" else {}
+        event.add("attendee", address(person, CUTYPE="INDIVIDUAL", ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION",
+                                      **rsvp))
+    calendar = Calendar()
+    for key, value in (("prodid", "-//canceldesk//cancellation desk//EN"), ("version", "2.0"),
+                       ("calscale", "GREGORIAN"), ("method", method)):
+        calendar.add(key, value)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+NAMES = ["Ada Customer", "", 'Ada "the boss" Customer', "O'Brien, Siobhán; Procurement", "Jürgen Müller",
+         "山田太郎", "Zoë Ångström-Łukasiewicz and the very long procurement department of Globex Corporation",
+         "plain", "Caret^Name: x"]
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+@pytest.mark.parametrize("location", [None, "Phone, then video; bring the contract"])
+def test_the_invitation_is_written_as_icalendar_writes_it(method, location):
+    from daemon.mail.invite_text import WORDS
+
+    stamp = datetime(2026, 3, 5, 9, 0, tzinfo=timezone.utc)
+    for n, (summary, description) in enumerate(WORDS.values()):
+        summary = summary.format(account=f"Client {NAMES[n % len(NAMES)]} Ltd", company="Agency",
+                                 reference="CX-2026-0042")
+        description = description + "\nA second line with a back\\slash, and" + " a comma," * n
+        attendees = [(name, f"person{i}@example.com") for i, name in enumerate(NAMES)]
+        args = (UID, n, START, timedelta(minutes=30), summary, description, DESK, attendees, method, location, stamp)
+        assert build_invite(*args[:8], method=method, location=location, stamp=stamp) == icalendar_invite(*args)
+
+
+@pytest.mark.parametrize("width", range(60, 80))
+def test_folding_never_splits_a_character_or_an_escape(width):
+    for filler in ("a", "ä", "語", "\\", ","):
+        text = "x" * (width - 12) + filler * 5 + " end"
+        ics = build_invite(UID, 0, START, timedelta(minutes=30), text, text, DESK, [ADA],
+                           stamp=datetime(2026, 3, 5, 9, 0, tzinfo=timezone.utc))
+        assert ics == icalendar_invite(UID, 0, START, timedelta(minutes=30), text, text, DESK, [ADA], "REQUEST", None,
+                                       datetime(2026, 3, 5, 9, 0, tzinfo=timezone.utc))
+        assert all(len(line) <= 75 for line in ics.split(b"\r\n"))
+        assert only_event(ics)[1]["summary"] == text
