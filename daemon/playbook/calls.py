@@ -248,10 +248,15 @@ def _invite_everyone(
     case_values = effects.case_context(desk, case)
     attendees = [(case_values["customer_name"], customer)] + [("", a) for a in team]
     template = "call_invite" if method == "REQUEST" else "call_cancelled"
+    # The entry in each calendar speaks its reader's language (the same UID for all); the
+    # calendar is otherwise the same for everyone, so it is written once per language.
+    calendars: dict[str, bytes] = {}
     for address in [customer, *team]:
         to_customer = address == customer
-        # The entry in each calendar speaks its reader's language (the same UID for all).
-        ics = _ics(desk, case, call, method, attendees, mailer.language_for(desk, case, address))
+        language = mailer.language_for(desk, case, address)
+        ics = calendars.get(language)
+        if ics is None:
+            ics = calendars[language] = _ics(desk, case, call, method, attendees, language)
         context = {
             **(case_values if to_customer else effects.staff_view(desk, case_values, address)),
             "to_customer": to_customer,
