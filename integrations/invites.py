@@ -10,6 +10,8 @@ Named `invites`, not `calendar`, so it never shadows the standard library module
 
 from __future__ import annotations
 
+import secrets
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -178,8 +180,24 @@ def attach_invite(msg: EmailMessage, ics: bytes, method: Method) -> None:
     """
     # The email package writes method="REQUEST" (quoted): the same value to any MIME
     # parser as Google's unquoted method=REQUEST.
-    _body_part(msg).add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method})
+    body = _body_part(msg)
+    # Boundaries chosen here, known not to occur in the text: left to the generator, each
+    # is checked with a regular expression compiled anew for every mail.
+    texts = [ics.decode("utf-8"), *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
+    if body.get_content_type() != "multipart/alternative":
+        body.make_alternative(boundary=_boundary(texts))
+    body.add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method})
+    if msg.get_content_type() != "multipart/mixed":
+        msg.make_mixed(boundary=_boundary(texts))
     msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics", params={"name": "invite.ics"})
+
+
+def _boundary(texts: list[str]) -> str:
+    """A boundary in the email package's own form that occurs in none of `texts`."""
+    while True:
+        boundary = "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
+        if not any(boundary in text for text in texts):
+            return boundary
 
 
 def _body_part(msg: EmailMessage) -> EmailMessage:

@@ -9,13 +9,15 @@ leads back to the case (`cancel+TOKEN@domain`), and `Auto-Submitted` (RFC 3834) 
 from __future__ import annotations
 
 import functools
+import io
 import re
 import secrets
 import sys
 from datetime import datetime
+from email.generator import BytesGenerator
 from email.headerregistry import Address, HeaderRegistry
-from email.message import EmailMessage
-from email.policy import EmailPolicy
+from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime, make_msgid
 
 from daemon.config import DeskConfig
@@ -178,6 +180,85 @@ def _boundary(*parts: str) -> str:
         boundary = "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
         if not any(boundary in part for part in parts):
             return boundary
+
+
+def to_bytes(msg: Message, policy: Policy | None = None) -> bytes:
+    """`msg.as_bytes(policy=policy)`, the same bytes, without the generator's machinery.
+
+    The stdlib's generator clones its policy and itself for every part, and looks up
+    each part's type and parameters several times over; for the mail the desk writes
+    (text parts, multiparts with their boundary set) this writes the same headers,
+    boundaries and lines directly. Any other kind of part (message/*, multipart/signed,
+    a multipart without a boundary, a preamble or epilogue, 8-bit data under a 7-bit
+    policy) is written by the generator itself, so the output never differs.
+    """
+    chosen = policy or msg.policy
+    if not isinstance(chosen, EmailPolicy):
+        return msg.as_bytes(policy=chosen)
+    out: list[bytes] = []
+    _write_part(msg, chosen, out)
+    return b"".join(out)
+
+
+# How the generator splits a body into lines (email.generator.NLCRE).
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def _write_part(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
+    payload = msg._payload  # type: ignore[attr-defined]  # what the generator itself reads
+    content_type = msg.get_content_type()
+    maintype = content_type.partition("/")[0]
+    if maintype == "multipart":
+        boundary = msg.get_boundary() if isinstance(payload, list) and payload else None
+        if not boundary or content_type == "multipart/signed" or msg.preamble is not None or msg.epilogue is not None:
+            out.append(_generated(msg, policy))
+            return
+        _write_headers(msg, policy, out)
+        linesep = policy.linesep.encode("ascii")
+        dash = b"--" + boundary.encode("ascii")
+        for n, part in enumerate(payload):
+            out.append((linesep if n else b"") + dash + linesep)
+            _write_part(part, policy, out)
+        out.append(linesep + dash + b"--" + linesep)
+        return
+    if maintype == "message" or not (payload is None or isinstance(payload, str)):
+        out.append(_generated(msg, policy))
+        return
+    if payload and _has_surrogates(payload) and policy.cte_type == "7bit":
+        out.append(_generated(msg, policy))  # re-encoded by the generator
+        return
+    _write_headers(msg, policy, out)
+    if payload:
+        lines = _NEWLINES.split(payload)
+        if not lines[-1]:
+            lines.pop()  # a trailing line break: the generator writes none after it
+            body = policy.linesep.join(lines) + policy.linesep
+        else:
+            body = policy.linesep.join(lines)
+        out.append(body.encode("ascii", "surrogateescape"))
+
+
+def _has_surrogates(text: str) -> bool:
+    # Bytes that were not text, carried as lone surrogates (email.utils._has_surrogates).
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _write_headers(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
+    fold = policy.fold_binary
+    out.extend(fold(name, value) for name, value in msg._headers)  # type: ignore[attr-defined]
+    out.append(policy.linesep.encode("ascii"))
+
+
+def _generated(msg: Message, policy: EmailPolicy) -> bytes:
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(msg)
+    return buffer.getvalue()
 
 
 class Thread:

@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.db import transaction
-from daemon.mail.compose import SMTP_POLICY
+from daemon.mail.compose import SMTP_POLICY, to_bytes
 from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
 from integrations.backoff import exponential
 from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
@@ -144,7 +144,7 @@ def enqueue_mail(
         session,
         kind=MAIL,
         dedupe_key=dedupe_key,
-        payload=bytes(msg),
+        payload=to_bytes(msg),
         now=now,
         case_id=case_id,
         recipient=recipient.lower(),

@@ -55,7 +55,10 @@ def both_ways(monkeypatch, make) -> tuple[bytes, bytes]:
     """Our bytes and the stock policy's, the Subject aside: ours folds it between words
     with the first word on the first line, where the stock policy may break right after
     'Subject:' (a reader unfolding it sees a leading space). Both say the same subject."""
-    ours = bytes(make())
+    composed = make()
+    ours = bytes(composed)
+    assert composing.to_bytes(composed) == ours  # the outbox's shortcut writes what the generator writes
+    assert composing.to_bytes(composed, composing.SMTP_POLICY) == composed.as_bytes(policy=composing.SMTP_POLICY)
     monkeypatch.setattr(composing, "POLICY", policy.default)
     stock = bytes(make())
     monkeypatch.undo()
@@ -130,3 +133,37 @@ def test_every_template_composes_as_the_default_policy_writes_it(monkeypatch, sa
         monkeypatch.setattr(composing, "make_msgid", lambda **_: "<179608928672.9238.1157@agency.example>")
 
 
+
+
+def invitation(method: str) -> EmailMessage:
+    from datetime import timedelta
+
+    from integrations.invites import attach_invite, build_invite
+
+    renderer = Renderer()
+    rendered = renderer.render("call_invite", sample_context(renderer, "call_invite", DESK))
+    msg = compose(DESK, rendered, ["Jürgen Müller <juergen@beispiel.example>"], now=START, case_reference="CX-2026-0007")
+    ics = build_invite("call-k7Qp2@agency.example", 1, START, timedelta(minutes=30), "Kündigung, Gespräch",
+                       "Ein kurzes Gespräch; mehr nicht.", ("Desk", "cancel@agency.example"),
+                       [("Jürgen Müller", "juergen@beispiel.example"), ("", "sam@agency.example")],
+                       method=method, stamp=START)
+    attach_invite(msg, ics, method)
+    return msg
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+@pytest.mark.parametrize("write_policy", [None, composing.SMTP_POLICY, policy.default, policy.SMTP, policy.SMTPUTF8])
+def test_to_bytes_writes_what_the_generator_writes(write_policy, method):
+    msg = invitation(method)
+    assert composing.to_bytes(msg, write_policy) == msg.as_bytes(policy=write_policy)
+    # A message read back (the relay's view of a queued mail) and parts the shortcut leaves
+    # to the generator: a forwarded message, a preamble, 8-bit text under a 7-bit policy.
+    parsed = BytesParser(policy=composing.SMTP_POLICY).parsebytes(bytes(msg))
+    assert composing.to_bytes(parsed, write_policy) == parsed.as_bytes(policy=write_policy)
+    outer = EmailMessage(policy=composing.POLICY)
+    outer["Subject"] = "Fwd"
+    outer.set_content("see below\n")
+    outer.add_attachment(msg)
+    outer.preamble = "This is a MIME message.\n"
+    for seven_bit in (None, policy.default.clone(cte_type="7bit")):
+        assert composing.to_bytes(outer, seven_bit) == outer.as_bytes(policy=seven_bit)
