@@ -141,9 +141,15 @@ def _attendee(person: Person, method: Method) -> str:
 def _fold(line: str) -> str:
     """Fold at 75 octets (RFC 5545 3.1), never inside a UTF-8 sequence or right after a
     backslash or caret (some clients do not join an escape split across lines)."""
-    if len(line) < 75 and line.isascii():
-        return line
     pieces: list[str] = []
+    if line.isascii():  # one octet a character: cut in slices of 74
+        start = 0
+        while len(line) - start > 74:
+            end = start + 74 - (line[start + 73] in "\\^")
+            pieces.append(line[start:end])
+            start = end
+        pieces.append(line[start:])
+        return "\r\n ".join(pieces)
     current: list[str] = []
     size = 0
     for char in line:
