@@ -184,18 +184,54 @@ def attach_invite(msg: EmailMessage, ics: bytes, method: Method) -> None:
     METHOD. Some clients look only at attachments, hence the invite.ics copy; it is
     `application/ics`, not text/calendar, so that Outlook does not show two invitations.
     """
-    # The email package writes method="REQUEST" (quoted): the same value to any MIME
-    # parser as Google's unquoted method=REQUEST.
-    body = _body_part(msg)
-    # Boundaries chosen here, known not to occur in the text: left to the generator, each
-    # is checked with a regular expression compiled anew for every mail.
-    texts = [ics.decode("utf-8"), *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
-    if body.get_content_type() != "multipart/alternative":
-        body.make_alternative(boundary=_boundary(texts))
-    body.add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method})
-    if msg.get_content_type() != "multipart/mixed":
-        msg.make_mixed(boundary=_boundary(texts))
-    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics", params={"name": "invite.ics"})
+    Invitation(ics, method).attach(msg)
+
+
+class Invitation:
+    """One calendar object on its way into several mails (everyone invited to a call).
+
+    The two parts it adds to a mail are the same in every copy: they are made once, at
+    the first mail, and the same part objects go into each further mail; nothing changes
+    a part once made (the mail is written to bytes and dropped).
+    """
+
+    def __init__(self, ics: bytes, method: Method) -> None:
+        self.ics = ics
+        self.method = method
+        self.text = ics.decode("utf-8")
+        self._made: list[tuple[str, type, object, EmailMessage]] = []
+
+    def attach(self, msg: EmailMessage) -> None:
+        """`attach_invite`: the structure it documents, `msg` changed in place."""
+        body = _body_part(msg)
+        # Boundaries chosen here, known not to occur in the text: left to the generator, each
+        # is checked with a regular expression compiled anew for every mail.
+        texts = [self.text, *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
+        if body.get_content_type() != "multipart/alternative":
+            body.make_alternative(boundary=_boundary(texts))
+        body.attach(self._part("calendar", body))
+        if msg.get_content_type() != "multipart/mixed":
+            msg.make_mixed(boundary=_boundary(texts))
+        msg.attach(self._part("attachment", msg))
+
+    def _part(self, role: str, parent: EmailMessage) -> EmailMessage:
+        # As add_alternative and add_attachment make it: a part of the parent's own class
+        # and policy (an EmailMessage part carries its own MIME-Version, too).
+        kind, policy = type(parent), parent.policy
+        for made_role, made_kind, made_policy, part in self._made:
+            if made_role == role and made_kind is kind and made_policy is policy:
+                return part
+        part = kind(policy=policy)
+        if role == "calendar":
+            # The email package writes method="REQUEST" (quoted): the same value to any MIME
+            # parser as Google's unquoted method=REQUEST.
+            part.set_content(self.text, subtype="calendar", params={"method": self.method})
+        else:
+            part.set_content(
+                self.ics, maintype="application", subtype="ics", filename="invite.ics", params={"name": "invite.ics"}
+            )
+        self._made.append((role, kind, policy, part))
+        return part
 
 
 def _boundary(texts: list[str]) -> str:

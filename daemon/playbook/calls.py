@@ -12,7 +12,6 @@ offer: a customer who declines keeps their request, and the case goes on without
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from daemon.mail import mailer
 from daemon.mail.invite_text import invite_words
 from daemon.models import CallInvite, Case, InviteStatus, OutboxEntry, OutboxStatus
 from daemon.playbook import decisions
-from integrations.invites import CalendarError, Method, attach_invite, build_invite, parse_reply
+from integrations.invites import CalendarError, Invitation, Method, build_invite, parse_reply
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 from parsers.references import make_reply_address
 
@@ -249,14 +248,14 @@ def _invite_everyone(
     attendees = [(case_values["customer_name"], customer)] + [("", a) for a in team]
     template = "call_invite" if method == "REQUEST" else "call_cancelled"
     # The entry in each calendar speaks its reader's language (the same UID for all); the
-    # calendar is otherwise the same for everyone, so it is written once per language.
-    calendars: dict[str, bytes] = {}
+    # calendar is otherwise the same for everyone, so it is made once per language.
+    invitations: dict[str, Invitation] = {}
     for address in [customer, *team]:
         to_customer = address == customer
         language = mailer.language_for(desk, case, address)
-        ics = calendars.get(language)
-        if ics is None:
-            ics = calendars[language] = _ics(desk, case, call, method, attendees, language)
+        invitation = invitations.get(language)
+        if invitation is None:
+            invitation = invitations[language] = Invitation(_ics(desk, case, call, method, attendees, language), method)
         context = {
             **(case_values if to_customer else effects.staff_view(desk, case_values, address)),
             "to_customer": to_customer,
@@ -274,7 +273,7 @@ def _invite_everyone(
             context,
             dedupe=f"call:{call.sequence}:{address}",
             not_before=not_before,
-            decorate=functools.partial(attach_invite, ics=ics, method=method),
+            decorate=invitation.attach,
         )
 
 

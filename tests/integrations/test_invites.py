@@ -234,3 +234,41 @@ def test_folding_never_splits_a_character_or_an_escape(width):
                                        datetime(2026, 3, 5, 9, 0, tzinfo=timezone.utc))
         assert all(len(line) <= 75 for line in ics.split(b"\r\n"))
         assert only_event(ics)[1]["summary"] == text
+
+
+def stdlib_attach(msg: EmailMessage, ics: bytes, method: str, boundaries) -> None:
+    """The invitation added with the email package's own add_alternative and add_attachment."""
+    body = msg if msg.get_content_type() != "multipart/mixed" else next(msg.iter_parts())
+    if body.get_content_type() != "multipart/alternative":
+        body.make_alternative(boundary=next(boundaries))
+    body.add_alternative(ics.decode(), subtype="calendar", params={"method": method})
+    if msg.get_content_type() != "multipart/mixed":
+        msg.make_mixed(boundary=next(boundaries))
+    msg.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics", params={"name": "invite.ics"})
+
+
+@pytest.mark.parametrize("shape", ["plain", "html", "mixed"])
+def test_one_invitation_in_many_mails_writes_what_the_email_package_writes(monkeypatch, shape):
+    from daemon.mail.compose import POLICY, to_bytes
+    from integrations import invites
+
+    def mail_for(n: int) -> EmailMessage:
+        msg = EmailMessage(policy=POLICY)
+        msg["To"] = f"person{n}@example.com"
+        msg.set_content(f"Please accept the invitation, reader {n}: Grüße.\n")
+        if shape == "html":
+            msg.add_alternative(f"<p>Reader {n}</p>", subtype="html")
+            msg.set_boundary("===============0000000000000000001==")
+        if shape == "mixed":
+            msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="terms.pdf")
+            msg.set_boundary("===============0000000000000000001==")
+        return msg
+
+    invitation = invites.Invitation(invite(), "REQUEST")
+    for n in range(3):
+        boundaries = [f"==============={n}{k:018d}==" for k in range(2)]
+        monkeypatch.setattr(invites, "_boundary", lambda _texts, left=iter(boundaries): next(left))
+        ours, theirs = mail_for(n), mail_for(n)
+        invitation.attach(ours)
+        stdlib_attach(theirs, invite(), "REQUEST", iter(boundaries))
+        assert to_bytes(ours) == bytes(ours) == bytes(theirs)
