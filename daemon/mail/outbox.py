@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -49,6 +49,8 @@ MAIL = "mail"
 # How long a claimed entry is left to the process sending it: well above one SMTP
 # conversation's timeout, short enough that a crash delays the mail only a little.
 SENDING_LEASE = timedelta(minutes=3)
+# Entries claimed in one transaction: a claim per entry would cost a commit per mail.
+CLAIM_BATCH = 50
 
 
 class TransientEffectError(Exception):
@@ -207,9 +209,10 @@ class Dispatcher:
                 # A session that makes its work durable only when it ends (a file outbox's
                 # one fsync of the folder) has its entries recorded as sent after that.
                 later = handed if getattr(handle, "durable_at_exit", False) else None
-                outcomes.update(
-                    self._deliver_one(entry_id, handle, later) for entry_id in entry_ids if not self._stop.is_set()
-                )
+                for start in range(0, len(entry_ids), CLAIM_BATCH):
+                    if self._stop.is_set():
+                        break
+                    outcomes.update(self._deliver_batch(entry_ids[start : start + CLAIM_BATCH], handle, later))
             if handed:
                 outcomes["sent"] += self._finish_sent(handed)
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
@@ -232,25 +235,39 @@ class Dispatcher:
                 grouped.setdefault(kind, []).append(entry_id)
             return grouped
 
-    def _deliver_one(self, entry_id: int, handle: Handler, handed: list[OutboxEntry] | None = None) -> str:
-        """Claim, carry out and record one entry; with `handed`, a success is only listed
+    def _deliver_batch(self, entry_ids: list[int], handle: Handler, handed: list[OutboxEntry] | None) -> Iterator[str]:
+        """Claim the entries in one transaction, then carry out and record each in turn."""
+        claimed, lease = self._claim(entry_ids)
+        yield from ["taken"] * (len(entry_ids) - len(claimed))  # sent meanwhile, or another process holds them
+        waiting = deque(claimed)
+        while waiting:
+            if self._stop.is_set():
+                self._release(list(waiting), lease)
+                return
+            if lease - self._clock.now() < SENDING_LEASE * 2 / 3:
+                # Each entry starts with most of a lease left, however long the ones before took.
+                held, lease = self._renew(list(waiting), lease)
+                waiting = deque(held)
+                if not waiting:
+                    return
+            yield self._deliver_claimed(waiting.popleft(), handle, handed)
+
+    def _deliver_claimed(self, entry: OutboxEntry, handle: Handler, handed: list[OutboxEntry] | None) -> str:
+        """Carry out and record one claimed entry; with `handed`, a success is only listed
         there, to be recorded as sent by `_finish_sent` once the session has ended."""
-        entry = self._claim(entry_id)
-        if entry is None:
-            return "taken"  # sent meanwhile, or another process holds its lease
         try:
             handle(entry)
         except PermanentEffectError as exc:
-            return self._finish(entry_id, OutboxStatus.FAILED, str(exc))
+            return self._finish(entry.id, OutboxStatus.FAILED, str(exc))
         except RetryUntilDelivered as exc:
-            return self._retry(entry_id, entry.attempts, str(exc), loud=True)
+            return self._retry(entry.id, entry.attempts, str(exc), loud=True)
         except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
-            log.warning("outbox #%s (%s %s): %s", entry_id, entry.kind, entry.message_id or entry.dedupe_key, exc)
-            return self._retry_or_fail(entry_id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
+            log.warning("outbox #%s (%s %s): %s", entry.id, entry.kind, entry.message_id or entry.dedupe_key, exc)
+            return self._retry_or_fail(entry.id, entry.attempts, f"{exc.__class__.__name__}: {exc}")
         if handed is not None:
             handed.append(entry)
             return "handed"
-        return self._finish(entry_id, OutboxStatus.SENT, "")
+        return self._finish(entry.id, OutboxStatus.SENT, "")
 
     def _finish_sent(self, entries: list[OutboxEntry]) -> int:
         """Record many entries as sent in one transaction (still under their leases)."""
@@ -266,30 +283,74 @@ class Dispatcher:
             log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
         return len(entries)
 
-    def _claim(self, entry_id: int) -> OutboxEntry | None:
-        """Mark the entry `sending` under a lease, if it is still due and nobody else has it.
+    def _claim(self, entry_ids: list[int]) -> tuple[list[OutboxEntry], datetime]:
+        """Mark the entries `sending` under one lease, those still due that nobody else has.
 
         The lease is `not_before`: another process (or this one after a crash) takes a
         `sending` entry again only once the lease has run out, which is the one window
-        where a mail can go out twice.
+        where a mail can go out twice. Returns the claimed entries, in the order asked
+        for, and the lease's end.
         """
         now = self._clock.now()
+        lease = now + SENDING_LEASE
         with transaction(self._factory) as session:
-            entry = session.scalars(
+            found = session.scalars(
                 select(OutboxEntry)
                 .where(
-                    OutboxEntry.id == entry_id,
+                    OutboxEntry.id.in_(entry_ids),
                     OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                     OutboxEntry.not_before <= now,
                 )
                 .with_for_update(skip_locked=True)
-            ).first()
-            if entry is None:
-                return None
-            entry.status = OutboxStatus.SENDING
-            entry.attempts += 1
-            entry.not_before = now + SENDING_LEASE
-            return entry
+            ).all()
+            for entry in found:
+                entry.status = OutboxStatus.SENDING
+                entry.attempts += 1
+                entry.not_before = lease
+        by_id = {entry.id: entry for entry in found}
+        return [by_id[i] for i in entry_ids if i in by_id], lease
+
+    def _renew(self, entries: list[OutboxEntry], lease: datetime) -> tuple[list[OutboxEntry], datetime]:
+        """A fresh lease for entries still held under `lease`; those no longer held are dropped."""
+        renewed = self._clock.now() + SENDING_LEASE
+        ids = [e.id for e in entries]
+        with transaction(self._factory) as session:
+            session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id.in_(ids),
+                    OutboxEntry.status == OutboxStatus.SENDING,
+                    OutboxEntry.not_before == lease,
+                )
+                .values(not_before=renewed)
+                .execution_options(synchronize_session=False)
+            )
+            held = set(
+                session.scalars(
+                    select(OutboxEntry.id).where(
+                        OutboxEntry.id.in_(ids),
+                        OutboxEntry.status == OutboxStatus.SENDING,
+                        OutboxEntry.not_before == renewed,
+                    )
+                )
+            )
+        for entry in entries:
+            entry.not_before = renewed
+        return [e for e in entries if e.id in held], renewed
+
+    def _release(self, entries: list[OutboxEntry], lease: datetime) -> None:
+        """Entries claimed but not tried (the desk is stopping): due again, as if never claimed."""
+        with transaction(self._factory) as session:
+            session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id.in_([e.id for e in entries]),
+                    OutboxEntry.status == OutboxStatus.SENDING,
+                    OutboxEntry.not_before == lease,
+                )
+                .values(status=OutboxStatus.PENDING, attempts=OutboxEntry.attempts - 1, not_before=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
 
     def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
         if attempts >= self._max_attempts:

@@ -304,3 +304,38 @@ def test_an_operator_lists_the_outbox_and_sends_a_failed_mail_again(desk, smtp_s
     acks = {key: count for key, count in received_counts(smtp_server).items() if key.startswith("<ack-")}
     assert acks == {f"<ack-{n}@agency.example>": 1 for n in (1, 2, 3)}   # beside whatever else `run` sends
     assert set(statuses(desk).values()) == {OutboxStatus.SENT}
+
+
+def test_a_long_pass_renews_the_lease_of_the_entries_it_still_holds(desk):
+    """Claimed together, sent one after the other: however long the first ones take, each
+    later entry starts with most of a lease left, so no other process takes it meanwhile."""
+    sent, leases = [], []
+
+    def slow(entry):
+        sent.append(entry.message_id)
+        leases.append(entries(desk)[len(sent)].not_before - desk.clock.now())
+        desk.clock.advance(outbox.SENDING_LEASE / 2)  # a slow relay
+
+    desk.dispatcher.register(outbox.MAIL, slow)
+    enqueue_acks(desk, 4)
+
+    assert desk.dispatcher.deliver_due().sent == 4
+    assert len(sent) == 4 and all(left > outbox.SENDING_LEASE * 2 / 3 for left in leases)
+    assert {e.attempts for e in entries(desk).values()} == {1}
+
+
+def test_a_stop_in_the_middle_of_a_pass_leaves_the_rest_due_and_untried(desk):
+    sent = []
+
+    def then_stop(entry):
+        sent.append(entry.message_id)
+        desk.stopping.set()
+
+    desk.dispatcher = outbox.Dispatcher(desk.factory, desk.clock, max_attempts=5, retry_after=RETRY_AFTER,
+                                        stop=desk.stopping)
+    desk.dispatcher.register(outbox.MAIL, then_stop)
+    enqueue_acks(desk, 3)
+
+    assert desk.dispatcher.deliver_due().sent == 1
+    rest = {n: (e.status, e.attempts, e.not_before <= desk.clock.now()) for n, e in entries(desk).items() if n > 1}
+    assert rest == {2: (OutboxStatus.PENDING, 0, True), 3: (OutboxStatus.PENDING, 0, True)}
