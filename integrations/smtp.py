@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
@@ -71,7 +72,11 @@ class MailSender(Protocol):
     """
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
-        """Deliver `msg`; the envelope defaults to the message's own headers."""
+        """Deliver `msg`; the envelope defaults to the message's own headers.
+
+        A sender (or session) may also offer `send_raw(raw)`: the same for a message
+        already written out as bytes, e.g. an outbox entry's payload.
+        """
 
 
 def envelope(
@@ -384,25 +389,51 @@ class FileSender:
         self._lock = threading.Lock()
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
+        self._write(msg, from_addr, to_addrs, written=None)
+
+    def send_raw(self, raw: bytes) -> None:
+        """`send` for a message already written out with LF line ends (an outbox payload)."""
+        self._write_raw(raw, written=None)
+
+    def _write(
+        self, msg: EmailMessage, from_addr: str | None, to_addrs: Sequence[str] | None, written: set[str] | None
+    ) -> bool:
         message_id = msg["Message-ID"]
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
         sender, recipients = envelope(msg, from_addr, to_addrs)
-        self._write(msg, sender, recipients, file_key(str(message_id)), written=None)
+        return self._write_file(
+            str(message_id), sender, recipients, lambda: without_bcc(msg).as_bytes(policy=SMTP_POLICY), written
+        )
 
-    def _write(self, msg: EmailMessage, sender: str, recipients: list[str], key: str, written: set[str] | None) -> bool:
+    def _write_raw(self, raw: bytes, written: set[str] | None) -> bool:
+        # The bytes as they are, line ends made CRLF: what parsing them and writing the
+        # message again would give, at a fraction of the cost. A Bcc to hide, or a CR of
+        # the message's own, takes that long way instead.
+        headers = BytesHeaderParser(policy=SMTP_POLICY).parsebytes(raw)
+        if b"\r" in raw or "Bcc" in headers or "Resent-Bcc" in headers:
+            return self._write(BytesParser(policy=SMTP_POLICY).parsebytes(raw), None, None, written)
+        message_id = headers["Message-ID"]
+        if not message_id:
+            raise ValueError("FileSender needs a Message-ID to stay idempotent")
+        sender, recipients = envelope(headers)
+        return self._write_file(str(message_id), sender, recipients, lambda: raw.replace(b"\n", b"\r\n"), written)
+
+    def _write_file(
+        self, message_id: str, sender: str, recipients: list[str], data: Callable[[], bytes], written: set[str] | None
+    ) -> bool:
         """Write the file unless it is there; `written` is a session's listing of the folder
         (None: look in the folder itself). The folder's own fsync is the caller's."""
+        key = file_key(message_id)
         with self._lock:
             if (key in written) if written is not None else self.existing(key):
-                log.info("%s already written, not writing it again", msg["Message-ID"])
+                log.info("%s already written, not writing it again", message_id)
                 return False
-            data = _envelope_headers(sender, recipients) + without_bcc(msg).as_bytes(policy=SMTP_POLICY)
             path = self.directory / f"{_timestamp()}-{key}.eml"
-            _write_atomically(path, data, sync_directory=written is None)
+            _write_atomically(path, _envelope_headers(sender, recipients) + data(), sync_directory=written is None)
             if written is not None:
                 written.add(key)
-        log.info("wrote %s to %s", msg["Message-ID"], path.name)
+        log.info("wrote %s to %s", message_id, path.name)
         return True
 
     def probe(self) -> None:
@@ -448,11 +479,10 @@ class FileSession:
         return self
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
-        message_id = msg["Message-ID"]
-        if not message_id:
-            raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        sender, recipients = envelope(msg, from_addr, to_addrs)
-        self._renamed |= self.sender._write(msg, sender, recipients, file_key(str(message_id)), self._written)
+        self._renamed |= self.sender._write(msg, from_addr, to_addrs, self._written)
+
+    def send_raw(self, raw: bytes) -> None:
+        self._renamed |= self.sender._write_raw(raw, self._written)
 
     def __exit__(self, *_exc) -> None:
         if self._renamed:

@@ -167,3 +167,40 @@ def test_to_bytes_writes_what_the_generator_writes(write_policy, method):
     outer.preamble = "This is a MIME message.\n"
     for seven_bit in (None, policy.default.clone(cte_type="7bit")):
         assert composing.to_bytes(outer, seven_bit) == outer.as_bytes(policy=seven_bit)
+
+
+def written_by_file_outbox(folder, raw: bytes, *, parsed: bool) -> bytes:
+    from integrations.smtp import FileSender
+
+    sender = FileSender(folder)
+    if parsed:  # the long way: the payload parsed into a message, and that written out
+        sender.send(BytesParser(policy=composing.SMTP_POLICY).parsebytes(raw))
+    else:
+        sender.send_raw(raw)
+    [path] = folder.glob("*.eml")
+    return path.read_bytes()
+
+
+def test_the_file_outbox_writes_a_payload_as_parsing_and_writing_it_again_would(tmp_path):
+    renderer = Renderer()
+    queued = [composing.to_bytes(invitation(method)) for method in ("REQUEST", "CANCEL")]
+    queued += [composing.to_bytes(compose(DESK, renderer.render(name, sample_context(renderer, name, DESK)),
+                                          ["Hank Scorpio <hank@globex.example>"], now=START,
+                                          case_reference="CX-2026-0007"))
+               for name in renderer.names()]
+    queued += [composing.to_bytes(compose(DESK, RenderedMail(subject, "Hallo,\n\nwir bestätigen.\n", "<p>Hallo</p>"),
+                                          to, now=START, case_reference="CX-2026-0042", case_token="k7Qp2",
+                                          answering=Thread("<orig-77@acme.example>", LONG_CHAIN),
+                                          cc=["amy@agency.example"]))
+               for to in RECIPIENTS for subject in SUBJECTS]
+    for n, raw in enumerate(queued):
+        assert written_by_file_outbox(tmp_path / f"raw{n}", raw, parsed=False) == \
+            written_by_file_outbox(tmp_path / f"parsed{n}", raw, parsed=True), raw[:300]
+
+
+def test_a_payload_with_a_bcc_is_written_without_it(tmp_path):
+    msg = compose(DESK, RenderedMail("Hi", "Text\n", None), ["a@b.example"], now=START)
+    msg["Bcc"] = "hidden@agency.example"
+    written = written_by_file_outbox(tmp_path, composing.to_bytes(msg), parsed=False)
+    assert b"hidden@agency.example" in written.split(b"\r\n", 2)[1]  # the envelope's To line
+    assert b"Bcc" not in written
