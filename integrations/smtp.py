@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
@@ -410,13 +411,18 @@ class FileSender:
         # The bytes as they are, line ends made CRLF: what parsing them and writing the
         # message again would give, at a fraction of the cost. A Bcc to hide, or a CR of
         # the message's own, takes that long way instead.
-        headers = BytesHeaderParser(policy=SMTP_POLICY).parsebytes(raw)
+        # The header texts as they are (compat32) are all the envelope needs when each
+        # address header is a plain list (no encoded words, quotes, comments or groups),
+        # which every address parser reads alike; anything else is parsed as `send` would.
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        if not all(_PLAIN_ADDRESSES.fullmatch(str(v)) for n, v in headers.items() if n.lower() in _ADDRESS_HEADERS):
+            headers = BytesHeaderParser(policy=SMTP_POLICY).parsebytes(raw)
         if b"\r" in raw or "Bcc" in headers or "Resent-Bcc" in headers:
             return self._write(BytesParser(policy=SMTP_POLICY).parsebytes(raw), None, None, written)
         message_id = headers["Message-ID"]
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        sender, recipients = envelope(headers)
+        sender, recipients = envelope(headers)  # type: ignore[arg-type]
         return self._write_file(str(message_id), sender, recipients, lambda: raw.replace(b"\n", b"\r\n"), written)
 
     def _write_file(
@@ -487,6 +493,12 @@ class FileSession:
     def __exit__(self, *_exc) -> None:
         if self._renamed:
             _fsync_directory(self.sender.directory)
+
+
+_ADDRESS_HEADERS = {"sender", "from", "to", "cc", "bcc"}
+_ADDR_SPEC = r"[^\s<>()\[\]\\,;:@\"]+@[^\s<>()\[\]\\,;:@\"]+"
+_MAILBOX = rf"(?:{_ADDR_SPEC}|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.\- ]*<{_ADDR_SPEC}>)"
+_PLAIN_ADDRESSES = re.compile(rf"\s*{_MAILBOX}(?:\s*,\s*{_MAILBOX})*\s*")
 
 
 def _envelope_headers(sender: str, recipients: list[str]) -> bytes:

@@ -192,7 +192,8 @@ def test_the_file_outbox_writes_a_payload_as_parsing_and_writing_it_again_would(
                                           to, now=START, case_reference="CX-2026-0042", case_token="k7Qp2",
                                           answering=Thread("<orig-77@acme.example>", LONG_CHAIN),
                                           cc=["amy@agency.example"]))
-               for to in RECIPIENTS for subject in SUBJECTS]
+               for to in [*RECIPIENTS, [f"Person {n}, Globex <person{n}@globex.example>" for n in range(9)]]
+               for subject in SUBJECTS]
     for n, raw in enumerate(queued):
         assert written_by_file_outbox(tmp_path / f"raw{n}", raw, parsed=False) == \
             written_by_file_outbox(tmp_path / f"parsed{n}", raw, parsed=True), raw[:300]
