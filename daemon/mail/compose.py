@@ -182,6 +182,21 @@ def _boundary(*parts: str) -> str:
             return boundary
 
 
+def header_text(msg: Message, name: str) -> str:
+    """`str(msg[name])` of a Subject or Message-ID header this module wrote, without parsing it.
+
+    A value kept as plain text (ComposePolicy) reads back unchanged once parsed: ASCII, no
+    encoded words, no line breaks. Any other value is parsed, as reading it would.
+    """
+    key = name.lower()
+    for stored_name, value in msg._headers:  # type: ignore[attr-defined]
+        if stored_name.lower() == key:
+            if type(value) is str and key in ("subject", "message-id") and _plain_subject("subject", value):
+                return value
+            return str(msg[name])
+    return str(msg[name])
+
+
 def to_bytes(msg: Message, policy: Policy | None = None) -> bytes:
     """`msg.as_bytes(policy=policy)`, the same bytes, without the generator's machinery.
 

@@ -27,7 +27,7 @@ from daemon import cases
 from daemon.desk import Desk
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import outbox
-from daemon.mail.compose import Thread, compose, parent_chain
+from daemon.mail.compose import Thread, compose, header_text, parent_chain
 from daemon.models import Case, CaseEvent, InboundMessage, OutboxEntry, Timer
 from parsers.headers import parse_ids, parse_message_id
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
@@ -192,8 +192,8 @@ def post(
             "mail_out",
             at=now,
             actor=desk.config.desk.address,
-            summary=f"{template} to {', '.join(to)}: {msg['Subject']}",
-            message_id_out=str(msg["Message-ID"]),
+            summary=f"{template} to {', '.join(to)}: {header_text(msg, 'Subject')}",
+            message_id_out=header_text(msg, "Message-ID"),
         )
     return entry
 

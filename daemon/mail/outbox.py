@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.db import transaction
-from daemon.mail.compose import SMTP_POLICY, to_bytes
+from daemon.mail.compose import SMTP_POLICY, header_text, to_bytes
 from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
 from integrations.backoff import exponential
 from integrations.smtp import PermanentSendError, RelaySetupError, TransientSendError
@@ -150,7 +150,7 @@ def enqueue_mail(
         now=now,
         case_id=case_id,
         recipient=recipient.lower(),
-        message_id=str(msg["Message-ID"]),
+        message_id=header_text(msg, "Message-ID"),
         not_before=not_before,
         answers_recipient=answers_recipient,
     )
