@@ -265,9 +265,18 @@ def _has_surrogates(text: str) -> bool:
 
 
 def _write_headers(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
+    # A one-line ASCII value kept as text is written as `name: value`, which is what the
+    # policy's fold gives it (refold_source "long" leaves a line that fits alone).
     fold = policy.fold_binary
-    out.extend(fold(name, value) for name, value in msg._headers)  # type: ignore[attr-defined]
-    out.append(policy.linesep.encode("ascii"))
+    linesep = policy.linesep
+    stock = getattr(type(policy), "_fold", None) in (getattr(EmailPolicy, "_fold", 0), ComposePolicy._fold)
+    limit = policy.max_line_length if stock and policy.refold_source == "long" else 0
+    for name, value in msg._headers:  # type: ignore[attr-defined]
+        if limit and type(value) is str and name.lower() != "subject" and _verbatim(name, value, limit):
+            out.append(f"{name}: {value}{linesep}".encode("ascii"))
+        else:
+            out.append(fold(name, value))
+    out.append(linesep.encode("ascii"))
 
 
 def _generated(msg: Message, policy: EmailPolicy) -> bytes:
