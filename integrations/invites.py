@@ -208,10 +208,10 @@ class Invitation:
         # is checked with a regular expression compiled anew for every mail.
         texts = [self.text, *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
         if body.get_content_type() != "multipart/alternative":
-            body.make_alternative(boundary=_boundary(texts))
+            _make_multipart(body, "alternative", _boundary(texts))
         body.attach(self._part("calendar", body))
         if msg.get_content_type() != "multipart/mixed":
-            msg.make_mixed(boundary=_boundary(texts))
+            _make_multipart(msg, "mixed", _boundary(texts))
         msg.attach(self._part("attachment", msg))
 
     def _part(self, role: str, parent: EmailMessage) -> EmailMessage:
@@ -232,6 +232,30 @@ class Invitation:
             )
         self._made.append((role, kind, policy, part))
         return part
+
+
+def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
+    """`part.make_alternative(boundary=...)` or `make_mixed`, the same headers and parts.
+
+    The email package sets the bare Content-Type and then parses it again to add the
+    boundary; here the header is written whole. A part that is already multipart (where
+    the package has rules about what may become what) is left to the package.
+    """
+    if part.get_content_maintype() == "multipart":
+        getattr(part, f"make_{subtype}")(boundary=boundary)
+        return
+    headers = part._headers  # type: ignore[attr-defined]  # what the package's own _make_multipart moves
+    content = [(name, value) for name, value in headers if name.lower().startswith("content-")]
+    if content:
+        # The existing content moves into the first subpart.
+        inner = type(part)(policy=part.policy)
+        inner._headers = content  # type: ignore[attr-defined]
+        inner.set_payload(part._payload)  # type: ignore[attr-defined]
+        part.set_payload([inner])
+    else:
+        part.set_payload([])
+    part._headers = [(name, value) for name, value in headers if not name.lower().startswith("content-")]  # type: ignore[attr-defined]
+    part["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
 
 
 def _boundary(texts: list[str]) -> str:
