@@ -26,6 +26,7 @@ from daemon.directory import StaffDirectory
 from daemon.logformat import configure as configure_logging
 from daemon.mail.outbox import MAIL, Dispatcher, MailHandler
 from daemon.mail.rendering import Renderer
+from daemon.mail.style import Style
 from daemon.playbook.offboarding import WEBHOOK, webhook_handler
 from daemon.schema import ConfigError
 from daemon.sheets.sync import SheetSync
@@ -113,7 +114,8 @@ def local_path(config: Config, url: str, scheme: str) -> Path | None:
 def make_renderer(config: Config) -> Renderer:
     """The templates, with `[templates] override_dir` searched before the built-in ones."""
     override = config.path(config.templates.override_dir) if config.templates.override_dir else None
-    return Renderer(override)
+    staff = Style(config.desk.language, config.desk.timezone, config.report.currency)
+    return Renderer(override, staff)
 
 
 def make_sender(config: Config):

@@ -7,9 +7,8 @@ daemon.mail.mailer, which only enqueues: delivery happens after commit.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from daemon.cases.workflow import DomainEvent
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import mailer
 from daemon.mail.compose import Thread
+from daemon.mail.style import Style
 from daemon.models import Case
 from daemon.playbook import contract
 
@@ -90,15 +90,30 @@ def staff_view(desk: Desk, context: dict[str, Any], address: str) -> dict[str, A
     """A case context as one of the account's team reads it: times in the desk's zone, and
     `to_staff`, since only staff may drive the case with #commands (a freelancer on the
     team is told, not invited to command)."""
-    view = {**context, "to_staff": address in desk.staff}
+    view = {**context, "to_staff": address in desk.staff, "zone": desk.config.desk.timezone}
     if "received" in context:
         view["received_at"] = staff_time(desk, context["received"])
     return view
 
 
+def staff_style(desk: Desk) -> Style:
+    """How the desk's own sentences for staff write dates, times and amounts (`Renderer.staff_sentences`)."""
+    return desk.renderer.staff_sentences
+
+
 def staff_time(desk: Desk, moment: datetime) -> str:
-    """A moment as staff read it: in the desk's zone (`[desk] timezone`), one zone for all of them."""
-    return format_local(moment, desk.config.desk.timezone)
+    """A moment as staff read it: in the desk's zone, one zone for all of them."""
+    return staff_style(desk).moment(moment)
+
+
+def staff_day(desk: Desk, day: date | str | None) -> str:
+    """A day as staff read it in prose: '31 March 2027'."""
+    return staff_style(desk).day(day)
+
+
+def staff_money(desk: Desk, amount: Any) -> str:
+    """An amount as staff read it: '£800.00'."""
+    return staff_style(desk).money(amount)
 
 
 def notify_team_at_risk(desk: Desk, session: Session, mail) -> None:
@@ -148,10 +163,10 @@ def case_context(desk: Desk, case: Case, event: DomainEvent | None = None) -> di
 
 
 def format_local(moment: datetime, zone: str) -> str:
-    """'Sunday 22 November 2026, 09:15 CET (UTC+01:00)': unambiguous for the reader."""
-    local = moment.astimezone(ZoneInfo(zone))
-    offset = local.strftime("%z")
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y, %H:%M %Z')} (UTC{offset[:3]}:{offset[3:]})"
+    """'Sunday, 22 November 2026, 09:15 CET (UTC+01:00)': a moment in English, in `zone`, as the
+    English mail's `moment` filter writes it (templates use the filter; this serves the
+    values kept for older override templates)."""
+    return Style(zone=zone).moment(moment)
 
 
 def _contact_name(case: Case) -> str:

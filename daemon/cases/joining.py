@@ -143,6 +143,7 @@ def _join_values(desk: Desk, addition: Addition, case: Case, mail) -> dict:
         "kind_changed": case.kind != addition.kind_before,
         "final_day_changed": case.requested_final_day != addition.final_day_before,
         "final_day_before": addition.final_day_before.isoformat() if addition.final_day_before else "",
+        "received": mail.inbound.received_at,
         "received_at": format_local(mail.inbound.received_at, zone),
         "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000].strip() or "(no text)",
     }

@@ -411,7 +411,7 @@ def record_claim(desk: Desk, session: Session, case: Case, mail) -> None:
 
 
 def _tell_claimed_team(desk: Desk, session: Session, case: Case, claim: account_claims.Claim, review) -> None:
-    provisional = {**review.as_dict(), "term_line": contract.term_line(review)}
+    provisional = {**review.as_dict(), "term_line": contract.term_line(review, desk.renderer.staff_sentences)}
     context = {
         **case_context(desk, case),
         "excerpt": _opening_data(case).get("excerpt") or "(no text)",

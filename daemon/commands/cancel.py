@@ -7,6 +7,7 @@ or not to come, is refused; so is a service the account does not have.
 
 from __future__ import annotations
 
+from daemon.cases.effects import staff_day
 from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing, split_day
@@ -18,10 +19,10 @@ def process(ctx: CommandContext, args: str) -> str:
     names, day = split_day(args, "on")
     services = decisions.resolve_services(ctx.case, names)
     day = day or default_final_day(ctx)
-    decisions.check_final_day(ctx.case, day, ctx.now.date())
+    decisions.check_final_day(ctx.desk, ctx.case, day, ctx.now.date())
     early = " (early termination: before the term ends)" if contract.is_early(ctx.case.account, day) else ""
     outcome = decisions.decide(ctx.desk, ctx.session, ctx.case, services, decisions.CANCEL, day, ctx.staff.email)
-    return f"cancel {', '.join(services)}, final day {day.isoformat()}{early}; {after_decision(ctx, outcome)}"
+    return f"cancel {', '.join(services)}, final day {staff_day(ctx.desk, day)}{early}; {after_decision(ctx, outcome)}"
 
 
 def default_final_day(ctx: CommandContext):

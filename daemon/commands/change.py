@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from daemon.cases.effects import staff_day, staff_money
 from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, parse_day, refusing
@@ -34,7 +35,10 @@ def process(ctx: CommandContext, args: str) -> str:
     was = decisions.monthly_amount(ctx.case, service)
     day = parse_day(match["day"]) if match["day"] else decisions.default_change_day(ctx.case)
     outcome = decisions.change_service(ctx.desk, ctx.session, ctx.case, service, amount, day, ctx.staff.email)
-    return f"{service} changes from {was} to {amount} a month from {day.isoformat()}; {after_decision(ctx, outcome)}"
+    return (
+        f"{service} changes from {staff_money(ctx.desk, was)} to {staff_money(ctx.desk, amount)} a month from "
+        f"{staff_day(ctx.desk, day)}; {after_decision(ctx, outcome)}"
+    )
 
 
 COMMAND = Command(

@@ -7,6 +7,7 @@ credit in it.
 from __future__ import annotations
 
 from daemon import cases
+from daemon.cases.effects import staff_money
 from daemon.cases.workflow import State
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDING, refusing
@@ -22,13 +23,13 @@ def process(ctx: CommandContext, args: str) -> str:
         "credit",
         at=ctx.now,
         actor=ctx.staff.email,
-        summary=f"credit {amount}",
+        summary=f"credit {staff_money(ctx.desk, amount)}",
         amount=str(amount),
     )
     if ctx.case.state == State.PENDING_APPROVAL:
         decisions.conclude(ctx.desk, ctx.session, ctx.case, ctx.staff.email)
-        return f"credit {amount} recorded; approvals start again with it"
-    return f"credit {amount} recorded"
+        return f"credit {staff_money(ctx.desk, amount)} recorded; approvals start again with it"
+    return f"credit {staff_money(ctx.desk, amount)} recorded"
 
 
 COMMAND = Command(

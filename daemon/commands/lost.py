@@ -6,6 +6,7 @@ or on the contract review's final day.
 
 from __future__ import annotations
 
+from daemon.cases.effects import staff_day
 from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.cancel import default_final_day
@@ -19,13 +20,13 @@ def process(ctx: CommandContext, args: str) -> str:
     if word and word.lower() != "on":
         raise StepRefused("write #lost, or #lost on YYYY-MM-DD")
     day = parse_day(rest) if word else default_final_day(ctx)
-    decisions.check_final_day(ctx.case, day, ctx.now.date())
+    decisions.check_final_day(ctx.desk, ctx.case, day, ctx.now.date())
     cancelled = {d.service for d in decisions.decisions_of(ctx.session, ctx.case) if d.decision == decisions.CANCEL}
     services = [s for s in decisions.in_scope(ctx.case) if s not in cancelled]
     if not services:
         raise StepRefused("every service the case is about is already cancelled")
     outcome = decisions.decide(ctx.desk, ctx.session, ctx.case, services, decisions.CANCEL, day, ctx.staff.email)
-    return f"cancel {', '.join(services)}, final day {day.isoformat()}; {after_decision(ctx, outcome)}"
+    return f"cancel {', '.join(services)}, final day {staff_day(ctx.desk, day)}; {after_decision(ctx, outcome)}"
 
 
 COMMAND = Command(

@@ -6,6 +6,7 @@ the day given.
 
 from __future__ import annotations
 
+from daemon.cases.effects import staff_day
 from daemon.cases.workflow import StepRefused
 from daemon.commands.base import Command, CommandContext
 from daemon.commands.steps import DECIDERS, DECIDING, after_decision, refusing, split_day
@@ -17,10 +18,10 @@ def process(ctx: CommandContext, args: str) -> str:
     names, day = split_day(args, "until")
     if day is None:
         raise StepRefused("say until when: #pause [SERVICES] until YYYY-MM-DD")
-    decisions.check_to_come(day, ctx.now.date())
+    decisions.check_to_come(ctx.desk, day, ctx.now.date())
     services = decisions.resolve_services(ctx.case, names) if names else decisions.in_scope(ctx.case)
     outcome = decisions.decide(ctx.desk, ctx.session, ctx.case, services, decisions.PAUSE, day, ctx.staff.email)
-    return f"paused {', '.join(services)} until {day.isoformat()}; {after_decision(ctx, outcome)}"
+    return f"paused {', '.join(services)} until {staff_day(ctx.desk, day)}; {after_decision(ctx, outcome)}"
 
 
 COMMAND = Command(

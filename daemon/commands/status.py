@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from daemon.cases.effects import staff_day
 from daemon.commands.base import ANY_STAFF, Command, CommandContext
 from daemon.playbook import approvals, decisions
 
@@ -14,7 +15,7 @@ def process(ctx: CommandContext, args: str) -> str:
         f"Requester:  {case.requester}{'' if case.verified else ' (not verified)'}",
         f"Account:    {case.account.name if case.account else 'none on file'}",
         f"Services:   {', '.join(case.requested_services or []) or 'none named'}",
-        f"Final day:  {case.requested_final_day.isoformat() if case.requested_final_day else 'not given'}",
+        f"Final day:  {staff_day(ctx.desk, case.requested_final_day) or 'not given'}",
     ]
     lines += _listed("Decisions", _decisions(ctx))
     lines += _listed("Reasons", _reasons(case)) + _listed("Offers", _offers(case))
@@ -37,7 +38,7 @@ def _offers(case) -> list[str]:
 
 def _decisions(ctx: CommandContext) -> list[str]:
     return [
-        f"{d.service}: {d.decision}" + (f" ({d.day.isoformat()})" if d.day else "") + f" by {d.decided_by}"
+        f"{d.service}: {d.decision}" + (f" ({staff_day(ctx.desk, d.day)})" if d.day else "") + f" by {d.decided_by}"
         for d in decisions.decisions_of(ctx.session, ctx.case)
     ]
 

@@ -34,6 +34,7 @@ from daemon.config.report import HealthConfig, ReportConfig
 from daemon.config.sheets import SheetsConfig
 from daemon.config.timers import BusinessConfig, TimersConfig, WinbackConfig
 from daemon.schema import ConfigError, build
+from parsers.language import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class DeskConfig:
     company: str = "Agency"
     reference_prefix: str = "CX"
     timezone: str = "UTC"
+    language: str = "en"
     after_closure: Literal["reopen", "new_case"] = "new_case"
     max_automatic_mails_per_recipient_per_day: int = 6
     max_automatic_mails_per_staff_per_day: int = 60
@@ -54,6 +56,8 @@ class DeskConfig:
         if "@" not in self.address:
             raise ConfigError(f"{path}.address: must be an e-mail address, got {self.address!r}")
         parse_zone(self.timezone, f"{path}.timezone")
+        if self.language not in LANGUAGES:
+            raise ConfigError(f"{path}.language: one of {', '.join(LANGUAGES)}, got {self.language!r}")
 
     @property
     def domain(self) -> str:

@@ -216,7 +216,7 @@ def language_for(desk: Desk, case: Case, recipient: str) -> str:
     """The customer reads the language they wrote in (kept on the case), unless the account or
     staff (#language) say otherwise; staff and the team read the desk's."""
     if recipient in desk.staff or (case.account and recipient in account_team_addresses(case.account)):
-        return DEFAULT_LANGUAGE
+        return desk.config.desk.language
     return customer_language(case)
 
 

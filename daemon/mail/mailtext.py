@@ -4,6 +4,7 @@ Templates are written by hand and filled with names, dates and lists of any leng
 line can come out long. Each paragraph with a line over the limit is wrapped again at about
 72 characters; a list item ("- ", "  - ", "1. ") keeps its marker and its hanging indent.
 Short lines are never joined (a signature, an address block, a greeting keep their shape),
+nor are the fields of a form ("Received:  ...", one a line),
 and quoted text ("> ") and indented blocks stay exactly as written. Runs of blank lines
 become one, and the body neither starts nor ends with one.
 """
@@ -17,6 +18,10 @@ WIDTH = 72
 # A line longer than this is wrapped; below it hand-wrapped templates are left alone.
 LIMIT = 78
 _ITEM = re.compile(r"^(\s*)([-*•]|\d+[.)])\s+")
+# A field of a form ("Received:     Monday, ...", "Outcome: lost"): a short label of words,
+# a colon, its value. A run of fields is a table, never one paragraph: a long field wraps
+# alone, under its value.
+_FIELD = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '()/-]){0,30}:(?: +(?=\S)|$)")
 
 
 def tidy(text: str) -> str:
@@ -49,7 +54,7 @@ def _wrap_block(block: list[str]) -> list[str]:
                 textwrap.wrap(
                     words.strip(),
                     WIDTH,
-                    initial_indent=first if _ITEM.match(run[0]) else rest,
+                    initial_indent=first,
                     subsequent_indent=rest,
                     break_long_words=False,
                     break_on_hyphens=False,
@@ -79,11 +84,18 @@ def _runs(block: list[str]):
             yield block[i:j], marker, hang
             i = j
             continue
+        field = _FIELD.match(line)
+        if field:
+            hang = len(field.group(0))
+            yield [line], "", " " * (hang if hang <= 32 else 4)
+            i += 1
+            continue
         indent = line[: len(line) - len(line.lstrip())]
         j = i + 1
         while (
             j < len(block)
             and not _ITEM.match(block[j])
+            and not _FIELD.match(block[j])
             and not block[j].startswith(">")
             and block[j][: len(block[j]) - len(block[j].lstrip())] == indent
         ):

@@ -17,19 +17,15 @@ whatever a template or the text it quotes says, our mail never carries a runnabl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 import jinja2.meta
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency
 
 from daemon.mail.mailtext import tidy
+from daemon.mail.style import Style
 from parsers.commands import defuse
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 from parsers.language import LANGUAGES
@@ -69,7 +65,10 @@ class RenderedMail:
 
 
 class Renderer:
-    def __init__(self, override_dir: str | Path | None = None) -> None:
+    def __init__(self, override_dir: str | Path | None = None, staff: Style | None = None) -> None:
+        # Staff and the team read every mail that is not a customer's in the desk's
+        # language, zone and currency.
+        self.staff = staff or Style()
         folders = [str(override_dir)] if override_dir else []
         folders.append(str(BUILTIN_DIR))
         self._folders = [Path(f) for f in folders]
@@ -77,6 +76,13 @@ class Renderer:
         self._env = _environment(folders, autoescape=False)
         # One HTML environment per folder, kept: its template cache spares a compile per mail.
         self._html_envs: dict[Path, jinja2.Environment] = {}
+
+    @property
+    def staff_sentences(self) -> Style:
+        """How the sentences the desk writes in code for staff (command answers, timeline lines,
+        values handed to staff templates) write dates, times and amounts: in the desk's zone
+        and currency, in English, the language of those sentences."""
+        return replace(self.staff, language=DEFAULT_LANGUAGE)
 
     def names(self) -> list[str]:
         return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
@@ -132,12 +138,16 @@ class Renderer:
         return found
 
     def render(self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> RenderedMail:
+        if name not in self._customer:
+            language = self.staff.language
+            context = {**context, "zone": self.staff.zone, "currency": self.staff.currency}
         candidates = self._candidates(name, language)
         try:
             template = self._env.select_template(candidates)
         except jinja2.TemplatesNotFound:
             raise TemplateProblem(f"template {name}.txt not found") from None
-        # The language of the words found, which the date filters follow.
+        # The language of the words found, which the date filters follow: an untranslated
+        # mail reads wholly in English rather than English around another language's dates.
         found = language if template.name != f"{name}.txt" else DEFAULT_LANGUAGE
         context = {**context, "language": found}
         subject, body = _split_subject(name, template.render(context))
@@ -167,64 +177,30 @@ def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
     return env
 
 
-# The desk writes British English: '1 March 2027', not 'March 1, 2027'.
-_LOCALES = {"en": "en_GB"}
-
-
-def _locale(context) -> str:
-    language = context.get("language", DEFAULT_LANGUAGE)
-    return _LOCALES.get(language, language)
+def _style(context) -> Style:
+    """The mail's style: the language of its words, its reader's zone, the desk's currency."""
+    return Style(
+        context.get("language", DEFAULT_LANGUAGE), context.get("zone") or "UTC", context.get("currency") or "EUR"
+    )
 
 
 @jinja2.pass_context
 def _day(context, value) -> str:
-    """A day as a reader of the mail's language writes it: '1 March 2027', '1. März 2027'.
-
-    Takes a date, or the ISO text ('2027-03-31') case values keep, so no ISO date reaches
-    a reader."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    elif isinstance(value, datetime):
-        value = value.date()
-    elif not isinstance(value, date):
-        return str(value)  # a preview's stand-in for a value only the real mail has
-    return format_date(value, format="long", locale=_locale(context))
+    """A day as a reader of the mail's language writes it: '1 March 2027', '1. März 2027'."""
+    return _style(context).day(value)
 
 
 @jinja2.pass_context
 def _moment(context, value, zone: str | None = None) -> str:
     """A moment in `zone` (the mail's `zone` by default), in the mail's language:
-    'Montag, 23. November 2026, 09:00 GMT'."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    elif not isinstance(value, datetime):
-        return str(value)
-    local, locale = value.astimezone(ZoneInfo(zone or context.get("zone") or "UTC")), _locale(context)
-    offset = local.strftime("%z")
-    # The offset beside the zone's name: 'MEZ' or 'EST' alone leaves a reader abroad guessing.
-    # A language with no short name for the zone writes '+0100': the offset alone says it.
-    name = format_time(local, "z", locale=locale)
-    name = f" {name}" if name[:1].isalpha() and not name.startswith(("GMT+", "GMT-", "UTC")) else ""
-    return (
-        f"{format_date(local, format='full', locale=locale)}, {format_time(local, 'HH:mm', locale=locale)}"
-        f"{name} (UTC{offset[:3]}:{offset[3:]})"
-    )
+    'Montag, 23. November 2026, 09:00 MEZ (UTC+01:00)'."""
+    return _style(context).moment(value, zone)
 
 
 @jinja2.pass_context
 def _money(context, value, currency: str | None = None) -> str:
     """An amount with its currency as the mail's language writes it: '£1,200.00', '1.200,00 €'."""
-    if value in (None, ""):
-        return ""
-    try:
-        amount = Decimal(str(value).replace(",", ""))
-    except InvalidOperation:
-        return str(value)
-    return format_currency(amount, currency or context.get("currency") or "EUR", locale=_locale(context))
+    return _style(context).money(value, currency)
 
 
 def _split_subject(name: str, text: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from daemon.cases.workflow import DomainEvent, Trigger
+from daemon.mail.style import Style
 from daemon.models import Account, Case
 
 if TYPE_CHECKING:
@@ -122,18 +123,21 @@ def template_values(desk: Desk, case: Case) -> dict[str, Any] | None:
     if found is None:
         return None
     approvers = [role for role, condition in desk.config.approvals.steps() if condition == "early_termination"]
-    return {**found.as_dict(), "term_line": term_line(found), "approvers": ", ".join(approvers) or "nobody configured"}
+    return {
+        **found.as_dict(),
+        "term_line": term_line(found, desk.renderer.staff_sentences),
+        "approvers": ", ".join(approvers) or "nobody configured",
+    }
 
 
-def term_line(found: ContractReview) -> str:
+def term_line(found: ContractReview, style: Style) -> str:
     """The contract as it stands on the day of the notice: in its term, or running month to month since it ended."""
     if found.term_end is None:
         return "no fixed term on file"
     if found.notice_date <= found.term_end:
-        return f"in its initial term until {found.term_end.isoformat()}"
+        return f"in its initial term until {style.day(found.term_end)}"
     return (
-        f"month to month since {(found.term_end + timedelta(days=1)).isoformat()}, "
-        f"with {found.notice_days} days' notice"
+        f"month to month since {style.day(found.term_end + timedelta(days=1))}, with {found.notice_days} days' notice"
     )
 
 

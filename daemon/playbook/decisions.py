@@ -105,22 +105,30 @@ def resume_day(session: Session, case: Case) -> date | None:
     return max(days, default=None) or case.requested_final_day
 
 
-def check_to_come(day: date, today: date) -> None:
+def check_to_come(desk: Desk, day: date, today: date) -> None:
     """A day a decision takes effect (final day, end of a pause, new amount) must be after today."""
     if day <= today:
-        raise StepRefused(f"{day.isoformat()} is not after today ({today.isoformat()})")
+        raise StepRefused(f"{_day(desk, day)} is not after today ({_day(desk, today)})")
 
 
-def check_final_day(case: Case, day: date, today: date) -> None:
+def check_final_day(desk: Desk, case: Case, day: date, today: date) -> None:
     """A final day must be to come and allowed by the notice period."""
-    check_to_come(day, today)
+    check_to_come(desk, day, today)
     review = contract.review_case(case)
     if review is not None and day < review.notice_end:
         raise StepRefused(
-            f"{day.isoformat()} is before the earliest final day of service, "
-            f"{review.notice_end.isoformat()} ({review.notice_days} days' notice from "
-            f"{review.notice_date.isoformat()})"
+            f"{_day(desk, day)} is before the earliest final day of service, "
+            f"{_day(desk, review.notice_end)} ({review.notice_days} days' notice from "
+            f"{_day(desk, review.notice_date)}): write it {review.notice_end.isoformat()} or later"
         )
+
+
+def _day(desk: Desk, day: date) -> str:
+    return effects.staff_day(desk, day)
+
+
+def _money(desk: Desk, amount: Decimal) -> str:
+    return effects.staff_money(desk, amount)
 
 
 def decide(
@@ -142,7 +150,7 @@ def decide(
         "decision",
         at=now,
         actor=actor,
-        summary=f"{decision} {', '.join(services)}" + (f" ({_day_word(decision)} {day})" if day else ""),
+        summary=f"{decision} {', '.join(services)}" + (f" ({_day_word(decision)} {_day(desk, day)})" if day else ""),
         decision=decision,
         services=services,
         day=day.isoformat() if day else None,
@@ -195,8 +203,10 @@ def change_service(
     if amount == 0:
         raise StepRefused(f"0 ends {service}: write #cancel {service} to drop it")
     if amount == was:
-        raise StepRefused(f"{service} is already billed {was} a month: write #keep {service} to leave it as it is")
-    check_change_day(case, day, desk.clock.now().date())
+        raise StepRefused(
+            f"{service} is already billed {_money(desk, was)} a month: write #keep {service} to leave it as it is"
+        )
+    check_change_day(desk, case, day, desk.clock.now().date())
     # Stored before deciding: the approval request the decision may send reads the amounts.
     case.changes = {**changes_of(case), service: {"amount": str(amount), "was": str(was)}}
     return decide(desk, session, case, [service], CHANGE, day, actor)
@@ -226,15 +236,16 @@ def default_change_day(case: Case) -> date:
     return contract.add_months(review.final_day.replace(day=1), 1)
 
 
-def check_change_day(case: Case, day: date, today: date) -> None:
+def check_change_day(desk: Desk, case: Case, day: date, today: date) -> None:
     """The new amount starts after today, and the old one runs at least to the end of the notice period."""
-    check_to_come(day, today)
+    check_to_come(desk, day, today)
     review = contract.review_case(case)
     if review is not None and day <= review.notice_end:
+        first = review.notice_end + timedelta(days=1)
         raise StepRefused(
-            f"{day.isoformat()} is within the notice period: the new amount may start from "
-            f"{(review.notice_end + timedelta(days=1)).isoformat()} ({review.notice_days} days' "
-            f"notice from {review.notice_date.isoformat()})"
+            f"{_day(desk, day)} is within the notice period: the new amount may start from "
+            f"{_day(desk, first)} ({review.notice_days} days' notice from "
+            f"{_day(desk, review.notice_date)}): write from {first.isoformat()} or later"
         )
 
 

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.cases.effects import format_local
+from daemon.cases.effects import staff_style
 from daemon.db import transaction
 from daemon.intake import claims
+from daemon.mail.style import Style
 from daemon.models import Case, Timer, TimerStatus
 
 if TYPE_CHECKING:
@@ -112,16 +113,18 @@ def pending_due(session: Session) -> dict[int, datetime]:
     return dict(session.execute(select(Timer.id, Timer.due_at).where(Timer.status == TimerStatus.PENDING)).all())
 
 
-def describe(timer: Timer, zone: str) -> str:
-    """'win-back letter #1 due Monday 25 January 2027, 10:00 GMT (UTC+00:00)'."""
+def describe(timer: Timer, style: Style | str) -> str:
+    """'win-back letter #1 due Monday, 25 January 2027, 10:00 GMT (UTC+00:00)'; `style` or a zone."""
+    style = Style(zone=style) if isinstance(style, str) else style
     label = LABELS.get(timer.kind, timer.kind)
     number = f" #{timer.seq + 1}" if timer.kind == "winback" else ""
-    return f"{label}{number} due {format_local(timer.due_at, zone)}"
+    return f"{label}{number} due {style.moment(timer.due_at)}"
 
 
 def pending_timers(desk: Desk, session: Session, case: Case) -> list[str]:
-    """The case's pending timers in words, in the desk's zone (for #status)."""
-    return [describe(timer, desk.config.desk.timezone) for timer in pending_of(session, case)]
+    """The case's pending timers in words, as staff read times (for #status)."""
+    style = staff_style(desk)
+    return [describe(timer, style) for timer in pending_of(session, case)]
 
 
 def listing(session: Session, zone: str) -> list[str]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from daemon import timers
 from daemon.business_calendar import add_business_days, customer_send_time
-from daemon.cases.effects import case_context, format_local
+from daemon.cases.effects import case_context, staff_day, staff_time
 from daemon.cases.workflow import State, Trigger, advance
 from daemon.directory import bare
 from daemon.mail.mailer import letter
@@ -79,7 +79,7 @@ def effective_date_reminder(desk: Desk, session: Session, case: Case, timer: Tim
     service, day = timer.data["service"], timer.data["day"]
     still = decisions.final_days(session, case).get(service)
     if case.state not in (State.APPROVED, State.OFFBOARDING) or str(still) != day:
-        return f"nothing to do: {service} no longer ends on {day}"
+        return f"nothing to do: {service} no longer ends on {staff_day(desk, day)}"
     to = _service_team(desk, case, service)
     context = {
         **_staff_context(desk, case, timer),
@@ -88,7 +88,7 @@ def effective_date_reminder(desk: Desk, session: Session, case: Case, timer: Tim
         "days_before": timer.data["days_before"],
     }
     letter(desk, session, case, timer, "effective_date_reminder", to, context)
-    return f"{service} ends on {day}: reminded {', '.join(to)}"
+    return f"{service} ends on {staff_day(desk, day)}: reminded {', '.join(to)}"
 
 
 def closure(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
@@ -136,7 +136,7 @@ def pause_resume_reminder(desk: Desk, session: Session, case: Case, timer: Timer
     letter(
         desk, session, case, timer, "pause_resume_reminder", [case.requester], context, cc=_account_manager(desk, case)
     )
-    return f"services resume on {timer.data['day']}: told {case.requester} and the account manager"
+    return f"services resume on {staff_day(desk, timer.data['day'])}: told {case.requester} and the account manager"
 
 
 def pause_resume(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
@@ -149,9 +149,9 @@ def pause_resume(desk: Desk, session: Session, case: Case, timer: Timer) -> str:
         Trigger.RESUMED,
         actor=desk.config.desk.address,
         at=desk.clock.now(),
-        summary=f"the pause ended on {timer.data['day']}: services resume",
+        summary=f"the pause ended on {staff_day(desk, timer.data['day'])}: services resume",
     )
-    return f"pause over: services resume on {timer.data['day']}"
+    return f"pause over: services resume on {staff_day(desk, timer.data['day'])}"
 
 
 def _after_closure_mail(desk: Desk, session: Session, case: Case, timer: Timer, template: str) -> str:
@@ -168,10 +168,15 @@ def _closure_postponed(desk: Desk, session: Session, case: Case, timer: Timer, i
     timers.schedule(desk, session, case, "closure", retry, seq=timers.next_seq(session, case, "closure"), **timer.data)
     for item in items:
         owners = [bare(a) for a in item.owners] or _account_manager(desk, case)
-        context = {**_staff_context(desk, case, timer), "item": item.name, "retry_at": format_local(retry, _zone(desk))}
+        context = {
+            **_staff_context(desk, case, timer),
+            "item": item.name,
+            "retry": retry,
+            "retry_at": staff_time(desk, retry),
+        }
         letter(desk, session, case, timer, "offboarding_overdue", owners, context, key=f"item{item.id}")
     names = ", ".join(item.name for item in items)
-    return f"closure postponed to {retry.isoformat()}: still open: {names}"
+    return f"closure postponed to {staff_time(desk, retry)}: still open: {names}"
 
 
 def _waiting_step(session: Session, case: Case, timer: Timer) -> ApprovalStep | None:
@@ -196,8 +201,10 @@ def _call_agreed(session: Session, case: Case) -> bool:
 def _staff_context(desk: Desk, case: Case, timer: Timer) -> dict:
     return {
         **case_context(desk, case),
-        "opened_at": format_local(case.opened_at, _zone(desk)),
-        "due_at": format_local(timer.due_at, _zone(desk)),
+        "opened": case.opened_at,
+        "opened_at": staff_time(desk, case.opened_at),
+        "due": timer.due_at,
+        "due_at": staff_time(desk, timer.due_at),
         "waited": _since(desk.clock.now() - case.opened_at),
     }
 
@@ -207,7 +214,8 @@ def _approval_context(desk: Desk, case: Case, timer: Timer, step: ApprovalStep) 
     return {
         **_staff_context(desk, case, timer),
         "role": step.role.replace("_", " "),
-        "asked_at": format_local(asked, _zone(desk)),
+        "asked": asked,
+        "asked_at": staff_time(desk, asked),
         "waited": _since(desk.clock.now() - asked),
     }
 
@@ -252,12 +260,11 @@ def _unique(addresses: list[str]) -> list[str]:
 
 
 def _since(delta: timedelta) -> str:
+    """'1 day 2 hours', '5 hours'."""
     hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days {hours % 24} hours" if hours >= 24 else f"{hours} hours"
-
-
-def _zone(desk: Desk) -> str:
-    return desk.config.desk.timezone
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    return " ".join([*parts, f"{hours} hour{'s' if hours != 1 else ''}"]) if hours or not days else parts[0]
 
 
 def _words(state: str) -> str:

@@ -131,10 +131,11 @@ def _context(desk: Desk, session, report, start: datetime, week: str) -> dict:
     named = [r for r in report.reasons() if r["category"] != NO_REASON]
     reasons = ", ".join(f"{r['category']} ({r['cases']})" for r in named[:3])
     end = start.astimezone(ZoneInfo(desk.config.desk.timezone))
+    style = desk.renderer.staff_sentences
     return {
         "desk": desk.config.desk,
         "week": week,
-        "period": f"{(end - timedelta(days=7)):%d %b} to {end:%d %b %Y}",
+        "period": f"{style.day(end - timedelta(days=7))} to {style.day(end)}",
         "week_requests": len(this_week),
         "week_saved": sum(f.outcome in SAVED_OUTCOMES for f in this_week),
         "week_lost": sum(f.outcome == "lost" for f in this_week),

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from daemon.mail.style import Style
 from daemon.tables import cell, table
 from daemon.views.report import OUTCOMES, Report
 
@@ -71,7 +72,8 @@ def headline_lines(report: Report) -> list[str]:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
+    """'£3,200.00': as every mail the desk sends writes an amount (daemon.mail.style)."""
+    return Style(currency=currency).money(amount)
 
 
 def text(report: Report) -> str:

@@ -81,7 +81,8 @@ def _times(text: str) -> set[str]:
 
 def _zone_faces(zone: str) -> set[str]:
     """How `zone` is written in winter and in summer."""
-    return {effects.format_local(datetime(2026, month, 15, 12, tzinfo=timezone.utc), zone).split(", ", 1)[1][6:]
+    return {re.search(r"\d{2}:\d{2} (.*)$", effects.format_local(datetime(2026, month, 15, 12, tzinfo=timezone.utc),
+                                                                zone)).group(1)
             for month in (1, 7)}
 
 

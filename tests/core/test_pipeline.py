@@ -53,7 +53,7 @@ def test_cancellation_from_contact_opens_one_case_and_acknowledges(desk):
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["Reply-To"].startswith("cancel+") and ack["Message-ID"].endswith("@agency.example>")
     text = " ".join(ack.get_body(("plain",)).get_content().split())
-    assert "Monday 23 November 2026, 09:00 GMT (UTC+00:00)" in text
+    assert "Monday, 23 November 2026, 09:00 GMT (UTC+00:00)" in text
     assert "not a condition" in text
     team = sorted(str(m["To"]) for m in sent if m["To"] != "jane@acme.example")
     assert team == sorted(["tom@agency.example", "amy@agency.example", "sam@agency.example", "pia@agency.example",

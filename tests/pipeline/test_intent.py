@@ -150,7 +150,7 @@ def test_a_mail_processed_three_days_after_arrival_keeps_its_arrival_based_final
     (case,) = cases(desk)
     assert (_contract(case)["notice_date"], _contract(case)["final_day"]) == ("2026-11-20", "2026-12-20")
     (ack,) = mails_of(desk, "acknowledgment")
-    assert "Friday 20 November 2026" in text_of(ack)
+    assert "Friday, 20 November 2026" in text_of(ack)
 
 
 def test_the_topmost_received_header_written_by_our_own_server_counts(desk):

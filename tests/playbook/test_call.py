@@ -14,7 +14,7 @@ def test_call_is_moved_then_cancelled_for_everyone_invited(desk):
     past = staff_command(desk, notice, "#call 2026-11-20 10:00\n", sender="amy@agency.example")
     assert "is in the past: give a time to come" in text(past)
     moved = staff_command(desk, notice, "#call 2026-11-25 15:00\n", sender="amy@agency.example")
-    assert "call moved to Wednesday 25 November 2026, 15:00 GMT" in text(moved)
+    assert "call moved to Wednesday, 25 November 2026, 15:00 GMT" in text(moved)
     assert the_case(desk).state == "call_scheduled"
     update = calendar_of(one_to(desk, "jane@acme.example", "New time for our call")).walk("VEVENT")[0]
     assert (str(update["uid"]), update["sequence"]) == (str(proposed["uid"]), 1)

@@ -66,7 +66,7 @@ def test_notice_counts_from_the_imap_internaldate_not_from_processing(imap_desk,
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     notice = text(_received(smtp_server, "tom@agency.example", "Cancellation request"))
     assert "Notice period: 30 days from 2026-11-20" in notice
-    assert "Friday 20 November 2026" in text(_received(smtp_server, "jane@acme.example", "We received"))
+    assert "Friday, 20 November 2026" in text(_received(smtp_server, "jane@acme.example", "We received"))
 
 
 def test_ask_to_confirm_round_trip_through_dovecot_and_aiosmtpd(imap_desk, dovecot_user, smtp_server):

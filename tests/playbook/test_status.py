@@ -14,4 +14,4 @@ def test_status_after_decisions_shows_decisions_approvals_and_timers(desk):
     assert "Social: cancel (2027-03-31) by amy@agency.example" in body
     assert "retention: asked" in body and "director: waiting" in body and "accounting: waiting" in body
     # the real timetable, in the reader's zone
-    assert "approval reminder due Tuesday 24 November 2026, 09:00 GMT" in body
+    assert "approval reminder due Tuesday, 24 November 2026, 09:00 GMT" in body

@@ -60,7 +60,7 @@ def test_reasons_offers_timings_and_chases(report):
 def test_report_tables_and_csv(seeded, cli, tmp_path):
     code, out, err = cli(seeded, "report", "--csv", str(tmp_path / "csv"))
     assert code == 0 and "Save rate (saved or partially saved, of those decided): 50%" in out
-    assert "Monthly revenue kept 3,200.00 GBP, lost 2,100.00 GBP, paused 950.00 GBP" in out
+    assert "Monthly revenue kept £3,200.00, lost £2,100.00, paused £950.00" in out
     assert "6 CSV files written" in err
     with (tmp_path / "csv" / "revenue.csv").open(newline="") as f:
         assert list(csv.reader(f)) == [["Month", "Kept", "Lost", "Paused"], ["2026-11", "1200.00", "1050.00", "950.00"],

@@ -1,0 +1,98 @@
+"""How dates, times and amounts read in a mail: one style per mail, written by Babel.
+
+A `Style` is a reader's language, zone and currency. A customer's mail takes the customer's
+language and the account's zone; staff mail takes the desk's (`[desk] language` and
+`timezone`). The template filters `day`, `moment` and `money` (daemon.mail.rendering) and
+the sentences the desk writes in code for staff (command answers, timeline lines) both go
+through here, so a mail never mixes '2027-03-31' with '31 March 2027'. A day a reader must
+type back in a command ('#cancel SEO on 2027-03-31') is an example of the command, not
+prose, and stays ISO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_timezone_name
+from babel.numbers import format_currency
+
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
+
+# The desk writes British English: '1 March 2027', not 'March 1, 2027'.
+_LOCALES = {"en": "en_GB"}
+
+
+def locale_of(language: str) -> str:
+    return _LOCALES.get(language, language)
+
+
+@dataclass(frozen=True)
+class Style:
+    language: str = DEFAULT_LANGUAGE
+    zone: str = "UTC"
+    currency: str = "GBP"
+
+    @property
+    def locale(self) -> str:
+        return locale_of(self.language)
+
+    def day(self, value) -> str:
+        """'1 March 2027', '1. März 2027'. Takes a date, a moment, or the ISO text ('2027-03-31')
+        case values keep, so no ISO date reaches a reader."""
+        if not value:
+            return ""
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value[:10])
+            except ValueError:
+                return value  # 'none', a preview's stand-in: words, not a date
+        elif isinstance(value, datetime):
+            value = value.astimezone(ZoneInfo(self.zone)).date() if value.tzinfo else value.date()
+        elif not isinstance(value, date):
+            return str(value)
+        return format_date(value, format="long", locale=self.locale)
+
+    def moment(self, value, zone: str | None = None) -> str:
+        """A moment in `zone` (the style's by default): 'Monday, 23 November 2026, 09:00 GMT (UTC+00:00)'.
+
+        The zone's short name where the language has one ('CET', 'MEZ'), else its long name
+        ('heure normale d’Europe centrale'), and the offset beside it: a name alone leaves a
+        reader abroad guessing. UTC itself is named by the offset alone."""
+        if not value:
+            return ""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        elif not isinstance(value, datetime):
+            return str(value)
+        local = value.astimezone(ZoneInfo(zone or self.zone))
+        offset = local.strftime("%z")
+        return (
+            f"{format_date(local, format='full', locale=self.locale)}, "
+            f"{format_time(local, 'HH:mm', locale=self.locale)}{self._zone_name(local)} "
+            f"(UTC{offset[:3]}:{offset[3:]})"
+        )
+
+    def _zone_name(self, local: datetime) -> str:
+        if getattr(local.tzinfo, "key", "") in ("UTC", "Etc/UTC"):
+            return ""
+        short = format_time(local, "z", locale=self.locale)
+        if short[:1].isalpha() and not short.startswith(("GMT+", "GMT-", "UTC")):
+            return f" {short}"
+        long = get_timezone_name(local, "long", locale=self.locale)
+        return f" {long}" if long[:1].isalpha() and not long.startswith(("GMT", "UTC")) else ""
+
+    def money(self, value, currency: str | None = None) -> str:
+        """An amount with its currency: '£1,200.00', '1.200,00 €'. Text that is no amount stays as it is."""
+        if value in (None, ""):
+            return ""
+        try:
+            amount = Decimal(str(value).replace(",", ""))
+        except InvalidOperation:
+            return str(value)
+        return format_currency(amount, currency or self.currency, locale=self.locale)
