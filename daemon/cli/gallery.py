@@ -104,7 +104,7 @@ def _write_case(desk, out: Path, kind: str, language: str, *, staff_too: bool) -
     entries = []
     with transaction(desk.factory) as session:
         case = session.scalars(select(Case).order_by(Case.id)).first()
-        context = {**case_context(desk, case), **_values(desk, case, subject)}
+        context = {**case_context(desk, case), **_values(desk, case, subject, language)}
         for name in CUSTOMER_TEMPLATES:
             rendered = desk.renderer.render(name, {**context, **_per_template(name)}, language)
             entries.append(
@@ -142,7 +142,7 @@ def _request_mail(sender: str, to: str, subject: str, body: str, message_id: str
     return bytes(msg)
 
 
-def _values(desk, case: Case, subject: str) -> dict:
+def _values(desk, case: Case, subject: str, language: str) -> dict:
     """What the senders of each mail add to the case's own values, chosen as the demo would."""
     services = list(case.requested_services or [])
     day = case.requested_final_day.isoformat() if case.requested_final_day else ""
@@ -178,7 +178,7 @@ def _values(desk, case: Case, subject: str) -> dict:
         "call_time": format_local(call_start, zone),
         "ended": [{"service": s, "day": day} for s in services],
         "continuing": summary["kept"],
-        "offer": desk.config.winback.offer_for("price"),
+        "offer": desk.config.winback.offer_for("price", language),
         "reason": "price",
         "closed_on": day,
         "resume_day": day,

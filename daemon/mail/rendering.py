@@ -102,6 +102,17 @@ class Renderer:
             ]
         return missing
 
+    def missing_staff_translations(self) -> list[str]:
+        """'de/team_notice.txt' for each staff mail with no text in the desk's language (`[desk] language`)."""
+        language = self.staff.language
+        if language == DEFAULT_LANGUAGE:
+            return []
+        return [
+            f"{language}/{name}.txt"
+            for name in self.names()
+            if name not in self._customer and f"{language}/{name}.txt" not in self._candidates(name, language)
+        ]
+
     def _english_folder(self, name: str) -> Path | None:
         return next((f for f in self._folders if (f / f"{name}.txt").is_file()), None)
 
@@ -136,6 +147,11 @@ class Renderer:
                 continue
             found |= jinja2.meta.find_undeclared_variables(self._env.parse(source))
         return found
+
+    def language_of(self, name: str, language: str) -> str:
+        """The language mail `name` for a reader of `language` is written in: theirs, or English
+        where it has no translation. Configured text put into the mail (a win-back offer) follows it."""
+        return language if self._candidates(name, language) == [f"{language}/{name}.txt"] else DEFAULT_LANGUAGE
 
     def render(self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> RenderedMail:
         if name not in self._customer:

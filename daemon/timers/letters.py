@@ -32,7 +32,10 @@ WINBACK = ("winback",)
 def winback_letter(desk: Desk, session: Session, case: Case, timer: Timer, context: dict) -> str:
     """Send letter number timer.seq + 1 with the offer that answers why they left; the offer."""
     reason = cases.reason_category(case)
-    offer = desk.config.winback.offer_for(reason)
+    template = "winback_1" if timer.seq == 0 else "winback"
+    # The offer in the language the letter's words are in: the customer's, where it is translated.
+    language = desk.renderer.language_of(template, mailer.language_for(desk, case, bare(case.requester)))
+    offer = desk.config.winback.offer_for(reason, language)
     context = {
         **context,
         "offer": offer,
@@ -40,7 +43,6 @@ def winback_letter(desk: Desk, session: Session, case: Case, timer: Timer, conte
         "letter_number": timer.seq + 1,
         "closed_on": _closed_on(case),
     }
-    template = "winback_1" if timer.seq == 0 else "winback"
     mailer.letter(
         desk,
         session,

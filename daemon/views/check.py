@@ -139,10 +139,23 @@ def check_templates(config: Config) -> list[Line]:
     if not renderer.names():
         return [failed("no templates found (templates.override_dir)")]
     # A warning, not a failure: the customer still gets the mail, in English.
-    return [
+    lines = [
         warning(f"no translation {missing}: those customers read the English")
         for missing in renderer.missing_translations()
     ]
+    lines += [
+        warning(f"winback.by_language.{gap} (winback.offers in English stand in)")
+        for gap in config.winback.untranslated()
+    ]
+    staff = renderer.missing_staff_translations()
+    if staff:
+        lines.append(
+            warning(
+                f"desk.language = {config.desk.language!r}: {len(staff)} staff mails have no translation "
+                f"({', '.join(staff[:3])}{', ...' if len(staff) > 3 else ''}): staff read them in English"
+            )
+        )
+    return lines
 
 
 def check_sheets(config: Config) -> list[Line]:

@@ -12,6 +12,7 @@ import pytest
 from daemon import config as cfg
 from daemon.config.credentials import secret_provider
 from daemon.schema import ConfigError
+from parsers.language import LANGUAGES
 from tests.support import REPO
 
 EXAMPLE = REPO / "config.example.toml"
@@ -30,7 +31,7 @@ def _keys(cls, prefix=""):
 
 def _flatten(table, prefix=""):
     for key, value in table.items():
-        if isinstance(value, dict) and key not in ("phrases", "roles", "service_aliases"):  # tables that are values
+        if isinstance(value, dict) and key not in ("phrases", "roles", "service_aliases", "by_language"):  # tables that are values
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
@@ -46,8 +47,15 @@ def test_example_file_lists_every_key_with_its_default():
         written = example[key]
         if isinstance(default, tuple):
             written = tuple(written)
-        if key not in ("intent.phrases", "staff.members", "offers.catalogue"):  # lists of tables: see their own tests
+        # Lists and tables of tables: see their own tests.
+        if key not in ("intent.phrases", "staff.members", "offers.catalogue", "winback.by_language"):
             assert written == default, f"{key}: example says {written!r}, default is {default!r}"
+
+
+def test_example_file_writes_out_the_built_in_winback_offers_in_each_language():
+    loaded = cfg.load(EXAMPLE).winback
+    assert dict(loaded.translations) == dict(cfg.Config().winback.translations)
+    assert loaded.untranslated() == [] and set(loaded.translations) == set(LANGUAGES) - {"en"}
 
 
 def test_example_file_loads(tmp_path):

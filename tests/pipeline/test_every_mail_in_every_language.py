@@ -19,6 +19,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
+from daemon.config import WinbackConfig
 from daemon.db import transaction
 from daemon.cli.gallery_requests import EXPECTED, KINDS, REQUESTS
 from daemon.models import Account, Case
@@ -58,6 +59,11 @@ COMMAND_TRIES = {
     "nl": "Hallo,\n\n#approve\n\ndan gaat het vast sneller, hartelijk dank voor uw hulp.\n\nJane\n",
     "pt": "Olá,\n\n#approve\n\nassim deve ficar mais rápido, muito obrigada pela ajuda.\n\nJane\n",
 }
+
+
+# How each language's built-in win-back offer for "price" begins: written in that language.
+EXPECTED_PRICE_OFFER = {"en": "20% off", "de": "20 % Rabatt", "fr": "une remise de 20 %", "es": "un 20 % de descuento",
+                        "nl": "20% korting", "pt": "20% de desconto"}
 
 
 def _locale(language: str) -> str:
@@ -118,6 +124,7 @@ def _whole_case(tmp_path, language: str, kind: str) -> dict[str, list]:
                    message_id="<tries-a-command@acme.example>"))
     _staff(desk, "#call cancel\n", f"About {reference}")
     if kind == "cancel":
+        _staff(desk, "#reason price: the fee went up again\n", f"About {reference}")
         cancel_services(desk, reference, {s: day for s in services})
     elif kind == "pause":
         pause_until(desk, reference, day)
@@ -193,6 +200,11 @@ def test_every_customer_mail_is_written_in_the_customers_language(tmp_path, lang
                 assert all(kept in text_of(found[name][0]) for kept in ("Social", "Content")), (name, language)
             for name in ("feedback_request", "winback_1", "winback"):
                 assert all(service in text_of(found[name][0]) for service in services), (name, language)
+            # Both letters make the offer written for the reason given, in the customer's language.
+            offer = WinbackConfig().offer_for("price", language)
+            assert offer.startswith(EXPECTED_PRICE_OFFER[language]), offer
+            for letter in found["winback_1"] + found["winback"]:
+                assert offer in text_of(letter), (language, text_of(letter))
         if kind == "pause":
             (reminder,) = found["pause_resume_reminder"]
             assert _day(day, language) in str(reminder["Subject"]) and _day(day, language) in text_of(reminder)
