@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 from daemon.mail.rendering import CUSTOMER_TEMPLATES, Renderer, TemplateProblem
 from parsers.language import DEFAULT, LANGUAGES
-from daemon.config import DeskConfig
+from daemon.config import DeskConfig, WinbackConfig
+from daemon.schema import ConfigError
 
 
 class Anything:
@@ -116,3 +117,35 @@ def test_check_names_each_missing_translation_as_a_warning(tmp_path):
     lines = check_templates(config)
     assert [line.status for line in lines] == ["warning"] * 5
     assert "de/feedback_request.txt" in lines[0].text and "English" in lines[0].text
+
+
+def test_check_names_a_customer_language_whose_winback_offers_fall_back_to_english(tmp_path):
+    from daemon.views.check import check_templates
+    from daemon.config import from_text
+
+    # Reworded English offers and only a German table: the other languages read the English,
+    # and German customers whose reason is not in their table get the German default.
+    config = from_text('[winback]\noffers = ["price: 10% off", "results: a new team"]\n'
+                       'default_offer = "a month free"\n'
+                       '[winback.by_language.de]\noffers = ["price: 10 % Rabatt"]\n'
+                       'default_offer = "ein Monat gratis"\n', tmp_path)
+    texts = [line.text for line in check_templates(config) if line.status == "warning"]
+    assert any(t.startswith("winback.by_language.de: no offer for results") for t in texts), texts
+    assert any(t.startswith("winback.by_language.fr: no offers in fr") for t in texts), texts
+    assert config.winback.offer_for("price", "de") == "10 % Rabatt"
+    assert config.winback.offer_for("results", "de") == "ein Monat gratis"
+    assert config.winback.offer_for("price", "fr") == "10% off"
+    # The built-in translations are of the built-in English: reworded English goes out as it is.
+    reworded = from_text('[winback]\ndefault_offer = "two months free"\n', tmp_path)
+    assert reworded.winback.offer_for("budget", "es") == WinbackConfig().offer_for("budget", "en")
+
+
+def test_the_desks_language_that_staff_mail_lacks_is_named_by_check(tmp_path):
+    from daemon.views.check import check_templates
+    from daemon.config import from_text
+
+    config = from_text('[desk]\nlanguage = "de"\n', tmp_path)
+    (line,) = [line for line in check_templates(config) if "desk.language" in line.text]
+    assert line.status == "warning" and "staff read them in English" in line.text
+    with pytest.raises(ConfigError, match="desk.language"):
+        from_text('[desk]\nlanguage = "it"\n', tmp_path)
