@@ -209,9 +209,13 @@ def post_webhook(desk: Desk, session: Session, case: Case) -> None:
 
 def _webhook_text(desk: Desk, case: Case, summary: dict) -> str:
     name = case.account.name if case.account else case.requester
-    parts = [f"{s['service']} (final day {s['final_day']})" for s in summary["cancelled"]]
-    parts += [f"{s['service']} paused until {s['until']}" for s in summary["paused"]]
-    parts += [f"{s['service']} {s['was']} -> {s['amount']} a month from {s['from']}" for s in summary["changed"]]
+    style = effects.staff_style(desk)
+    parts = [f"{s['service']} (final day {style.day(s['final_day'])})" for s in summary["cancelled"]]
+    parts += [f"{s['service']} paused until {style.day(s['until'])}" for s in summary["paused"]]
+    parts += [
+        f"{s['service']} {style.money(s['was'])} → {style.money(s['amount'])} a month from {style.day(s['from'])}"
+        for s in summary["changed"]
+    ]
     return (
         f"{case.reference} {name}: {summary['outcome']}. {', '.join(parts) or 'no service ends'}. "
         f"Kept: {', '.join(summary['kept']) or 'none'}. Reasons: {reasons_text(case)}."
