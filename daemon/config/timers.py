@@ -109,7 +109,7 @@ ENGLISH_OFFERS = WinbackText(
 TRANSLATED_OFFERS: dict[str, WinbackText] = {
     "de": WinbackText(
         offers=(
-            "price: 20 % Rabatt auf Ihre ersten drei Monate nach der Rückkehr",
+            "price: 20\u00a0% Rabatt auf Ihre ersten drei Monate nach der Rückkehr",
             "results: eine kostenlose Strategieberatung und ein neuer Spezialist für Ihr Konto",
             "service: eine feste Ansprechperson für Ihr Konto und ein monatlicher Abstimmungstermin",
             "budget: ein schlankeres Paket zur halben Monatsgebühr, jederzeit wieder aufstockbar",
@@ -118,7 +118,7 @@ TRANSLATED_OFFERS: dict[str, WinbackText] = {
     ),
     "fr": WinbackText(
         offers=(
-            "price: une remise de 20 % sur vos trois premiers mois après votre retour",
+            "price: une remise de 20\u00a0% sur vos trois premiers mois après votre retour",
             "results: un audit stratégique offert et un nouveau spécialiste dédié à votre compte",
             "service: un chargé de compte dédié et un point de suivi mensuel",
             "budget: une formule allégée à moitié prix, que vous ferez évoluer quand vous le souhaiterez",
@@ -127,7 +127,7 @@ TRANSLATED_OFFERS: dict[str, WinbackText] = {
     ),
     "es": WinbackText(
         offers=(
-            "price: un 20 % de descuento en sus tres primeros meses a su vuelta",
+            "price: un 20\u00a0% de descuento en sus tres primeros meses a su vuelta",
             "results: una revisión estratégica gratuita y un nuevo especialista para su cuenta",
             "service: un gestor de cuenta dedicado y una reunión de seguimiento mensual",
             "budget: un plan más ligero por la mitad de la cuota mensual, que podrá ampliar cuando lo necesite",

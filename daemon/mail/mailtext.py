@@ -4,9 +4,9 @@ Templates are written by hand and filled with names, dates and lists of any leng
 line can come out long. Each paragraph with a line over the limit is wrapped again at about
 72 characters; a list item ("- ", "  - ", "1. ") keeps its marker and its hanging indent.
 Short lines are never joined (a signature, an address block, a greeting keep their shape),
-nor are the fields of a form ("Received:  ...", one a line),
-and quoted text ("> ") and indented blocks stay exactly as written. Runs of blank lines
-become one, and the body neither starts nor ends with one.
+nor are the fields of a form ("Received:  ...", one a line). Quoted text ("> ") stays
+exactly as written, and so do indented blocks, but for a line too long, wrapped alone at
+its indent. Runs of blank lines become one, and the body neither starts nor ends with one.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ WIDTH = 72
 # A line longer than this is wrapped; below it hand-wrapped templates are left alone.
 LIMIT = 78
 _ITEM = re.compile(r"^(\s*)([-*•]|\d+[.)])\s+")
-# A field of a form ("Received:     Monday, ...", "Outcome: lost"): a short label of words,
-# a colon, its value. A run of fields is a table, never one paragraph: a long field wraps
-# alone, under its value.
-_FIELD = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '()/-]){0,30}:(?: +(?=\S)|$)")
+# A field of a form ("Received:     Monday, ...", "Outcome: lost"): a capitalised label of up
+# to four words, a colon, its value. Fields are a table, never one paragraph: a long one
+# wraps alone, under its value. Only where a paragraph holds two fields or more: prose
+# that happens to have a colon early in a line is wrapped as prose.
+_FIELD = re.compile(r"^[A-ZÀ-Þ][^\W\d_]*(?: [^\W\d_()/'-]+| \([^)]*\)){0,3}:(?: +(?=\S)|$)")
 
 
 def tidy(text: str) -> str:
@@ -60,14 +61,31 @@ def _wrap_block(block: list[str]) -> list[str]:
                     break_on_hyphens=False,
                 )
             )
+        elif first is None and rest:
+            # An indented block keeps its lines; one too long for a reader's window is
+            # wrapped on its own, at its indent (a call's time with a long zone name).
+            for line in run:
+                out.extend(_wrap_line(line, rest) if len(line) > LIMIT else [line])
         else:
             out.extend(run)
     return out
 
 
+def _wrap_line(line: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        line.strip(),
+        WIDTH,
+        initial_indent=line[: len(line) - len(line.lstrip())],
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _runs(block: list[str]):
     """(lines, marker-or-indent, hanging indent): list items with their continuation lines,
     text lines of one indent; quoted lines as they are (None: never wrapped)."""
+    form = sum(bool(_FIELD.match(line)) for line in block) >= 2
     i = 0
     while i < len(block):
         line = block[i]
@@ -84,7 +102,7 @@ def _runs(block: list[str]):
             yield block[i:j], marker, hang
             i = j
             continue
-        field = _FIELD.match(line)
+        field = _FIELD.match(line) if form else None
         if field:
             hang = len(field.group(0))
             yield [line], "", " " * (hang if hang <= 32 else 4)
@@ -95,7 +113,7 @@ def _runs(block: list[str]):
         while (
             j < len(block)
             and not _ITEM.match(block[j])
-            and not _FIELD.match(block[j])
+            and not (form and _FIELD.match(block[j]))
             and not block[j].startswith(">")
             and block[j][: len(block[j]) - len(block[j].lstrip())] == indent
         ):

@@ -62,8 +62,8 @@ COMMAND_TRIES = {
 
 
 # How each language's built-in win-back offer for "price" begins: written in that language.
-EXPECTED_PRICE_OFFER = {"en": "20% off", "de": "20 % Rabatt", "fr": "une remise de 20 %", "es": "un 20 % de descuento",
-                        "nl": "20% korting", "pt": "20% de desconto"}
+EXPECTED_PRICE_OFFER = {"en": "20% off", "de": "20\u00a0% Rabatt", "fr": "une remise de 20\u00a0%",
+                        "es": "un 20\u00a0% de descuento", "nl": "20% korting", "pt": "20% de desconto"}
 
 
 def _locale(language: str) -> str:
@@ -204,7 +204,7 @@ def test_every_customer_mail_is_written_in_the_customers_language(tmp_path, lang
             offer = WinbackConfig().offer_for("price", language)
             assert offer.startswith(EXPECTED_PRICE_OFFER[language]), offer
             for letter in found["winback_1"] + found["winback"]:
-                assert offer in text_of(letter), (language, text_of(letter))
+                assert " ".join(offer.split()) in text_of(letter), (language, text_of(letter))
         if kind == "pause":
             (reminder,) = found["pause_resume_reminder"]
             assert _day(day, language) in str(reminder["Subject"]) and _day(day, language) in text_of(reminder)
