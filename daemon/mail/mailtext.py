@@ -52,13 +52,15 @@ def _wrap_block(block: list[str]) -> list[str]:
             words = " ".join(line.strip() for line in run)
             words = words[len(first.lstrip()) :] if _ITEM.match(run[0]) else words
             out.extend(
-                textwrap.wrap(
-                    words.strip(),
-                    WIDTH,
-                    initial_indent=first,
-                    subsequent_indent=rest,
-                    break_long_words=False,
-                    break_on_hyphens=False,
+                _keep_commands_inside(
+                    textwrap.wrap(
+                        words.strip(),
+                        WIDTH,
+                        initial_indent=first,
+                        subsequent_indent=rest,
+                        break_long_words=False,
+                        break_on_hyphens=False,
+                    )
                 )
             )
         elif first is None and rest:
@@ -72,14 +74,27 @@ def _wrap_block(block: list[str]) -> list[str]:
 
 
 def _wrap_line(line: str, indent: str) -> list[str]:
-    return textwrap.wrap(
-        line.strip(),
-        WIDTH,
-        initial_indent=line[: len(line) - len(line.lstrip())],
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
+    return _keep_commands_inside(
+        textwrap.wrap(
+            line.strip(),
+            WIDTH,
+            initial_indent=line[: len(line) - len(line.lstrip())],
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
     )
+
+
+def _keep_commands_inside(lines: list[str]) -> list[str]:
+    """No wrapped line starts with '#': a line that does reads as a command (and is shown
+    defused, in quotes), so the word before it comes down with it."""
+    for i in range(1, len(lines)):
+        head, _, word = lines[i - 1].rpartition(" ")
+        if lines[i].lstrip().startswith("#") and head.strip():
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            lines[i - 1], lines[i] = head, f"{indent}{word} {lines[i].lstrip()}"
+    return lines
 
 
 def _runs(block: list[str]):

@@ -137,12 +137,12 @@ def test_a_strangers_request_claiming_an_account_tells_its_team_and_nothing_to_t
     (asked,) = _to(smtp_server, STRANGER)
     seen_by_stranger = f"{asked['Subject']}\n{_text(asked)}\n{asked['Reply-To']}"
     assert "confirm" in seen_by_stranger
-    for secret in ("Acme", "ACME", "@agency.example>", "amy", "tom@", "2027-01-31", "SEO"):
+    for secret in ("Acme", "ACME", "@agency.example>", "amy", "tom@", "2027-01-31", "31 January 2027", "SEO"):
         assert secret not in seen_by_stranger.replace("cancel@agency.example", ""), secret
     for member in TEAM:
         (notice,) = _to(smtp_server, member)
         assert case["reference"] in notice["Subject"] and "Acme Outdoor Ltd" in notice["Subject"]
-        assert "Final day to propose:          2027-01-31" in _text(notice) and "#verify" in _text(notice)
+        assert "Final day to propose:          31 January 2027" in _text(notice) and "#verify" in _text(notice)
 
 
 def test_the_contacts_denial_withdraws_and_flags_it(imap_desk, dovecot_user, smtp_server):

@@ -44,7 +44,7 @@ def test_a_second_contact_cancelling_another_service_joins_the_case_and_everyone
     assert {str(n["To"]) for n in notices} == INITECH_TEAM
     notice = text_of(notices[0])
     assert "joanna@initech.example" in notices[0]["Subject"] and "Email" in notices[0]["Subject"]
-    assert "Services added: Email" in notice and "Final day asked: 2027-01-31 -> 2027-02-28" in notice
+    assert "Services added: Email" in notice and "Final day asked: 31 January 2027 → 28 February 2027" in notice
     assert "Email-Service zum 28.02.2027" in notice
     [joined] = [e for e in events(desk, case.id) if e.kind == "request_joined"]
     assert joined.actor == "joanna@initech.example" and "services + Email" in joined.summary
@@ -60,7 +60,7 @@ def test_a_cancellation_joining_a_pause_makes_the_case_a_cancellation(desk):
     (case,) = cases(desk)
     assert (case.kind, case.requested_services, case.requested_final_day) == ("cancel", ["PPC"], date(2027, 3, 31))
     notice = text_of(mails_of(desk, "join_notice")[0])
-    assert "Kind: pause -> cancellation" in notice and "Services added" not in notice
+    assert "Kind: pause → cancellation" in notice and "Services added" not in notice
     assert mails_of(desk, "join_acknowledgment")[0]["To"] == "joanna@initech.example"
 
 

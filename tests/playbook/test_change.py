@@ -62,10 +62,10 @@ def test_a_downgrade_ends_changed_billed_anew_with_no_offboarding(desk, webhook)
 
     results = staff_command(desk, notice, "#reason budget: cutting spend for next year\n#change PPC to 400.00\n",
                             sender="amy@agency.example")
-    assert "PPC changes from 800.00 to 400.00 a month from 2027-01-01; outcome: changed; " \
+    assert "PPC changes from £800.00 to £400.00 a month from 1 January 2027; outcome: changed; " \
            "the case is now pending approval" in text(results)
     retention = text(one_to(desk, "amy@agency.example", "Approval needed (retention)"))
-    assert "Changed: PPC, 800.00 -> 400.00 a month from 2027-01-01" in retention
+    assert "Changed: PPC, £800.00 → £400.00 a month from 1 January 2027" in retention
     _set_webhook(desk, webhook.url)
     _approve_all(desk)
 
@@ -80,7 +80,7 @@ def test_a_downgrade_ends_changed_billed_anew_with_no_offboarding(desk, webhook)
     assert _offboarding_items(desk) == []
     assert [m for m in sent(desk) if "Offboarding" in str(m["Subject"])] == []
     assert sent_to(desk, "rep@ads-vendor.example") == []        # PPC goes on: its vendor has nothing to hear
-    assert "PPC 800.00 -> 400.00 a month from 2027-01-01" in webhook.bodies[0]["text"]
+    assert "PPC £800.00 → £400.00 a month from 1 January 2027" in webhook.bodies[0]["text"]
     with transaction(desk.factory) as session:   # a customer who stays gets no closure, thank-you or win-back
         assert session.scalars(select(Timer.kind).where(Timer.status == TimerStatus.PENDING)).all() == []
 
@@ -102,8 +102,8 @@ def test_a_budget_cut_that_drops_a_service_offboards_only_that_service(desk):
     assert the_case(desk).requested_services == ["PPC", "Social"]
     results = staff_command(desk, notice, "#change PPC to 450 from 2027-02-01\n#cancel Social on 2027-02-28\n",
                             sender="amy@agency.example")
-    assert "PPC changes from 800.00 to 450.00 a month from 2027-02-01; still to decide: Social" in text(results)
-    assert "cancel Social, final day 2027-02-28; outcome: changed" in text(results)
+    assert "PPC changes from £800.00 to £450.00 a month from 1 February 2027; still to decide: Social" in text(results)
+    assert "cancel Social, final day 28 February 2027; outcome: changed" in text(results)
     _approve_all(desk)
 
     assert the_case(desk).state == "changed"
@@ -149,11 +149,11 @@ def test_amending_a_change_starts_a_new_round_and_keeping_it_forgets_the_amount(
     notice = _request(desk, "Could you downgrade our PPC package please?\n")
     staff_command(desk, notice, "#change PPC to 400\n", sender="amy@agency.example")
     amended = staff_command(desk, notice, "#change PPC to 550.50 from 2027-03-01\n", sender="amy@agency.example")
-    assert "PPC changes from 800.00 to 550.50 a month from 2027-03-01" in text(amended)
+    assert "PPC changes from £800.00 to £550.50 a month from 1 March 2027" in text(amended)
     with transaction(desk.factory) as session:
         rounds = {s.round: s.status for s in session.scalars(select(ApprovalStep).where(ApprovalStep.position == 0))}
     assert rounds == {1: "void", 2: "asked"}
-    assert "Changed: PPC, 800.00 -> 550.50 a month from 2027-03-01" in text(
+    assert "Changed: PPC, £800.00 → £550.50 a month from 1 March 2027" in text(
         sent_to(desk, "amy@agency.example", "Approval needed (retention)")[-1])
 
     kept = staff_command(desk, notice, "#keep PPC\n", sender="amy@agency.example")
@@ -175,10 +175,10 @@ def test_change_lines_that_cannot_apply_are_refused_and_change_nothing(desk):
     assert "one service a line: each has its own amount" in refused
     assert "cheap is not an amount: write it like 400.00" in refused
     assert "0 ends PPC: write #cancel PPC to drop it" in refused
-    assert "PPC is already billed 800.00 a month: write #keep PPC to leave it as it is" in refused
+    assert "PPC is already billed £800.00 a month: write #keep PPC to leave it as it is" in refused
     assert "unknown service Email for Acme Outdoor Ltd" in refused
-    assert "2026-12-01 is within the notice period: the new amount may start from 2026-12-24 " \
-           "(30 days' notice from 2026-11-23)" in refused
+    assert "1 December 2026 is within the notice period: the new amount may start from 24 December 2026 " \
+           "(30 days' notice from 23 November 2026): write from 2026-12-24 or later" in refused
     assert "01/02/2027 is not a date: write it YYYY-MM-DD" in refused
     not_a_decider = text(staff_command(desk, notice, "#change PPC to 400\n", sender="sol@agency.example"))
     assert "#change may be run by account_manager, retention or team_lead (your roles: specialist)" in not_a_decider

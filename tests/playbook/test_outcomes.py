@@ -77,12 +77,12 @@ def test_pause_keeps_the_client_in_every_tool(desk):
 
 def test_early_termination_needs_the_general_manager_and_a_rejection_sends_it_back(desk):
     notice = _request(desk, "Please cancel our SEO service.\n")
-    assert "EARLY TERMINATION: this final day is before the term ends (2027-02-28); it needs the approval of: " \
+    assert "EARLY TERMINATION: this final day is before the term ends (28 February 2027); it needs the approval of: " \
            "general_manager." in text(notice)
     refused = staff_command(desk, notice, "#cancel SEO on 2026-12-01\n#keep Email\n#cancel SEO on 31/12/2026\n",
                             sender="amy@agency.example")
-    assert "2026-12-01 is before the earliest final day of service, 2026-12-23 (30 days' notice from 2026-11-23)" \
-        in text(refused)
+    assert ("1 December 2026 is before the earliest final day of service, 23 December 2026 (30 days' notice from "
+            "23 November 2026): write it 2026-12-23 or later") in text(refused)
     assert "unknown service Email for Acme Outdoor Ltd (services on file: SEO, PPC, Social, Content)" in text(refused)
     assert "31/12/2026 is not a date: write it YYYY-MM-DD" in text(refused)
     assert the_case(desk).state == "open"
@@ -111,7 +111,7 @@ def test_credit_needs_finance_and_only_finance_may_approve_it(desk):
     staff_command(desk, notice, "#credit 250.00\n#lost\n", sender="amy@agency.example")
     _approve_all(desk, [("amy", "retention"), ("dana", "director")])
     finance = one_to(desk, "fin@agency.example", "Approval needed (finance)")
-    assert "Credit or refund: 250.00" in text(finance)
+    assert "Credit or refund: £250.00" in text(finance)
     not_finance = staff_command(desk, finance, "#approve\n", sender="dana@agency.example")
     assert "only staff with that role (fin@agency.example)" in text(not_finance)
     _approve_all(desk, [("fin", "finance"), ("acc", "accounting")])

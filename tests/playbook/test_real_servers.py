@@ -39,7 +39,7 @@ def test_straight_cancellation_through_dovecot_and_aiosmtpd(imap_desk, dovecot_u
     dovecot_user.append(mail(body="Please cancel all our services with you at the end of March.\n"))
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     notice = _received(smtp_server, "tom@agency.example", "Cancellation request")
-    assert "Final day to propose: 2027-03-31" in text(notice)
+    assert "Final day to propose: 31 March 2027" in text(notice)
 
     imap_desk.clock.advance(timedelta(hours=2))
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
@@ -56,7 +56,7 @@ def test_straight_cancellation_through_dovecot_and_aiosmtpd(imap_desk, dovecot_u
     summary = text(_received(smtp_server, "jane@acme.example", "Summary"))
     assert "- SEO: final day of service 31 March 2027" in summary and "- Content: final day of service 31 March 2027" in summary
     vendor = text(_received(smtp_server, "rep@ads-vendor.example", "will cancel PPC"))
-    assert "effective 2027-03-31, for this reason: results: no new leads" in vendor
+    assert "effective 31 March 2027, for this reason: results: no new leads" in vendor
     assert _received(smtp_server, "acc@agency.example", "Offboarding: Settle outstanding payments")
 
 
@@ -65,7 +65,7 @@ def test_notice_counts_from_the_imap_internaldate_not_from_processing(imap_desk,
     dovecot_user.append(mail(body="Please cancel our contract.\n", date=friday), arrived=friday)
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     notice = text(_received(smtp_server, "tom@agency.example", "Cancellation request"))
-    assert "Notice period: 30 days from 2026-11-20" in notice
+    assert "Notice period: 30 days from 20 November 2026" in notice
     assert "Friday, 20 November 2026" in text(_received(smtp_server, "jane@acme.example", "We received"))
 
 
@@ -82,5 +82,5 @@ def test_ask_to_confirm_round_trip_through_dovecot_and_aiosmtpd(imap_desk, dovec
     dovecot_user.append(reply)
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     notice = text(_received(smtp_server, "tom@agency.example", "Cancellation request"))
-    assert "Notice period: 30 days from 2026-11-23" in notice   # from the question, not the YES
+    assert "Notice period: 30 days from 23 November 2026" in notice   # from the question, not the YES
     assert _received(smtp_server, "jane@acme.example", "We received")

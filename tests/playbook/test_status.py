@@ -11,7 +11,7 @@ def test_status_after_decisions_shows_decisions_approvals_and_timers(desk):
     body = text(staff_command(desk, notice, "#keep SEO, PPC\n#cancel Social, Content on 2027-03-31\n#status\n",
                               sender="amy@agency.example"))
     assert "SEO: keep by amy@agency.example" in body
-    assert "Social: cancel (2027-03-31) by amy@agency.example" in body
+    assert "Social: cancel (31 March 2027) by amy@agency.example" in body
     assert "retention: asked" in body and "director: waiting" in body and "accounting: waiting" in body
     # the real timetable, in the reader's zone
     assert "approval reminder due Tuesday, 24 November 2026, 09:00 GMT" in body

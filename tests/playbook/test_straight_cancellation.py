@@ -17,9 +17,9 @@ def test_straight_cancellation_from_request_to_offboarding(desk, webhook):
     run(desk, mail(body="Please cancel all our services with you at the end of March.\n"))
 
     notice = one_to(desk, "tom@agency.example", "Cancellation request")
-    assert "Earliest final day of service: 2026-12-23" in text(notice)          # 23 Nov + 30 days' notice
-    assert "Term: in its initial term until 2027-02-28" in text(notice)
-    assert "Final day to propose: 2027-03-31" in text(notice)
+    assert "Earliest final day of service: 23 December 2026" in text(notice)          # 23 Nov + 30 days' notice
+    assert "Term: in its initial term until 28 February 2027" in text(notice)
+    assert "Final day to propose: 31 March 2027" in text(notice)
     assert "EARLY TERMINATION" not in text(notice)
     assert the_case(desk).details["contract"]["early_termination"] is False
     assert sent_to(desk, "jane@acme.example", "A call") == []                    # not with the acknowledgment
@@ -49,7 +49,7 @@ def test_straight_cancellation_from_request_to_offboarding(desk, webhook):
 
     for approver, step in (("amy", "retention"), ("dana", "director"), ("acc", "accounting")):
         request = one_to(desk, f"{approver}@agency.example", f"Approval needed ({step})")
-        assert "SEO, final day of service 2027-03-31" in text(request)
+        assert "SEO, final day of service 31 March 2027" in text(request)
         assert f"approved as {step}" in text(staff_command(desk, request, "#approve\n",
                                                            sender=f"{approver}@agency.example"))
     assert the_case(desk).state == "offboarding"
@@ -60,7 +60,7 @@ def test_straight_cancellation_from_request_to_offboarding(desk, webhook):
     for service in ("SEO", "PPC", "Social", "Content"):
         assert f"{service}: final day of service 31 March 2027" in text(summary)
     vendor = one_to(desk, "rep@ads-vendor.example", "will cancel PPC")
-    assert "Acme Outdoor Ltd will cancel PPC, effective 2027-03-31, for this reason: price: the budget is gone" \
+    assert "Acme Outdoor Ltd will cancel PPC, effective 31 March 2027, for this reason: price: the budget is gone" \
         in text(vendor)
     assert webhook.bodies and "Reasons: price: the budget is gone" in webhook.bodies[0]["text"]
 

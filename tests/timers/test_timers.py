@@ -87,7 +87,7 @@ def test_closure_waits_for_the_checklist_then_thanks_asks_and_writes_twice(desk)
     assert due[("closure", 0)] == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     desk.clock.set(datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
     assert [f.kind for f in fire(desk)] == ["effective_date_reminder"]
-    assert len(mails(desk, to="sam@agency.example", subject="SEO for Acme Outdoor Ltd ends on 2026-11-20")) == 1
+    assert len(mails(desk, to="sam@agency.example", subject="SEO for Acme Outdoor Ltd ends on 20 November 2026")) == 1
     desk.clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
     postponed = fire(desk)
     if postponed[0].outcome.startswith("closure postponed"):

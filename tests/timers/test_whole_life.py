@@ -75,7 +75,7 @@ def test_request_to_second_winback_letter(life):
 
     # A week before the final day, each service's team is reminded at the London opening hour.
     life.at(datetime(2027, 3, 24, 9, 0, tzinfo=UTC))
-    assert life.one("pia@agency.example", "PPC for Acme Outdoor Ltd ends on 2027-03-31")
+    assert life.one("pia@agency.example", "PPC for Acme Outdoor Ltd ends on 31 March 2027")
 
     # Final day, 10:00 BST: items are open, so their owners hear instead of the customer.
     life.at(datetime(2027, 3, 31, 9, 0, tzinfo=UTC))
