@@ -164,6 +164,8 @@ def _values(desk, case: Case, subject: str, language: str) -> dict:
         summary["paused"] = [{"service": s, "until": day} for s in services]
     else:
         summary["changed"] = [{"service": s, "from": day, "amount": "600.00", "was": "800.00"} for s in services]
+        label = desk.config.offers.customer_label("downgrade", language)
+        summary["offers_accepted"] = [{"name": "downgrade", "details": "", "label": label}]
     return {
         **summary,
         "company": desk.config.desk.company,

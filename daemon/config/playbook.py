@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from daemon.schema import ConfigError
+from parsers.language import DEFAULT as DEFAULT_LANGUAGE
+from parsers.language import LANGUAGES
 
 # -- staff commands: authentication, reasons, offers, roles ---------------------------------
 
@@ -38,6 +40,66 @@ class Offer:
     answers: tuple[str, ...] = ()  # the reason categories this offer answers
 
 
+# What a customer reads for each built-in offer the summary says was agreed, by language:
+# the catalogue's names are staff's words ("free_month"), not a customer's.
+CUSTOMER_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "discount": "a discount on your monthly fee",
+        "free_month": "a month of service free of charge",
+        "strategy_review": "a strategy review with a senior specialist",
+        "new_specialist": "a different specialist on your account",
+        "pause": "a pause of your services instead of a cancellation",
+        "downgrade": "a smaller package at a lower fee",
+        "handover": "a handover to your in-house team",
+    },
+    "de": {
+        "discount": "ein Rabatt auf Ihre monatliche Gebühr",
+        "free_month": "ein kostenloser Leistungsmonat",
+        "strategy_review": "eine Strategieberatung mit einem erfahrenen Spezialisten",
+        "new_specialist": "ein neuer Spezialist für Ihr Konto",
+        "pause": "eine Pause Ihrer Leistungen statt einer Kündigung",
+        "downgrade": "ein kleineres Paket zu einem geringeren Preis",
+        "handover": "eine Übergabe an Ihr internes Team",
+    },
+    "fr": {
+        "discount": "une remise sur votre abonnement mensuel",
+        "free_month": "un mois de service offert",
+        "strategy_review": "un bilan stratégique avec un spécialiste senior",
+        "new_specialist": "un nouveau spécialiste pour votre compte",
+        "pause": "une suspension de vos services plutôt qu'une résiliation",
+        "downgrade": "une formule plus légère à un tarif réduit",
+        "handover": "une passation à votre équipe interne",
+    },
+    "es": {
+        "discount": "un descuento en su cuota mensual",
+        "free_month": "un mes de servicio gratuito",
+        "strategy_review": "una revisión estratégica con un especialista sénior",
+        "new_specialist": "un nuevo especialista para su cuenta",
+        "pause": "una pausa de sus servicios en lugar de la cancelación",
+        "downgrade": "un paquete más reducido a un precio menor",
+        "handover": "un traspaso a su equipo interno",
+    },
+    "nl": {
+        "discount": "korting op uw maandbedrag",
+        "free_month": "een maand service zonder kosten",
+        "strategy_review": "een strategiesessie met een senior specialist",
+        "new_specialist": "een andere specialist voor uw account",
+        "pause": "een pauze van uw diensten in plaats van opzegging",
+        "downgrade": "een kleiner pakket tegen een lager tarief",
+        "handover": "een overdracht aan uw eigen team",
+    },
+    "pt": {
+        "discount": "um desconto na sua mensalidade",
+        "free_month": "um mês de serviço gratuito",
+        "strategy_review": "uma revisão estratégica com um especialista sênior",
+        "new_specialist": "um novo especialista para a sua conta",
+        "pause": "uma pausa dos seus serviços em vez do cancelamento",
+        "downgrade": "um pacote menor por um valor mais baixo",
+        "handover": "uma transição para a sua equipe interna",
+    },
+}
+
+
 @dataclass(frozen=True)
 class OffersConfig:
     catalogue: tuple[Offer, ...] = (
@@ -49,6 +111,36 @@ class OffersConfig:
         Offer("downgrade", "A smaller package at a lower fee", ("budget", "price")),
         Offer("handover", "A paid handover to the in-house team", ("moving_in_house",)),
     )
+
+    # What customers read for each offer, by language, then by offer name. Not given: the
+    # built-in words for the built-in offers.
+    customer_words: Mapping[str, Mapping[str, str]] | None = None
+
+    def validate(self, path: str) -> None:
+        for language in self.customer_words or {}:
+            if language not in LANGUAGES:
+                raise ConfigError(f"{path}.customer_words.{language}: a language of the desk ({', '.join(LANGUAGES)})")
+
+    @property
+    def words(self) -> Mapping[str, Mapping[str, str]]:
+        return CUSTOMER_WORDS if self.customer_words is None else self.customer_words
+
+    def customer_label(self, name: str, language: str) -> str:
+        """What a customer reading `language` is told offer `name` is: its words in that
+        language, else in English, else the name itself."""
+        for words in (self.words.get(language, {}), self.words.get(DEFAULT_LANGUAGE, {})):
+            if name in words:
+                return words[name]
+        return name.replace("_", " ")
+
+    def untranslated(self) -> list[str]:
+        """Each language whose customers would read an offer in English or by its name: one line each."""
+        found = []
+        for language in LANGUAGES:
+            missing = [o.name for o in self.catalogue if o.name not in self.words.get(language, {})]
+            if missing:
+                found.append(f"{language}: no words for {', '.join(missing)}")
+        return found
 
     def answering(self, category: str) -> list[Offer]:
         return [offer for offer in self.catalogue if category in offer.answers]

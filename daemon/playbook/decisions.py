@@ -312,6 +312,12 @@ def summary_values(session: Session, case: Case) -> dict:
 def send_summary(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
     """The customer's written summary of what ends and when, so nothing ends without them reading it."""
     context = {**effects.case_context(desk, case), **summary_values(session, case)}
+    # The offers agreed, in the words of the language the summary is written in.
+    language = desk.renderer.language_of("customer_summary", mailer.customer_language(case))
+    context["offers_accepted"] = [
+        {**offer, "label": desk.config.offers.customer_label(offer["name"], language)}
+        for offer in context["offers_accepted"]
+    ]
     round_ = case.approval_round or 0
     mailer.send(
         desk, session, case, "customer_summary", [case.requester], context, dedupe=f"summary:{event.name}:{round_}"

@@ -147,6 +147,10 @@ def check_templates(config: Config) -> list[Line]:
         warning(f"winback.by_language.{gap} (winback.offers in English stand in)")
         for gap in config.winback.untranslated()
     ]
+    lines += [
+        warning(f"offers.customer_words.{gap}: customers of that language read the English, or the offer's name")
+        for gap in config.offers.untranslated()
+    ]
     staff = renderer.missing_staff_translations()
     if staff:
         lines.append(

@@ -31,7 +31,7 @@ def _keys(cls, prefix=""):
 
 def _flatten(table, prefix=""):
     for key, value in table.items():
-        if isinstance(value, dict) and key not in ("phrases", "roles", "service_aliases", "by_language"):  # tables that are values
+        if isinstance(value, dict) and key not in ("phrases", "roles", "service_aliases", "by_language", "customer_words"):  # tables that are values
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
@@ -48,7 +48,8 @@ def test_example_file_lists_every_key_with_its_default():
         if isinstance(default, tuple):
             written = tuple(written)
         # Lists and tables of tables: see their own tests.
-        if key not in ("intent.phrases", "staff.members", "offers.catalogue", "winback.by_language"):
+        if key not in ("intent.phrases", "staff.members", "offers.catalogue", "winback.by_language",
+                       "offers.customer_words"):
             assert written == default, f"{key}: example says {written!r}, default is {default!r}"
 
 
@@ -56,6 +57,13 @@ def test_example_file_writes_out_the_built_in_winback_offers_in_each_language():
     loaded = cfg.load(EXAMPLE).winback
     assert dict(loaded.translations) == dict(cfg.Config().winback.translations)
     assert loaded.untranslated() == [] and set(loaded.translations) == set(LANGUAGES) - {"en"}
+
+
+def test_example_file_writes_out_the_built_in_offer_words_customers_read():
+    loaded = cfg.load(EXAMPLE).offers
+    assert {k: dict(v) for k, v in loaded.words.items()} == cfg.Config().offers.words
+    assert loaded.untranslated() == []
+    assert loaded.customer_label("free_month", "de") == "ein kostenloser Leistungsmonat"
 
 
 def test_example_file_loads(tmp_path):

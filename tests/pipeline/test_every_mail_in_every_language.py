@@ -19,7 +19,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
-from daemon.config import WinbackConfig
+from daemon.config import OffersConfig, WinbackConfig
 from daemon.db import transaction
 from daemon.cli.gallery_requests import EXPECTED, KINDS, REQUESTS
 from daemon.models import Account, Case
@@ -129,6 +129,7 @@ def _whole_case(tmp_path, language: str, kind: str) -> dict[str, list]:
     elif kind == "pause":
         pause_until(desk, reference, day)
     else:
+        _staff(desk, "#offer downgrade\n#offer downgrade accepted\n", f"About {reference}")
         _change(desk, reference, day)
     approve_and_offboard(desk, reference)
     _run_until_quiet(desk, datetime(2028, 6, 1, tzinfo=UTC))
@@ -188,6 +189,8 @@ def test_every_customer_mail_is_written_in_the_customers_language(tmp_path, lang
         assert _day(day, language) in body and all(service in body for service in services), (kind, body)
         if kind == "change":
             assert ("600" in body and "800" in body), body
+            # The offer agreed, in the customer's words, not staff's name for it.
+            assert OffersConfig().customer_label("downgrade", language) in body and "downgrade" not in body, body
         if kind == "cancel":
             (closure,) = found["closure_confirmation"]
             assert all(f"{service}" in text_of(closure) for service in services)
