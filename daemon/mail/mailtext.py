@@ -4,9 +4,9 @@ Templates are written by hand and filled with names, dates and lists of any leng
 line can come out long. Each paragraph with a line over the limit is wrapped again at about
 72 characters; a list item ("- ", "  - ", "1. ") keeps its marker and its hanging indent.
 Short lines are never joined (a signature, an address block, a greeting keep their shape),
-nor are the fields of a form ("Received:  ...", one a line). Quoted text ("> ") stays
-exactly as written, and so do indented blocks, but for a line too long, wrapped alone at
-its indent. Runs of blank lines become one, and the body neither starts nor ends with one.
+nor are the fields of a form ("Received:  ...", one a line); quoted text ("> ") and
+indented blocks stay exactly as written. Runs of blank lines become one, and the body
+neither starts nor ends with one.
 """
 
 from __future__ import annotations
@@ -63,27 +63,9 @@ def _wrap_block(block: list[str]) -> list[str]:
                     )
                 )
             )
-        elif first is None and rest:
-            # An indented block keeps its lines; one too long for a reader's window is
-            # wrapped on its own, at its indent (a call's time with a long zone name).
-            for line in run:
-                out.extend(_wrap_line(line, rest) if len(line) > LIMIT else [line])
         else:
             out.extend(run)
     return out
-
-
-def _wrap_line(line: str, indent: str) -> list[str]:
-    return _keep_commands_inside(
-        textwrap.wrap(
-            line.strip(),
-            WIDTH,
-            initial_indent=line[: len(line) - len(line.lstrip())],
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-    )
 
 
 def _keep_commands_inside(lines: list[str]) -> list[str]:

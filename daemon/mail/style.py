@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_time, get_timezone_location
 from babel.numbers import format_currency
 
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
@@ -58,9 +58,9 @@ class Style:
     def moment(self, value, zone: str | None = None) -> str:
         """A moment in `zone` (the style's by default): 'Monday, 23 November 2026, 09:00 GMT (UTC+00:00)'.
 
-        The zone's short name where the language has one ('CET', 'MEZ'), else its long name
-        ('heure normale d’Europe centrale'), and the offset beside it: a name alone leaves a
-        reader abroad guessing. UTC itself is named by the offset alone."""
+        The zone's short name where the language has one ('CET', 'MEZ', 'GMT'), else its
+        city as the language writes it ('09:00 (Londres, UTC+00:00)'), and always the offset:
+        a name alone leaves a reader abroad guessing, an offset alone says nothing of where."""
         if not value:
             return ""
         if isinstance(value, str):
@@ -72,20 +72,16 @@ class Style:
             return str(value)
         local = value.astimezone(ZoneInfo(zone or self.zone))
         offset = local.strftime("%z")
-        return (
-            f"{format_date(local, format='full', locale=self.locale)}, "
-            f"{format_time(local, 'HH:mm', locale=self.locale)}{self._zone_name(local)} "
-            f"(UTC{offset[:3]}:{offset[3:]})"
-        )
-
-    def _zone_name(self, local: datetime) -> str:
-        if getattr(local.tzinfo, "key", "") in ("UTC", "Etc/UTC"):
-            return ""
+        offset = f"UTC{offset[:3]}:{offset[3:]}"
+        when = f"{format_date(local, format='full', locale=self.locale)}, {format_time(local, 'HH:mm', locale=self.locale)}"
+        key = getattr(local.tzinfo, "key", "")
+        if key in ("UTC", "Etc/UTC"):
+            return f"{when} ({offset})"
         short = format_time(local, "z", locale=self.locale)
         if short[:1].isalpha() and not short.startswith(("GMT+", "GMT-", "UTC")):
-            return f" {short}"
-        long = get_timezone_name(local, "long", locale=self.locale)
-        return f" {long}" if long[:1].isalpha() and not long.startswith(("GMT", "UTC")) else ""
+            return f"{when} {short} ({offset})"
+        city = get_timezone_location(local.tzinfo, locale=self.locale, return_city=True) if key else ""
+        return f"{when} ({city}, {offset})" if city else f"{when} ({offset})"
 
     def money(self, value, currency: str | None = None) -> str:
         """An amount with its currency: '£1,200.00', '1.200,00 €'. Text that is no amount stays as it is."""

@@ -140,7 +140,7 @@ def test_a_cancellation_saved_by_a_downgrade_ends_changed(desk):
     assert the_case(desk).state == "changed"
     summary = text(one_to(desk, "jane@acme.example", "Summary of your cancellation request"))
     assert "- PPC: £500.00 a month from 1 January 2027 (was £800.00)" in summary
-    assert "Agreed with you: downgrade (basic plan)" in summary
+    assert "Agreed with you: a smaller package at a lower fee (basic plan)" in summary
     assert _offboarding_items(desk) == []
     assert _sheet(desk, "Planner")[1][3:5] == ("change", datetime(2027, 1, 1))
 

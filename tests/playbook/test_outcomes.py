@@ -33,7 +33,7 @@ def test_save_with_a_discount_keeps_everything_and_needs_no_approval(desk):
     assert (case.state, case.outcome) == ("saved", "saved")
     summary = one_to(desk, "jane@acme.example", "Summary")
     assert "Services you keep: - SEO - PPC - Social - Content" in text(summary)
-    assert "Agreed with you: discount (20% for 3 months)" in text(summary)
+    assert "Agreed with you: a discount on your monthly fee (20% for 3 months)" in text(summary)
     assert "cancelled" not in text(summary)
     assert [m for m in sent(desk) if "Approval needed" in str(m["Subject"])] == []
     later(desk)   # the proposed call is called off for everyone invited
