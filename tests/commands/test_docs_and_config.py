@@ -27,7 +27,10 @@ def test_every_command_is_documented_and_found_by_name():
 
 def test_example_catalogue_is_the_default_catalogue():
     example = tomllib.loads((REPO / "config.example.toml").read_text(encoding="utf-8"))
-    assert build(cfg.OffersConfig, example["offers"], "offers") == cfg.OffersConfig()
+    written, default = build(cfg.OffersConfig, example["offers"], "offers"), cfg.OffersConfig()
+    assert written.catalogue == default.catalogue
+    # The words customers read are written out too, as the built-in ones.
+    assert {language: dict(words) for language, words in written.words.items()} == default.words
     assert example["commands"]["roles"] == {}
 
 
