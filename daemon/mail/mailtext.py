@@ -101,8 +101,8 @@ def _runs(block: list[str]):
             continue
         field = _FIELD.match(line) if form else None
         if field:
-            hang = len(field.group(0))
-            yield [line], "", " " * (hang if hang <= 32 else 4)
+            width = len(field.group(0))
+            yield [line], "", " " * (width if width <= 32 else 4)
             i += 1
             continue
         indent = line[: len(line) - len(line.lstrip())]
