@@ -53,7 +53,7 @@ def test_a_german_and_a_spanish_request_are_answered_in_their_language(imap_desk
     ack = next(m for m in spanish if str(m["Subject"]).startswith("Hemos recibido su solicitud de pausa"))
     assert "1 de marzo de 2027" in _body(ack) and "lunes, 23 de noviembre de 2026" in _body(ack)
     # Globex is in New York: the customer reads their own zone.
-    assert "(UTC-05:00)" in _body(ack)
+    assert "(Nueva York, UTC-05:00)" in _body(ack)
     call = next(m for m in spanish if "Una llamada sobre su solicitud de pausa" in str(m["Subject"]))
     assert "minutos" in _body(call) and "noviembre de 2026" in _body(call)
     # The team reads the desk's English.
