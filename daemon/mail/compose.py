@@ -221,10 +221,10 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 def _write_part(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
     payload = msg._payload  # type: ignore[attr-defined]  # what the generator itself reads
-    content_type = msg.get_content_type()
+    content_type, boundary = _type_and_boundary(msg)
     maintype = content_type.partition("/")[0]
     if maintype == "multipart":
-        boundary = msg.get_boundary() if isinstance(payload, list) and payload else None
+        boundary = boundary if isinstance(payload, list) and payload else None
         if not boundary or content_type == "multipart/signed" or msg.preamble is not None or msg.epilogue is not None:
             out.append(_generated(msg, policy))
             return
@@ -251,6 +251,28 @@ def _write_part(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
         else:
             body = policy.linesep.join(lines)
         out.append(body.encode("ascii", "surrogateescape"))
+
+
+# A Content-Type as the email package writes it for the desk's parts: lower-case type,
+# quoted parameters. Read as it stands; anything else is parsed (the package's own rules).
+_PLAIN_CONTENT_TYPE = re.compile(r'([a-z]+/[a-z0-9.+-]+)((?:; [a-z-]+="[^"\\]*")*)')
+_PLAIN_BOUNDARY = re.compile(r'; boundary="([0-9=.]+)"')
+
+
+def _type_and_boundary(msg: Message) -> tuple[str, str | None]:
+    """`msg.get_content_type()` and, for a multipart, `msg.get_boundary()`."""
+    for name, value in msg._headers:  # type: ignore[attr-defined]
+        if name.lower() == "content-type":
+            plain = _PLAIN_CONTENT_TYPE.fullmatch(value) if type(value) is str else None
+            if plain is None:
+                break
+            content_type, params = plain.groups()
+            if not content_type.startswith("multipart/"):
+                return content_type, None
+            boundary = _PLAIN_BOUNDARY.fullmatch(params)
+            return content_type, boundary.group(1) if boundary else msg.get_boundary()
+    content_type = msg.get_content_type()
+    return content_type, msg.get_boundary() if content_type.startswith("multipart/") else None
 
 
 def _has_surrogates(text: str) -> bool:

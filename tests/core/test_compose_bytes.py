@@ -207,3 +207,18 @@ def test_a_payload_with_a_bcc_is_written_without_it(tmp_path):
     written = written_by_file_outbox(tmp_path, composing.to_bytes(msg), parsed=False)
     assert b"hidden@agency.example" in written.split(b"\r\n", 2)[1]  # the envelope's To line
     assert b"Bcc" not in written
+
+
+@pytest.mark.parametrize("content_type", [
+    None, 'text/plain; charset="utf-8"', "TEXT/Plain; charset=utf-8", 'multipart/mixed; boundary="===============1=="',
+    "multipart/alternative; boundary=abc", 'multipart/mixed; boundary="x y "', "multipart/mixed",
+    'multipart/mixed;\n boundary="===============2=="', "garbage", 'text/calendar; charset="utf-8"; method="CANCEL"'])
+def test_a_parts_type_and_boundary_read_as_the_email_package_reads_them(content_type):
+    for message_policy in (composing.POLICY, policy.default, policy.compat32):
+        msg = EmailMessage(policy=composing.POLICY) if message_policy is not policy.compat32 else None
+        msg = msg or BytesParser(policy=policy.compat32).parsebytes(b"Subject: x\n\nbody\n")
+        msg.policy = message_policy
+        if content_type is not None:
+            msg._headers.append(("Content-Type", content_type))
+        stock = msg.get_content_type()
+        assert composing._type_and_boundary(msg) == (stock, msg.get_boundary() if stock.startswith("multipart/") else None)
