@@ -20,6 +20,11 @@ from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime, make_msgid
 
+try:  # the package's choice of 7bit, 8bit, quoted-printable or base64 for a text body
+    from email.contentmanager import _encode_text  # type: ignore[attr-defined]
+except ImportError:  # another Python's package: set_content itself
+    _encode_text = None
+
 from daemon.config import DeskConfig
 from daemon.mail.rendering import RenderedMail
 from parsers.references import make_reply_address
@@ -156,11 +161,26 @@ def compose(
     msg["X-Auto-Response-Suppress"] = "All"
     if case_reference:
         msg[CASE_HEADER] = case_reference
-    msg.set_content(rendered.text)
+    _set_text(msg, rendered.text)
     if rendered.html:
         msg.add_alternative(rendered.html, subtype="html")
         msg.set_boundary(_boundary(rendered.text, rendered.html))
     return msg
+
+
+def _set_text(msg: EmailMessage, text: str) -> None:
+    """`msg.set_content(text)` on a message without content yet: the same headers, in the
+    same order, and the same body, encoded by the email package's own rules; only its
+    round of setting a bare Content-Type and parsing it again for the charset is skipped."""
+    if _encode_text is None or any(name.lower().startswith("content-") for name, _ in msg._headers):  # type: ignore[attr-defined]
+        msg.set_content(text)
+        return
+    cte, payload = _encode_text(text, "utf-8", None, msg.policy)
+    msg["Content-Type"] = 'text/plain; charset="utf-8"'
+    msg.set_payload(payload)
+    msg["Content-Transfer-Encoding"] = cte
+    if "MIME-Version" not in msg:
+        msg["MIME-Version"] = "1.0"
 
 
 @functools.lru_cache(maxsize=16)

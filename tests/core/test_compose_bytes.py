@@ -222,3 +222,17 @@ def test_a_parts_type_and_boundary_read_as_the_email_package_reads_them(content_
             msg._headers.append(("Content-Type", content_type))
         stock = msg.get_content_type()
         assert composing._type_and_boundary(msg) == (stock, msg.get_boundary() if stock.startswith("multipart/") else None)
+
+
+@pytest.mark.parametrize("text", [
+    "Hello,\n\nwe received your request.\n", "Grüße aus Köln\n", "ご解約のご依頼を承りました\n" * 3,
+    "x" * 120 + "\n", ("ä" * 50 + "\n") * 15, "no line end", "", "\r\nCR LF\rand CR\n", "From the start\n"])
+@pytest.mark.parametrize("message_policy", [composing.POLICY, policy.default, policy.SMTP])
+def test_the_text_body_is_set_as_set_content_sets_it(text, message_policy):
+    ours, theirs = EmailMessage(policy=message_policy), EmailMessage(policy=message_policy)
+    for msg in (ours, theirs):
+        msg["Subject"] = "x"
+    composing._set_text(ours, text)
+    theirs.set_content(text)
+    assert ours.as_bytes() == theirs.as_bytes()
+    assert [(n, str(v)) for n, v in ours.items()] == [(n, str(v)) for n, v in theirs.items()]
