@@ -149,3 +149,27 @@ def test_the_desks_language_that_staff_mail_lacks_is_named_by_check(tmp_path):
     assert line.status == "warning" and "staff read them in English" in line.text
     with pytest.raises(ConfigError, match="desk.language"):
         from_text('[desk]\nlanguage = "it"\n', tmp_path)
+
+
+def test_staff_mail_is_in_the_desks_language_zone_and_currency_where_translated(tmp_path):
+    from datetime import UTC, datetime
+
+    from daemon.mail.style import Style
+
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / "vendor_notice.txt").write_text(
+        "Subject: Kündigung zum {{ final_day | day }}\n\nAb {{ final_day | day }}, gemeldet {{ at | moment }}, "
+        "bisher {{ was | money }}.\n")
+    renderer = Renderer(tmp_path, Style("de", "Europe/Berlin", "EUR"))
+    values = {"final_day": "2027-03-31", "at": datetime(2026, 11, 23, 9, 0, tzinfo=UTC), "was": "800.00",
+              "zone": "America/New_York", "currency": "USD"}   # a customer's zone and currency do not apply
+    rendered = renderer.render("vendor_notice", values, "en")
+    assert rendered.subject == "Kündigung zum 31. März 2027"
+    assert " ".join(rendered.text.split()) == (
+        "Ab 31. März 2027, gemeldet Montag, 23. November 2026, 10:00 MEZ (UTC+01:00), bisher 800,00 €.")
+    # A staff mail with no translation reads wholly in English: its dates too, in the desk's zone.
+    english = renderer.render("effective_date_reminder", {**values, "service": "SEO", "account_name": "Acme",
+                                                           "case": SimpleNamespace(reference="CX-1"),
+                                                           "days_before": 7, "desk": DeskConfig()}, "de")
+    assert english.subject == "SEO for Acme ends on 31 March 2027 [CX-1]"
+    assert renderer.missing_staff_translations() and "de/vendor_notice.txt" not in renderer.missing_staff_translations()
