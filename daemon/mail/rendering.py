@@ -189,7 +189,7 @@ def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(day=_day, moment=_moment, money=_money)
+    env.filters.update(day=_day, moment=_moment, money=_money, names=_names)
     return env
 
 
@@ -217,6 +217,12 @@ def _moment(context, value, zone: str | None = None) -> str:
 def _money(context, value, currency: str | None = None) -> str:
     """An amount with its currency as the mail's language writes it: '£1,200.00', '1.200,00 €'."""
     return _style(context).money(value, currency)
+
+
+@jinja2.pass_context
+def _names(context, values) -> str:
+    """Services and other names in a sentence of the mail's language: 'SEO and PPC', 'SEO et PPC'."""
+    return _style(context).names(values)
 
 
 def _split_subject(name: str, text: str) -> tuple[str, str]:

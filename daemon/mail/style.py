@@ -2,7 +2,7 @@
 
 A `Style` is a reader's language, zone and currency. A customer's mail takes the customer's
 language and the account's zone; staff mail takes the desk's (`[desk] language` and
-`timezone`). The template filters `day`, `moment` and `money` (daemon.mail.rendering) and
+`timezone`). The template filters `day`, `moment`, `money` and `names` (daemon.mail.rendering) and
 the sentences the desk writes in code for staff (command answers, timeline lines) both go
 through here, so a mail never mixes '2027-03-31' with '31 March 2027'. A day a reader must
 type back in a command ('#cancel SEO on 2027-03-31') is an example of the command, not
@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_location
+from babel.lists import format_list
 from babel.numbers import format_currency
 
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
@@ -82,6 +83,10 @@ class Style:
             return f"{when} {short} ({offset})"
         city = get_timezone_location(local.tzinfo, locale=self.locale, return_city=True) if key else ""
         return f"{when} ({city}, {offset})" if city else f"{when} ({offset})"
+
+    def names(self, values) -> str:
+        """A list as the language writes it in a sentence: 'SEO, PPC and Social', 'SEO und PPC'."""
+        return format_list([str(v) for v in values], locale=self.locale) if values else ""
 
     def money(self, value, currency: str | None = None) -> str:
         """An amount with its currency: '£1,200.00', '1.200,00 €'. Text that is no amount stays as it is."""

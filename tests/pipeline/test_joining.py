@@ -38,7 +38,7 @@ def test_a_second_contact_cancelling_another_service_joins_the_case_and_everyone
     (ack,) = mails_of(desk, "join_acknowledgment")
     assert ack["To"] == "joanna@initech.example" and case.reference in ack["Subject"]
     assert ack["In-Reply-To"] == "<joanna-1@initech.example>" and ack["Auto-Submitted"] == "auto-replied"
-    assert "You asked about: Email." in text_of(ack) and "The case now covers: PPC, Email." in text_of(ack)
+    assert "You asked about: Email." in text_of(ack) and "The case now covers: PPC and Email." in text_of(ack)
 
     notices = mails_of(desk, "join_notice")
     assert {str(n["To"]) for n in notices} == INITECH_TEAM

@@ -101,12 +101,12 @@ def test_closure_waits_for_the_checklist_then_thanks_asks_and_writes_twice(desk)
     [closure] = mails(desk, to="jane@acme.example", subject="Confirmed: SEO ended")
     words = " ".join(text(closure).split())
     assert "SEO ended on 20 November 2026" in words
-    assert "nothing changes for PPC, Social, Content" in words and "your tools and accounts" not in words
+    assert "nothing changes for PPC, Social and Content" in words and "your tools and accounts" not in words
     desk.clock.advance(timedelta(days=200))
     fired = [f.kind for f in fire(desk)]
     assert sorted(fired) == ["feedback_request", "thank_you", "winback", "winback"]
     [thanks] = mails(desk, to="jane@acme.example", subject="Thank you")
-    assert "go on working with you on PPC, Social, Content" in " ".join(text(thanks).split())
+    assert "go on working with you on PPC, Social and Content" in " ".join(text(thanks).split())
     letters = mails(desk, to="jane@acme.example", subject="offer") + mails(desk, to="jane@acme.example",
                                                                           subject="Still thinking")
     assert len(letters) == 2
