@@ -101,9 +101,10 @@ def enqueue(
     """
     if _queued_here(session, dedupe_key):
         return None
-    with session.no_autoflush:  # the pending entries were just checked; no need to write them first
-        if session.scalar(_BY_DEDUPE_KEY, {"key": dedupe_key}):
-            return None
+    # The pending entries were just checked, so nothing needs writing first: the statement
+    # goes straight to the transaction's connection (the ORM's own round costs twice as much).
+    if session.connection().execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
+        return None
     entry = OutboxEntry(
         kind=kind,
         dedupe_key=dedupe_key,
@@ -123,7 +124,8 @@ def enqueue(
 
 
 # Built once: a statement built per call costs as much again as running it (a dozen per request).
-_BY_DEDUPE_KEY = select(OutboxEntry.id).where(OutboxEntry.dedupe_key == bindparam("key"))
+_OUTBOX = OutboxEntry.__table__
+_BY_DEDUPE_KEY = select(_OUTBOX.c.id).where(_OUTBOX.c.dedupe_key == bindparam("key"))
 
 
 def _queued_here(session: Session, dedupe_key: str) -> bool:
