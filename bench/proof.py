@@ -175,7 +175,7 @@ class World:
     def _settled(self) -> bool:
         waiting = self.scalar("SELECT count(*) FROM inbound_messages WHERE status IN ('received', 'failed')")
         unsent = self.scalar("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending') "
-                             "AND not_before <= now()")
+                             "AND not_before <= now() + interval '5 minutes'")
         return waiting == 0 and unsent == 0 and self.inbox_count() == 0
 
     def inbox_count(self) -> int:
@@ -233,7 +233,7 @@ class World:
         if off and keep:
             import shutil
 
-            target = Path(keep) / self.folder.name
+            target = Path(keep) / f"kept-{self.folder.name}"
             shutil.copytree(self.folder, target, ignore=shutil.ignore_patterns("*.db", "maildir*"))
             print(f"(logs of {self.folder.name} kept in {target})", file=sys.stderr)
 
@@ -289,7 +289,7 @@ def kill_loop(args, rng: random.Random) -> dict[str, object]:
                     daemon.wait()
                     kills += 1
                     daemon = world.start("a")
-                # Entries cut off mid-send wait out their lease (3 minutes) before they go again.
+                # Entries claimed when the daemon was killed wait out their lease (3 minutes), then go.
                 drained = wait_settled(world, args.settle_seconds)
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
