@@ -10,14 +10,14 @@ Named `invites`, not `calendar`, so it never shadows the standard library module
 
 from __future__ import annotations
 
-import secrets
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
 
 from icalendar import Calendar, Event
+
+from integrations.mime import fresh_boundary
 
 PRODID = "-//canceldesk//cancellation desk//EN"
 Method = Literal["REQUEST", "CANCEL"]
@@ -208,10 +208,10 @@ class Invitation:
         # is checked with a regular expression compiled anew for every mail.
         texts = [self.text, *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
         if body.get_content_type() != "multipart/alternative":
-            _make_multipart(body, "alternative", _boundary(texts))
+            _make_multipart(body, "alternative", fresh_boundary(*texts))
         body.attach(self._part("calendar", body))
         if msg.get_content_type() != "multipart/mixed":
-            _make_multipart(msg, "mixed", _boundary(texts))
+            _make_multipart(msg, "mixed", fresh_boundary(*texts))
         msg.attach(self._part("attachment", msg))
 
     def _part(self, role: str, parent: EmailMessage) -> EmailMessage:
@@ -256,14 +256,6 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
         part.set_payload([])
     part._headers = [(name, value) for name, value in headers if not name.lower().startswith("content-")]  # type: ignore[attr-defined]
     part["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
-
-
-def _boundary(texts: list[str]) -> str:
-    """A boundary in the email package's own form that occurs in none of `texts`."""
-    while True:
-        boundary = "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
-        if not any(boundary in text for text in texts):
-            return boundary
 
 
 def _body_part(msg: EmailMessage) -> EmailMessage:

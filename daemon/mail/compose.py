@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import io
 import re
-import secrets
-import sys
 from datetime import datetime
 from email.generator import BytesGenerator
 from email.headerregistry import Address, HeaderRegistry
@@ -27,6 +25,7 @@ except ImportError:  # another Python's package: set_content itself
 
 from daemon.config import DeskConfig
 from daemon.mail.rendering import RenderedMail
+from integrations.mime import fresh_boundary
 from parsers.references import make_reply_address
 
 CASE_HEADER = "X-Canceldesk-Case"
@@ -164,7 +163,7 @@ def compose(
     _set_text(msg, rendered.text)
     if rendered.html:
         msg.add_alternative(rendered.html, subtype="html")
-        msg.set_boundary(_boundary(rendered.text, rendered.html))
+        msg.set_boundary(fresh_boundary(rendered.text, rendered.html))
     return msg
 
 
@@ -188,18 +187,6 @@ def _from(name: str, address: str) -> str:
     # The text an Address header object would be parsed from anyway: as a string, a plain
     # ASCII name skips the header parser, and anything else is still parsed and encoded.
     return str(Address(name, addr_spec=address))
-
-
-def _boundary(*parts: str) -> str:
-    """A boundary in the stdlib's own form, known not to occur in the parts.
-
-    Left to the generator, it is checked with a regular expression compiled anew for
-    every mail; a substring test gives the same guarantee for a fraction of the cost.
-    """
-    while True:
-        boundary = "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
-        if not any(boundary in part for part in parts):
-            return boundary
 
 
 def header_text(msg: Message, name: str) -> str:

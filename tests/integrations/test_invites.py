@@ -267,7 +267,7 @@ def test_one_invitation_in_many_mails_writes_what_the_email_package_writes(monke
     invitation = invites.Invitation(invite(), "REQUEST")
     for n in range(3):
         boundaries = [f"==============={n}{k:018d}==" for k in range(2)]
-        monkeypatch.setattr(invites, "_boundary", lambda _texts, left=iter(boundaries): next(left))
+        monkeypatch.setattr(invites, "fresh_boundary", lambda *_texts, left=iter(boundaries): next(left))
         ours, theirs = mail_for(n), mail_for(n)
         invitation.attach(ours)
         stdlib_attach(theirs, invite(), "REQUEST", iter(boundaries))
