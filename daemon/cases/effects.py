@@ -96,24 +96,19 @@ def staff_view(desk: Desk, context: dict[str, Any], address: str) -> dict[str, A
     return view
 
 
-def staff_style(desk: Desk) -> Style:
-    """How the desk's own sentences for staff write dates, times and amounts (`Renderer.staff_sentences`)."""
-    return desk.renderer.staff_sentences
-
-
 def staff_time(desk: Desk, moment: datetime) -> str:
     """A moment as staff read it: in the desk's zone, one zone for all of them."""
-    return staff_style(desk).moment(moment)
+    return desk.renderer.staff_sentences.moment(moment)
 
 
 def staff_day(desk: Desk, day: date | str | None) -> str:
     """A day as staff read it in prose: '31 March 2027'."""
-    return staff_style(desk).day(day)
+    return desk.renderer.staff_sentences.day(day)
 
 
 def staff_money(desk: Desk, amount: Any) -> str:
     """An amount as staff read it: '£800.00'."""
-    return staff_style(desk).money(amount)
+    return desk.renderer.staff_sentences.money(amount)
 
 
 def notify_team_at_risk(desk: Desk, session: Session, mail) -> None:

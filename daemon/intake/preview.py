@@ -17,6 +17,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from daemon.mail.outbox import MAIL
+from daemon.mail.style import Style
 from daemon.models import Case, CaseEvent, InboundMessage, OutboxEntry, ReferenceCounter, Timer
 from daemon.timers import describe as describe_timer
 
@@ -90,7 +91,7 @@ def _describe_added(obj, zone: str) -> str:
     if isinstance(obj, OutboxEntry):
         return _describe_effect(obj)
     if isinstance(obj, Timer):
-        return f"set a timer for {_reference(obj)}: {describe_timer(obj, zone)}"
+        return f"set a timer for {_reference(obj)}: {describe_timer(obj, Style(zone=zone))}"
     return f"add a row to {obj.__tablename__}"
 
 

@@ -69,6 +69,10 @@ class Renderer:
         # Staff and the team read every mail that is not a customer's in the desk's
         # language, zone and currency.
         self.staff = staff or Style()
+        # The sentences the desk writes in code for staff (command answers, timeline lines,
+        # values handed to staff templates): the desk's zone and currency, in English, the
+        # language of those sentences.
+        self.staff_sentences = replace(self.staff, language=DEFAULT_LANGUAGE)
         folders = [str(override_dir)] if override_dir else []
         folders.append(str(BUILTIN_DIR))
         self._folders = [Path(f) for f in folders]
@@ -76,13 +80,6 @@ class Renderer:
         self._env = _environment(folders, autoescape=False)
         # One HTML environment per folder, kept: its template cache spares a compile per mail.
         self._html_envs: dict[Path, jinja2.Environment] = {}
-
-    @property
-    def staff_sentences(self) -> Style:
-        """How the sentences the desk writes in code for staff (command answers, timeline lines,
-        values handed to staff templates) write dates, times and amounts: in the desk's zone
-        and currency, in English, the language of those sentences."""
-        return replace(self.staff, language=DEFAULT_LANGUAGE)
 
     def names(self) -> list[str]:
         return sorted({Path(n).stem for n in self._env.list_templates(extensions=["txt"])})
@@ -196,7 +193,9 @@ def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:
 def _style(context) -> Style:
     """The mail's style: the language of its words, its reader's zone, the desk's currency."""
     return Style(
-        context.get("language", DEFAULT_LANGUAGE), context.get("zone") or "UTC", context.get("currency") or "EUR"
+        context.get("language", DEFAULT_LANGUAGE),
+        context.get("zone") or Style.zone,
+        context.get("currency") or Style.currency,
     )
 
 

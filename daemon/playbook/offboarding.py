@@ -209,7 +209,7 @@ def post_webhook(desk: Desk, session: Session, case: Case) -> None:
 
 def _webhook_text(desk: Desk, case: Case, summary: dict) -> str:
     name = case.account.name if case.account else case.requester
-    style = effects.staff_style(desk)
+    style = desk.renderer.staff_sentences
     parts = [f"{s['service']} (final day {style.day(s['final_day'])})" for s in summary["cancelled"]]
     parts += [f"{s['service']} paused until {style.day(s['until'])}" for s in summary["paused"]]
     parts += [

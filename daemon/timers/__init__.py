@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.cases.effects import staff_style
 from daemon.db import transaction
 from daemon.intake import claims
 from daemon.mail.style import Style
@@ -113,9 +112,8 @@ def pending_due(session: Session) -> dict[int, datetime]:
     return dict(session.execute(select(Timer.id, Timer.due_at).where(Timer.status == TimerStatus.PENDING)).all())
 
 
-def describe(timer: Timer, style: Style | str) -> str:
-    """'win-back letter #1 due Monday, 25 January 2027, 10:00 GMT (UTC+00:00)'; `style` or a zone."""
-    style = Style(zone=style) if isinstance(style, str) else style
+def describe(timer: Timer, style: Style) -> str:
+    """'win-back letter #1 due Monday, 25 January 2027, 10:00 GMT (UTC+00:00)'."""
     label = LABELS.get(timer.kind, timer.kind)
     number = f" #{timer.seq + 1}" if timer.kind == "winback" else ""
     return f"{label}{number} due {style.moment(timer.due_at)}"
@@ -123,7 +121,7 @@ def describe(timer: Timer, style: Style | str) -> str:
 
 def pending_timers(desk: Desk, session: Session, case: Case) -> list[str]:
     """The case's pending timers in words, as staff read times (for #status)."""
-    style = staff_style(desk)
+    style = desk.renderer.staff_sentences
     return [describe(timer, style) for timer in pending_of(session, case)]
 
 
@@ -135,7 +133,8 @@ def listing(session: Session, zone: str) -> list[str]:
         .where(Timer.status == TimerStatus.PENDING)
         .order_by(Timer.due_at, Timer.id)
     )
-    return [f"{reference}  {describe(timer, zone)}  (timer {timer.id})" for timer, reference in rows]
+    style = Style(zone=zone)
+    return [f"{reference}  {describe(timer, style)}  (timer {timer.id})" for timer, reference in rows]
 
 
 def run_due_timers(desk: Desk) -> list[Fired]:
