@@ -271,8 +271,10 @@ def kill_loop(args, rng: random.Random) -> dict[str, object]:
                                  "#reason price: too expensive\n#cancel SEO, PPC") for c in sorted(requests)]]
     rounds += [[staff_mail(who, requests[c], f"Re: Ending our contract ({contacts[c]}, {role})", "#approve")
                 for c in sorted(requests)] for role, who in APPROVERS]
-    kills_per_round = [args.kills - (len(rounds) - 1) * (args.kills // (2 * (len(rounds) - 1)))]
-    kills_per_round += [args.kills // (2 * (len(rounds) - 1))] * (len(rounds) - 1)
+    # Half the kills or more during the backlog, the rest spread evenly over the staff rounds.
+    staff_rounds = len(rounds) - 1
+    per_staff_round = args.kills // (2 * staff_rounds)
+    kills_per_round = [args.kills - per_staff_round * staff_rounds] + [per_staff_round] * staff_rounds
     with tempfile.TemporaryDirectory(prefix="cd-proof-a-") as tmp:
         world = World(Path(tmp), args.postgres)
         try:
