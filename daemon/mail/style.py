@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_location
 from babel.lists import format_list
 from babel.numbers import format_currency
@@ -28,6 +30,36 @@ _LOCALES = {"en": "en_GB"}
 
 def locale_of(language: str) -> str:
     return _LOCALES.get(language, language)
+
+
+# A request's dozen mails print the same few days and call times over and over, and Babel
+# works each one out afresh (its locale data, patterns and zone names): remembered per
+# value, zone and language, each is formatted once. Both are pure functions of their keys.
+@lru_cache(maxsize=64)
+def _babel(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+@lru_cache(maxsize=4096)
+def _long_day(value: date, locale: str) -> str:
+    return format_date(value, format="long", locale=_babel(locale))
+
+
+@lru_cache(maxsize=4096)
+def _moment_in(value: datetime, zone: str, locale: str) -> str:
+    local = value.astimezone(ZoneInfo(zone))
+    babel = _babel(locale)
+    offset = local.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}"
+    when = f"{format_date(local, format='full', locale=babel)}, {format_time(local, 'HH:mm', locale=babel)}"
+    key = getattr(local.tzinfo, "key", "")
+    if key in ("UTC", "Etc/UTC"):
+        return f"{when} ({offset})"
+    short = format_time(local, "z", locale=babel)
+    if short[:1].isalpha() and not short.startswith(("GMT+", "GMT-", "UTC")):
+        return f"{when} {short} ({offset})"
+    city = get_timezone_location(local.tzinfo, locale=babel, return_city=True) if key else ""
+    return f"{when} ({city}, {offset})" if city else f"{when} ({offset})"
 
 
 @dataclass(frozen=True)
@@ -54,7 +86,7 @@ class Style:
             value = value.astimezone(ZoneInfo(self.zone)).date() if value.tzinfo else value.date()
         elif not isinstance(value, date):
             return str(value)
-        return format_date(value, format="long", locale=self.locale)
+        return _long_day(value, self.locale)
 
     def moment(self, value, zone: str | None = None) -> str:
         """A moment in `zone` (the style's by default): 'Monday, 23 November 2026, 09:00 GMT (UTC+00:00)'.
@@ -71,22 +103,11 @@ class Style:
                 return value
         elif not isinstance(value, datetime):
             return str(value)
-        local = value.astimezone(ZoneInfo(zone or self.zone))
-        offset = local.strftime("%z")
-        offset = f"UTC{offset[:3]}:{offset[3:]}"
-        when = f"{format_date(local, format='full', locale=self.locale)}, {format_time(local, 'HH:mm', locale=self.locale)}"
-        key = getattr(local.tzinfo, "key", "")
-        if key in ("UTC", "Etc/UTC"):
-            return f"{when} ({offset})"
-        short = format_time(local, "z", locale=self.locale)
-        if short[:1].isalpha() and not short.startswith(("GMT+", "GMT-", "UTC")):
-            return f"{when} {short} ({offset})"
-        city = get_timezone_location(local.tzinfo, locale=self.locale, return_city=True) if key else ""
-        return f"{when} ({city}, {offset})" if city else f"{when} ({offset})"
+        return _moment_in(value, zone or self.zone, self.locale)
 
     def names(self, values) -> str:
         """A list as the language writes it in a sentence: 'SEO, PPC and Social', 'SEO und PPC'."""
-        return format_list([str(v) for v in values], locale=self.locale) if values else ""
+        return format_list([str(v) for v in values], locale=_babel(self.locale)) if values else ""
 
     def money(self, value, currency: str | None = None) -> str:
         """An amount with its currency: '£1,200.00', '1.200,00 €'. Text that is no amount stays as it is."""
@@ -96,4 +117,4 @@ class Style:
             amount = Decimal(str(value).replace(",", ""))
         except InvalidOperation:
             return str(value)
-        return format_currency(amount, currency or self.currency, locale=self.locale)
+        return format_currency(amount, currency or self.currency, locale=_babel(self.locale))
