@@ -160,17 +160,27 @@ def enqueue_mail(
 
 def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
     """How many answers to their own mail went (or are going) to `recipient` since `since`: the loop guard."""
-    return (
-        session.scalar(
+    recipient = recipient.lower()
+    # Entries added in this transaction are counted where they are, so the count need not
+    # flush everything pending first (the fields it reads never change once an entry exists).
+    pending = sum(
+        isinstance(obj, OutboxEntry)
+        and obj.kind == MAIL
+        and obj.recipient == recipient
+        and obj.answers_recipient
+        and obj.created_at >= since
+        for obj in session.new
+    )
+    with session.no_autoflush:
+        written = session.scalar(
             select(func.count(OutboxEntry.id)).where(
                 OutboxEntry.kind == MAIL,
-                OutboxEntry.recipient == recipient.lower(),
+                OutboxEntry.recipient == recipient,
                 OutboxEntry.created_at >= since,
                 OutboxEntry.answers_recipient.is_(True),
             )
         )
-        or 0
-    )
+    return pending + (written or 0)
 
 
 def payload_message(entry: OutboxEntry) -> EmailMessage:

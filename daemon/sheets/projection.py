@@ -49,12 +49,18 @@ class Plan:
 
 
 def ever_approved(session: Session, case: Case) -> bool:
-    return (
-        session.scalar(
+    # An approval added in this transaction and not yet written is looked for among the
+    # pending objects, so the query need not flush them all first: a request's dozen mails
+    # and timeline lines are then written together with the transaction's next statement.
+    if any(isinstance(obj, CaseEvent) and obj.kind == APPROVED_EVENT and obj.case is case for obj in session.new):
+        return True
+    if case.id is None:
+        return False
+    with session.no_autoflush:
+        found = session.scalar(
             select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT).limit(1)
         )
-        is not None
-    )
+    return found is not None
 
 
 def approved_case_ids(session: Session) -> list[int]:
