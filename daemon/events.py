@@ -4,7 +4,10 @@
 runs is listed here, per trigger, in the order it runs. No domain module subscribes
 itself. The order is part of the behaviour:
 
-- the customer's mail (acknowledgment, summary) comes before the work it announces;
+- the customer's mail (acknowledgment, summary) comes before the work it announces; where a
+  request opens a case, AFTER_THE_ANSWER lets the mail pipeline commit and send the
+  acknowledgment before the team notice, invitations, sheet rows and timers (a second
+  transaction, resumed from the timeline after a crash: daemon.intake.pipeline);
 - a note about a look-alike unverified case follows the acknowledgment and team notice;
 - the sheet rows are queued after the steps that make them (decisions, approval steps,
   offboarding items);
@@ -22,7 +25,7 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from daemon.cases import effects, opening
-from daemon.cases.workflow import DomainEvent, Trigger
+from daemon.cases.workflow import AFTER_THE_ANSWER, AfterTheAnswer, DomainEvent, Trigger
 from daemon.desk import Desk
 from daemon.models import Case
 from daemon.playbook import approvals, calls, contract, decisions, offboarding
@@ -38,10 +41,12 @@ def sheet_rows(desk: Desk, session: Session, case: Case, event: DomainEvent) -> 
 
 
 T = Trigger
-SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
+SUBSCRIPTIONS: dict[Trigger, tuple[Handler | AfterTheAnswer, ...]] = {
     # A request opens or becomes actionable: acknowledge, then review, propose the call, start the SLA.
     T.OPENED: (
         effects.acknowledge,
+        AFTER_THE_ANSWER,
+        effects.tell_team,
         opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
@@ -53,6 +58,8 @@ SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
     T.QUESTION_ASKED: (opening.ask_to_confirm, sheet_rows),
     T.WRITTEN_REQUEST_RECEIVED: (
         opening.acknowledge,
+        AFTER_THE_ANSWER,
+        opening.tell_team,
         opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
@@ -62,6 +69,8 @@ SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
     T.WRITTEN_UNVERIFIED: (effects.ask_to_verify, sheet_rows),
     T.IDENTITY_VERIFIED: (
         opening.acknowledge,
+        AFTER_THE_ANSWER,
+        opening.tell_team,
         opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
@@ -70,6 +79,8 @@ SUBSCRIPTIONS: dict[Trigger, tuple[Handler, ...]] = {
     ),
     T.REOPENED: (
         opening.acknowledge,
+        AFTER_THE_ANSWER,
+        opening.tell_team,
         opening.tell_of_lookalikes,
         contract.keep_review,
         calls.propose,
@@ -102,4 +113,4 @@ def subscribe(desk: Desk) -> None:
     """Hand the table to the desk's bus, each handler bound to the desk."""
     for trigger, handlers in SUBSCRIPTIONS.items():
         for handler in handlers:
-            desk.bus.subscribe(trigger, partial(handler, desk))
+            desk.bus.subscribe(trigger, handler if isinstance(handler, AfterTheAnswer) else partial(handler, desk))

@@ -64,6 +64,9 @@ class Base(DeclarativeBase):
 
 class MessageStatus(str, enum.Enum):
     RECEIVED = "received"
+    # Answered in one transaction; what its case's opening causes beyond the answer (the
+    # team told, invitations, timers, sheet rows) is still to do: `InboundMessage.follow_ups`.
+    ANSWERED = "answered"
     PROCESSED = "processed"
     FAILED = "failed"
     SET_ASIDE = "set_aside"
@@ -211,6 +214,8 @@ class InboundMessage(Base):
     label: Mapped[str] = mapped_column(String(64), default="")
     label_reason: Mapped[str] = mapped_column(Text, default="")
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The timeline ids of state changes whose handlers after the answer are still to run.
+    follow_ups: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class Case(Base):

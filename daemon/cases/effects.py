@@ -30,20 +30,23 @@ KIND_LABELS = {"cancel": "cancellation", "pause": "pause", "change": "contract c
 
 
 def acknowledge(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
-    """The customer is told the request is in hand; the account's team is told of it."""
-    context = case_context(desk, case, event)
+    """The customer is told the request is in hand."""
     mailer.send(
         desk,
         session,
         case,
         "acknowledgment",
         [case.requester],
-        context,
+        case_context(desk, case, event),
         dedupe="ack",
         answering=thread_of(event),
         reply=True,
     )
-    notify_team(desk, session, case, "team_notice", context, dedupe="opened")
+
+
+def tell_team(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """The account's team is told of the new request."""
+    notify_team(desk, session, case, "team_notice", case_context(desk, case, event), dedupe="opened")
 
 
 def ask_to_verify(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:

@@ -551,21 +551,28 @@ def ask_to_confirm(desk: Desk, session: Session, case: Case, event: DomainEvent)
 
 
 def acknowledge(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
-    """Written, verified or reopened: acknowledged and the team told, as for a request from a contact."""
-    context = case_context(desk, case, event)
-    occasion = f"{event.name}:{case.events[-1].id}"  # a case may be reopened more than once
+    """Written, verified or reopened: acknowledged as a request from a contact is."""
     mailer.send(
         desk,
         session,
         case,
         "acknowledgment",
         [event.data.get("acknowledge") or case.requester],
-        context,
-        dedupe=f"ack:{occasion}",
+        case_context(desk, case, event),
+        dedupe=f"ack:{_occasion(event)}",
         answering=thread_of(event),
         reply=True,
     )
-    notify_team(desk, session, case, "team_notice", context, dedupe=occasion)
+
+
+def tell_team(desk: Desk, session: Session, case: Case, event: DomainEvent) -> None:
+    """Written, verified or reopened: the team is told, as of a request from a contact."""
+    notify_team(desk, session, case, "team_notice", case_context(desk, case, event), dedupe=_occasion(event))
+
+
+def _occasion(event: DomainEvent) -> str:
+    # Its own line on the timeline: a case may be reopened more than once.
+    return f"{event.name}:{event.record_id}"
 
 
 # -- a verified request beside cases still waiting for identity -------------------------------

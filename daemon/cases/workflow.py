@@ -94,6 +94,10 @@ BECOMES_ACTIVE = (Trigger.OPENED, Trigger.IDENTITY_VERIFIED, Trigger.WRITTEN_REQ
 FINISHED = frozenset({S.SAVED, S.CLOSED, S.WON_BACK, S.WITHDRAWN, S.CHANGED})
 
 
+# A state change's line on the timeline is "state:<trigger>".
+STATE_PREFIX = "state:"
+
+
 class TransitionRefused(Exception):
     """The trigger does not apply in the case's state; the message says so in plain words."""
 
@@ -110,23 +114,55 @@ class DomainEvent:
     to_state: State
     actor: str
     data: dict[str, Any] = field(default_factory=dict)
+    record_id: int | None = None  # its line on the case's timeline (`CaseEvent.id`)
 
 
 Subscriber = Callable[[Session, Case, DomainEvent], object]
 
 
+class AfterTheAnswer:
+    """Where a trigger's handlers may pause while the customer's answer goes out (daemon.events)."""
+
+    def __repr__(self) -> str:
+        return "AFTER_THE_ANSWER"
+
+
+AFTER_THE_ANSWER = AfterTheAnswer()
+
+# session.info keys: the transaction answers first (set by the intake pipeline), and the
+# events whose remaining handlers wait for the next transaction (timeline ids, in order).
+ANSWER_FIRST = "answer_first"
+FOLLOW_UPS = "follow_ups"
+
+
 class EventBus:
-    """Effects subscribe by trigger name; they run inside the caller's transaction."""
+    """Effects subscribe by trigger name; they run inside the caller's transaction.
+
+    A trigger's list may hold AFTER_THE_ANSWER. In a transaction that answers first, the
+    handlers after it are left for `follow_up()` in the next transaction, once the
+    customer's answer has been committed and sent; anywhere else it is passed over.
+    """
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, list[Subscriber]] = {}
+        self._subscribers: dict[str, list[Subscriber | AfterTheAnswer]] = {}
 
-    def subscribe(self, trigger: Trigger, subscriber: Subscriber) -> None:
+    def subscribe(self, trigger: Trigger, subscriber: Subscriber | AfterTheAnswer) -> None:
         self._subscribers.setdefault(trigger.value, []).append(subscriber)
 
     def publish(self, session: Session, case: Case, event: DomainEvent) -> None:
         for subscriber in self._subscribers.get(event.name, []):
-            subscriber(session, case, event)
+            if subscriber is AFTER_THE_ANSWER:
+                if session.info.get(ANSWER_FIRST):
+                    session.info.setdefault(FOLLOW_UPS, []).append(event.record_id)
+                    return
+                continue
+            subscriber(session, case, event)  # type: ignore[operator]
+
+    def follow_up(self, session: Session, case: Case, event: DomainEvent) -> None:
+        """Run the handlers `publish` left for after the answer."""
+        handlers = self._subscribers.get(event.name, [])
+        for subscriber in handlers[handlers.index(AFTER_THE_ANSWER) + 1 :]:
+            subscriber(session, case, event)  # type: ignore[operator]
 
 
 def can_advance(case: Case, trigger: Trigger) -> bool:
@@ -152,20 +188,35 @@ def advance(
         where = before.value.replace("_", " ") if before else "a new case"
         raise TransitionRefused(f"cannot {trigger.value.replace('_', ' ')} in state '{where}'")
     case.state = after
-    event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data))
-    case.events.append(
-        CaseEvent(
-            at=at,
-            kind=f"state:{trigger.value}",
-            actor=actor,
-            message_id=message_id,
-            summary=summary or f"{before.value if before else 'new'} -> {after.value}",
-            data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
-        )
+    record = CaseEvent(
+        at=at,
+        kind=f"{STATE_PREFIX}{trigger.value}",
+        actor=actor,
+        message_id=message_id,
+        summary=summary or f"{before.value if before else 'new'} -> {after.value}",
+        data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
     )
+    case.events.append(record)
     session.flush()
+    event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data), record.id)
     bus.publish(session, case, event)
     return event
+
+
+def recorded_event(record: CaseEvent) -> DomainEvent:
+    """The domain event a state change's timeline line records, as `advance()` published it
+    (its data as stored: the values handlers read are strings and lists already)."""
+    data = dict(record.data or {})
+    before, after = data.pop("from", None), data.pop("to")
+    return DomainEvent(
+        record.kind.removeprefix(STATE_PREFIX),
+        record.case_id,
+        State(before) if before else None,
+        State(after),
+        record.actor,
+        data,
+        record.id,
+    )
 
 
 def _state_of(case: Case) -> State | None:

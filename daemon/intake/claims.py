@@ -22,7 +22,8 @@ from daemon.models import InboundMessage, MessageStatus
 CASE_WORK_KEY = 0x63616E63  # "canc"
 LEADER_KEY = 0x6C656164  # "lead"
 
-WAITING = (MessageStatus.RECEIVED, MessageStatus.FAILED)
+# Still to process: new, failed (tried again), or answered with its follow-ups still to run.
+WAITING = (MessageStatus.RECEIVED, MessageStatus.FAILED, MessageStatus.ANSWERED)
 
 
 def advisory_key(key: int) -> str:

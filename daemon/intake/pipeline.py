@@ -3,6 +3,13 @@
 A mail that raises is marked failed with its traceback (Mailman's shunt queue) and tried
 again on the next pass; after `intake.max_attempts` failures it is set aside, so one
 poisonous mail never becomes a crash loop. `canceldesk reprocess ID` puts it back.
+
+When a few mails arrive, each customer is answered first: the mail's transaction stops at
+the handlers' AFTER_THE_ANSWER (daemon.events) with the acknowledgment queued, the caller
+sends it, and a second transaction does the rest of what the case's opening causes (team
+notice, invitations, sheet rows, timers). Between the two the mail is ANSWERED with the
+state changes still to follow up listed on it, so a stop or a crash there resumes with the
+rest, and never answers twice. A backlog keeps one transaction per mail.
 """
 
 from __future__ import annotations
@@ -10,17 +17,18 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.cases.actions import ACTIONS
+from daemon.cases.workflow import ANSWER_FIRST, FOLLOW_UPS, recorded_event
 from daemon.db import transaction
 from daemon.intake import claims
 from daemon.intake.preview import Preview, Recorder
-from daemon.models import InboundMessage, MessageStatus
+from daemon.models import CaseEvent, InboundMessage, MessageStatus
 from daemon.reading.classify import Decision, Mail, classify, sender_of
 from daemon.tables import progress
 from parsers.message import parse_message
@@ -39,36 +47,74 @@ class Outcome:
     case_reference: str = ""
 
 
-def process_pending(desk: Desk, limit: int = 1000, after_each: Callable[[int], None] | None = None) -> list[Outcome]:
+# Up to this many mails in one pass, each is answered first; a backlog is answered by the
+# sweep's one delivery pass at the end (one connection to the relay, not one per mail).
+ANSWER_AT_ONCE_UP_TO = 5
+
+# What a staff member's mail does is answered in full, not first: a command's result may
+# tell of what its handlers did.
+_ANSWERED_IN_FULL = frozenset({"staff", "refuse_commands"})
+
+
+def process_pending(desk: Desk, limit: int = 1000, deliver_answers: Callable[[], None] | None = None) -> list[Outcome]:
     """Process every stored mail that is waiting, oldest first, until the desk is stopping.
 
-    `after_each(waiting)` runs after each mail's transaction has committed; `waiting` is
-    how many mails this pass took up.
+    With `deliver_answers` (sends the answers committed so far) and a pass of a few mails,
+    each mail is answered first (`process_one`).
     """
     outcomes = []
     waiting = _waiting(desk, limit)
+    answer = deliver_answers if len(waiting) <= ANSWER_AT_ONCE_UP_TO else None
     for message_id in progress(waiting, total=len(waiting), label="processing mail"):
         if desk.stopping.is_set():
             break  # the rest stays stored and waiting: the next start goes on from there
-        outcome = process_one(desk, message_id)
+        outcome = process_one(desk, message_id, answer=answer)
         if outcome is not None:
             outcomes.append(outcome)
-        if after_each is not None:
-            after_each(len(waiting))
     return outcomes
 
 
-def process_one(desk: Desk, message_id: int) -> Outcome | None:
-    """Process one stored mail if it still waits; None when it is done or another process has it."""
+def process_one(desk: Desk, message_id: int, answer: Callable[[], None] | None = None) -> Outcome | None:
+    """Process one stored mail if it still waits; None when it is done or another process has it.
+
+    With `answer`, the mail is answered first: `answer()` runs between the transaction that
+    queues the answer and the one that follows it up.
+    """
     try:
-        with desk.case_work, transaction(desk.factory) as session:
-            claims.lock_case_work(session)
-            inbound = claims.claim_waiting(session, message_id)
-            return _process(desk, session, inbound) if inbound is not None else None
+        outcome = _in_case_work(desk, message_id, lambda session, inbound: _process(desk, session, inbound, answer))
+        if outcome is None or outcome.status is not MessageStatus.ANSWERED:
+            return outcome
+        if answer is not None:
+            answer()
+        followed = _in_case_work(desk, message_id, lambda session, inbound: _follow_up(desk, session, inbound))
+        return replace(outcome, status=followed.status) if followed is not None else outcome
     except Unreadable as exc:
         return _record_failure(desk, message_id, f"set aside: {exc}", give_up=True)
     except Exception:  # anything: the mail is shunted, the daemon goes on
         return _record_failure(desk, message_id, traceback.format_exc())
+
+
+def _in_case_work(desk: Desk, message_id: int, work: Callable[[Session, InboundMessage], Outcome]) -> Outcome | None:
+    """`work` on the stored mail in one transaction of case work, if the mail still waits."""
+    with desk.case_work, transaction(desk.factory) as session:
+        claims.lock_case_work(session)
+        inbound = claims.claim_waiting(session, message_id)
+        if inbound is None:
+            return None
+        if inbound.follow_ups:  # answered before a stop or a failure: only the rest is left
+            return _follow_up(desk, session, inbound)
+        return work(session, inbound)
+
+
+def _follow_up(desk: Desk, session: Session, inbound: InboundMessage) -> Outcome:
+    """The handlers left for after the answer, for each state change of the mail, in order."""
+    for record_id in inbound.follow_ups or ():
+        record = session.get(CaseEvent, record_id)
+        if record is not None:  # None only if the change itself was rolled back with a savepoint
+            desk.bus.follow_up(session, record.case, recorded_event(record))
+    inbound.follow_ups = None
+    inbound.status = MessageStatus.PROCESSED
+    return Outcome(inbound.id, inbound.status, None)
 
 
 def dry_run(desk: Desk, raw: bytes) -> Preview:
@@ -110,9 +156,10 @@ def _case_line(case) -> str:
     return f"{case.reference} ({case.state})" if case is not None else ""
 
 
-def _process(desk: Desk, session: Session, inbound: InboundMessage) -> Outcome:
-    mail, decision = _classify_and_act(desk, session, inbound)
-    inbound.status = MessageStatus.PROCESSED
+def _process(desk: Desk, session: Session, inbound: InboundMessage, answer: Callable[[], None] | None) -> Outcome:
+    mail, decision = _classify_and_act(desk, session, inbound, answer_first=answer is not None)
+    inbound.follow_ups = session.info.pop(FOLLOW_UPS, None)
+    inbound.status = MessageStatus.ANSWERED if inbound.follow_ups else MessageStatus.PROCESSED
     inbound.label = decision.label
     inbound.label_reason = "; ".join([decision.reason, *mail.notes])[:2000]
     inbound.case_id = inbound.case_id or (mail.case.id if mail.case else None)
@@ -132,12 +179,15 @@ class Unreadable(Exception):
     """The mail cannot be read safely: set aside at once, with the reason, for a person."""
 
 
-def _classify_and_act(desk: Desk, session: Session, inbound: InboundMessage) -> tuple[Mail, Decision]:
+def _classify_and_act(
+    desk: Desk, session: Session, inbound: InboundMessage, *, answer_first: bool = False
+) -> tuple[Mail, Decision]:
     parsed = parse_message(inbound.raw)
     if parsed.unreadable:
         raise Unreadable(parsed.unreadable)
     mail = Mail(inbound=inbound, parsed=parsed, sender=sender_of(parsed))
     decision = classify(desk, session, mail)
+    session.info[ANSWER_FIRST] = answer_first and decision.action not in _ANSWERED_IN_FULL
     ACTIONS[decision.action](desk, session, mail, decision)
     return mail, decision
 
@@ -165,7 +215,7 @@ def _waiting(desk: Desk, limit: int) -> list[int]:
         return list(
             session.scalars(
                 select(InboundMessage.id)
-                .where(InboundMessage.status.in_([MessageStatus.RECEIVED, MessageStatus.FAILED]))
+                .where(InboundMessage.status.in_(claims.WAITING))
                 .order_by(InboundMessage.id)
                 .limit(limit)
             )

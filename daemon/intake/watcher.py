@@ -31,10 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# Up to this many mails processed in one pass, each one's answer is delivered right after it.
-ANSWER_AT_ONCE_UP_TO = 5
-
-
 @dataclass(frozen=True)
 class SweepReport:
     stored: int = 0
@@ -148,18 +144,16 @@ class Watcher:
 
     def sweep(self) -> SweepReport:
         stored, duplicates = self._intake()
-        outcomes = pipeline.process_pending(self.desk, after_each=self._answer_at_once)
+        outcomes = pipeline.process_pending(self.desk, deliver_answers=self._deliver_answers)
         delivery = self.desk.dispatcher.deliver_due()
         if sheets := self.desk.sheets:  # batched sheet rows: daemon.sheets.sync
             sheets.tick()
         return SweepReport(stored, duplicates, len(outcomes), delivery.sent)
 
-    def _answer_at_once(self, waiting: int) -> None:
-        """With a few mails in hand, each sender's answer goes out as soon as their mail is
-        processed, not after the whole sweep and its team notices. A backlog keeps one
-        delivery pass at the end (one connection to the relay, not one per mail)."""
-        if waiting <= ANSWER_AT_ONCE_UP_TO:
-            self.desk.dispatcher.deliver_due(answers_only=True)
+    def _deliver_answers(self) -> None:
+        """With a few mails in hand, each sender's answer goes out as soon as it is committed,
+        before the rest of what their mail causes (daemon.intake.pipeline)."""
+        self.desk.dispatcher.deliver_due(answers_only=True)
 
     def _intake(self) -> tuple[int, int]:
         stored = duplicates = 0

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from daemon.db import transaction
+from daemon.intake.claims import WAITING
 from daemon.models import InboundMessage, MessageStatus, OutboxEntry, OutboxStatus
 from daemon.views.check import CHECKS, Line
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PARTS = ("database", "mailbox", "smtp", "sheets")  # the names of daemon.views.check's probes
-WAITING = (MessageStatus.RECEIVED, MessageStatus.FAILED)
 
 
 @dataclass

@@ -228,9 +228,9 @@ def test_a_busy_follower_still_asks_for_the_lock_between_small_batches(postgres_
         events.append("ask")
         return real_try(self)
 
-    def one(desk, message_id):
+    def one(desk, message_id, answer=None):
         events.append("mail")
-        return real_one(desk, message_id)
+        return real_one(desk, message_id, answer)
 
     monkeypatch.setattr(leader.Leadership, "try_acquire", asking)
     monkeypatch.setattr(pipeline, "process_one", one)

@@ -245,8 +245,8 @@ def _answer_order(desk, monkeypatch, count: int) -> list[str]:
     happened = []
     real = pipeline.process_one
 
-    def process_one(desk_, message_id):
-        outcome = real(desk_, message_id)
+    def process_one(desk_, message_id, answer=None):
+        outcome = real(desk_, message_id, answer)
         happened.append("processed")
         return outcome
 

@@ -1,0 +1,24 @@
+"""A mail answered first: the state changes whose other handlers are still to run.
+
+Revision ID: 0009_follow_ups
+Revises: 0007_account_language
+Create Date: 2026-12-02
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0009_follow_ups"
+down_revision = "0007_account_language"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.add_column(sa.Column("follow_ups", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.drop_column("follow_ups")
