@@ -282,7 +282,10 @@ class OutboxEntry(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    # Not indexed: a handful of kinds, one of them nearly every row. With an index on it,
+    # SQLite (no statistics) reads every mail ever sent for the loop guard's count and for
+    # each delivery pass, instead of the recipient's rows or the few entries waiting.
+    kind: Mapped[str] = mapped_column(String(32))
     # Makes enqueueing idempotent: one acknowledgment per case, one notice per member ...
     dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)

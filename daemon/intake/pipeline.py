@@ -82,10 +82,10 @@ def process_one(desk: Desk, message_id: int, answer: Callable[[], None] | None =
     """
     try:
         outcome = _in_case_work(desk, message_id, lambda session, inbound: _process(desk, session, inbound, answer))
+        if outcome is not None and answer is not None:
+            answer()
         if outcome is None or outcome.status is not MessageStatus.ANSWERED:
             return outcome
-        if answer is not None:
-            answer()
         followed = _in_case_work(desk, message_id, lambda session, inbound: _follow_up(desk, session, inbound))
         return replace(outcome, status=followed.status) if followed is not None else outcome
     except Unreadable as exc:
