@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
@@ -65,8 +65,15 @@ class Fired:
 def schedule(
     desk: Desk, session: Session, case: Case, kind: str, due_at: datetime, *, seq: int = 0, **data
 ) -> Timer | None:
-    """Add a pending timer unless (case, kind, seq) exists; None when it did."""
-    existing = session.scalar(select(Timer.id).where(Timer.case_id == case.id, Timer.kind == kind, Timer.seq == seq))
+    """Add a pending timer unless (case, kind, seq) exists; None when it did.
+
+    The timer is written with the transaction's next flush, not one flush per timer: the
+    check looks at the timers added but not yet written, then at the table.
+    """
+    if _added_here(session, case.id, kind, seq):
+        return None
+    with session.no_autoflush:
+        existing = session.scalar(_BY_KEY, {"case_id": case.id, "kind": kind, "seq": seq})
     if existing is not None:
         return None
     timer = Timer(
@@ -80,10 +87,22 @@ def schedule(
         outcome="",
     )
     session.add(timer)
-    session.flush()
-    _note(session, SCHEDULED_KEY, (timer.id, due_at))
+    _note(session, SCHEDULED_KEY, (timer, due_at))
     log.info("%s: %s #%s due %s", case.reference, kind, seq, due_at.isoformat())
     return timer
+
+
+# Built once: a statement built per call costs about as much as running it.
+_BY_KEY = select(Timer.id).where(
+    Timer.case_id == bindparam("case_id"), Timer.kind == bindparam("kind"), Timer.seq == bindparam("seq")
+)
+
+
+def _added_here(session: Session, case_id: int, kind: str, seq: int) -> bool:
+    # `session.new` drops what a rolled-back savepoint added, so this never remembers too much.
+    return any(
+        isinstance(obj, Timer) and (obj.case_id, obj.kind, obj.seq) == (case_id, kind, seq) for obj in session.new
+    )
 
 
 def cancel_pending(desk: Desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:
@@ -196,6 +215,13 @@ def _note(session: Session, key: str, change) -> None:
 def committed(session: Session, key: str) -> list:
     """The changes under `key` of the transaction that has just committed (and forget them)."""
     return [change for _, change in session.info.pop(key, [])]
+
+
+def timer_id(timer: Timer) -> int:
+    """A committed timer's id, without loading the row again (commit expired its attributes)."""
+    identity = inspect(timer).identity
+    assert identity is not None, "only a timer that was written has an id"
+    return int(identity[0])
 
 
 def forget(session: Session, rolled_back) -> None:

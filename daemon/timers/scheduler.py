@@ -218,8 +218,8 @@ def _follow_commits(desk: Desk, scheduler: TimerScheduler) -> None:
     def after_commit(session) -> None:
         if session.in_nested_transaction():
             return
-        for timer_id, due_at in timers.committed(session, timers.SCHEDULED_KEY):
-            add_job(scheduler, timer_id, due_at)
+        for timer, due_at in timers.committed(session, timers.SCHEDULED_KEY):
+            add_job(scheduler, timers.timer_id(timer), due_at)
         for timer_id in timers.committed(session, timers.ENDED_KEY):
             remove_job(scheduler, timer_id)
 
