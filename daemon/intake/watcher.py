@@ -1,8 +1,10 @@
 """Watch: the mailbox connection's life, and one sweep of intake, processing and delivery.
 
 The loop only connects, waits and reconnects; what a sweep does is in `sweep()`:
-fetch the UIDs above the checkpoint, store each mail and commit, and only then mark it
-on the server; then process the stored mail and deliver the outbox. When the server goes
+fetch the UIDs above the checkpoint, store each mail and commit; process the stored mail
+(each customer answered as soon as their mail commits); only then mark the stored mails
+on the server, so the server's round trip is not in the customer's wait; and deliver
+the outbox. When the server goes
 away, the watcher reconnects with exponential backoff and full jitter, so a restarted
 server is not hammered by every client at once; a refused login waits minutes, since
 only the operator can fix it. A stop request (the desk's `stopping`) is seen between
@@ -83,6 +85,8 @@ class Watcher:
         self.wait_seconds = wait_seconds if wait_seconds is not None else desk.config.mailbox.poll_seconds
         self.uidvalidity: int | None = None
         self.poison = store.PoisonLedger()
+        # UIDs committed in this sweep and not yet marked on the server.
+        self.stored_unmarked: list[int] = []
 
     def run_forever(self) -> None:
         # Before the first connect, not in the first mail's way. Not in a thread beside the
@@ -145,6 +149,7 @@ class Watcher:
     def sweep(self) -> SweepReport:
         stored, duplicates = self._intake()
         outcomes = pipeline.process_pending(self.desk, deliver_answers=self._deliver_answers)
+        self._mark_stored_this_sweep()
         delivery = self.desk.dispatcher.deliver_due()
         if sheets := self.desk.sheets:  # batched sheet rows: daemon.sheets.sync
             sheets.tick()
@@ -179,9 +184,9 @@ class Watcher:
         return (uids[start : start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
 
     def _take(self, uid: int, raw: bytes, arrived=None) -> bool | None:
-        """Store and mark one mail; a mail that cannot be stored waits its own turn (None)."""
+        """Store one mail; a mail that cannot be stored waits its own turn (None)."""
         try:
-            return self._store_then_mark(uid, raw, arrived)
+            return self._store(uid, raw, arrived)
         except (MailSourceError, OSError, OperationalError):
             raise  # the server or the database is away: the connection's backoff handles that
         except Exception as exc:  # this mail, not the connection: the next one goes on
@@ -218,7 +223,9 @@ class Watcher:
             with transaction(self.desk.factory) as session:
                 store.hold_checkpoint(session, self.source.key, self.uidvalidity, lowest - 1)
 
-    def _store_then_mark(self, uid: int, raw: bytes, arrived=None) -> bool:
+    def _store(self, uid: int, raw: bytes, arrived=None) -> bool:
+        """Commit the mail; a new one is marked on the server after processing (`_mark_stored_this_sweep`),
+        a mail stored before is marked now."""
         with transaction(self.desk.factory) as session:
             result = store.store(
                 session,
@@ -230,9 +237,10 @@ class Watcher:
                 arrived=arrived,
             )
         self.poison.forget(uid)
-        # Committed above: only now may the server forget the mail.
-        self._mark(uid)
-        if not result.is_new:
+        if result.is_new:
+            self.stored_unmarked.append(uid)
+        else:
+            self._mark(uid)  # committed above: only now may the server forget the mail
             with transaction(self.desk.factory) as session:
                 store.passed(session, self.source.key, self.uidvalidity, uid)
         return result.is_new
@@ -242,7 +250,15 @@ class Watcher:
         with transaction(self.desk.factory) as session:
             store.record_marked(session, self.source.key, self.uidvalidity, uid)
 
+    def _mark_stored_this_sweep(self) -> None:
+        """The server may now forget the mails this sweep committed (a stop before this is
+        finished at the next connect, from the database)."""
+        uids, self.stored_unmarked = self.stored_unmarked, []
+        for uid in uids:
+            self._mark(uid)
+
     def _finish_interrupted_marks(self) -> None:
+        self.stored_unmarked = []
         with transaction(self.desk.factory) as session:
             uids = store.unmarked_uids(session, self.source.key, self.uidvalidity)
         for uid in uids:

@@ -149,3 +149,17 @@ def test_a_backlog_is_done_one_transaction_per_mail(desk, monkeypatch):
     _request(desk)
     Watcher(desk, make_source(desk.config)).run_once()
     assert statuses and set(statuses) == {MessageStatus.PROCESSED}
+
+
+def test_the_server_is_told_after_the_customer_is_answered(desk):
+    happened = []
+    desk.dispatcher.register("mail", lambda entry: happened.append(f"sent {entry.recipient}"))
+    source = make_source(desk.config)
+    real_mark = source.mark_done
+    source.mark_done = lambda uid: (happened.append("marked"), real_mark(uid))
+    _request(desk)
+    Watcher(desk, source).run_once()
+    assert happened[0] == f"sent {CUSTOMER}"
+    assert happened.count("marked") == 1
+    with transaction(desk.factory) as session:
+        assert session.scalars(select(InboundMessage.marked_on_server)).one() is True
