@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon.mail.outbox import MAIL
@@ -46,11 +46,17 @@ class Preview:
 
 
 class Recorder:
-    """Collects the rows a session inserts and the attributes it changes, flush by flush."""
+    """Collects the rows a session inserts and the attributes it changes, flush by flush.
+
+    Outbox entries are written without the unit of work (daemon.mail.outbox), so they are
+    read from the table: those above the highest id there was when the recorder started.
+    """
 
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.added: list[object] = []
         self.changed: dict[object, dict[str, object]] = {}  # object -> attribute -> value before
+        self.outbox_before = session.scalar(select(func.max(OutboxEntry.id))) or 0
         event.listen(session, "after_flush", self._after_flush)
 
     def _after_flush(self, session: Session, _context) -> None:
@@ -64,8 +70,9 @@ class Recorder:
                     self.changed.setdefault(obj, {}).setdefault(attr.key, attr.history.deleted[0])
 
     def happenings(self, zone: str) -> tuple[str, ...]:
+        queued = self.session.scalars(select(OutboxEntry).where(OutboxEntry.id > self.outbox_before)).all()
         added = sorted(
-            self.added,
+            [*self.added, *queued],
             key=lambda obj: (
                 _ORDER.index(type(obj)) if type(obj) in _ORDER else 99,  # type: ignore[arg-type]
                 getattr(obj, "id", 0) or 0,

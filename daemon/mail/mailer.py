@@ -28,7 +28,7 @@ from daemon.desk import Desk
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import outbox
 from daemon.mail.compose import Thread, compose, header_text, parent_chain
-from daemon.models import Case, CaseEvent, InboundMessage, OutboxEntry, Timer
+from daemon.models import Case, CaseEvent, InboundMessage, Timer
 from parsers.headers import parse_ids, parse_message_id
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 
@@ -49,7 +49,7 @@ def send(
     not_before: datetime | None = None,
     auto: str | None = None,
     decorate: Callable[[EmailMessage], None] | None = None,
-) -> OutboxEntry | None:
+) -> int | None:
     """One mail of a case, answering the recipient's latest mail on it unless `answering` is given.
 
     `decorate` changes the composed message before it is queued (a calendar invite).
@@ -151,10 +151,10 @@ def post(
     headers: dict[str, str] | None = None,
     not_before: datetime | None = None,
     decorate: Callable[[EmailMessage], None] | None = None,
-) -> OutboxEntry | None:
+) -> int | None:
     """Render, cap, compose and enqueue one mail; on a case, a line on its timeline.
 
-    None when it was not queued: over the recipient's cap, or already queued (`dedupe_key`).
+    The outbox entry's id; None when it was not queued: over the recipient's cap, or already queued (`dedupe_key`).
     """
     now = desk.clock.now()
     recipient = bare(to[0])

@@ -30,7 +30,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.db import transaction
@@ -92,45 +93,47 @@ def enqueue(
     message_id: str = "",
     not_before: datetime | None = None,
     answers_recipient: bool = False,
-) -> OutboxEntry | None:
-    """Add an effect unless the same one (by dedupe key) is already there; None if it was.
+) -> int | None:
+    """Add an effect unless the same one (by dedupe key) is already there: the new entry's
+    id, or None if it was there.
 
-    The entry is only added to the session: it is written with the transaction's next
-    flush, together with its neighbours, instead of one flush per mail (a request queues a
-    dozen). The dedupe check therefore looks at the entries added but not yet written, too.
+    One INSERT ... ON CONFLICT DO NOTHING on the transaction's connection, written at once:
+    no check beforehand and no ORM object (a request queues a dozen, and the unit of work
+    costs several times the statement). A savepoint rolled back takes its entries with it,
+    as any row; the dry run reads them from the table (daemon.intake.preview).
     """
-    if _queued_here(session, dedupe_key):
-        return None
-    # The pending entries were just checked, so nothing needs writing first: the statement
-    # goes straight to the transaction's connection (the ORM's own round costs twice as much).
-    if session.connection().execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
-        return None
-    entry = OutboxEntry(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        payload=payload,
-        case_id=case_id,
-        recipient=recipient,
-        message_id=message_id,
-        created_at=now,
-        not_before=not_before or now,
-        status=OutboxStatus.PENDING,
-        answers_recipient=answers_recipient,
-        attempts=0,
-        last_error="",
-    )
-    session.add(entry)
-    return entry
+    row = {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "case_id": case_id,
+        "recipient": recipient,
+        "message_id": message_id,
+        "created_at": now,
+        "not_before": not_before or now,
+        "status": OutboxStatus.PENDING,
+        "answers_recipient": answers_recipient,
+        "attempts": 0,
+        "last_error": "",
+    }
+    return session.connection().execute(_insert_once(session), row).scalar()
 
 
-# Built once: a statement built per call costs as much again as running it (a dozen per request).
+def _insert_once(session: Session):
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, in the database's own dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _INSERT_ONCE.get(dialect)
+    if statement is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = _INSERT_ONCE[dialect] = (
+            module.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_OUTBOX.c.id)
+        )
+    return statement
+
+
+# Built once per dialect: a statement built per call costs as much again as running it.
 _OUTBOX = OutboxEntry.__table__
-_BY_DEDUPE_KEY = select(_OUTBOX.c.id).where(_OUTBOX.c.dedupe_key == bindparam("key"))
-
-
-def _queued_here(session: Session, dedupe_key: str) -> bool:
-    # `session.new` drops what a rolled-back savepoint added, so this never remembers too much.
-    return any(isinstance(obj, OutboxEntry) and obj.dedupe_key == dedupe_key for obj in session.new)
+_INSERT_ONCE: dict[str, object] = {}
 
 
 def enqueue_mail(
@@ -142,7 +145,7 @@ def enqueue_mail(
     case_id: int | None = None,
     not_before: datetime | None = None,
     answers_recipient: bool = False,
-) -> OutboxEntry | None:
+) -> int | None:
     recipient = str(msg["To"] or "")
     return enqueue(
         session,
@@ -161,16 +164,7 @@ def enqueue_mail(
 def automatic_mails_since(session: Session, recipient: str, since: datetime) -> int:
     """How many answers to their own mail went (or are going) to `recipient` since `since`: the loop guard."""
     recipient = recipient.lower()
-    # Entries added in this transaction are counted where they are, so the count need not
-    # flush everything pending first (the fields it reads never change once an entry exists).
-    pending = sum(
-        isinstance(obj, OutboxEntry)
-        and obj.kind == MAIL
-        and obj.recipient == recipient
-        and obj.answers_recipient
-        and obj.created_at >= since
-        for obj in session.new
-    )
+    # Entries are written as they are queued: nothing pending needs flushing to be counted.
     with session.no_autoflush:
         written = session.scalar(
             select(func.count(OutboxEntry.id)).where(
@@ -180,7 +174,7 @@ def automatic_mails_since(session: Session, recipient: str, since: datetime) -> 
                 OutboxEntry.answers_recipient.is_(True),
             )
         )
-    return pending + (written or 0)
+    return written or 0
 
 
 def payload_message(entry: OutboxEntry) -> EmailMessage:
