@@ -140,6 +140,7 @@ class ImapSource:
         except (OSError, IMAPClientError) as exc:
             raise ConnectionLost(f"cannot connect to {self.key}: {exc}") from exc
         _no_delay(client)
+        _trace_only_when_asked(client)
         if self.use_starttls:
             try:
                 client.starttls(self.ssl_context)
@@ -406,6 +407,15 @@ def _no_delay(client: IMAPClient) -> None:
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass  # not a TCP socket (or already closed): nothing to tune
+
+
+def _trace_only_when_asked(client: IMAPClient) -> None:
+    # imapclient sets imaplib's trace to its most verbose level and hands it to a logger,
+    # but imaplib formats each trace line before the logger can decline it, among them the
+    # repr of every literal received: a 25 MB mail became a string of 25 MB and more, per
+    # fetch. The trace is kept for whoever turns its logger to DEBUG.
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0
 
 
 def _aware(moment) -> datetime | None:
