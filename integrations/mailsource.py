@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Protocol
 
 # A mail larger than this is read from its source in slices of this size and stored slice by
-# slice, so that it is never whole in memory: a 25 MB mail held whole, and copied by each
-# step that touches it, was most of the daemon's peak memory.
+# slice, so that it is never whole in memory: held whole, and copied by each step that
+# touches it, a 25 MB mail costs a daemon of 180 MB another 100.
 SLICE_BYTES = 1024 * 1024
 
 
@@ -86,7 +86,8 @@ class MailSource(Protocol):
         """UIDs greater than `after_uid` still in the folder, ascending."""
 
     def fetch(self, uids: list[int]) -> list[FetchedMail]:
-        """The raw messages for `uids` still present, without marking them seen."""
+        """The raw messages for `uids` still present, without marking them seen; a large
+        one may come as `Slices`, read only when it is stored."""
 
     def mark_done(self, uid: int) -> None:
         """Move the message to the processed folder, or flag it; a uid already gone is fine."""
