@@ -16,7 +16,7 @@ asserts nothing:
     25 MB mails; 7. CPU of `canceldesk run` while idle.
 
     .venv/bin/python bench/pipeline.py [--requests 200] [--latency-samples 100]
-        [--timers 10000] [--big-mails 3] [--idle-seconds 60] [--postgres URL|none]
+        [--timers 10000] [--big-mails 3] [--idle-seconds 60] [--postgres URL|none] [--rss-only]
 """
 from __future__ import annotations
 
@@ -342,9 +342,15 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--postgres", default=POSTGRES, help="SQLAlchemy URL, or 'none' to skip")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the SQLite request path here")
+    parser.add_argument("--rss-only", action="store_true", help="figure 6 alone")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     show = lambda label, value: (rows.append((label, value)), print(f"{label:<58} {value}", flush=True))  # noqa: E731
+    if args.rss_only:
+        with tempfile.TemporaryDirectory(prefix="cd-bench-") as tmp, DovecotServer() as server:
+            rss, mails_in_backlog = peak_rss(Path(tmp) / "rss", server, args.big_mails)
+        show(f"6. peak RSS, backlog of {mails_in_backlog} incl. {args.big_mails} x 25 MB", f"{rss:.1f} MiB")
+        return
     with tempfile.TemporaryDirectory(prefix="cd-bench-") as tmp, DovecotServer() as server:
         folder = Path(tmp)
         mails = [request_mail("R", n) for n in range(args.requests)]

@@ -205,6 +205,8 @@ class InboundMessage(Base):
     uid: Mapped[int | None] = mapped_column(BigInteger)
     # Message-ID, or "sha256:<hash of the bytes>" when there is none.
     message_key: Mapped[str] = mapped_column(String(998), unique=True)
+    # The mail as the parsers read it: above parsers.blobs.THIN_ABOVE, its long base64 runs
+    # cut and marked, the exact bytes kept in `InboundOriginal` slices.
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.RECEIVED, index=True)
@@ -216,6 +218,21 @@ class InboundMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The timeline ids of state changes whose handlers after the answer are still to run.
     follow_ups: Mapped[list | None] = mapped_column(JSON, nullable=True)
+
+
+class InboundOriginal(Base):
+    """A slice of a large mail's exact bytes, whose `InboundMessage.raw` is a thinned copy.
+
+    Read whole only where the exact bytes matter (a DKIM signature covers every byte):
+    daemon.intake.originals.
+    """
+
+    __tablename__ = "inbound_originals"
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Case(Base):

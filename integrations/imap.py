@@ -4,7 +4,9 @@ Connection lifecycle (connect, login, select, IDLE or polling, close) is kept ap
 the mailbox operations (search, fetch, mark done). Every failure of the transport comes
 out as `ConnectionLost` so the watcher can reconnect with backoff; the traps of IMAP
 (timeouts, an IDLE that returns at once after EOF, RFC 3501 UID ranges, BODY.PEEK) are
-handled here so that the daemon never imports imapclient.
+handled here so that the daemon never imports imapclient. A mail above SLICE_BYTES
+(by the RFC822.SIZE that `batches` reads) is fetched in ranges, `Ranges`, each stored
+before the next is asked for, so that it is never whole in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from integrations.mailsource import (
+    SLICE_BYTES,
     AuthenticationFailed,
     ConnectionLost,
     FetchedMail,
@@ -84,6 +87,8 @@ class ImapSource:
         self._permanent_flags: tuple[bytes, ...] = ()
         # Read once per connection: asking later would be one more command that can fail.
         self._capabilities: frozenset[bytes] = frozenset()
+        # RFC822.SIZE of the mails `batches` last grouped, by UID.
+        self._announced: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return f"ImapSource({self.key!r})"
@@ -92,6 +97,7 @@ class ImapSource:
 
     def connect(self) -> int:
         self.close()
+        self._announced = {}
         client = self._open()
         try:
             self._login(client)
@@ -140,6 +146,7 @@ class ImapSource:
         except (OSError, IMAPClientError) as exc:
             raise ConnectionLost(f"cannot connect to {self.key}: {exc}") from exc
         _no_delay(client)
+        _trace_only_when_asked(client)
         if self.use_starttls:
             try:
                 client.starttls(self.ssl_context)
@@ -297,25 +304,52 @@ class ImapSource:
     def _sizes(self, uids: list[int]) -> Iterator[tuple[int, int]]:
         client = self._connected()
         wanted = sorted(set(uids))
+        self._announced = {}
         for start in range(0, len(wanted), FETCH_BATCH):
             chunk = wanted[start : start + FETCH_BATCH]
             data = self._call(client.fetch, chunk, [b"RFC822.SIZE"])
-            yield from ((uid, int(data[uid].get(b"RFC822.SIZE", 0))) for uid in chunk if uid in data)
+            sizes = {uid: int(data[uid].get(b"RFC822.SIZE", 0)) for uid in chunk if uid in data}
+            self._announced.update(sizes)  # for fetch(): which mails to read in slices
+            yield from sizes.items()
 
     def fetch(self, uids: list[int]) -> list[FetchedMail]:
+        """Mails above SLICE_BYTES (by the sizes `batches` read) come as `Slices`, read when stored."""
         client = self._connected()
         wanted = sorted(set(uids))
         mails = []
         for start in range(0, len(wanted), FETCH_BATCH):
             batch = wanted[start : start + FETCH_BATCH]
-            # PEEK leaves \Seen alone; the answer comes back under b'BODY[]'.
-            data = self._call(client.fetch, batch, [b"BODY.PEEK[]", b"INTERNALDATE"])
-            mails += [
-                FetchedMail(uid, data[uid][b"BODY[]"], _aware(data[uid].get(b"INTERNALDATE")))
-                for uid in batch
-                if uid in data
-            ]
-        return mails
+            large = [uid for uid in batch if self._announced.get(uid, 0) > SLICE_BYTES]
+            whole = [uid for uid in batch if self._announced.get(uid, 0) <= SLICE_BYTES]
+            if whole:
+                # PEEK leaves \Seen alone; the answer comes back under b'BODY[]'.
+                data = self._call(client.fetch, whole, [b"BODY.PEEK[]", b"INTERNALDATE"])
+                mails += [
+                    FetchedMail(uid, data[uid][b"BODY[]"], _aware(data[uid].get(b"INTERNALDATE")))
+                    for uid in whole
+                    if uid in data
+                ]
+            if large:
+                dates = self._call(client.fetch, large, [b"INTERNALDATE"])
+                mails += [
+                    FetchedMail(uid, Ranges(self, uid, self._announced[uid]), _aware(dates[uid].get(b"INTERNALDATE")))
+                    for uid in large
+                    if uid in dates
+                ]
+        return sorted(mails, key=lambda mail: mail.uid)
+
+    def read_range(self, uid: int, offset: int, length: int) -> bytes:
+        """Up to `length` bytes of mail `uid` from `offset` on (fewer at its end), without marking it seen."""
+        client = self._connected()
+        data = self._call(client.fetch, [uid], [f"BODY.PEEK[]<{offset}.{length}>".encode()])
+        if uid not in data:
+            raise MailSourceError(f"{self.key}: UID {uid} went away while it was read")
+        # The answer names the range by its start: b'BODY[]<1048576>'.
+        answered = [key for key in data[uid] if key.startswith(b"BODY[]")]
+        if not answered:
+            # Taken for the end, a missing answer would store the mail cut short.
+            raise MailSourceError(f"{self.key}: no bytes {offset}+ of UID {uid} in the answer")
+        return data[uid][answered[0]] or b""
 
     def mark_done(self, uid: int) -> None:
         client = self._connected()
@@ -357,6 +391,31 @@ class ImapSource:
         finally:
             self._select(client)
         return bool(found)
+
+
+class Ranges:
+    """A large mail on the server, read in SLICE_BYTES ranges (`BODY.PEEK[]<offset.length>`)
+    each time it is iterated: each range is stored before the next is asked for.
+
+    Reads on until a range comes back short rather than up to `size`, which a server may
+    announce a little wrong.
+    """
+
+    def __init__(self, source: ImapSource, uid: int, size: int) -> None:
+        self.source, self.uid, self.size = source, uid, size
+
+    def __repr__(self) -> str:
+        return f"Ranges(UID {self.uid}, {self.size} bytes)"
+
+    def __iter__(self) -> Iterator[bytes]:
+        offset = 0
+        while True:
+            piece = self.source.read_range(self.uid, offset, SLICE_BYTES)
+            if piece:
+                yield piece
+            if len(piece) < SLICE_BYTES:
+                return
+            offset += len(piece)
 
 
 def _check_options(ssl, starttls, auth, idle_renew, poll_interval, folder, processed) -> None:
@@ -406,6 +465,15 @@ def _no_delay(client: IMAPClient) -> None:
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass  # not a TCP socket (or already closed): nothing to tune
+
+
+def _trace_only_when_asked(client: IMAPClient) -> None:
+    # imapclient sets imaplib's trace to its most verbose level and hands it to a logger,
+    # but imaplib formats each trace line before the logger can decline it, among them the
+    # repr of every literal received: a 25 MB mail became a string of 25 MB and more, per
+    # fetch. The trace is kept for whoever turns its logger to DEBUG.
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0
 
 
 def _aware(moment) -> datetime | None:

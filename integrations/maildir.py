@@ -5,6 +5,7 @@ Maildir, as Dovecot's dovecot-uidlist does: a UIDVALIDITY and, for every message
 a UID handed out in order of arrival that never changes and is never reused. Losing the
 ledger means a new UIDVALIDITY, which tells the watcher to start its checkpoint afresh.
 `deliver()` writes a message the way a delivery agent does (tmp/, then rename into new/).
+A file above SLICE_BYTES is fetched as `FileSlices`, read slice by slice as it is stored.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from integrations.mailsource import FetchedMail, MailSourceError, Wakeup
+from integrations.mailsource import SLICE_BYTES, FetchedMail, MailSourceError, Wakeup
 
 UIDLIST = "canceldesk-uidlist"
 UIDLIST_LOCK = "canceldesk-uidlist.lock"
@@ -129,11 +131,17 @@ class MaildirSource:
         return sorted(uid for uid in self._files if uid > after_uid)
 
     def fetch(self, uids: list[int]) -> list[FetchedMail]:
+        """A file above SLICE_BYTES comes as `Slices`, read when stored: a group of large files
+        read at once would all be in memory together."""
         mails = []
         for uid in sorted(set(uids)):
-            raw = self._read(uid)
-            if raw is not None:
-                mails.append(FetchedMail(uid, raw, self._delivered(uid)))
+            handle = self.open_file(uid)
+            if handle is None:
+                continue
+            with handle:
+                size = os.fstat(handle.fileno()).st_size
+                raw = handle.read() if size <= SLICE_BYTES else FileSlices(self, uid, size)
+            mails.append(FetchedMail(uid, raw, self._delivered(uid)))
         return mails
 
     def mark_done(self, uid: int) -> None:
@@ -213,17 +221,37 @@ class MaildirSource:
         except (OSError, OverflowError, ValueError):
             return None
 
-    def _read(self, uid: int) -> bytes | None:
+    def open_file(self, uid: int) -> BinaryIO | None:
+        """The file of `uid`, open for reading; None when it is gone."""
         for _attempt in range(2):
             path = self._locate(uid)
             if path is None:
                 return None
             try:
-                return path.read_bytes()
+                return open(path, "rb")
             except FileNotFoundError:
-                # Renamed between locating and reading (a flag set elsewhere): look again.
+                # Renamed between locating and opening (a flag set elsewhere): look again.
                 self._files.pop(uid, None)
         return None
+
+
+class FileSlices:
+    """A large message file, read in SLICE_BYTES pieces each time it is iterated. Once open,
+    the file reads to its end even if it is renamed meanwhile."""
+
+    def __init__(self, source: MaildirSource, uid: int, size: int) -> None:
+        self.source, self.uid, self.size = source, uid, size
+
+    def __repr__(self) -> str:
+        return f"FileSlices(UID {self.uid}, {self.size} bytes)"
+
+    def __iter__(self) -> Iterator[bytes]:
+        handle = self.source.open_file(self.uid)
+        if handle is None:
+            raise MailSourceError(f"{self.source.key}: the file of UID {self.uid} went away before it was read")
+        with handle:
+            while piece := handle.read(SLICE_BYTES):
+                yield piece
 
 
 def make_maildir(path: str | os.PathLike, *, subfolder: bool = False) -> Path:

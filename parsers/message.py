@@ -49,7 +49,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
         data = bytes(raw or b"")
         # A byte-order mark before the first header (some feedback loops) would hide every header.
         data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        # A copy the store thinned already is parsed as the mail itself would be.
+        data, marked_out = blobs.unmark(data)
         thinned, left_out = blobs.thin(data)
+        left_out += marked_out
         parsed = _parsed(message_from_bytes(thinned, policy=policy.compat32))
         if left_out:
             parsed = replace(parsed, defects=(*parsed.defects, f"{left_out} bytes of encoded attachments not read"))

@@ -3,7 +3,7 @@ the outbox's kind no longer indexed (SQLite chose it over the recipient and the 
 and read every mail ever sent to count one recipient's or to find the few waiting).
 
 Revision ID: 0009_follow_ups
-Revises: 0007_account_language
+Revises: 0008_inbound_originals
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "0009_follow_ups"
-down_revision = "0007_account_language"
+down_revision = "0008_inbound_originals"
 branch_labels = None
 depends_on = None
 

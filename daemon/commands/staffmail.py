@@ -26,6 +26,7 @@ from daemon.cases.workflow import TransitionRefused
 from daemon.commands import authz
 from daemon.commands.base import CommandContext, Refused
 from daemon.commands.registry import lookup
+from daemon.intake import store
 from daemon.mail import mailer
 from daemon.mail.compose import Thread
 from daemon.models import Case, OutboxEntry
@@ -71,7 +72,8 @@ class Results:
 def handle(desk: Desk, session: Session, mail: Mail) -> None:
     own = own_commands(mail.parsed.text)
     commands, quoted = own.commands, _quoted_commands(desk, own)
-    verdict = authz.authenticated(desk, mail.inbound.raw, mail.sender)
+    # The exact bytes: a signature covers the attachments that the stored copy has thinned.
+    verdict = authz.authenticated(desk, store.original_bytes(session, mail.inbound), mail.sender)
     if not commands and not quoted:
         _without_commands(desk, session, mail, verdict)
         return

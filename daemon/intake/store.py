@@ -5,6 +5,10 @@ of the bytes when a mail has none), so the same mail fetched twice, re-delivered
 UIDVALIDITY change, or replayed from a file is one row. The checkpoint (highest UID seen
 per mailbox and UIDVALIDITY) moves in the same transaction as the row it covers.
 
+A large mail is stored slice by slice as its source reads it, never whole in memory: its
+row's `raw` is a thinned copy for the parsers, `original_bytes` gives the mail itself
+(daemon.intake.originals).
+
 A mail the database refuses to store waits with its own backoff (`PoisonLedger`) while the
 next ones are stored; after `[intake] max_attempts` it is kept set aside, bytes and reason,
 and intake never stops on it.
@@ -13,22 +17,23 @@ and intake never stops on it.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from daemon.intake import originals
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
 from integrations.backoff import exponential
-from parsers.blobs import header_block
-
-if TYPE_CHECKING:
-    pass
+from integrations.mailsource import Slices
+from parsers.blobs import THIN_ABOVE, header_block
 
 
 @dataclass(frozen=True)
@@ -39,14 +44,17 @@ class Stored:
 
 def message_key(raw: bytes) -> str:
     """The Message-ID as written, or the bytes' hash when there is none usable."""
+    return written_message_id(raw) or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def written_message_id(raw: bytes) -> str | None:
+    """The Message-ID in the header block of `raw`, when there is one usable as a key."""
     try:
         value = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw)).get("Message-ID")
-    except Exception:  # a header block so broken the parser gives up: fall back to the hash
+    except Exception:  # a header block so broken the parser gives up: the caller hashes
         value = None
     value = " ".join(str(value).split()) if value else ""
-    if value and 3 <= len(value) <= 900:
-        return value
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return value if value and 3 <= len(value) <= 900 else None
 
 
 def checkpoint(session: Session, mailbox: str, uidvalidity: int) -> int:
@@ -60,7 +68,7 @@ def store(
     mailbox: str,
     uidvalidity: int | None,
     uid: int | None,
-    raw: bytes,
+    raw: bytes | Slices,
     now: datetime,
     arrived: datetime | None = None,
 ) -> Stored:
@@ -70,6 +78,9 @@ def store(
     delivery time) when the source knows it, else now: a daemon stopped over a weekend
     must not move a customer's notice by the days it was down. Never later than now: a
     mail cannot arrive after it was read (a mailbox clock ahead of ours).
+
+    A mail above `THIN_ABOVE` bytes, or given in `Slices`, is stored slice by slice
+    (daemon.intake.originals): `raw` then holds a thinned copy, `original_bytes` the mail.
     """
     if uid is not None:
         existing = session.scalar(
@@ -80,19 +91,10 @@ def store(
         if existing:
             _advance_checkpoint(session, mailbox, uidvalidity, uid)
             return Stored(existing, False)
-    key = message_key(raw)
-    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
-    if existing:
-        # Known under another UID (a resend): no row of ours remembers that this UID still has to
-        # be moved, so the checkpoint passes it only once it is (`passed`), or a crash in between
-        # would leave it in the folder for good.
-        return Stored(existing, False)
     row = InboundMessage(
         mailbox=mailbox,
         uidvalidity=uidvalidity,
         uid=uid,
-        message_key=key,
-        raw=raw,
         received_at=min(arrived, now) if arrived else now,
         status=MessageStatus.RECEIVED,
         attempts=0,
@@ -101,14 +103,87 @@ def store(
         label="",
         label_reason="",
     )
+    if isinstance(raw, bytes) and len(raw) <= THIN_ABOVE:
+        stored = _store_whole(session, row, raw)
+    else:
+        stored = _store_sliced(session, row, originals.sliced(raw) if isinstance(raw, bytes) else iter(raw))
+    if stored.is_new and uid is not None:
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)
+    return stored
+
+
+def _store_whole(session: Session, row: InboundMessage, raw: bytes) -> Stored:
+    key = message_key(raw)
+    existing = _known(session, key)
+    if existing:
+        # Known under another UID (a resend): no row of ours remembers that this UID still has to
+        # be moved, so the checkpoint passes it only once it is (`passed`), or a crash in between
+        # would leave it in the folder for good.
+        return Stored(existing, False)
+    row.message_key, row.raw = key, raw
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another writer stored it between our look and our insert
-        return Stored(session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)), False)
-    if uid is not None:
-        _advance_checkpoint(session, mailbox, uidvalidity, uid)
+        return Stored(_known(session, key), False)
     return Stored(row.id, True)
+
+
+def _store_sliced(session: Session, row: InboundMessage, slices: Iterator[bytes]) -> Stored:
+    """The row first (its id keys the slices), then each slice as it comes, then its `raw`."""
+    first = next(slices, b"")
+    # The Message-ID from the first slice, when its header block ends there (it always
+    # does in practice); else the hash of the whole, known only at the end.
+    headers_whole = b"\n\n" in first or b"\r\n\r\n" in first
+    key = written_message_id(first) if headers_whole else None
+    if key is not None and (existing := _known(session, key)):
+        return Stored(existing, False)  # a resend, as in _store_whole
+    row.message_key, row.raw = key or f"pending:{uuid.uuid4()}", b""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            kept = originals.keep(session, row.id, itertools.chain([first], slices))
+            row.raw = kept.raw
+            if key is None:
+                row.message_key = key = "sha256:" + kept.digest
+                if existing := session.scalar(
+                    select(InboundMessage.id).where(InboundMessage.message_key == key, InboundMessage.id != row.id)
+                ):
+                    raise _KnownAlready(existing)
+            session.flush()
+    except _KnownAlready as known:
+        return Stored(known.message_id, False)
+    except IntegrityError:  # another writer stored it meanwhile
+        return Stored(_known(session, key) if key else _known_uid(session, row), False)
+    return Stored(row.id, True)
+
+
+class _KnownAlready(Exception):
+    """Rolls back a sliced mail found stored already once its hash was known."""
+
+    def __init__(self, message_id: int) -> None:
+        self.message_id = message_id
+
+
+def _known(session: Session, key: str | None) -> int | None:
+    return session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
+
+
+def _known_uid(session: Session, row: InboundMessage) -> int | None:
+    return session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.mailbox == row.mailbox,
+            InboundMessage.uidvalidity == row.uidvalidity,
+            InboundMessage.uid == row.uid,
+        )
+    )
+
+
+def original_bytes(session: Session, inbound: InboundMessage) -> bytes:
+    """`inbound` exactly as it arrived, also when its `raw` is a thinned copy."""
+    whole = originals.joined(session, inbound.id) if inbound.id is not None else None
+    return whole if whole is not None else bytes(inbound.raw)
 
 
 def passed(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:

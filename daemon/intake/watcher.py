@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from daemon.db import transaction
 from daemon.intake import pipeline, store
 from integrations.backoff import full_jitter
-from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError
+from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError, Slices, whole
 from parsers import language
 
 if TYPE_CHECKING:
@@ -168,8 +168,14 @@ class Watcher:
         for group in self._groups(uids):
             if self.stop.is_set():
                 break  # still on the server, above the checkpoint: read at the next start
-            for mail in self.source.fetch(self.poison.due(group, self.desk.clock.now())):
+            mails = self.source.fetch(self.poison.due(group, self.desk.clock.now()))
+            mails.reverse()
+            while mails:
+                # Each mail let go of once stored: with the group's list holding them all, every
+                # large mail of a group would stay in memory until the group was done.
+                mail = mails.pop()
                 is_new = self._take(mail.uid, mail.raw, mail.arrived)
+                del mail
                 stored += bool(is_new)
                 duplicates += is_new is False
         self._hold_checkpoint_below_failures()
@@ -183,7 +189,7 @@ class Watcher:
             return by_size(uids, box.fetch_max_bytes, box.fetch_batch)
         return (uids[start : start + box.fetch_batch] for start in range(0, len(uids), box.fetch_batch))
 
-    def _take(self, uid: int, raw: bytes, arrived=None) -> bool | None:
+    def _take(self, uid: int, raw: bytes | Slices, arrived=None) -> bool | None:
         """Store one mail; a mail that cannot be stored waits its own turn (None)."""
         try:
             return self._store(uid, raw, arrived)
@@ -197,7 +203,7 @@ class Watcher:
                 )
                 return None
             return self._set_aside_unstorable(
-                uid, raw, f"not stored after {attempts} attempts: {type(exc).__name__}: {exc}"
+                uid, whole(raw), f"not stored after {attempts} attempts: {type(exc).__name__}: {exc}"
             )
 
     def _set_aside_unstorable(self, uid: int, raw: bytes, reason: str) -> bool:
@@ -223,7 +229,7 @@ class Watcher:
             with transaction(self.desk.factory) as session:
                 store.hold_checkpoint(session, self.source.key, self.uidvalidity, lowest - 1)
 
-    def _store(self, uid: int, raw: bytes, arrived=None) -> bool:
+    def _store(self, uid: int, raw: bytes | Slices, arrived=None) -> bool:
         """Commit the mail; a new one is marked on the server after processing (`_mark_stored_this_sweep`),
         a mail stored before is marked now."""
         with transaction(self.desk.factory) as session:

@@ -12,6 +12,7 @@ from imapclient import IMAPClient, SocketTimeout
 
 from integrations.imap import ImapSource
 from integrations.mailsource import (
+    SLICE_BYTES,
     AuthenticationFailed,
     ConnectionLost,
     FetchedMail,
@@ -541,3 +542,42 @@ def test_batches_are_bounded_in_bytes(dovecot_user, make_source):
                for group in groups)
     assert len(groups) >= 3
     assert list(source.batches(uids, max_bytes=10**9, max_count=4)) == [uids[:4], uids[4:]]
+
+
+def _large(n: int, megabytes: float) -> bytes:
+    """A mail of `megabytes` whose lines are all different, so a range out of place shows."""
+    lines = b"".join(b"line %08d of a large mail, each one different\r\n" % i
+                     for i in range(int(megabytes * 2**20) // 48))
+    return mail(n) + lines
+
+
+def test_a_large_mail_is_read_in_ranges_that_join_to_what_was_appended(dovecot_user, make_source):
+    large = _large(1, 3.5)
+    exact = _large(2, 2)[: 2 * SLICE_BYTES]  # its last range is full: the one after it is empty
+    small = mail(3)
+    uids = [dovecot_user.append(raw) for raw in (large, exact, small)]
+    source = make_source(dovecot_user)
+    source.connect()
+    assert list(source.batches(uids, max_bytes=10**9, max_count=50)) == [uids]
+
+    fetched = source.fetch(uids)
+
+    assert [m.uid for m in fetched] == uids and fetched[2] == FetchedMail(uids[2], small)
+    for mail_, raw in zip(fetched[:2], (large, exact)):
+        assert not isinstance(mail_.raw, bytes) and mail_.raw.size == len(raw)
+        assert mail_.arrived is not None
+        pieces = list(mail_.raw)
+        assert b"".join(pieces) == raw and max(map(len, pieces)) == SLICE_BYTES
+        assert b"".join(mail_.raw) == raw  # read again from the server, the same
+    assert b"\\Seen" not in flags_of(dovecot_user, uids[0])
+
+
+def test_a_range_of_a_mail_that_is_not_there_is_an_error_not_an_end(dovecot_user, make_source):
+    # Taken for the end of the mail, an empty answer would store it cut short.
+    uid = dovecot_user.append(mail(1))
+    source = make_source(dovecot_user)
+    source.connect()
+
+    assert source.read_range(uid, 0, SLICE_BYTES) == mail(1)
+    with pytest.raises(MailSourceError, match="went away"):
+        source.read_range(uid + 100, 0, SLICE_BYTES)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.mailsource import FetchedMail, Wakeup
+from integrations.mailsource import SLICE_BYTES, FetchedMail, MailSourceError, Wakeup
 from integrations.maildir import UIDLIST, MaildirSource, deliver
 
 CANCELLATION = (
@@ -208,3 +208,25 @@ def test_key_names_the_absolute_path(inbox):
 def test_processed_folder_must_be_a_folder_name(inbox, folder):
     with pytest.raises(ValueError):
         MaildirSource(inbox, processed_folder=folder)
+
+
+def test_a_large_file_is_read_in_slices_when_it_is_stored(inbox):
+    large = CANCELLATION + b"".join(b"line %08d of a large mail\n" % i for i in range(3 * 2**20 // 27))
+    deliver(inbox, large)
+    deliver(inbox, mail(2))
+    source = MaildirSource(inbox, processed_folder=None)
+    source.connect()
+    uids = source.new_uids(0)
+
+    big, small = source.fetch(uids)
+
+    assert small == FetchedMail(uids[1], mail(2))
+    assert not isinstance(big.raw, bytes) and big.raw.size == len(large) and big.arrived is not None
+    pieces = list(big.raw)
+    assert b"".join(pieces) == large and max(map(len, pieces)) == SLICE_BYTES
+    source.mark_done(uids[0])  # renamed with its flag: found again under its new name
+    assert b"".join(big.raw) == large
+    for path in files_in(inbox):
+        path.unlink()
+    with pytest.raises(MailSourceError, match="went away"):
+        list(big.raw)
