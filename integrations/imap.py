@@ -43,6 +43,10 @@ MAX_IDLE_RENEW = 29 * 60
 EARLY_EMPTY_IDLE = 0.5
 # IDLE listens in slices this long, so that a stop request is seen within about a second.
 IDLE_SLICE = 1.0
+# The first IDLE round after a sweep ends this soon, with a NOOP: mail delivered between
+# our NOOP and the server's taking up IDLE is not announced by Dovecot until its own
+# check, 30 seconds later; the NOOP after a short round reports it instead.
+FIRST_IDLE_ROUND = 1.0
 # Announcements that new mail is there, in any reply (RFC 3501 7.3.1, 7.3.2).
 NEW_MAIL_RESPONSES = ("EXISTS", "RECENT")
 FETCH_BATCH = 100
@@ -218,9 +222,13 @@ class ImapSource:
         # (Dovecot waits for its next 30-second check): a NOOP first reports it at once.
         if self._noop_announces_mail(client):
             return Wakeup.ACTIVITY
+        round_length = min(FIRST_IDLE_ROUND, self.idle_renew)
         while (remaining := deadline - time.monotonic()) > 0 and not stop.is_set():
-            if self._idle_round(client, min(remaining, self.idle_renew), stop):
+            if self._idle_round(client, min(remaining, round_length), stop):
                 return Wakeup.ACTIVITY
+            if round_length < self.idle_renew and not stop.is_set() and self._noop_announces_mail(client):
+                return Wakeup.ACTIVITY  # delivered as IDLE began: see FIRST_IDLE_ROUND
+            round_length = self.idle_renew
         return Wakeup.TIMEOUT
 
     def _idle_round(self, client: IMAPClient, seconds: float, stop: threading.Event) -> bool:

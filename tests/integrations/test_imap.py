@@ -581,3 +581,22 @@ def test_a_range_of_a_mail_that_is_not_there_is_an_error_not_an_end(dovecot_user
     assert source.read_range(uid, 0, SLICE_BYTES) == mail(1)
     with pytest.raises(MailSourceError, match="went away"):
         source.read_range(uid + 100, 0, SLICE_BYTES)
+
+
+def test_mail_delivered_as_idle_begins_is_found_long_before_the_servers_own_check(dovecot_user, make_source):
+    """Dovecot does not announce a mail delivered between our NOOP and its taking up IDLE
+    until its own check 30 s later; the short first round and its NOOP find it."""
+    source = make_source(dovecot_user)
+    source.connect()
+    start_idle = source._start_idle
+
+    def delivered_just_before(client):
+        dovecot_user.append(CANCELLATION)
+        start_idle(client)
+
+    source._start_idle = delivered_just_before
+    waiting = run_soon(lambda: source.wait(10 * PATIENCE))
+    waiting.join(timeout=PATIENCE / 2)  # well inside the server's 30 s
+    assert not waiting.is_alive()
+    assert source.last_wakeup is Wakeup.ACTIVITY
+    assert source.new_uids(0) != []
