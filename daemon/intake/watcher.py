@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from daemon.db import transaction
-from daemon.intake import pipeline, store
+from daemon.intake import memory, pipeline, store
 from integrations.backoff import full_jitter
 from integrations.mailsource import AuthenticationFailed, MailSource, MailSourceError, Slices, whole
 from parsers import language
@@ -93,19 +93,24 @@ class Watcher:
         # watch: a thread busy for a second widens the moment between our NOOP and IDLE in
         # which a server like Dovecot misses a new mail until its 30-second check.
         language.warm_up()
-        while not self.stop.is_set():
-            try:
-                self._session()
-            except AuthenticationFailed as exc:
-                self._pause(f"{exc}; {self._login_hint()}", self.refused_backoff, logging.ERROR)
-            except (MailSourceError, OSError) as exc:
-                self._pause(f"mailbox {self.source.key}: {exc}")
-            except OperationalError as exc:
-                self._pause(f"database unreachable: {exc.orig or exc}")
-            except Exception:  # a bug must not end the watch: log it whole, back off, go on
-                log.exception("unexpected error in the watch loop")
-                self._pause("unexpected error (logged above)")
+        with memory.start_up_objects_set_aside():
+            while not self.stop.is_set():
+                self._watch_once()
         self.source.close()
+
+    def _watch_once(self) -> None:
+        """One connection's life, and the wait after it ends."""
+        try:
+            self._session()
+        except AuthenticationFailed as exc:
+            self._pause(f"{exc}; {self._login_hint()}", self.refused_backoff, logging.ERROR)
+        except (MailSourceError, OSError) as exc:
+            self._pause(f"mailbox {self.source.key}: {exc}")
+        except OperationalError as exc:
+            self._pause(f"database unreachable: {exc.orig or exc}")
+        except Exception:  # a bug must not end the watch: log it whole, back off, go on
+            log.exception("unexpected error in the watch loop")
+            self._pause("unexpected error (logged above)")
 
     def _pause(self, why: str, backoff: Backoff | None = None, level: int = logging.WARNING) -> None:
         self.source.close()

@@ -153,3 +153,23 @@ def test_a_25_mb_mail_over_imap_is_never_whole_in_memory(tmp_path, dovecot_user)
     url = f"imap://{dovecot_user.name}@127.0.0.1:{dovecot_user.server.port}/INBOX?starttls=no"
     cost = _probe_large_mail(tmp_path, url, waiting, {"CANCELDESK_IMAP_PASSWORD": dovecot_user.password})
     assert cost < LARGE_MAIL_BOUND_MIB
+
+
+def test_while_the_watcher_watches_a_full_collection_skips_what_start_up_made(desk, monkeypatch):
+    import gc
+
+    from daemon.intake.watcher import Watcher
+    from daemon.app import make_source
+
+    made_at_start_up = [object() for _ in range(3)]  # alive before the watch begins
+    seen = {}
+    watcher = Watcher(desk, make_source(desk.config))
+
+    def one_sweep():
+        seen["frozen"] = gc.get_freeze_count()
+        watcher.stop.set()
+
+    monkeypatch.setattr(watcher, "_session", one_sweep)
+    watcher.run_forever()
+    assert seen["frozen"] >= len(made_at_start_up)
+    assert gc.get_freeze_count() == 0  # given back when the watch ends
