@@ -81,12 +81,12 @@ def process_one(desk: Desk, message_id: int, answer: Callable[[], None] | None =
     queues the answer and the one that follows it up.
     """
     try:
-        outcome = _in_case_work(desk, message_id, lambda session, inbound: _process(desk, session, inbound, answer))
+        outcome = _take_up(desk, message_id, answer)
         if outcome is not None and answer is not None:
             answer()
         if outcome is None or outcome.status is not MessageStatus.ANSWERED:
             return outcome
-        followed = _in_case_work(desk, message_id, lambda session, inbound: _follow_up(desk, session, inbound))
+        followed = _take_up(desk, message_id, answer)  # finds the follow-ups listed on the mail
         return replace(outcome, status=followed.status) if followed is not None else outcome
     except Unreadable as exc:
         return _record_failure(desk, message_id, f"set aside: {exc}", give_up=True)
@@ -94,16 +94,16 @@ def process_one(desk: Desk, message_id: int, answer: Callable[[], None] | None =
         return _record_failure(desk, message_id, traceback.format_exc())
 
 
-def _in_case_work(desk: Desk, message_id: int, work: Callable[[Session, InboundMessage], Outcome]) -> Outcome | None:
-    """`work` on the stored mail in one transaction of case work, if the mail still waits."""
+def _take_up(desk: Desk, message_id: int, answer: Callable[[], None] | None) -> Outcome | None:
+    """One transaction of case work on the stored mail, if it still waits: what is left of it."""
     with desk.case_work, transaction(desk.factory) as session:
         claims.lock_case_work(session)
         inbound = claims.claim_waiting(session, message_id)
         if inbound is None:
             return None
-        if inbound.follow_ups:  # answered before a stop or a failure: only the rest is left
+        if inbound.follow_ups:  # answered already (just now, or before a stop or a failure)
             return _follow_up(desk, session, inbound)
-        return work(session, inbound)
+        return _process(desk, session, inbound, answer)
 
 
 def _follow_up(desk: Desk, session: Session, inbound: InboundMessage) -> Outcome:
