@@ -26,7 +26,6 @@ from parsers.blobs import THIN_ABOVE, Thinner
 class Kept:
     raw: bytes  # for inbound_messages.raw: the thinned copy, or the mail itself when nothing was cut
     digest: str  # SHA-256 of the exact bytes, hex
-    sliced: bool  # whether the exact bytes are in inbound_originals
 
 
 def sliced(raw: bytes) -> Iterator[bytes]:
@@ -47,12 +46,12 @@ def keep(session: Session, message_id: int, slices: Iterable[bytes]) -> Kept:
         size += len(piece)
     thinned, left_out = thinner.finish()
     if left_out and size > THIN_ABOVE:
-        return Kept(thinned, digest.hexdigest(), True)
+        return Kept(thinned, digest.hexdigest())
     # Nothing to cut, or smaller than a source said (thin() leaves such a mail whole): the
     # row holds the mail itself, as for any small mail, and the slices are not needed.
     raw = thinned if not left_out else joined(session, message_id)
     session.execute(delete(InboundOriginal).where(InboundOriginal.message_id == message_id))
-    return Kept(raw, digest.hexdigest(), False)
+    return Kept(raw, digest.hexdigest())
 
 
 def joined(session: Session, message_id: int) -> bytes | None:
