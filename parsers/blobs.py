@@ -47,9 +47,14 @@ def thin(raw: bytes) -> tuple[bytes, int]:
     return (thinned, left_out) if left_out else (raw, 0)
 
 
+def marked(raw: bytes) -> bool:
+    """Whether `raw` may hold `Thinner`'s marker lines: a copy, not the mail itself."""
+    return b"[canceldesk: " in raw
+
+
 def unmark(raw: bytes) -> tuple[bytes, int]:
     """(`raw` without `Thinner`'s marker lines, the bytes they say were left out)."""
-    if b"[canceldesk: " not in raw:
+    if not marked(raw):
         return raw, 0
     left_out = sum(int(count) for count in _MARKER_LINE.findall(raw))
     return (_MARKER_LINE.sub(b"", raw), left_out) if left_out else (raw, 0)

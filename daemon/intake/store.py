@@ -33,6 +33,7 @@ from daemon.intake import originals
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
 from integrations.backoff import exponential
 from integrations.mailsource import Slices
+from parsers import blobs
 from parsers.blobs import THIN_ABOVE, header_block
 
 
@@ -182,8 +183,10 @@ def _known_uid(session: Session, row: InboundMessage) -> int | None:
 
 def original_bytes(session: Session, inbound: InboundMessage) -> bytes:
     """`inbound` exactly as it arrived, also when its `raw` is a thinned copy."""
-    whole = originals.joined(session, inbound.id) if inbound.id is not None else None
-    return whole if whole is not None else bytes(inbound.raw)
+    raw = bytes(inbound.raw)
+    # Only a thinned copy carries markers: any other mail needs no look at the slices.
+    whole = originals.joined(session, inbound.id) if inbound.id is not None and blobs.marked(raw) else None
+    return whole if whole is not None else raw
 
 
 def passed(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
