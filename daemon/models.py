@@ -147,7 +147,10 @@ class Account(Base):
     links: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     contacts: Mapped[list[Contact]] = relationship(back_populates="account", cascade="all, delete-orphan")
-    team: Mapped[list[TeamMember]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    # In the order they were put on file: the order a team mail names them in, every time.
+    team: Mapped[list[TeamMember]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="TeamMember.id"
+    )
     billing_items: Mapped[list[BillingItem]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.cases.workflow import FINISHED, Trigger, advance
+from daemon.cases.workflow import FINISHED, Trigger, add_event, advance
 from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def record(
     **data,
 ) -> CaseEvent:
     event = CaseEvent(case_id=case.id, at=at, kind=kind, actor=actor, summary=summary, data=data, message_id=message_id)
-    case.events.append(event)
+    add_event(session, case, event)
     return event
 
 

@@ -76,24 +76,49 @@ def notify_team(
     if not team:
         cases.record(session, case, "warning", at=desk.clock.now(), summary="no team on file to notify")
         return
-    for address in team:
+    mail_team(desk, session, case, template, context, team, dedupe=dedupe)
+
+
+def mail_team(
+    desk: Desk,
+    session: Session,
+    case: Case,
+    template: str,
+    context: dict[str, Any],
+    team: list[str],
+    *,
+    dedupe: str,
+    **send_options: Any,
+) -> None:
+    """One mail to the team together, as a colleague would write it: each sees who else was told.
+
+    Staff and the others on the team (a freelancer) read different words (only staff may
+    drive the case with #commands), so each of the two gets its own mail."""
+    for readers, to_staff in team_by_role(desk, team):
         mailer.send(
             desk,
             session,
             case,
             template,
-            [address],
-            staff_view(desk, context, address),
-            dedupe=f"{dedupe}:{address}",
-            reply=False,
+            readers,
+            staff_view(desk, context, to_staff=to_staff),
+            dedupe=f"{dedupe}:{'staff' if to_staff else 'others'}",
+            **send_options,
         )
 
 
-def staff_view(desk: Desk, context: dict[str, Any], address: str) -> dict[str, Any]:
-    """A case context as one of the account's team reads it: times in the desk's zone, and
+def team_by_role(desk: Desk, team: list[str]) -> list[tuple[list[str], bool]]:
+    """The team split into (staff, True) and (the others, False), empty groups left out, order kept."""
+    staff = [address for address in team if address in desk.staff]
+    others = [address for address in team if address not in desk.staff]
+    return [(readers, to_staff) for readers, to_staff in ((staff, True), (others, False)) if readers]
+
+
+def staff_view(desk: Desk, context: dict[str, Any], *, to_staff: bool) -> dict[str, Any]:
+    """A case context as the account's team reads it: times in the desk's zone, and
     `to_staff`, since only staff may drive the case with #commands (a freelancer on the
     team is told, not invited to command)."""
-    view = {**context, "to_staff": address in desk.staff, "zone": desk.config.desk.timezone}
+    view = {**context, "to_staff": to_staff, "zone": desk.config.desk.timezone}
     if "received" in context:
         view["received_at"] = staff_time(desk, context["received"])
     return view
@@ -125,10 +150,9 @@ def notify_team_at_risk(desk: Desk, session: Session, mail) -> None:
         "excerpt": (mail.parsed.new_text or mail.parsed.text)[:2000],
         "matched": ", ".join(mail.intent.matched) if mail.intent else "",
     }
-    for address in account_team_addresses(account):
-        mailer.post(
-            desk, session, "at_risk_notice", context, [address], dedupe_key=f"at-risk:{mail.inbound.id}:{address}"
-        )
+    team = account_team_addresses(account)
+    if team:
+        mailer.post(desk, session, "at_risk_notice", context, team, dedupe_key=f"at-risk:{mail.inbound.id}")
 
 
 def case_context(desk: Desk, case: Case, event: DomainEvent | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.cases.effects import case_context, notify_team, staff_view, thread_of
+from daemon.cases.effects import case_context, mail_team, notify_team, thread_of
 from daemon.cases.workflow import DomainEvent, State, TransitionRefused, Trigger, advance
 from daemon.directory import account_team_addresses, bare, contact_for
 from daemon.mail import mailer
@@ -419,8 +419,9 @@ def _tell_claimed_team(desk: Desk, session: Session, case: Case, claim: account_
         "evidence": list(claim.evidence),
         "provisional": provisional,
     }
-    for address in account_team_addresses(claim.account):
-        mailer.send(desk, session, case, "unverified_claim_notice", [address], context, dedupe=f"claim:{address}")
+    mail_team(
+        desk, session, case, "unverified_claim_notice", context, account_team_addresses(claim.account), dedupe="claim"
+    )
 
 
 def own_domains(desk: Desk) -> frozenset[str]:
@@ -605,16 +606,15 @@ def _tell_of_lookalike(desk: Desk, session: Session, active: Case, lookalike: co
         "active_account": active.account,
         "resemblance": lookalike.why,
     }
-    for address in account_team_addresses(active.account):
-        mailer.send(
-            desk,
-            session,
-            waiting,
-            "unverified_lookalike_notice",
-            [address],
-            staff_view(desk, context, address),
-            dedupe=f"lookalike:{active.reference}:{address}",
-        )
+    mail_team(
+        desk,
+        session,
+        waiting,
+        "unverified_lookalike_notice",
+        context,
+        account_team_addresses(active.account),
+        dedupe=f"lookalike:{active.reference}",
+    )
     for case, other in ((waiting, active), (active, waiting)):
         cases.record(
             session,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from daemon.models import Case, CaseEvent, State
@@ -196,11 +197,24 @@ def advance(
         summary=summary or f"{before.value if before else 'new'} -> {after.value}",
         data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
     )
-    case.events.append(record)
+    add_event(session, case, record)
     session.flush()
     event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data), record.id)
     bus.publish(session, case, event)
     return event
+
+
+def add_event(session: Session, case: Case, event: CaseEvent) -> None:
+    """A line on the case's timeline, without reading the timeline for it.
+
+    Appending to `case.events` loads every line the case has (a long case's whole history,
+    and a flush before it) to add one; a timeline not loaded yet is not needed here, and
+    one that is gets the line in its place."""
+    if case.id is not None and "events" in inspect(case).unloaded:
+        event.case_id = case.id
+        session.add(event)
+    else:
+        case.events.append(event)
 
 
 def recorded_event(record: CaseEvent) -> DomainEvent:

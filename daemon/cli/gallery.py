@@ -119,7 +119,7 @@ def _write_case(desk, out: Path, kind: str, language: str, *, staff_too: bool) -
                 )
             )
         if staff_too:
-            view = {**staff_view(desk, context, STAFF_READER), **_staff_values(desk, case)}
+            view = {**staff_view(desk, context, to_staff=STAFF_READER in desk.staff), **_staff_values(desk, case)}
             for name in desk.renderer.names():
                 if name in CUSTOMER_TEMPLATES:
                     continue

@@ -50,7 +50,7 @@ def send(
     auto: str | None = None,
     decorate: Callable[[EmailMessage], None] | None = None,
 ) -> int | None:
-    """One mail of a case, answering the recipient's latest mail on it unless `answering` is given.
+    """One mail of a case; to one customer, it answers their latest mail on it unless `answering` is given.
 
     `decorate` changes the composed message before it is queued (a calendar invite).
 
@@ -58,7 +58,7 @@ def send(
     per-recipient daily cap, the last guard against two robots answering each other.
     """
     recipient = bare(to[0])
-    if answering is None and recipient not in desk.staff:
+    if answering is None and len(to) == 1 and recipient not in desk.staff:
         answering = latest_mail_from(session, case, recipient)
     return post(
         desk,

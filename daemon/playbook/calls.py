@@ -242,6 +242,8 @@ def _tell_team_of_decline(desk: Desk, session: Session, case: Case) -> None:
 def _invite_everyone(
     desk: Desk, session: Session, case: Case, call: CallInvite, method: Method, not_before: datetime | None = None
 ) -> None:
+    """The customer's invitation in their language and zone; one for the team together, as a
+    calendar client sends a meeting to its attendees (staff and the others apart, as every team mail)."""
     customer = bare(case.requester)
     team = account_team_addresses(case.account) if case.account else []
     case_values = effects.case_context(desk, case)
@@ -250,28 +252,33 @@ def _invite_everyone(
     # The entry in each calendar speaks its reader's language (the same UID for all); the
     # calendar is otherwise the same for everyone, so it is made once per language.
     invitations: dict[str, Invitation] = {}
-    for address in [customer, *team]:
-        to_customer = address == customer
-        language = mailer.language_for(desk, case, address)
+    readings = [([customer], case_values, True)]
+    readings += [
+        (readers, effects.staff_view(desk, case_values, to_staff=to_staff), False)
+        for readers, to_staff in effects.team_by_role(desk, team)
+    ]
+    for readers, values, to_customer in readings:
+        language = mailer.language_for(desk, case, readers[0])
         invitation = invitations.get(language)
         if invitation is None:
             invitation = invitations[language] = Invitation(_ics(desk, case, call, method, attendees, language), method)
         context = {
-            **(case_values if to_customer else effects.staff_view(desk, case_values, address)),
+            **values,
             "to_customer": to_customer,
             "call_time": _call_time(desk, case, call, to_customer),
             "call_start": call.start,
             "call_minutes": call.minutes,
             "moved": call.sequence > 0,
         }
+        group = "customer" if to_customer else ("team" if values["to_staff"] else "others")
         mailer.send(
             desk,
             session,
             case,
             template,
-            [address],
+            readers,
             context,
-            dedupe=f"call:{call.sequence}:{address}",
+            dedupe=f"call:{call.sequence}:{group}",
             not_before=not_before,
             decorate=invitation.attach,
         )

@@ -35,14 +35,14 @@ def _run(desk) -> None:
 def test_commands_and_refusals_by_imap_and_smtp(imap_desk, dovecot_user, smtp_server):
     dovecot_user.append(mail(message_id="<imap-req@acme.example>"))
     _run(imap_desk)
-    smtp_server.wait_for(7)   # acknowledgment and six team notices
+    smtp_server.wait_for_readers(7)   # acknowledgment and the team notice to six
     notice = _to(smtp_server, "amy@agency.example")[0]
     dovecot_user.append(staff_mail("#reason budget: cutting costs\n#withdrawn they found the money\n#bogus\n",
                                    answering=notice, message_id="<imap-cmd@agency.example>"))
     dovecot_user.append(staff_mail("#note I am Amy, honest\n", sender='"amy@agency.example" <mallory@evil.example>',
                                    answering=notice, message_id="<imap-spoof@evil.example>"))
     _run(imap_desk)
-    smtp_server.wait_for(9)
+    smtp_server.wait_for_readers(9)
     results = next(m for m in _to(smtp_server, "amy@agency.example") if m["In-Reply-To"] == "<imap-cmd@agency.example>")
     body = results.get_body(("plain",)).get_content()
     assert "reason recorded: budget" in body and "pause: Pause the services instead of cancelling" in body

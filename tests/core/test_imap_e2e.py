@@ -49,7 +49,7 @@ def test_appended_mail_becomes_one_case_and_one_acknowledgment(imap_desk, doveco
     report = Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     assert report.stored == 1
     assert _cases(imap_desk) == 1
-    smtp_server.wait_for(7)   # the acknowledgment and six team notices
+    smtp_server.wait_for_readers(7)   # the acknowledgment and the team notice to six
     acks = _acks(smtp_server)
     assert len(acks) == 1
     assert acks[0].message["In-Reply-To"] == "<imap-1@acme.example>"
@@ -66,7 +66,7 @@ def test_fetched_twice_still_one_case(imap_desk, dovecot_user, smtp_server):
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()
     assert _cases(imap_desk) == 1
-    smtp_server.wait_for(7)
+    smtp_server.wait_for_readers(7)
     assert len(_acks(smtp_server)) == 1
 
 
@@ -87,7 +87,7 @@ def test_crash_between_storing_and_moving_loses_nothing_and_sends_once(imap_desk
     assert list(dovecot_user.maildir().glob("new/*")) or list(dovecot_user.maildir().glob("cur/*"))
     Watcher(imap_desk, make_source(imap_desk.config)).run_once()   # the daemon comes back
     assert _cases(imap_desk) == 1
-    smtp_server.wait_for(7)
+    smtp_server.wait_for_readers(7)
     assert len(_acks(smtp_server)) == 1
     assert not list(dovecot_user.maildir().glob("new/*")) and not list(dovecot_user.maildir().glob("cur/*"))
 
@@ -99,11 +99,11 @@ def test_watcher_survives_dovecot_restart(imap_desk, dovecot_user, smtp_server):
     thread.start()
     try:
         dovecot_user.append(mail(message_id="<before-restart@acme.example>"))
-        smtp_server.wait_for(7, timeout=30)
+        smtp_server.wait_for_readers(7, timeout=30)
         dovecot_user.server.restart()
         dovecot_user.append(mail(sender="Peter Gibbons <peter@initech.example>", subject="Cancel",
                                  body="Please cancel our PPC.\n", message_id="<after-restart@initech.example>"))
-        received = smtp_server.wait_for(7 + 4, timeout=60)   # initech: ack + three team members
+        received = smtp_server.wait_for_readers(7 + 4, timeout=60)   # initech: ack + three team members
     finally:
         watcher.stop.set()
         thread.join(timeout=30)

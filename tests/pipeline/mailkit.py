@@ -78,6 +78,11 @@ def sent_to(desk, address: str) -> list[EmailMessage]:
     return [m for m in sent(desk) if address in {a.addr_spec.lower() for a in m["To"].addresses}]
 
 
+def readers(mails: list[EmailMessage]) -> set[str]:
+    """Everyone the mails are addressed to (a team mail names the whole team)."""
+    return {a.addr_spec.lower() for m in mails for a in m["To"].addresses}
+
+
 def mails_of(desk, template: str) -> list[EmailMessage]:
     """The mails sent from `template`, found by the Message-ID the case timeline recorded."""
     with transaction(desk.factory) as session:

@@ -10,6 +10,7 @@ from daemon.db import transaction
 from daemon.models import Case
 from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
+from tests.pipeline.mailkit import readers
 from tests.support import mail
 
 
@@ -37,8 +38,7 @@ def test_customer_withdrawing_by_mail_asks_the_team_to_confirm(desk):
         kinds = [e.kind for e in case.events]
         assert kinds.count("mail_in") == 2 and "state:withdrawn" not in kinds
     notices = [m for m in _sent(desk)[before:] if "may be withdrawing" in str(m["Subject"])]
-    assert sorted(str(m["To"]) for m in notices) == sorted(
-        ["tom@agency.example", "amy@agency.example", "sam@agency.example", "pia@agency.example",
-         "sol@agency.example", "cora@agency.example"])
+    assert readers(notices) == {"tom@agency.example", "amy@agency.example", "sam@agency.example",
+                                "pia@agency.example", "sol@agency.example", "cora@agency.example"}
     assert "#withdrawn" in notices[0].get_body(("plain",)).get_content()
     assert not [m for m in _sent(desk)[before:] if m["To"] == "jane@acme.example"]   # no reply to her

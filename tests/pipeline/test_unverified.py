@@ -16,7 +16,7 @@ from sqlalchemy import select
 from daemon.db import transaction
 from daemon.models import Timer
 from tests.commands.helpers import AUTH, staff_mail
-from tests.pipeline.mailkit import JANE, TEAM, cases, events, fixture, mails_of, run, sent, stored, text_of
+from tests.pipeline.mailkit import JANE, TEAM, cases, events, fixture, mails_of, readers, run, sent, stored, text_of
 
 UNKNOWN = "someone@unknown.example"
 STRANGER = "jane.doe.private@gmail.example"   # Jane Doe of ACME, from an address not on file
@@ -79,7 +79,7 @@ def test_a_contact_on_file_confirms_it_and_the_written_words_count(staffed):
     (ack,) = mails_of(desk, "acknowledgment")
     assert ack["To"] == JANE
     notice = mails_of(desk, "team_notice")
-    assert {str(m["To"]) for m in notice} == TEAM
+    assert readers(notice) == TEAM
     assert "Please cancel SEO and PPC" in text_of(notice[0])   # the written request, not staff's note
 
 
@@ -128,20 +128,20 @@ def test_the_team_is_told_of_a_lookalike_waiting_for_identity(staffed, stranger,
     waiting, active = _stranger_then_jane(desk, stranger)
     assert (waiting.state, active.state, active.account.key) == ("awaiting_identity", "open", "ACME")
     notices = mails_of(desk, "unverified_lookalike_notice")
-    assert {str(m["To"]) for m in notices} == TEAM
+    assert readers(notices) == TEAM
     body = text_of(notices[0])
     assert waiting.reference in notices[0]["Subject"] and active.reference in body and why in body
     assert f"#withdrawn duplicate of {active.reference}" in body and "#verify ACME" in body
     assert "Social" in body   # the waiting request's own words
     assert any(waiting.reference in e.summary for e in events(desk, active.id) if e.kind == "note")
     assert any(active.reference in e.summary for e in events(desk, waiting.id) if e.kind == "note")
-    assert len(mails_of(desk, "acknowledgment")) == 1 and len(mails_of(desk, "team_notice")) == len(TEAM)
+    assert len(mails_of(desk, "acknowledgment")) == 1 and readers(mails_of(desk, "team_notice")) == TEAM
 
 
 def test_withdrawn_in_reply_to_the_notice_ends_the_waiting_case_not_the_new_one(staffed):
     desk = staffed
     waiting, active = _stranger_then_jane(desk, f"Jane <{STRANGER}>")
-    notice = next(m for m in mails_of(desk, "unverified_lookalike_notice") if m["To"] == "amy@agency.example")
+    notice = next(m for m in mails_of(desk, "unverified_lookalike_notice") if "amy@agency.example" in readers([m]))
     run(desk, staff_mail(f"#withdrawn duplicate of {active.reference}\n", answering=notice))
     assert [(c.reference, c.state) for c in cases(desk)] == [(waiting.reference, "withdrawn"),
                                                             (active.reference, "open")]

@@ -164,13 +164,19 @@ class SmtpServer:
         """Return the messages once at least `count` arrived; AssertionError on timeout.
 
         The timeout only bounds a failing test: a busy machine may take seconds to deliver."""
+        return self._wait_until(lambda received: len(received), count, "message(s)", timeout)
+
+    def wait_for_readers(self, count: int, timeout: float = 60.0) -> list[ReceivedMail]:
+        """Return the messages once they have reached at least `count` recipients in all
+        (one mail to a team of six counts six); AssertionError on timeout."""
+        return self._wait_until(lambda received: sum(len(m.rcpt_tos) for m in received), count, "recipient(s)", timeout)
+
+    def _wait_until(self, measure, count: int, what: str, timeout: float) -> list[ReceivedMail]:
         recorder = self._recorder
         with recorder.condition:
-            arrived = recorder.condition.wait_for(lambda: len(recorder.received) >= count,
-                                                  timeout)
+            arrived = recorder.condition.wait_for(lambda: measure(recorder.received) >= count, timeout)
             if not arrived:
-                raise AssertionError(
-                    f"expected {count} message(s), got {len(recorder.received)}")
+                raise AssertionError(f"expected {count} {what}, got {measure(recorder.received)}")
             return list(recorder.received)
 
     def fail_next(self, count: int, code: int = 451, *, after: int = 0) -> None:
