@@ -597,7 +597,7 @@ def tell_of_lookalikes(desk: Desk, session: Session, case: Case, event: DomainEv
 
 
 def _tell_of_lookalike(desk: Desk, session: Session, active: Case, lookalike: correlate.Lookalike) -> None:
-    """A notice to each of the account's team, sent as mail of the waiting case; a line on both timelines."""
+    """A notice to the account's team, sent as mail of the waiting case; a line on both timelines."""
     waiting = lookalike.case
     context = {
         **case_context(desk, waiting),

@@ -133,6 +133,11 @@ def test_only_staff_are_invited_to_reply_with_commands(desk):
     assert "#" not in freelancer_notice and "Their words: Please cancel our Social service." in freelancer_notice
     assert "#call" in text_of(one(sent_to(desk, "sam@agency.example"), "A call about"))
     assert "#" not in text_of(one(sent_to(desk, "fiona@freelance.example"), "A call about"))
+    # The team is told together, in one mail per kind of reader, not in a copy per person.
+    for subject in ("Cancellation request", "A call about"):
+        told = sorted(sorted(a.addr_spec for a in m["To"].addresses) for m in sent(desk)
+                      if m["Subject"].startswith(subject) and str(m["To"]) != "gavin@hooli.example")
+        assert told == [["amy@agency.example", "sam@agency.example", "tom@agency.example"], ["fiona@freelance.example"]]
 
 
 def one(mails, subject_start: str):
