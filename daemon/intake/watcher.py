@@ -263,10 +263,20 @@ class Watcher:
 
     def _mark_stored_this_sweep(self) -> None:
         """The server may now forget the mails this sweep committed (a stop before this is
-        finished at the next connect, from the database)."""
+        finished at the next connect, from the database).
+
+        Each mail is marked on the server, then all that were are recorded in one
+        transaction: a commit per mail would cost as much as storing it."""
         uids, self.stored_unmarked = self.stored_unmarked, []
-        for uid in uids:
-            self._mark(uid)
+        marked: list[int] = []
+        try:
+            for uid in uids:
+                self.source.mark_done(uid)
+                marked.append(uid)
+        finally:
+            if marked:
+                with transaction(self.desk.factory) as session:
+                    store.record_marked(session, self.source.key, self.uidvalidity, *marked)
 
     def _finish_interrupted_marks(self) -> None:
         self.stored_unmarked = []

@@ -46,12 +46,19 @@ def _long_day(value: date, locale: str) -> str:
 
 
 @lru_cache(maxsize=4096)
+def _full_day(value: date, locale: str) -> str:
+    return format_date(value, format="full", locale=_babel(locale))
+
+
+@lru_cache(maxsize=4096)
 def _moment_in(value: datetime, zone: str, locale: str) -> str:
     local = value.astimezone(ZoneInfo(zone))
     babel = _babel(locale)
     offset = local.strftime("%z")
     offset = f"UTC{offset[:3]}:{offset[3:]}"
-    when = f"{format_date(local, format='full', locale=babel)}, {format_time(local, 'HH:mm', locale=babel)}"
+    # Every request brings moments never seen (its arrival, to the second); their days are
+    # few, and the day's name and month are most of Babel's work.
+    when = f"{_full_day(local.date(), locale)}, {format_time(local, 'HH:mm', locale=babel)}"
     key = getattr(local.tzinfo, "key", "")
     if key in ("UTC", "Etc/UTC"):
         return f"{when} ({offset})"
