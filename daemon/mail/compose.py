@@ -60,12 +60,18 @@ class ComposePolicy(EmailPolicy):
     """
 
     def header_store_parse(self, name, value):
-        if isinstance(value, str) and (_verbatim(name, value, self.max_line_length) or _plain_subject(name, value)):
+        if isinstance(value, str) and (
+            _verbatim(name, value, self.max_line_length)
+            or _plain_subject(name, value)
+            or _bare_addresses(name, value, self.max_line_length)
+        ):
             return (name, value)
         return super().header_store_parse(name, value)
 
     def _fold(self, name, value, refold_binary=False):
-        if name.lower() == "subject" and isinstance(value, str) and _plain_subject(name, value):
+        if isinstance(value, str) and (
+            _plain_subject(name, value) or _bare_addresses(name, value, self.max_line_length)
+        ):
             return fold_words(name, value, self.max_line_length, self.linesep)
         return super()._fold(name, value, refold_binary)
 
@@ -110,6 +116,22 @@ def _plain_subject(name: str, value: str) -> bool:
         and "=?" not in value
         and value == value.strip()
     )
+
+
+# An address with nothing to quote or encode: a dot-atom local part and a plain domain.
+_BARE_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+)
+
+
+def _bare_addresses(name: str, value: str, max_length: int) -> bool:
+    # A team mail's To: bare addresses joined by ", ". The stock policy parses the list and
+    # folds it after a comma, where a line would grow too long; folding between the words
+    # does the same for addresses that each fit on a line.
+    if name.lower() not in ("to", "cc"):
+        return False
+    addresses = value.split(", ")
+    return all(_BARE_ADDRESS.fullmatch(a) and len(a) + 2 <= max_length - len(name) - 2 for a in addresses)
 
 
 def fold_words(name: str, value: str, max_length: int, linesep: str) -> str:

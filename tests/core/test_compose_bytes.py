@@ -32,6 +32,12 @@ RECIPIENTS = [
     ["Jürgen Müller <juergen.mueller@beispiel.example>"],
     ["山田太郎 <taro.yamada@example.jp>"],
     ["Zoë Ångström-Łukasiewicz, Procurement <zoe@very-long-company-name-for-folding.example>"],
+    # A team mail: bare addresses, folded after a comma; one too long for a line of its own.
+    ["tom@agency.example", "amy@agency.example", "sam@agency.example", "pia@agency.example",
+     "sol.marquez-villanueva@agency.example", "cora@agency.example", "o'neil+cancellations@agency.example"],
+    ["sam@agency.example", "a.very.long.local.part.for.the.freelance.designer.on.the.team@freelancers.example",
+     "pia@agency.example"],
+    ["sam@agency.example", "Jane Doe <jane@acme.example>", "ops@acme.example"],
 ]
 SUBJECTS = [
     "We received your cancellation",
