@@ -232,25 +232,38 @@ def _opens_question(folded_sentence: str) -> bool:
     return bool(_QUESTION_OPENER.match(folded_sentence)) and not _POLITE.search(folded_sentence)
 
 
+# Made once per distinct set of names and phrases, not per mail: folding and escaping
+# every phrase of the configuration costs more than reading a mail.
+@functools.lru_cache(maxsize=8)
+def _patterns(
+    names: tuple[tuple[str, tuple[str, ...]], ...], phrases: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[dict[str, re.Pattern], dict[str, re.Pattern]]:
+    """A pattern per service (its name and aliases) and per kind of request (its extra phrases)."""
+    # 'SEO-Betreuung', 'Content-Erstellung': a service name may start a compound.
+    services = {
+        canonical: re.compile(
+            r"(?<!\w)(?:"
+            + "|".join(re.escape(fold(n)).replace(r"\ ", " ") for n in (canonical, *aliases) if n.strip())
+            + r")(?!\w)"
+        )
+        for canonical, aliases in names
+    }
+    extra = {kind: _any(re.escape(fold(p)) for p in kind_phrases) for kind, kind_phrases in phrases if kind_phrases}
+    return services, extra
+
+
 class _Reader:
     """Reads clauses one by one; remembers whether the mail named something of ours."""
 
     def __init__(self, phrases: Mapping, services) -> None:
         names = service_names(list(services), services if isinstance(services, Mapping) else None)
-        # 'SEO-Betreuung', 'Content-Erstellung': a service name may start a compound.
-        self.services = {
-            canonical: re.compile(
-                r"(?<!\w)(?:"
-                + "|".join(re.escape(fold(n)).replace(r"\ ", " ") for n in (canonical, *aliases) if n.strip())
-                + r")(?!\w)"
-            )
-            for canonical, aliases in names.items()
-        }
-        self.extra = {
-            kind: _any(re.escape(fold(p)) for langs in [phrases.get(kind, {})] for ps in langs.values() for p in ps)
-            for kind in ("cancel", "pause", "change", "at_risk", "withdraw", "stop")
-            if any(phrases.get(kind, {}).values())
-        }
+        self.services, self.extra = _patterns(
+            tuple((canonical, tuple(aliases)) for canonical, aliases in names.items()),
+            tuple(
+                (kind, tuple(p for ps in phrases.get(kind, {}).values() for p in ps))
+                for kind in ("cancel", "pause", "change", "at_risk", "withdraw", "stop")
+            ),
+        )
         self.ours_named = False
 
     def read(self, parts: list[Clause]) -> list[tuple[Clause, Reading]]:
