@@ -28,8 +28,9 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     if counter is None:
         counter = ReferenceCounter(year=year, last=0)
         session.add(counter)
+    # Written with the case itself (`open_case` flushes it): the row is locked (FOR UPDATE, or
+    # SQLite's write lock taken at BEGIN IMMEDIATE) until the transaction ends either way.
     counter.last += 1
-    session.flush()
     return f"{prefix}-{year}-{counter.last:04d}"
 
 

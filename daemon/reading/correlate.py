@@ -192,11 +192,14 @@ def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]
     A resemblance is only a hint for staff (a shared webmail domain, a common name), so it
     is never acted on here: the caller tells the team, who withdraw or verify.
     """
-    waiting = session.scalars(
-        select(Case)
-        .where(Case.state == AWAITING_IDENTITY, (Case.account_id.is_(None)) | (Case.account_id == account.id))
-        .order_by(Case.id)
-    )
+    # Cases waiting since an earlier mail: what this transaction has not written yet
+    # (the new case's timeline, its mail) changes none of them, and need not be written first.
+    with session.no_autoflush:
+        waiting = session.scalars(
+            select(Case)
+            .where(Case.state == AWAITING_IDENTITY, (Case.account_id.is_(None)) | (Case.account_id == account.id))
+            .order_by(Case.id)
+        ).all()
     found = []
     for case in waiting:
         why = _resemblance(case, account)
