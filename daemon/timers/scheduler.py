@@ -134,8 +134,11 @@ def start(desk: Desk, scheduler: TimerScheduler | None = None, *, paused: bool =
     global _desk
     scheduler = scheduler or make_scheduler(desk)
     _desk = desk
-    scheduler.start(paused=paused)
+    # The commit listeners change only while no timer job runs (added before the scheduler's
+    # threads start, removed after they stop): SQLAlchemy's event registry is not made to
+    # change while another thread opens sessions.
     _follow_commits(desk, scheduler)
+    scheduler.start(paused=paused)
     sync(desk, scheduler)
     desk.scheduler = scheduler
     return scheduler
@@ -143,10 +146,10 @@ def start(desk: Desk, scheduler: TimerScheduler | None = None, *, paused: bool =
 
 def stop(desk: Desk) -> None:
     global _desk
-    _unfollow_commits(desk)
     scheduler, desk.scheduler = desk.scheduler, None
     if scheduler is not None:
         scheduler.shutdown(wait=True)
+    _unfollow_commits(desk)
     _desk = None
 
 

@@ -30,6 +30,7 @@ from daemon.db import transaction
 from daemon.models import Case, InboundMessage, MessageStatus, OutboxEntry, OutboxStatus, Timer, TimerStatus
 from daemon.intake.watcher import Watcher
 from integrations.maildir import deliver
+from parsers import language
 from tests.support import START
 
 # A bound for a failing test only: a busy machine may take seconds per mail.
@@ -51,6 +52,11 @@ class RunningDaemon:
         self.thread = threading.Thread(target=self.watcher.run_forever, name="watcher", daemon=True)
 
     def start(self) -> None:
+        # The watcher loads the language model first, importing py3langid, which makes a
+        # logger. Made in its thread as pytest starts the test's call phase, that logger
+        # breaks pytest's log capture (it walks logging's loggers without logging's lock:
+        # "dictionary changed size during iteration"). Loaded here, the thread finds it ready.
+        language.warm_up()
         scheduler.start(self.desk, self.scheduler)
         self.thread.start()
 
