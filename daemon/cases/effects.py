@@ -102,7 +102,7 @@ def mail_team(
             template,
             readers,
             staff_view(desk, context, to_staff=to_staff),
-            dedupe=f"{dedupe}:{'staff' if to_staff else 'others'}",
+            dedupe=f"{dedupe}:{audience(to_staff)}",
             **send_options,
         )
 
@@ -112,6 +112,11 @@ def team_by_role(desk: Desk, team: list[str]) -> list[tuple[list[str], bool]]:
     staff = [address for address in team if address in desk.staff]
     others = [address for address in team if address not in desk.staff]
     return [(readers, to_staff) for readers, to_staff in ((staff, True), (others, False)) if readers]
+
+
+def audience(to_staff: bool) -> str:
+    """Which of a team's two mails: its dedupe key's last part."""
+    return "staff" if to_staff else "others"
 
 
 def staff_view(desk: Desk, context: dict[str, Any], *, to_staff: bool) -> dict[str, Any]:

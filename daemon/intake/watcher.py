@@ -256,18 +256,10 @@ class Watcher:
                 store.passed(session, self.source.key, self.uidvalidity, uid)
         return result.is_new
 
-    def _mark(self, uid: int) -> None:
-        self.source.mark_done(uid)
-        with transaction(self.desk.factory) as session:
-            store.record_marked(session, self.source.key, self.uidvalidity, uid)
-
-    def _mark_stored_this_sweep(self) -> None:
-        """The server may now forget the mails this sweep committed (a stop before this is
-        finished at the next connect, from the database).
-
-        Each mail is marked on the server, then all that were are recorded in one
-        transaction: a commit per mail would cost as much as storing it."""
-        uids, self.stored_unmarked = self.stored_unmarked, []
+    def _mark(self, *uids: int) -> None:
+        """The server may forget these committed mails: each is marked there, then all that
+        were are recorded in one transaction (a commit per mail would cost as much as
+        storing it). One missed here is marked again at the next connect, from the database."""
         marked: list[int] = []
         try:
             for uid in uids:
@@ -278,10 +270,16 @@ class Watcher:
                 with transaction(self.desk.factory) as session:
                     store.record_marked(session, self.source.key, self.uidvalidity, *marked)
 
+    def _mark_stored_this_sweep(self) -> None:
+        """The server may now forget the mails this sweep committed (a stop before this is
+        finished at the next connect, from the database)."""
+        uids, self.stored_unmarked = self.stored_unmarked, []
+        self._mark(*uids)
+
     def _finish_interrupted_marks(self) -> None:
         self.stored_unmarked = []
         with transaction(self.desk.factory) as session:
             uids = store.unmarked_uids(session, self.source.key, self.uidvalidity)
         for uid in uids:
             log.info("mailbox %s: finishing the move of UID %s (stored before a stop)", self.source.key, uid)
-            self._mark(uid)
+        self._mark(*uids)

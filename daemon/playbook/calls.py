@@ -252,12 +252,13 @@ def _invite_everyone(
     # The entry in each calendar speaks its reader's language (the same UID for all); the
     # calendar is otherwise the same for everyone, so it is made once per language.
     invitations: dict[str, Invitation] = {}
-    readings = [([customer], case_values, True)]
+    readings = [([customer], case_values, "customer")]
     readings += [
-        (readers, effects.staff_view(desk, case_values, to_staff=to_staff), False)
+        (readers, effects.staff_view(desk, case_values, to_staff=to_staff), effects.audience(to_staff))
         for readers, to_staff in effects.team_by_role(desk, team)
     ]
-    for readers, values, to_customer in readings:
+    for readers, values, group in readings:
+        to_customer = group == "customer"
         language = mailer.language_for(desk, case, readers[0])
         invitation = invitations.get(language)
         if invitation is None:
@@ -270,7 +271,6 @@ def _invite_everyone(
             "call_minutes": call.minutes,
             "moved": call.sequence > 0,
         }
-        group = "customer" if to_customer else ("team" if values["to_staff"] else "others")
         mailer.send(
             desk,
             session,

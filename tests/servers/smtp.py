@@ -169,7 +169,12 @@ class SmtpServer:
     def wait_for_readers(self, count: int, timeout: float = 60.0) -> list[ReceivedMail]:
         """Return the messages once they have reached at least `count` recipients in all
         (one mail to a team of six counts six); AssertionError on timeout."""
-        return self._wait_until(lambda received: sum(len(m.rcpt_tos) for m in received), count, "recipient(s)", timeout)
+        return self._wait_until(readers_of, count, "recipient(s)", timeout)
+
+    @property
+    def readers(self) -> int:
+        """Recipients of all the messages so far (one mail to a team of six counts six)."""
+        return readers_of(self.messages)
 
     def _wait_until(self, measure, count: int, what: str, timeout: float) -> list[ReceivedMail]:
         recorder = self._recorder
@@ -225,3 +230,7 @@ def smtp_server(request, tls_material):
         options.setdefault("tls_material", tls_material)
     with SmtpServer(**options) as server:
         yield server
+
+
+def readers_of(received: list[ReceivedMail]) -> int:
+    return sum(len(m.rcpt_tos) for m in received)
