@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from email import policy
@@ -47,6 +48,9 @@ class ReceivedMail:
     message: EmailMessage
     login: str | None  # the AUTH user name, or None for an unauthenticated session
     tls: bool  # whether the session ran over STARTTLS
+    # time.perf_counter() as the message's last byte was in: what a latency figure ends
+    # on (the sink's own parsing, and the GIL it waits for, are not the sender's time).
+    arrived: float = 0.0
 
 
 @dataclass
@@ -75,15 +79,16 @@ class _Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
+        arrived = time.perf_counter()
         with self.condition:
             if self.faults and (fault := self.faults.popleft()):
                 return fault
-            self.received.append(_received(session, envelope))
+            self.received.append(_received(session, envelope, arrived))
             self.condition.notify_all()
         return "250 2.0.0 Message accepted"
 
 
-def _received(session, envelope) -> ReceivedMail:
+def _received(session, envelope, arrived: float) -> ReceivedMail:
     raw = bytes(envelope.original_content or envelope.content)
     login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
     return ReceivedMail(
@@ -93,6 +98,7 @@ def _received(session, envelope) -> ReceivedMail:
         message=BytesParser(policy=policy.default).parsebytes(raw),
         login=login,
         tls=session.ssl is not None,
+        arrived=arrived,
     )
 
 
