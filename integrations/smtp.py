@@ -22,6 +22,7 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
@@ -107,6 +108,39 @@ def without_bcc(msg: EmailMessage) -> EmailMessage:
     return visible
 
 
+@dataclass(frozen=True)
+class WrittenMail:
+    """An outbox payload (LF line ends) ready to go as it is: its envelope and its wire bytes."""
+
+    raw: bytes
+    message_id: str
+    sender: str
+    recipients: list[str]
+
+    @property
+    def ascii_envelope(self) -> bool:
+        return all(address.isascii() for address in (self.sender, *self.recipients))
+
+    def wire(self) -> bytes:
+        return self.raw.replace(b"\n", b"\r\n")
+
+
+def as_written(raw: bytes) -> WrittenMail | None:
+    """The payload's envelope, read from its headers alone, when its bytes with CRLF line
+    ends are what parsing it and writing it again would give; None when it must take that
+    long way (a Bcc to hide, a CR of the message's own)."""
+    # The header texts as they are (compat32) are all the envelope needs when each address
+    # header is a plain list (no encoded words, quotes, comments or groups), which every
+    # address parser reads alike; anything else is parsed as `send` would.
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    if not all(_PLAIN_ADDRESSES.fullmatch(str(v)) for n, v in headers.items() if n.lower() in _ADDRESS_HEADERS):
+        headers = BytesHeaderParser(policy=SMTP_POLICY).parsebytes(raw)
+    if b"\r" in raw or "Bcc" in headers or "Resent-Bcc" in headers:
+        return None
+    sender, recipients = envelope(headers)  # type: ignore[arg-type]
+    return WrittenMail(raw, str(headers["Message-ID"] or ""), sender, recipients)
+
+
 # -- SMTP ---------------------------------------------------------------------------------
 
 
@@ -147,6 +181,10 @@ class SmtpSender:
         sender, recipients = envelope(msg, from_addr, to_addrs)
         with self.session() as session:
             session.send(msg, from_addr=sender, to_addrs=recipients)
+
+    def send_raw(self, raw: bytes) -> None:
+        with self.session() as session:
+            session.send_raw(raw)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[SmtpSession]:
@@ -229,21 +267,34 @@ class SmtpSession:
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         sender, recipients = envelope(msg, from_addr, to_addrs)
+        self._hand_over(str(msg["Message-ID"]), recipients, lambda smtp: smtp.send_message(msg, sender, recipients))
+
+    def send_raw(self, raw: bytes) -> None:
+        """`send` for an outbox payload: its own bytes go on the wire, CRLF-ended, where that
+        is what parsing and writing it again would send (`as_written`); else the long way."""
+        written = as_written(raw)
+        if written is None or not written.ascii_envelope:  # SMTPUTF8 is send_message's business
+            self.send(BytesParser(policy=SMTP_POLICY).parsebytes(raw))
+            return
+        self._hand_over(
+            written.message_id,
+            written.recipients,
+            lambda smtp: smtp.sendmail(written.sender, written.recipients, written.wire()),
+        )
+
+    def _hand_over(self, message_id: str, recipients: list[str], transmit: Callable[[smtplib.SMTP], dict]) -> None:
+        """One mail transaction on the session's connection; a refusal raises, classified."""
         smtp = self._connection()
         try:
-            refused = smtp.send_message(msg, sender, recipients)
+            refused = transmit(smtp)
         except (smtplib.SMTPException, OSError) as exc:
             self._forget_if_dropped(smtp, exc)
             raise classify(exc) from exc
         if refused:
             # Some recipients got it: a retry would send them a second copy.
-            raise PermanentSendError(f"{msg['Message-ID']} refused for {sorted(refused)}", refused=refused)
+            raise PermanentSendError(f"{message_id} refused for {sorted(refused)}", refused=refused)
         log.info(
-            "sent %s via %s:%s to %d recipient(s)",
-            msg["Message-ID"],
-            self._sender.host,
-            self._sender.port,
-            len(recipients),
+            "sent %s via %s:%s to %d recipient(s)", message_id, self._sender.host, self._sender.port, len(recipients)
         )
 
     def close(self) -> None:
@@ -408,22 +459,12 @@ class FileSender:
         )
 
     def _write_raw(self, raw: bytes, written: set[str] | None) -> bool:
-        # The bytes as they are, line ends made CRLF: what parsing them and writing the
-        # message again would give, at a fraction of the cost. A Bcc to hide, or a CR of
-        # the message's own, takes that long way instead.
-        # The header texts as they are (compat32) are all the envelope needs when each
-        # address header is a plain list (no encoded words, quotes, comments or groups),
-        # which every address parser reads alike; anything else is parsed as `send` would.
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-        if not all(_PLAIN_ADDRESSES.fullmatch(str(v)) for n, v in headers.items() if n.lower() in _ADDRESS_HEADERS):
-            headers = BytesHeaderParser(policy=SMTP_POLICY).parsebytes(raw)
-        if b"\r" in raw or "Bcc" in headers or "Resent-Bcc" in headers:
+        ready = as_written(raw)
+        if ready is None:
             return self._write(BytesParser(policy=SMTP_POLICY).parsebytes(raw), None, None, written)
-        message_id = headers["Message-ID"]
-        if not message_id:
+        if not ready.message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        sender, recipients = envelope(headers)  # type: ignore[arg-type]
-        return self._write_file(str(message_id), sender, recipients, lambda: raw.replace(b"\n", b"\r\n"), written)
+        return self._write_file(ready.message_id, ready.sender, ready.recipients, ready.wire, written)
 
     def _write_file(
         self, message_id: str, sender: str, recipients: list[str], data: Callable[[], bytes], written: set[str] | None

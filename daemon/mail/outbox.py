@@ -264,7 +264,7 @@ class Dispatcher:
         try:
             handle(entry)
         except PermanentEffectError as exc:
-            return self._finish(entry.id, OutboxStatus.FAILED, str(exc))
+            return self._fail(entry.id, str(exc))
         except RetryUntilDelivered as exc:
             return self._retry(entry.id, entry.attempts, str(exc), loud=True)
         except Exception as exc:  # any other failure is retried: a lost effect is worse than a late one
@@ -273,10 +273,11 @@ class Dispatcher:
         if handed is not None:
             handed.append(entry)
             return "handed"
-        return self._finish(entry.id, OutboxStatus.SENT, "")
+        self._finish_sent([entry])
+        return "sent"
 
     def _finish_sent(self, entries: list[OutboxEntry]) -> int:
-        """Record many entries as sent in one transaction (still under their leases)."""
+        """Record entries as sent (still under their leases) in one transaction of one statement."""
         now = self._clock.now()
         with transaction(self._factory) as session:
             session.execute(
@@ -360,7 +361,7 @@ class Dispatcher:
 
     def _retry_or_fail(self, entry_id: int, attempts: int, error: str) -> str:
         if attempts >= self._max_attempts:
-            return self._finish(entry_id, OutboxStatus.FAILED, f"gave up after {attempts} attempts: {error}")
+            return self._fail(entry_id, f"gave up after {attempts} attempts: {error}")
         return self._retry(entry_id, attempts, error)
 
     def _retry(self, entry_id: int, attempts: int, error: str, *, loud: bool = False) -> str:
@@ -384,13 +385,14 @@ class Dispatcher:
             )
         return "retry"
 
-    def _finish(self, entry_id: int, status: OutboxStatus, error: str) -> str:
+    def _fail(self, entry_id: int, error: str) -> str:
+        """Failed for good: recorded on the entry, and on its case's timeline for the team to see."""
         with transaction(self._factory) as session:
             entry = session.get(OutboxEntry, entry_id)
-            entry.status = status
+            entry.status = OutboxStatus.FAILED
             entry.last_error = error
             entry.done_at = self._clock.now()
-            if entry.case_id and status is OutboxStatus.FAILED:
+            if entry.case_id:
                 session.add(
                     CaseEvent(
                         case_id=entry.case_id,
@@ -399,9 +401,6 @@ class Dispatcher:
                         summary=f"{entry.kind} to {entry.recipient or entry.dedupe_key} failed: {error}",
                     )
                 )
-        if status is OutboxStatus.SENT:
-            log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
-            return "sent"
         log.error("outbox #%s failed for good: %s", entry_id, error)
         return "failed"
 

@@ -189,7 +189,9 @@ def written_by_file_outbox(folder, raw: bytes, *, parsed: bool) -> bytes:
     return path.read_bytes()
 
 
-def test_the_file_outbox_writes_a_payload_as_parsing_and_writing_it_again_would(tmp_path):
+def queued_payloads() -> list[bytes]:
+    """Payloads as the outbox keeps them: every template, invitations, and the hard cases
+    of addressing, subjects, threading and HTML."""
     renderer = Renderer()
     queued = [composing.to_bytes(invitation(method)) for method in ("REQUEST", "CANCEL")]
     queued += [composing.to_bytes(compose(DESK, renderer.render(name, sample_context(renderer, name, DESK)),
@@ -202,9 +204,31 @@ def test_the_file_outbox_writes_a_payload_as_parsing_and_writing_it_again_would(
                                           cc=["amy@agency.example"]))
                for to in [*RECIPIENTS, [f"Person {n}, Globex <person{n}@globex.example>" for n in range(9)]]
                for subject in SUBJECTS]
-    for n, raw in enumerate(queued):
+    return queued
+
+
+def test_the_file_outbox_writes_a_payload_as_parsing_and_writing_it_again_would(tmp_path):
+    for n, raw in enumerate(queued_payloads()):
         assert written_by_file_outbox(tmp_path / f"raw{n}", raw, parsed=False) == \
             written_by_file_outbox(tmp_path / f"parsed{n}", raw, parsed=True), raw[:300]
+
+
+def test_the_relay_receives_a_payload_as_parsing_and_sending_it_again_would():
+    from integrations.smtp import SmtpSender
+    from tests.servers.smtp import SmtpServer
+
+    queued = queued_payloads()
+    with SmtpServer() as relay, SmtpServer() as reference:
+        with SmtpSender(relay.host, relay.port, security="none").session() as session:
+            for raw in queued:
+                session.send_raw(raw)
+        with SmtpSender(reference.host, reference.port, security="none").session() as session:
+            for raw in queued:
+                session.send(BytesParser(policy=composing.SMTP_POLICY).parsebytes(raw))
+        assert len(relay.messages) == len(queued) == len(reference.messages)
+        for by_raw, by_message in zip(relay.messages, reference.messages):
+            assert (by_raw.mail_from, by_raw.rcpt_tos) == (by_message.mail_from, by_message.rcpt_tos)
+            assert by_raw.raw == by_message.raw, by_raw.raw[:300]
 
 
 def test_a_payload_with_a_bcc_is_written_without_it(tmp_path):
