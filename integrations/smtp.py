@@ -141,6 +141,13 @@ def as_written(raw: bytes) -> WrittenMail | None:
     return WrittenMail(raw, str(headers["Message-ID"] or ""), sender, recipients)
 
 
+def parsed_payload(raw: bytes) -> EmailMessage:
+    """The long way for a payload `as_written` cannot send as it is: the message itself."""
+    msg = BytesParser(policy=SMTP_POLICY).parsebytes(raw)
+    assert isinstance(msg, EmailMessage), "policy.SMTP builds EmailMessage"
+    return msg
+
+
 # -- SMTP ---------------------------------------------------------------------------------
 
 
@@ -274,7 +281,7 @@ class SmtpSession:
         is what parsing and writing it again would send (`as_written`); else the long way."""
         written = as_written(raw)
         if written is None or not written.ascii_envelope:  # SMTPUTF8 is send_message's business
-            self.send(BytesParser(policy=SMTP_POLICY).parsebytes(raw))
+            self.send(parsed_payload(raw))
             return
         self._hand_over(
             written.message_id,
@@ -461,7 +468,7 @@ class FileSender:
     def _write_raw(self, raw: bytes, written: set[str] | None) -> bool:
         ready = as_written(raw)
         if ready is None:
-            return self._write(BytesParser(policy=SMTP_POLICY).parsebytes(raw), None, None, written)
+            return self._write(parsed_payload(raw), None, None, written)
         if not ready.message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
         return self._write_file(ready.message_id, ready.sender, ready.recipients, ready.wire, written)

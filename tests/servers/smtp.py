@@ -50,7 +50,7 @@ class ReceivedMail:
     tls: bool  # whether the session ran over STARTTLS
     # time.perf_counter() as the message's last byte was in: what a latency figure ends
     # on (the sink's own parsing, and the GIL it waits for, are not the sender's time).
-    arrived: float = 0.0
+    arrived: float
 
 
 @dataclass
