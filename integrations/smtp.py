@@ -6,7 +6,8 @@ tells the caller, through the exception type, whether a later retry is worth it:
 5xx about the recipient (unknown user) is final; a relay that is down or refuses our
 login or TLS is `RelayUnavailable`, worth trying again once it (or the configuration) is
 fixed. `SmtpSender.session()` hands many messages over one connection, one transaction
-each; `probe()` connects, logs in and says goodbye without sending anything.
+each, and leaves the connection open for the next session a while (checked with a NOOP
+before it is used again); `probe()` connects, logs in and says goodbye without sending anything.
 `FileSender` is the embedded default: it writes each message as an .eml file, once.
 """
 
@@ -21,6 +22,8 @@ import re
 import smtplib
 import ssl
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +38,10 @@ from typing import Literal, Protocol
 log = logging.getLogger(__name__)
 
 Security = Literal["starttls", "tls", "none"]
+# Seconds a relay connection is left open after a session for the next one: a desk that
+# answers each mail as it comes would otherwise pay connect, TLS and AUTH per answer.
+# Well under the five minutes relays wait for a client (RFC 5321, 4.5.3.2.7).
+KEEP_OPEN = 60.0
 
 
 class SendError(Exception):
@@ -165,6 +172,8 @@ class SmtpSender:
         timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        keep_open: float = KEEP_OPEN,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ValueError(f"security must be starttls, tls or none, not {security!r}")
@@ -179,6 +188,11 @@ class SmtpSender:
         # smtplib's starttls() without a context does not verify certificates on 3.11.
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.local_hostname = local_hostname
+        self.keep_open = keep_open
+        self._monotonic = monotonic
+        self._parking = _Parking()
+        # A sender dropped without close() (a test's, a one-off command's) closes its socket.
+        weakref.finalize(self, self._parking.abandon)
 
     def __repr__(self) -> str:
         return f"SmtpSender({self.host!r}, {self.port}, security={self.security!r})"
@@ -195,12 +209,64 @@ class SmtpSender:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[SmtpSession]:
-        """One connection for many messages (opened at the first send, QUIT at the end)."""
+        """One connection for many messages: opened at the first send (or the last session's
+        taken again), and left open for the next session for `keep_open` seconds."""
         session = SmtpSession(self)
         try:
             yield session
         finally:
             session.close()
+
+    def close(self) -> None:
+        """QUIT the connection left open for a next session, if any."""
+        with self._parking.lock:
+            parked, self._parking.slot = self._parking.slot, None
+        if parked is not None:
+            _quit(parked[0])
+
+    def close_idle(self) -> None:
+        """QUIT the connection left open if it has waited `keep_open` seconds: called now and
+        then, so that a desk with nothing to send holds no connection for long."""
+        with self._parking.lock:
+            parked = self._parking.slot
+            if parked is None or self._monotonic() - parked[1] < self.keep_open:
+                return
+            self._parking.slot = None
+        _quit(parked[0])
+
+    def park(self, smtp: smtplib.SMTP) -> None:
+        """Keep `smtp` (idle, between transactions) for the next session, or QUIT it."""
+        if self.keep_open <= 0:
+            _quit(smtp)
+            return
+        with self._parking.lock:
+            parked, self._parking.slot = self._parking.slot, (smtp, self._monotonic())
+        if parked is not None:  # two sessions at once: one connection is enough to keep
+            _quit(parked[0])
+
+    def unpark(self) -> smtplib.SMTP | None:
+        """The connection left open, if still fresh and the relay still answers a NOOP.
+
+        A relay drops idle clients after its own timeout, unannounced: a mail handed to a
+        dropped connection would fail and wait for its retry, a NOOP costs one round trip.
+        """
+        with self._parking.lock:
+            parked, self._parking.slot = self._parking.slot, None
+        if parked is None:
+            return None
+        smtp, since = parked
+        if self._monotonic() - since >= self.keep_open:
+            _quit(smtp)
+            return None
+        try:
+            code, _ = smtp.noop()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+            return None
+        if code != 250:
+            _quit(smtp)
+            return None
+        return smtp
 
     def probe(self) -> None:
         """Connect, start TLS and log in as configured, then QUIT: no mail is sent.
@@ -250,6 +316,20 @@ class SmtpSender:
                 smtp.close()
                 raise
         return smtp
+
+
+class _Parking:
+    """The connection the last session left open, logged in and idle, with the moment it
+    was left: the next session takes it, if it is still fresh and still answers."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slot: tuple[smtplib.SMTP, float] | None = None
+
+    def abandon(self) -> None:
+        if self.slot is not None:
+            self.slot[0].close()
+            self.slot = None
 
 
 class SmtpSession:
@@ -305,19 +385,16 @@ class SmtpSession:
         )
 
     def close(self) -> None:
-        """QUIT politely; a relay that already hung up needs no goodbye."""
+        """Leave the connection to the sender for the next session (`SmtpSender.park`)."""
         smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            smtp.quit()
-        smtp.close()
+        if smtp is not None:
+            self._sender.park(smtp)
 
     def _connection(self) -> smtplib.SMTP:
         if self._given_up is not None:
             raise _again(self._given_up)
         if self._smtp is None:
-            self._smtp = self._connect_once_more()
+            self._smtp = self._sender.unpark() or self._connect_once_more()
         return self._smtp
 
     def _connect_once_more(self) -> smtplib.SMTP:
@@ -344,6 +421,13 @@ class SmtpSession:
             log.warning("connection to %s:%s dropped: %s", self._sender.host, self._sender.port, exc)
             smtp.close()
             self._smtp = None
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """QUIT politely; a relay that already hung up needs no goodbye."""
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
 
 
 def _again(error: SendError) -> SendError:

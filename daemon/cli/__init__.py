@@ -157,6 +157,7 @@ def _lead(desk: Desk, watcher) -> None:
         watcher.run_forever()
     finally:
         scheduler.stop(desk)
+        desk.dispatcher.close()
 
 
 def cmd_check(args) -> int:

@@ -221,7 +221,18 @@ class Dispatcher:
                     outcomes.update(self._deliver_batch(entry_ids[start : start + CLAIM_BATCH], handle, later))
             if handed:
                 outcomes["sent"] += self._finish_sent(handed)
+        self._tell_handlers("close_idle")
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
+
+    def close(self) -> None:
+        """Let go of what handlers keep open between passes (a relay connection): at shutdown."""
+        self._tell_handlers("close")
+
+    def _tell_handlers(self, method: str) -> None:
+        # Only some handlers keep anything between passes (mail over SMTP does).
+        for handler in self._handlers.values():
+            if (call := getattr(handler, method, None)) is not None:
+                call()
 
     def _due_by_kind(self, limit: int, answers_only: bool = False) -> dict[str, list[int]]:
         """Due entry ids of the kinds with a handler, oldest first within each kind, except
@@ -428,6 +439,14 @@ class MailHandler:
 
             handle.durable_at_exit = getattr(channel, "durable_at_exit", False)  # type: ignore[attr-defined]
             yield handle
+
+    def close_idle(self) -> None:
+        if (close_idle := getattr(self._sender, "close_idle", None)) is not None:
+            close_idle()
+
+    def close(self) -> None:
+        if (close := getattr(self._sender, "close", None)) is not None:
+            close()
 
 
 def _send_entry(channel, entry: OutboxEntry) -> None:

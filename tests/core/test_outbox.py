@@ -142,6 +142,27 @@ def login_as(desk, server, password: str) -> None:
     desk.dispatcher.register(outbox.MAIL, outbox.MailHandler(sender))
 
 
+def test_passes_share_one_relay_connection_until_it_has_waited_too_long(desk, smtp_server):
+    waited = [0.0]
+    sender = SmtpSender(smtp_server.host, smtp_server.port, security="none", keep_open=60,
+                        monotonic=lambda: waited[0])
+    desk.dispatcher.register(outbox.MAIL, outbox.MailHandler(sender))
+    for n in (1, 2):
+        enqueue_acks(desk, n)  # ack-1 again is the same entry: one new mail per pass
+        assert desk.dispatcher.deliver_due().sent == 1
+    assert smtp_server.greetings == 1, "the second pass used the first one's connection"
+
+    waited[0] = 60
+    assert desk.dispatcher.deliver_due().sent == 0
+    assert sender._parking.slot is None, "a pass with nothing to send still lets the idle connection go"
+    enqueue_acks(desk, 3)
+    assert desk.dispatcher.deliver_due().sent == 1
+    assert smtp_server.greetings == 2
+
+    desk.dispatcher.close()  # at shutdown
+    assert sender._parking.slot is None
+
+
 def test_a_dropped_connection_retries_the_cut_off_entry_and_reconnects_for_the_rest(desk, smtp_server):
     over_smtp(desk, smtp_server)
     enqueue_acks(desk, 5)

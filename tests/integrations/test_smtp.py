@@ -1,5 +1,6 @@
 """SmtpSender against a real aiosmtpd server, and FileSender on a temporary directory."""
 
+import select
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -244,6 +245,90 @@ def test_a_relay_that_is_down_is_tried_twice_per_session():
         errors = [pytest.raises(TransientSendError, session.send, msg).value for msg in acks(4)]
 
     assert [("unreachable" in str(e)) for e in errors] == [True, True, False, False]
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_next_session_takes_the_connection_the_last_one_left_open(smtp_server):
+    sender = sender_for(smtp_server)
+    first, second = acks(2)
+
+    with sender.session() as session:
+        session.send(first)
+    with sender.session() as session:
+        session.send(second)
+
+    assert received_ids(smtp_server) == [first["Message-ID"], second["Message-ID"]]
+    assert smtp_server.greetings == 1
+
+
+def test_without_keep_open_every_session_has_its_own_connection(smtp_server):
+    sender = sender_for(smtp_server, keep_open=0)
+
+    for msg in acks(2):
+        with sender.session() as session:
+            session.send(msg)
+
+    assert len(smtp_server.messages) == 2
+    assert smtp_server.greetings == 2
+
+
+def test_a_connection_left_open_too_long_is_closed_and_not_used_again(smtp_server):
+    clock = Clock()
+    sender = sender_for(smtp_server, keep_open=60, monotonic=clock)
+    first, second = acks(2)
+    with sender.session() as session:
+        session.send(first)
+
+    clock.now += 59
+    sender.close_idle()
+    assert sender._parking.slot is not None, "still within keep_open: kept"
+    clock.now += 1
+    sender.close_idle()
+    assert sender._parking.slot is None
+    with sender.session() as session:
+        session.send(second)
+
+    assert len(smtp_server.messages) == 2
+    assert smtp_server.greetings == 2
+
+
+@pytest.mark.parametrize("smtp_server", [{"idle_timeout": 0.2}], indirect=True)
+def test_a_connection_the_relay_dropped_meanwhile_is_replaced_and_no_mail_fails(smtp_server):
+    sender = sender_for(smtp_server)
+    first, second = acks(2)
+    with sender.session() as session:
+        session.send(first)
+    # The relay's idle timeout hangs up on the connection left open: wait until it has.
+    parked = sender._parking.slot[0].sock
+    assert select.select([parked], [], [], 30)[0], "the server never hung up"
+
+    with sender.session() as session:
+        session.send(second)  # raises if the dead connection were used
+
+    assert received_ids(smtp_server) == [first["Message-ID"], second["Message-ID"]]
+    assert smtp_server.greetings == 2
+
+
+def test_close_quits_the_connection_left_open(smtp_server):
+    sender = sender_for(smtp_server)
+    first, second = acks(2)
+    with sender.session() as session:
+        session.send(first)
+
+    sender.close()
+    with sender.session() as session:
+        session.send(second)
+
+    assert smtp_server.greetings == 2
 
 
 def test_file_sender_session_writes_like_send(tmp_path):

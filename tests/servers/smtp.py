@@ -17,9 +17,11 @@ for TLS or AUTH through indirect parametrisation:
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from email import policy
@@ -102,6 +104,34 @@ def _received(session, envelope, arrived: float) -> ReceivedMail:
     )
 
 
+class _Controller(Controller):
+    """aiosmtpd's controller, hanging up on its clients when it stops, as a relay shutting
+    down does: a client may hold a connection open between sessions (integrations.smtp),
+    and aiosmtpd would leave that connection's transport behind unclosed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+
+    def factory(self):
+        protocol = super().factory()
+        self._connections.add(protocol)
+        return protocol
+
+    def stop(self, no_assert: bool = False) -> None:
+        if self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._hang_up(), self.loop).result(timeout=30)
+        super().stop(no_assert)
+
+    async def _hang_up(self) -> None:
+        for protocol in list(self._connections):
+            if protocol.transport is not None:
+                # abort, not close: a TLS transport's close waits for the idle client's
+                # close_notify, which never comes.
+                protocol.transport.abort()
+        await asyncio.sleep(0)  # their connection_lost runs before the loop stops
+
+
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:<free port>; use as a context manager or start()/stop()."""
 
@@ -111,6 +141,7 @@ class SmtpServer:
         tls: TlsMode = None,
         tls_material: TlsMaterial | None = None,
         users: dict[str, str] | None = None,
+        idle_timeout: float = 300,
     ) -> None:
         if tls and tls_material is None:
             raise ValueError("a TLS server needs tls_material")
@@ -120,7 +151,8 @@ class SmtpServer:
         self.tls_material = tls_material
         self.users = dict(users or {})
         self._recorder = _Recorder()
-        self._controller = Controller(self._recorder, hostname=HOST, port=self.port,
+        # idle_timeout: seconds without a command before the server hangs up, as relays do.
+        self._controller = _Controller(self._recorder, hostname=HOST, port=self.port, timeout=idle_timeout,
                                       **self._tls_and_auth_options())
 
     def _tls_and_auth_options(self) -> dict:
