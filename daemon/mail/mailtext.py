@@ -46,6 +46,8 @@ def tidy(text: str) -> str:
 
 def _wrap_block(block: list[str]) -> list[str]:
     """A paragraph between blank lines: its items and runs of text, each wrapped if too long."""
+    if all(len(line) <= LIMIT for line in block):
+        return block  # most paragraphs: nothing to wrap, no need to tell items from text
     out: list[str] = []
     for run, first, rest in _runs(block):
         if any(len(line) > LIMIT for line in run) and first is not None:
