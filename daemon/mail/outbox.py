@@ -13,8 +13,9 @@ leaves it `sending`; once the lease runs out it is sent again with the same Mess
 (receivers' clients fold such copies), which is the one window where a duplicate is possible.
 
 Each pass delivers the due entries kind by kind. A handler may offer `session()` (mail
-does: one SMTP connection for the whole pass); each entry still gets its own
-sending/sent/failed/retry bookkeeping, whatever happens to its neighbours.
+does: one SMTP connection for the whole pass, left open a while for the next pass); each
+entry still gets its own sending/sent/failed/retry bookkeeping, whatever happens to its
+neighbours.
 """
 
 from __future__ import annotations
