@@ -42,6 +42,8 @@ Security = Literal["starttls", "tls", "none"]
 # answers each mail as it comes would otherwise pay connect, TLS and AUTH per answer.
 # Well under the five minutes relays wait for a client (RFC 5321, 4.5.3.2.7).
 KEEP_OPEN = 60.0
+# Seconds a goodbye (QUIT) may take before the connection is simply closed.
+QUIT_TIMEOUT = 2.0
 
 
 class SendError(Exception):
@@ -424,8 +426,11 @@ class SmtpSession:
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
-    """QUIT politely; a relay that already hung up needs no goodbye."""
+    """QUIT politely; a relay that already hung up needs no goodbye, and one that went
+    silent is not waited for long (a stop request would wait with it)."""
     with contextlib.suppress(smtplib.SMTPException, OSError):
+        if smtp.sock is not None:
+            smtp.sock.settimeout(min(smtp.timeout, QUIT_TIMEOUT))
         smtp.quit()
     smtp.close()
 
