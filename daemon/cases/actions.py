@@ -19,7 +19,7 @@ from daemon.cases.effects import case_context, notify_team
 from daemon.cases.workflow import State, Trigger
 from daemon.models import Case, Contact, OutboxEntry
 from daemon.playbook import calls
-from daemon.reading.classify import Decision, Mail
+from daemon.reading.classify import Decision, Mail, case_in_progress
 from daemon.timers import letters
 from parsers.robots import bounce_info
 
@@ -103,7 +103,7 @@ def _open_or_join(desk: Desk, session: Session, mail: Mail, decision: Decision, 
     A contact on file is answered and the team told what the request adds; a sender not
     on file, already asked to confirm from an address on file, is not answered again.
     """
-    existing = cases.open_case_for(session, account.id if account else None, mail.sender)
+    existing = case_in_progress(session, mail)
     if existing is not None:
         mail.case = existing
         add_to_case(desk, session, mail, decision)

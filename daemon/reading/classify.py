@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 REQUEST_KINDS = {"cancel": "cancel", "pause": "pause", "change": "change"}
 
 
+# A Mail's case in progress before anyone asked (None means asked: there is none).
+NOT_LOOKED_UP: Any = object()
+
+
 @dataclass
 class Mail:
     """One stored mail being classified, with what the rules found out about it."""
@@ -47,6 +51,9 @@ class Mail:
     contact: Contact | None = None
     intent: Intent | None = None
     notes: list[str] = field(default_factory=list)
+    # The case in progress for the sender's account (or the sender, when not on file), once
+    # looked up: the rules ask, and the action that opens or joins a case asks again.
+    in_progress: Case | None = field(default=NOT_LOOKED_UP, repr=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,14 @@ class Decision:
 
 
 Rule = Callable[["Desk", Session, Mail], Decision | None]
+
+
+def case_in_progress(session: Session, mail: Mail) -> Case | None:
+    """The case still in progress for the sender's account (or the sender, when not on file)."""
+    if mail.in_progress is NOT_LOOKED_UP:
+        account_id = mail.contact.account_id if mail.contact is not None else None
+        mail.in_progress = cases.open_case_for(session, account_id, mail.sender)
+    return mail.in_progress
 
 
 def classify(desk: Desk, session: Session, mail: Mail) -> Decision:
@@ -196,7 +211,7 @@ def request(desk: Desk, session: Session, mail: Mail) -> Decision | None:
             "open_case", f"request:{mail.intent.kind}", f"{mail.intent.kind} request from a contact on file"
         )
     if mail.contact is not None:
-        mail.case = cases.open_case_for(session, mail.contact.account_id, mail.sender)
+        mail.case = case_in_progress(session, mail)
         if mail.case is not None:
             return Decision(
                 "add_to_case",
@@ -228,8 +243,7 @@ def _waiting_for_writing(session: Session, mail: Mail) -> Case | None:
     The customer need not reply to our mail: a new request from the requester (or a
     contact of the account) is the written request all the same, not a second case.
     """
-    account_id = mail.contact.account_id if mail.contact is not None else None
-    case = cases.open_case_for(session, account_id, mail.sender)
+    case = case_in_progress(session, mail)
     return case if case is not None and case.state == State.AWAITING_WRITTEN else None
 
 
