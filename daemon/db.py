@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,6 +109,28 @@ def _sqlite_end(connection) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+def insert_once(session: Session, table: Table, *conflict_columns: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into `table`, in the session's database's
+    own dialect: one statement where a look, a savepoint and an insert would be three, and
+    no ORM object. A conflict on `conflict_columns` (on any unique constraint, without them)
+    inserts nothing and returns no row. Built once per dialect: building costs about as
+    much as running it."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, table.name, conflict_columns)
+    statement = _INSERT_ONCE.get(key)
+    if statement is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = _INSERT_ONCE[key] = (
+            module.insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict_columns) or None)
+            .returning(table.c.id)
+        )
+    return statement
+
+
+_INSERT_ONCE: dict[tuple[str, str, tuple[str, ...]], Insert] = {}
 
 
 @contextmanager

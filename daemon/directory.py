@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from daemon.config import StaffMember
 from daemon.models import Account, Contact
@@ -73,6 +73,20 @@ class StaffDirectory:
 
 def contact_for(session: Session, address: str) -> Contact | None:
     return session.scalar(select(Contact).where(Contact.email == bare(address)))
+
+
+def customer_on_file(session: Session, address: str) -> Contact | None:
+    """The contact, with its account and what case work reads of it (contacts, team, billing
+    items) loaded now: read later, each would first write everything the case work added."""
+    return session.scalar(
+        select(Contact)
+        .where(Contact.email == bare(address))
+        .options(
+            joinedload(Contact.account).selectinload(Account.contacts),
+            joinedload(Contact.account).selectinload(Account.team),
+            joinedload(Contact.account).selectinload(Account.billing_items),
+        )
+    )
 
 
 def account_team_addresses(account: Account) -> list[str]:

@@ -74,6 +74,9 @@ def open_case(
         language=language,
         asked_at=asked_at,
         details={},
+        # A new case's timeline is empty: said so, it is never read back from the table
+        # (a read that would first write everything the opening has added so far).
+        events=[],
     )
     session.add(case)
     session.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from daemon.models import Case, CaseEvent, State
 
@@ -115,7 +115,19 @@ class DomainEvent:
     to_state: State
     actor: str
     data: dict[str, Any] = field(default_factory=dict)
-    record_id: int | None = None  # its line on the case's timeline (`CaseEvent.id`)
+    record: CaseEvent | None = field(default=None, compare=False, repr=False)  # its line on the case's timeline
+
+    @property
+    def record_id(self) -> int | None:
+        """The id of its line on the timeline, written when first asked for: most handlers
+        never ask, and a flush of its own costs about as much as the statements it writes."""
+        if self.record is None:
+            return None
+        if self.record.id is None:
+            session = object_session(self.record)
+            assert session is not None, "the line is asked for inside the transaction that added it"
+            session.flush()
+        return self.record.id
 
 
 Subscriber = Callable[[Session, Case, DomainEvent], object]
@@ -198,8 +210,7 @@ def advance(
         data={"from": before.value if before else None, "to": after.value, **_jsonable(data)},
     )
     add_event(session, case, record)
-    session.flush()
-    event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data), record.id)
+    event = DomainEvent(trigger.value, case.id, before, after, actor, dict(data), record)
     bus.publish(session, case, event)
     return event
 
@@ -217,6 +228,19 @@ def add_event(session: Session, case: Case, event: CaseEvent) -> None:
         case.events.append(event)
 
 
+def unwritten_lines(session: Session, case: Case) -> list[CaseEvent]:
+    """The case's timeline lines added in this transaction and not written yet, in the order added.
+
+    A query that must see them would first write everything pending; one that looks here
+    first, and at the table without writing, lets the transaction write its lines together."""
+    return [
+        line
+        for line in session.new
+        if isinstance(line, CaseEvent)
+        and ((line.case_id is not None and line.case_id == case.id) or inspect(line).dict.get("case") is case)
+    ]
+
+
 def recorded_event(record: CaseEvent) -> DomainEvent:
     """The domain event a state change's timeline line records, as `advance()` published it
     (its data as stored: the values handlers read are strings and lists already)."""
@@ -229,7 +253,7 @@ def recorded_event(record: CaseEvent) -> DomainEvent:
         State(after),
         record.actor,
         data,
-        record.id,
+        record,
     )
 
 

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from daemon.db import insert_once
 from daemon.intake import originals
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
 from integrations.backoff import exponential
@@ -92,42 +94,44 @@ def store(
         if existing:
             _advance_checkpoint(session, mailbox, uidvalidity, uid)
             return Stored(existing, False)
-    row = InboundMessage(
-        mailbox=mailbox,
-        uidvalidity=uidvalidity,
-        uid=uid,
-        received_at=min(arrived, now) if arrived else now,
-        status=MessageStatus.RECEIVED,
-        attempts=0,
-        error="",
-        marked_on_server=uid is None,
-        label="",
-        label_reason="",
-    )
+    values = {
+        "mailbox": mailbox,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "received_at": min(arrived, now) if arrived else now,
+        "status": MessageStatus.RECEIVED,
+        "attempts": 0,
+        "error": "",
+        "marked_on_server": uid is None,
+        "label": "",
+        "label_reason": "",
+    }
     if isinstance(raw, bytes) and len(raw) <= THIN_ABOVE:
-        stored = _store_whole(session, row, raw)
+        stored = _store_whole(session, values, raw)
     else:
-        stored = _store_sliced(session, row, originals.sliced(raw) if isinstance(raw, bytes) else iter(raw))
+        slices = originals.sliced(raw) if isinstance(raw, bytes) else iter(raw)
+        stored = _store_sliced(session, InboundMessage(**values), slices)
     if stored.is_new and uid is not None:
         _advance_checkpoint(session, mailbox, uidvalidity, uid)
     return stored
 
 
-def _store_whole(session: Session, row: InboundMessage, raw: bytes) -> Stored:
+def _store_whole(session: Session, values: dict[str, Any], raw: bytes) -> Stored:
+    """One INSERT that does nothing when the mail is there already (`db.insert_once`)."""
     key = message_key(raw)
-    existing = _known(session, key)
-    if existing:
-        # Known under another UID (a resend): no row of ours remembers that this UID still has to
-        # be moved, so the checkpoint passes it only once it is (`passed`), or a crash in between
-        # would leave it in the folder for good.
-        return Stored(existing, False)
-    row.message_key, row.raw = key, raw
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another writer stored it between our look and our insert
-        return Stored(_known(session, key), False)
-    return Stored(row.id, True)
+    row = {**values, "message_key": key, "raw": raw}
+    new_id = session.connection().execute(insert_once(session, _INBOUND), row).scalar()
+    if new_id is not None:
+        return Stored(new_id, True)
+    # Known under another UID (a resend), or stored by another writer meanwhile: no row of
+    # ours remembers that this UID still has to be moved, so the checkpoint passes it only
+    # once it is (`passed`), or a crash in between would leave it in the folder for good.
+    return Stored(
+        _known(session, key) or _known_uid(session, values["mailbox"], values["uidvalidity"], values["uid"]), False
+    )
+
+
+_INBOUND = InboundMessage.__table__
 
 
 def _store_sliced(session: Session, row: InboundMessage, slices: Iterator[bytes]) -> Stored:
@@ -156,7 +160,9 @@ def _store_sliced(session: Session, row: InboundMessage, slices: Iterator[bytes]
     except _KnownAlready as known:
         return Stored(known.message_id, False)
     except IntegrityError:  # another writer stored it meanwhile
-        return Stored(_known(session, key) if key else _known_uid(session, row), False)
+        return Stored(
+            _known(session, key) if key else _known_uid(session, row.mailbox, row.uidvalidity, row.uid), False
+        )
     return Stored(row.id, True)
 
 
@@ -171,12 +177,10 @@ def _known(session: Session, key: str | None) -> int | None:
     return session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
 
 
-def _known_uid(session: Session, row: InboundMessage) -> int | None:
+def _known_uid(session: Session, mailbox: str, uidvalidity: int | None, uid: int | None) -> int | None:
     return session.scalar(
         select(InboundMessage.id).where(
-            InboundMessage.mailbox == row.mailbox,
-            InboundMessage.uidvalidity == row.uidvalidity,
-            InboundMessage.uid == row.uid,
+            InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid
         )
     )
 

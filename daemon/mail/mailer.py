@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
+from daemon.cases.workflow import unwritten_lines
 from daemon.desk import Desk
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import outbox
@@ -229,13 +230,20 @@ def customer_language(case: Case) -> str:
 
 def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None:
     """`sender`'s latest mail on the case: what any mail of ours to them answers, so it sits in their thread."""
-    raw = session.scalar(
-        select(InboundMessage.raw)
-        .join(CaseEvent, CaseEvent.message_id == InboundMessage.id)
-        .where(CaseEvent.case_id == case.id, CaseEvent.actor == sender)
-        .order_by(CaseEvent.id.desc())
-        .limit(1)
-    )
+    # Usually the mail being processed, put on the timeline in this transaction.
+    added = [line.message_id for line in unwritten_lines(session, case) if line.actor == sender and line.message_id]
+    if added:
+        inbound = session.get(InboundMessage, added[-1])
+        raw = inbound.raw if inbound is not None else None
+    else:
+        with session.no_autoflush:
+            raw = session.scalar(
+                select(InboundMessage.raw)
+                .join(CaseEvent, CaseEvent.message_id == InboundMessage.id)
+                .where(CaseEvent.case_id == case.id, CaseEvent.actor == sender)
+                .order_by(CaseEvent.id.desc())
+                .limit(1)
+            )
     if raw is None:
         return None
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)

@@ -32,10 +32,9 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.db import transaction
+from daemon.db import insert_once, transaction
 from daemon.mail.compose import SMTP_POLICY, header_text, to_bytes
 from daemon.models import CaseEvent, OutboxEntry, OutboxStatus
 from integrations.backoff import exponential
@@ -117,24 +116,10 @@ def enqueue(
         "attempts": 0,
         "last_error": "",
     }
-    return session.connection().execute(_insert_once(session), row).scalar()
+    return session.connection().execute(insert_once(session, _OUTBOX, "dedupe_key"), row).scalar()
 
 
-def _insert_once(session: Session):
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, in the database's own dialect."""
-    dialect = session.get_bind().dialect.name
-    statement = _INSERT_ONCE.get(dialect)
-    if statement is None:
-        module = postgresql if dialect == "postgresql" else sqlite
-        statement = _INSERT_ONCE[dialect] = (
-            module.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_OUTBOX.c.id)
-        )
-    return statement
-
-
-# Built once per dialect: a statement built per call costs as much again as running it.
 _OUTBOX = OutboxEntry.__table__
-_INSERT_ONCE: dict[str, object] = {}
 
 
 def enqueue_mail(

@@ -61,7 +61,6 @@ def propose(desk: Desk, session: Session, case: Case, event: DomainEvent) -> Cal
         return None
     call = _new_call(desk, session, case)
     call.start, call.status = proposed_start(desk, desk.clock.now()), InviteStatus.PROPOSED
-    session.flush()
     _invite_everyone(desk, session, case, call, "REQUEST", not_before=_proposal_sent_at(desk, case, call))
     return call
 

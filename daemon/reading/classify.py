@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from daemon import cases
 from daemon.cases.workflow import FINISHED, State, Trigger, can_advance
-from daemon.directory import bare, contact_for
+from daemon.directory import bare, customer_on_file
 from daemon.mail.compose import CASE_HEADER
 from daemon.models import Case, Contact, InboundMessage
 from daemon.reading import correlate
@@ -133,7 +133,7 @@ def reply_to_case(desk: Desk, session: Session, mail: Mail) -> Decision | None:
     found = correlate.explain(session, desk, mail.parsed, mail.sender)
     if found is None:
         return None
-    mail.case, mail.contact = found.case, contact_for(session, mail.sender)
+    mail.case, mail.contact = found.case, customer_on_file(session, mail.sender)
     reference, state = found.case.reference, found.case.state
     if state == State.AWAITING_WRITTEN and _is_customer(session, desk, mail):
         mail.intent = _intent(desk, mail)
@@ -199,7 +199,7 @@ def _after_closure(desk: Desk, session: Session, mail: Mail, found: correlate.Fo
 
 def request(desk: Desk, session: Session, mail: Mail) -> Decision | None:
     mail.intent = _intent(desk, mail)
-    mail.contact = contact_for(session, mail.sender)
+    mail.contact = customer_on_file(session, mail.sender)
     if mail.intent.kind in REQUEST_KINDS:
         waiting = _waiting_for_writing(session, mail)
         if waiting is not None:

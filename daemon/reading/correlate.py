@@ -192,8 +192,9 @@ def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]
     A resemblance is only a hint for staff (a shared webmail domain, a common name), so it
     is never acted on here: the caller tells the team, who withdraw or verify.
     """
-    # Cases waiting since an earlier mail: what this transaction has not written yet
-    # (the new case's timeline, its mail) changes none of them, and need not be written first.
+    # Cases waiting since an earlier mail: what this transaction has not written yet (the
+    # new case's timeline, its mail) need not be written first; a case it has just moved
+    # out of waiting (verified) is still waiting in the table, and is passed over below.
     with session.no_autoflush:
         waiting = session.scalars(
             select(Case)
@@ -202,6 +203,8 @@ def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]
         ).all()
     found = []
     for case in waiting:
+        if case.state != AWAITING_IDENTITY:
+            continue
         why = _resemblance(case, account)
         if why:
             found.append(Lookalike(case, why))

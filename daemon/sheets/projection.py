@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.cases.workflow import State
+from daemon.cases.workflow import State, unwritten_lines
 from daemon.models import Case, CaseEvent, OffboardingItem, ServiceDecision
 from daemon.sheets.layout import checklist_field
 
@@ -52,7 +52,7 @@ def ever_approved(session: Session, case: Case) -> bool:
     # An approval added in this transaction and not yet written is looked for among the
     # pending objects, so the query need not flush them all first: a request's dozen mails
     # and timeline lines are then written together with the transaction's next statement.
-    if any(isinstance(obj, CaseEvent) and obj.kind == APPROVED_EVENT and obj.case is case for obj in session.new):
+    if any(line.kind == APPROVED_EVENT for line in unwritten_lines(session, case)):
         return True
     if case.id is None:
         return False
