@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -111,12 +112,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, future=True)
 
 
-def insert_once(session: Session, table: Table, *conflict_columns: str) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into `table`, in the session's database's
+def insert_once(session: Session, model: type, *conflict_columns: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into `model`'s table, in the session's database's
     own dialect: one statement where a look, a savepoint and an insert would be three, and
     no ORM object. A conflict on `conflict_columns` (on any unique constraint, without them)
     inserts nothing and returns no row. Built once per dialect: building costs about as
     much as running it."""
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     key = (dialect, table.name, conflict_columns)
     statement = _INSERT_ONCE.get(key)

@@ -120,7 +120,7 @@ def _store_whole(session: Session, values: dict[str, Any], raw: bytes) -> Stored
     """One INSERT that does nothing when the mail is there already (`db.insert_once`)."""
     key = message_key(raw)
     row = {**values, "message_key": key, "raw": raw}
-    new_id = session.connection().execute(insert_once(session, _INBOUND), row).scalar()
+    new_id = session.connection().execute(insert_once(session, InboundMessage), row).scalar()
     if new_id is not None:
         return Stored(new_id, True)
     # Known under another UID (a resend), or stored by another writer meanwhile: no row of
@@ -129,9 +129,6 @@ def _store_whole(session: Session, values: dict[str, Any], raw: bytes) -> Stored
     return Stored(
         _known(session, key) or _known_uid(session, values["mailbox"], values["uidvalidity"], values["uid"]), False
     )
-
-
-_INBOUND = InboundMessage.__table__
 
 
 def _store_sliced(session: Session, row: InboundMessage, slices: Iterator[bytes]) -> Stored:

@@ -116,10 +116,7 @@ def enqueue(
         "attempts": 0,
         "last_error": "",
     }
-    return session.connection().execute(insert_once(session, _OUTBOX, "dedupe_key"), row).scalar()
-
-
-_OUTBOX = OutboxEntry.__table__
+    return session.connection().execute(insert_once(session, OutboxEntry, "dedupe_key"), row).scalar()
 
 
 def enqueue_mail(
