@@ -8,7 +8,9 @@ asserts nothing:
  1. parse-only ceiling: the same mails through mail-parser and the stdlib parser;
  2. the request path (store, parse, classify, open the case, acknowledgment, team notices
     and call invitations, timers, sheet rows, file outbox) in requests/s and CPU ms each,
-    on SQLite and on PostgreSQL; 3. its ratio to the ceiling;
+    on SQLite and on PostgreSQL, and in counts the machine's load does not move (SQL
+    statements, ORM flushes, mails queued; Python function calls under cProfile);
+    3. its ratio to the ceiling;
  4. latency above the server's own push on Dovecot (APPEND -> acknowledgment at the SMTP
     sink, minus APPEND -> EXISTS at a bare IDLE client measured in the same run), p50 and
     p99, singles and pairs 50 ms apart; and what handing one answer to the relay costs on a
@@ -128,6 +130,7 @@ class PathFigures:
     rate: float  # requests/s, wall clock
     cpu_ms: float  # CPU ms per request
     statements: float  # SQL statements per request
+    flushes: float  # ORM flushes (unit-of-work passes) per request
     mails: float  # mails queued per request
     desk: object
 
@@ -146,9 +149,11 @@ def request_path(folder: Path, database: str, count: int, profile: Path | None) 
     # sweep (figure 5's business), `run_once` on the first mail.
     language.warm_up()
     profiler = cProfile.Profile(time.process_time) if profile else None
-    statements = [0]
+    statements, flushes = [0], [0]
     count_statement = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731
+    count_flush = lambda *_: flushes.__setitem__(0, flushes[0] + 1)  # noqa: E731
     sqlalchemy.event.listen(desk.engine, "before_cursor_execute", count_statement)
+    sqlalchemy.event.listen(desk.factory, "before_flush", count_flush)
     wall, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
@@ -158,11 +163,21 @@ def request_path(folder: Path, database: str, count: int, profile: Path | None) 
         profiler.dump_stats(profile)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     sqlalchemy.event.remove(desk.engine, "before_cursor_execute", count_statement)
+    sqlalchemy.event.remove(desk.factory, "before_flush", count_flush)
     if report.processed != count:
         print(f"  (warning: {report.processed} of {count} processed)")
     with transaction(desk.factory) as session:
         mails = session.scalar(sqlalchemy.select(sqlalchemy.func.count(OutboxEntry.id)))
-    return PathFigures(count / wall, 1000 * cpu / count, statements[0] / count, mails / count, desk)
+    return PathFigures(count / wall, 1000 * cpu / count, statements[0] / count, flushes[0] / count, mails / count, desk)
+
+
+def calls_per_request(folder: Path, count: int) -> float:
+    """Python function calls per request on SQLite, under cProfile: the path's work in a count
+    that the machine's speed and load do not move, to compare two versions run at different times."""
+    profile = folder / "calls.prof"
+    figures = request_path(folder, f"sqlite:///{folder / 'calls.db'}", count, profile)
+    figures.desk.engine.dispose()
+    return pstats.Stats(str(profile)).total_calls / count
 
 
 # -- 4. latency on Dovecot -----------------------------------------------------------------
@@ -408,7 +423,10 @@ def main() -> None:
             rate, desk = figures.rate, figures.desk
             show(f"2. request path, {label}", f"{rate:,.1f} requests/s, {figures.cpu_ms:.1f} ms CPU each")
             show(f"2. the same, in counts per request, {label}",
-                 f"{figures.statements:.1f} SQL statements, {figures.mails:.1f} mails queued")
+                 f"{figures.statements:.1f} SQL statements, {figures.flushes:.1f} flushes, {figures.mails:.1f} mails queued")
+            if label == "SQLite":
+                calls = calls_per_request(folder / "calls", min(args.requests, 50))
+                show("2. Python function calls per request, SQLite", f"{calls:,.0f}")
             show(f"3. ratio to the mail-parser ceiling, {label}", f"{100 * rate / ceiling['mail-parser']:.2f} %")
             if label == "SQLite":
                 sqlite_desk = desk
