@@ -10,7 +10,7 @@ import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from daemon.cases.workflow import FINISHED, Trigger, add_event, advance
@@ -125,12 +125,15 @@ def record(
 
 def open_case_for(session: Session, account_id: int | None, requester: str) -> Case | None:
     """The case still in progress for this account (or requester, when unknown)."""
-    query = select(Case).where(Case.state.not_in(_FINISHED_STATES)).order_by(Case.id.desc())
     if account_id is not None:
-        query = query.where(Case.account_id == account_id)
-    else:
-        query = query.where(Case.requester == requester)
-    return session.scalars(query).first()
+        return session.scalars(_IN_PROGRESS_FOR_ACCOUNT, {"account_id": account_id}).first()
+    return session.scalars(_IN_PROGRESS_FOR_REQUESTER, {"requester": requester}).first()
+
+
+# Built once: every request asks, and building a statement costs about as much as running it.
+_IN_PROGRESS = select(Case).where(Case.state.not_in(_FINISHED_STATES)).order_by(Case.id.desc())
+_IN_PROGRESS_FOR_ACCOUNT = _IN_PROGRESS.where(Case.account_id == bindparam("account_id"))
+_IN_PROGRESS_FOR_REQUESTER = _IN_PROGRESS.where(Case.requester == bindparam("requester"))
 
 
 def latest_reason(case: Case) -> dict:

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.db import insert_once, transaction
@@ -149,15 +149,17 @@ def automatic_mails_since(session: Session, recipient: str, since: datetime) -> 
     recipient = recipient.lower()
     # Entries are written as they are queued: nothing pending needs flushing to be counted.
     with session.no_autoflush:
-        written = session.scalar(
-            select(func.count(OutboxEntry.id)).where(
-                OutboxEntry.kind == MAIL,
-                OutboxEntry.recipient == recipient,
-                OutboxEntry.created_at >= since,
-                OutboxEntry.answers_recipient.is_(True),
-            )
-        )
+        written = session.scalar(_ANSWERS_SINCE, {"recipient": recipient, "since": since})
     return written or 0
+
+
+# Built once: every answer counts, and building the statement costs about as much as running it.
+_ANSWERS_SINCE = select(func.count(OutboxEntry.id)).where(
+    OutboxEntry.kind == MAIL,
+    OutboxEntry.recipient == bindparam("recipient"),
+    OutboxEntry.created_at >= bindparam("since"),
+    OutboxEntry.answers_recipient.is_(True),
+)
 
 
 def payload_message(entry: OutboxEntry) -> EmailMessage:

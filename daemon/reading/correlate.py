@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from daemon.cases.workflow import State
@@ -81,10 +81,11 @@ def case_of_our_message(session: Session, message_id: str) -> Case | None:
 
 
 def is_our_message(session: Session, message_id: str) -> bool:
-    return (
-        bool(message_id)
-        and session.scalar(select(OutboxEntry.id).where(OutboxEntry.message_id == message_id).limit(1)) is not None
-    )
+    return bool(message_id) and session.scalar(_OURS, {"message_id": message_id}) is not None
+
+
+# Built once, as the other look-ups every mail makes: building costs about as much as running.
+_OURS = select(OutboxEntry.id).where(OutboxEntry.message_id == bindparam("message_id")).limit(1)
 
 
 def _by_message_ids(session: Session, desk: Desk, parsed: ParsedMessage, sender: str) -> Case | None:
@@ -196,11 +197,7 @@ def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]
     # new case's timeline, its mail) need not be written first; a case it has just moved
     # out of waiting (verified) is still waiting in the table, and is passed over below.
     with session.no_autoflush:
-        waiting = session.scalars(
-            select(Case)
-            .where(Case.state == AWAITING_IDENTITY, (Case.account_id.is_(None)) | (Case.account_id == account.id))
-            .order_by(Case.id)
-        ).all()
+        waiting = session.scalars(_WAITING_FOR_IDENTITY, {"account_id": account.id}).all()
     found = []
     for case in waiting:
         if case.state != AWAITING_IDENTITY:
@@ -209,6 +206,13 @@ def unverified_lookalikes(session: Session, account: Account) -> list[Lookalike]
         if why:
             found.append(Lookalike(case, why))
     return found
+
+
+_WAITING_FOR_IDENTITY = (
+    select(Case)
+    .where(Case.state == AWAITING_IDENTITY, Case.account_id.is_(None) | (Case.account_id == bindparam("account_id")))
+    .order_by(Case.id)
+)
 
 
 def _resemblance(case: Case, account: Account) -> str:
