@@ -1,0 +1,60 @@
+"""How a request is written: no read on its path writes the transaction's pending rows
+first, so a request from a contact goes to the database in two flushes (the new case, for
+its id; everything else at commit), and what is read meanwhile is found among the rows
+not written yet."""
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+from sqlalchemy import event, func, select
+
+from daemon import cases
+from daemon.db import transaction
+from daemon.intake import pipeline, store
+from daemon.models import Case, MessageStatus, OutboxEntry
+from daemon.sheets.projection import APPROVED_EVENT, ever_approved
+from tests.support import mail
+
+
+def _stored(desk, raw: bytes) -> int:
+    with transaction(desk.factory) as session:
+        return store.store(session, mailbox="m", uidvalidity=1, uid=1, raw=raw, now=desk.clock.now()).message_id
+
+
+def _flushes(desk) -> list[int]:
+    """Each flush's number of rows to write, from now on."""
+    seen: list[int] = []
+    event.listen(desk.factory, "before_flush", lambda session, *_: seen.append(len(session.new) + len(session.dirty)))
+    return seen
+
+
+def test_a_request_from_a_contact_is_written_in_two_flushes(desk):
+    message_id = _stored(desk, mail(body="Please cancel our SEO at the end of the contract.\n",
+                                    message_id="<two-flushes@acme.example>"))
+    flushes = _flushes(desk)
+    outcome = pipeline.process_one(desk, message_id)
+    assert outcome is not None and outcome.status is MessageStatus.PROCESSED
+    # The case (its id keys every other row), then the rest together: timeline lines,
+    # the call, timers, the case's changes and the stored mail's.
+    assert len(flushes) == 2, flushes
+    assert flushes[1] >= 8
+    with transaction(desk.factory) as session:
+        case = session.scalars(select(Case)).one()
+        assert case.state == "open"
+        assert session.scalar(select(func.count(OutboxEntry.id))) == 4  # answer, team, two invitations
+        payloads = session.scalars(select(OutboxEntry.payload).where(OutboxEntry.recipient == "jane@acme.example"))
+        to_customer = [message_from_bytes(p, policy=policy.default) for p in payloads]
+    # The invitation answers the customer's mail, found on the timeline before it was written.
+    assert len(to_customer) == 2
+    assert all(m["In-Reply-To"] == "<two-flushes@acme.example>" for m in to_customer)
+
+
+def test_an_approval_not_written_yet_counts_without_writing_it(desk):
+    pipeline.process_one(desk, _stored(desk, mail(body="Please cancel our SEO.\n", message_id="<appr@acme.example>")))
+    with transaction(desk.factory) as session:
+        case = session.scalars(select(Case)).one()  # its timeline not loaded: the line is added by id
+        assert not ever_approved(session, case)
+        flushes = _flushes(desk)
+        cases.record(session, case, APPROVED_EVENT, at=desk.clock.now(), actor="fin@agency.example")
+        assert ever_approved(session, case)
+        assert flushes == []
