@@ -86,26 +86,11 @@ def store(
     (daemon.intake.originals): `raw` then holds a thinned copy, `original_bytes` the mail.
     """
     if uid is not None:
-        existing = session.scalar(
-            select(InboundMessage.id).where(
-                InboundMessage.mailbox == mailbox, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid
-            )
-        )
+        existing = _known_uid(session, mailbox, uidvalidity, uid)
         if existing:
             _advance_checkpoint(session, mailbox, uidvalidity, uid)
             return Stored(existing, False)
-    values = {
-        "mailbox": mailbox,
-        "uidvalidity": uidvalidity,
-        "uid": uid,
-        "received_at": min(arrived, now) if arrived else now,
-        "status": MessageStatus.RECEIVED,
-        "attempts": 0,
-        "error": "",
-        "marked_on_server": uid is None,
-        "label": "",
-        "label_reason": "",
-    }
+    values = _new_row(mailbox, uidvalidity, uid, min(arrived, now) if arrived else now, MessageStatus.RECEIVED)
     if isinstance(raw, bytes) and len(raw) <= THIN_ABOVE:
         stored = _store_whole(session, values, raw)
     else:
@@ -114,6 +99,30 @@ def store(
     if stored.is_new and uid is not None:
         _advance_checkpoint(session, mailbox, uidvalidity, uid)
     return stored
+
+
+def _new_row(
+    mailbox: str,
+    uidvalidity: int | None,
+    uid: int | None,
+    received_at: datetime,
+    status: MessageStatus,
+    error: str = "",
+) -> dict[str, Any]:
+    """A stored mail's columns but its key and bytes: not processed yet, and a mail from a file
+    (no UID) has nothing to mark on a server."""
+    return {
+        "mailbox": mailbox,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "received_at": received_at,
+        "status": status,
+        "attempts": 0,
+        "error": error,
+        "marked_on_server": uid is None,
+        "label": "",
+        "label_reason": "",
+    }
 
 
 def _store_whole(session: Session, values: dict[str, Any], raw: bytes) -> Stored:
@@ -241,26 +250,12 @@ def store_set_aside(
 ) -> None:
     """Keep a mail that could not be stored as it is, set aside with the reason, by its bytes' hash."""
     key = "sha256:" + hashlib.sha256(raw).hexdigest()
-    if session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key)):
+    if _known(session, key):
         return
     if uid is not None:
         _advance_checkpoint(session, mailbox, uidvalidity, uid)
-    session.add(
-        InboundMessage(
-            mailbox=mailbox,
-            uidvalidity=uidvalidity,
-            uid=uid,
-            message_key=key,
-            raw=raw,
-            received_at=now,
-            status=MessageStatus.SET_ASIDE,
-            attempts=0,
-            error=reason[-8000:],
-            marked_on_server=uid is None,
-            label="",
-            label_reason="",
-        )
-    )
+    row = _new_row(mailbox, uidvalidity, uid, now, MessageStatus.SET_ASIDE, error=reason[-8000:])
+    session.add(InboundMessage(**row, message_key=key, raw=raw))
 
 
 class PoisonLedger:
