@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.dbtext import escape_parameters
 from daemon.schema import ConfigError
+
+T = TypeVar("T")
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -110,6 +112,15 @@ def _sqlite_end(connection) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+def unwritten(session: Session, model: type[T]) -> list[T]:
+    """The `model` objects added in this transaction and not written yet, in the order added.
+
+    A query that must see them would first write everything pending; a look-up that looks
+    here, then at the table without writing, lets the transaction write its rows together.
+    `session.new` drops what a rolled-back savepoint added, so this never remembers too much."""
+    return [obj for obj in session.new if isinstance(obj, model)]
 
 
 def insert_once(session: Session, model: type, *conflict_columns: str) -> Insert:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, object_session
 
+from daemon.db import unwritten
 from daemon.models import Case, CaseEvent, State
 
 
@@ -229,15 +230,12 @@ def add_event(session: Session, case: Case, event: CaseEvent) -> None:
 
 
 def unwritten_lines(session: Session, case: Case) -> list[CaseEvent]:
-    """The case's timeline lines added in this transaction and not written yet, in the order added.
-
-    A query that must see them would first write everything pending; one that looks here
-    first, and at the table without writing, lets the transaction write its lines together."""
+    """The case's timeline lines not written yet (`db.unwritten`): added by its id, or to
+    its `events` (then only the line's `case` says whose it is)."""
     return [
         line
-        for line in session.new
-        if isinstance(line, CaseEvent)
-        and ((line.case_id is not None and line.case_id == case.id) or inspect(line).dict.get("case") is case)
+        for line in unwritten(session, CaseEvent)
+        if (line.case_id is not None and line.case_id == case.id) or inspect(line).dict.get("case") is case
     ]
 
 

@@ -23,6 +23,7 @@ from daemon import cases
 from daemon.business_calendar import add_business_days, at_local, customer_send_time
 from daemon.cases import effects
 from daemon.cases.workflow import DomainEvent, State, StepRefused, Trigger, advance, can_advance
+from daemon.db import unwritten
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import mailer
 from daemon.mail.invite_text import invite_words
@@ -39,11 +40,10 @@ log = logging.getLogger(__name__)
 
 
 def call_of(session: Session, case: Case) -> CallInvite | None:
-    """The case's call. The lookup does not write the transaction's pending rows first (a
-    flush costs more than the SELECT): a call made in it and not written yet is found among them."""
-    for pending in session.new:
-        if isinstance(pending, CallInvite) and pending.case_id == case.id:
-            return pending
+    """The case's call: one made in this transaction is found before it is written (`db.unwritten`)."""
+    for call in unwritten(session, CallInvite):
+        if call.case_id == case.id:
+            return call
     with session.no_autoflush:
         return session.scalar(_CALL_OF, {"case_id": case.id})
 

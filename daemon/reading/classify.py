@@ -36,7 +36,7 @@ REQUEST_KINDS = {"cancel": "cancel", "pause": "pause", "change": "change"}
 
 
 # A Mail's case in progress before anyone asked (None means asked: there is none).
-NOT_LOOKED_UP: Any = object()
+_NOT_LOOKED_UP: Any = object()
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Mail:
     notes: list[str] = field(default_factory=list)
     # The case in progress for the sender's account (or the sender, when not on file), once
     # looked up: the rules ask, and the action that opens or joins a case asks again.
-    in_progress: Case | None = field(default=NOT_LOOKED_UP, repr=False)
+    in_progress: Case | None = field(default=_NOT_LOOKED_UP, repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ Rule = Callable[["Desk", Session, Mail], Decision | None]
 
 def case_in_progress(session: Session, mail: Mail) -> Case | None:
     """The case still in progress for the sender's account (or the sender, when not on file)."""
-    if mail.in_progress is NOT_LOOKED_UP:
+    if mail.in_progress is _NOT_LOOKED_UP:
         account_id = mail.contact.account_id if mail.contact is not None else None
         mail.in_progress = cases.open_case_for(session, account_id, mail.sender)
     return mail.in_progress

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.db import transaction
+from daemon.db import transaction, unwritten
 from daemon.intake import claims
 from daemon.mail.style import Style
 from daemon.models import Case, Timer, TimerStatus
@@ -99,10 +99,7 @@ _BY_KEY = select(Timer.id).where(
 
 
 def _added_here(session: Session, case_id: int, kind: str, seq: int) -> bool:
-    # `session.new` drops what a rolled-back savepoint added, so this never remembers too much.
-    return any(
-        isinstance(obj, Timer) and (obj.case_id, obj.kind, obj.seq) == (case_id, kind, seq) for obj in session.new
-    )
+    return any((timer.case_id, timer.kind, timer.seq) == (case_id, kind, seq) for timer in unwritten(session, Timer))
 
 
 def cancel_pending(desk: Desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:
