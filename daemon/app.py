@@ -33,9 +33,10 @@ from daemon.sheets.sync import SheetSync
 from daemon.timers import jobs
 from integrations.imap import ImapSource
 from integrations.maildir import MaildirSource
+from integrations.mailfiles import FileSender
 from integrations.sheets.google import GoogleSheets, client_from_service_account
 from integrations.sheets.xlsx import XlsxSheets
-from integrations.smtp import FileSender, MailSender, Security, SmtpSender
+from integrations.smtp import MailSender, Security, SmtpSender
 
 
 def load_config(path: str | Path) -> Config:

@@ -8,16 +8,14 @@ login or TLS is `RelayUnavailable`, worth trying again once it (or the configura
 fixed. `SmtpSender.session()` hands many messages over one connection, one transaction
 each, and leaves the connection open for the next session a while (checked with a NOOP
 before it is used again); `probe()` connects, logs in and says goodbye without sending anything.
-`FileSender` is the embedded default: it writes each message as an .eml file, once.
+`integrations.mailfiles.FileSender`, the embedded default, writes .eml files instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import logging
-import os
 import re
 import smtplib
 import ssl
@@ -26,13 +24,11 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr
-from pathlib import Path
 from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
@@ -501,168 +497,7 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-# -- files --------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
-_MAX_NAME = 120
-
-
-def file_key(message_id: str) -> str:
-    """A file-name-safe form of a Message-ID, distinct for distinct ids.
-
-    When sanitising had to change or cut the id, a short hash of the original keeps two
-    ids that differ only in unsafe characters from landing on the same name.
-    """
-    bare = message_id.strip().strip("<>")
-    safe = _UNSAFE.sub("_", bare)[:_MAX_NAME]
-    if safe != bare:
-        safe += "_" + hashlib.sha256(bare.encode()).hexdigest()[:10]
-    return safe
-
-
-class FileSender:
-    """Writes each message to `<UTC timestamp>-<sanitised Message-ID>.eml`, once.
-
-    The envelope travels inside the file as `X-Canceldesk-Envelope-From` and
-    `X-Canceldesk-Envelope-To` headers on top, rather than in a sidecar: one file
-    appears in one atomic rename, so a reader never sees a message without its envelope
-    (two files could never be published together atomically). Bcc is stripped like on
-    the wire, so the Bcc recipients survive only in the envelope header.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # Two outbox workers sending the same message must not both miss the file.
-        self._lock = threading.Lock()
-
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
-        self._write(msg, from_addr, to_addrs, written=None)
-
-    def send_raw(self, raw: bytes) -> None:
-        """`send` for a message already written out with LF line ends (an outbox payload)."""
-        self._write_raw(raw, written=None)
-
-    def _write(
-        self, msg: EmailMessage, from_addr: str | None, to_addrs: Sequence[str] | None, written: set[str] | None
-    ) -> bool:
-        message_id = msg["Message-ID"]
-        if not message_id:
-            raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        sender, recipients = envelope(msg, from_addr, to_addrs)
-        return self._write_file(
-            str(message_id), sender, recipients, lambda: without_bcc(msg).as_bytes(policy=SMTP_POLICY), written
-        )
-
-    def _write_raw(self, raw: bytes, written: set[str] | None) -> bool:
-        ready = as_written(raw)
-        if ready is None:
-            return self._write(parsed_payload(raw), None, None, written)
-        if not ready.message_id:
-            raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        return self._write_file(ready.message_id, ready.sender, ready.recipients, ready.wire, written)
-
-    def _write_file(
-        self, message_id: str, sender: str, recipients: list[str], data: Callable[[], bytes], written: set[str] | None
-    ) -> bool:
-        """Write the file unless it is there; `written` is a session's listing of the folder
-        (None: look in the folder itself). The folder's own fsync is the caller's."""
-        key = file_key(message_id)
-        with self._lock:
-            if (key in written) if written is not None else self.existing(key):
-                log.info("%s already written, not writing it again", message_id)
-                return False
-            path = self.directory / f"{_timestamp()}-{key}.eml"
-            _write_atomically(path, _envelope_headers(sender, recipients) + data(), sync_directory=written is None)
-            if written is not None:
-                written.add(key)
-        log.info("wrote %s to %s", message_id, path.name)
-        return True
-
-    def probe(self) -> None:
-        """Write and remove a probe file: the folder exists and this process may write to it.
-
-        Hidden and not `.eml`, so whoever reads the outbox never mistakes it for mail.
-        """
-        probe = self.directory / f".canceldesk-probe.{os.getpid()}.tmp"
-        probe.write_bytes(b"canceldesk check\n")
-        probe.unlink()
-
-    def session(self) -> contextlib.AbstractContextManager[FileSession]:
-        """Many files, the folder listed once and fsynced once, when the session ends."""
-        return FileSession(self)
-
-    def existing(self, key: str) -> Path | None:
-        """The file already written for this key, if any (timestamps differ per write)."""
-        for path in self.directory.glob(f"*-{key}.eml"):
-            if path.name.split("-", 1)[1] == f"{key}.eml":
-                return path
-        return None
-
-
-class FileSession:
-    """Writes like `FileSender.send`, but the folder is listed once at the start and its
-    renames are made durable by one fsync of the folder at the end, not one per file.
-
-    A file is only durably there once the session has ended: `durable_at_exit` tells the
-    outbox to record these messages as sent only then (a crash before leaves them to be
-    written again, and the listing of the folder finds those already there).
-    """
-
-    durable_at_exit = True
-
-    def __init__(self, sender: FileSender) -> None:
-        self.sender = sender
-        self._written: set[str] = set()
-        self._renamed = False
-
-    def __enter__(self) -> FileSession:
-        # Names are "<timestamp>-<key>.eml": the key is everything after the first "-".
-        self._written = {path.name.split("-", 1)[1][: -len(".eml")] for path in self.sender.directory.glob("*-*.eml")}
-        return self
-
-    def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
-        self._renamed |= self.sender._write(msg, from_addr, to_addrs, self._written)
-
-    def send_raw(self, raw: bytes) -> None:
-        self._renamed |= self.sender._write_raw(raw, self._written)
-
-    def __exit__(self, *_exc) -> None:
-        if self._renamed:
-            _fsync_directory(self.sender.directory)
-
-
 _ADDRESS_HEADERS = {"sender", "from", "to", "cc", "bcc"}
 _ADDR_SPEC = r"[^\s<>()\[\]\\,;:@\"]+@[^\s<>()\[\]\\,;:@\"]+"
 _MAILBOX = rf"(?:{_ADDR_SPEC}|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.\- ]*<{_ADDR_SPEC}>)"
 _PLAIN_ADDRESSES = re.compile(rf"\s*{_MAILBOX}(?:\s*,\s*{_MAILBOX})*\s*")
-
-
-def _envelope_headers(sender: str, recipients: list[str]) -> bytes:
-    lines = [f"X-Canceldesk-Envelope-From: <{sender}>", f"X-Canceldesk-Envelope-To: {', '.join(recipients)}"]
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-def _timestamp() -> str:
-    # No "-" inside: the first "-" of a file name separates timestamp and key.
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
-def _write_atomically(path: Path, data: bytes, *, sync_directory: bool = True) -> None:
-    """tmp + fsync + rename + directory fsync: a crash leaves the whole file or none."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    if sync_directory:
-        _fsync_directory(path.parent)
-
-
-def _fsync_directory(folder: Path) -> None:
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -17,7 +17,8 @@ from daemon.config import Config
 from daemon.schema import ConfigError
 from daemon.sheets import layout
 from daemon.views.check_staff import auth_problems, role_problems, staff_problems
-from integrations.smtp import AUTH_CODES, FileSender, RelaySetupError, SendError
+from integrations.mailfiles import FileSender
+from integrations.smtp import AUTH_CODES, RelaySetupError, SendError
 
 PART_FAILED, BAD_CONFIGURATION = 1, 2
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from integrations.durable import fsync_folder
+
 from .a1 import column_letter, range_start
 from .backend import ApiCalls, RangeUpdate, SheetsError, header_update
 from .mapping import SheetMapping
@@ -119,7 +121,7 @@ class XlsxSheets:
             # Whatever went wrong, the old workbook is untouched: only tidy the temp file.
             Path(temp).unlink(missing_ok=True)
             raise
-        _fsync_dir(self.path.parent)
+        fsync_folder(self.path.parent)
 
 
 def _put(sheet: Worksheet, a1: str, rows: Sequence[Sequence[object]]) -> None:
@@ -169,11 +171,3 @@ def _trimmed(rows: list[list[str]]) -> list[list[str]]:
     while out and not out[-1]:
         out.pop()
     return out
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -178,7 +178,7 @@ def test_to_bytes_writes_what_the_generator_writes(write_policy, method):
 
 
 def written_by_file_outbox(folder, raw: bytes, *, parsed: bool) -> bytes:
-    from integrations.smtp import FileSender
+    from integrations.mailfiles import FileSender
 
     sender = FileSender(folder)
     if parsed:  # the long way: the payload parsed into a message, and that written out

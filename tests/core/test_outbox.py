@@ -212,17 +212,17 @@ def test_the_file_sender_delivers_a_pass_as_before(desk):
 
 
 def test_a_file_pass_fsyncs_the_folder_once_and_records_sent_only_after(desk, monkeypatch):
-    import integrations.smtp as smtp
+    import integrations.mailfiles as mailfiles
 
     folder_syncs = []
-    real = smtp._fsync_directory
+    real = mailfiles.fsync_folder
 
     def fsync_folder(folder):
         # What the database says at the moment the folder is made durable: nothing sent yet.
         folder_syncs.append(sorted(set(statuses(desk).values())))
         real(folder)
 
-    monkeypatch.setattr(smtp, "_fsync_directory", fsync_folder)
+    monkeypatch.setattr(mailfiles, "fsync_folder", fsync_folder)
     enqueue_acks(desk, 4)
 
     assert desk.dispatcher.deliver_due().sent == 4
@@ -231,12 +231,12 @@ def test_a_file_pass_fsyncs_the_folder_once_and_records_sent_only_after(desk, mo
 
 
 def test_a_file_pass_cut_off_before_the_folder_fsync_writes_nothing_twice(desk, monkeypatch):
-    import integrations.smtp as smtp
+    import integrations.mailfiles as mailfiles
 
     def crash(folder):
         raise OSError("power cut")
 
-    monkeypatch.setattr(smtp, "_fsync_directory", crash)
+    monkeypatch.setattr(mailfiles, "fsync_folder", crash)
     enqueue_acks(desk, 3)
     with pytest.raises(OSError):
         desk.dispatcher.deliver_due()

@@ -1,4 +1,4 @@
-"""SmtpSender against a real aiosmtpd server, and FileSender on a temporary directory."""
+"""SmtpSender against a real aiosmtpd server."""
 
 import select
 from email.message import EmailMessage
@@ -7,8 +7,7 @@ from email.policy import default as default_policy
 
 import pytest
 
-from integrations.smtp import (FileSender, PermanentSendError, RelaySetupError, RelayUnavailable, SmtpSender,
-                               TransientSendError)
+from integrations.smtp import PermanentSendError, RelaySetupError, RelayUnavailable, SmtpSender, TransientSendError
 from tests.servers.ports import free_port
 from tests.servers.smtp import smtp_server, tls_material  # noqa: F401 (fixtures)
 
@@ -329,57 +328,6 @@ def test_close_quits_the_connection_left_open(smtp_server):
         session.send(second)
 
     assert smtp_server.greetings == 2
-
-
-def test_file_sender_session_writes_like_send(tmp_path):
-    outbox = FileSender(tmp_path)
-
-    with outbox.session() as session:
-        for msg in acks(3):
-            session.send(msg)
-
-    assert len(list(tmp_path.glob("*.eml"))) == 3
-
-
-# -- files --------------------------------------------------------------------------------
-
-
-def read_eml(path) -> EmailMessage:
-    return BytesParser(policy=default_policy).parsebytes(path.read_bytes())
-
-
-def test_file_sender_writes_one_file_per_message_id(tmp_path):
-    outbox = FileSender(tmp_path / "outbox")
-
-    outbox.send(cancellation_ack())
-    outbox.send(cancellation_ack())
-
-    [path] = (tmp_path / "outbox").iterdir()
-    assert path.name.endswith("-ack-1@canceldesk.example.eml")
-    written = read_eml(path)
-    assert written["X-Canceldesk-Envelope-To"] == "ada@customer.example, audit@canceldesk.example"
-    assert written["X-Canceldesk-Envelope-From"] == "<desk@canceldesk.example>"
-    assert written["Bcc"] is None
-    assert "cancellation request" in written.get_content()
-
-
-def test_file_sender_keeps_ids_apart_that_sanitise_alike(tmp_path):
-    outbox = FileSender(tmp_path)
-
-    outbox.send(cancellation_ack("<a/b@canceldesk.example>"))
-    outbox.send(cancellation_ack("<a_b@canceldesk.example>"))
-    outbox.send(cancellation_ack("<x-a_b@canceldesk.example>"))
-
-    assert len(list(tmp_path.glob("*.eml"))) == 3
-    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
-
-
-def test_file_sender_needs_a_message_id(tmp_path):
-    msg = cancellation_ack()
-    del msg["Message-ID"]
-
-    with pytest.raises(ValueError, match="Message-ID"):
-        FileSender(tmp_path).send(msg)
 
 
 def test_a_message_without_sender_is_refused_before_connecting():
