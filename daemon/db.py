@@ -123,23 +123,27 @@ def unwritten(session: Session, model: type[T]) -> list[T]:
     return [obj for obj in session.new if isinstance(obj, model)]
 
 
+def table_of(model: type) -> Table:
+    """A mapped class's table, for the plain statements written without ORM objects."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
 def insert_once(session: Session, model: type, *conflict_columns: str) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into `model`'s table, in the session's database's
-    own dialect: one statement where a look, a savepoint and an insert would be three, and
-    no ORM object. A conflict on `conflict_columns` (on any unique constraint, without them)
-    inserts nothing and returns no row. Built once per dialect: building costs about as
-    much as running it."""
-    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    """INSERT ... ON CONFLICT DO NOTHING (RETURNING id, where the table has one) into `model`'s
+    table, in the session's database's own dialect: one statement where a look, a savepoint
+    and an insert would be three, and no ORM object. A conflict on `conflict_columns` (on any
+    unique constraint, without them) inserts nothing and returns no row. Built once per
+    dialect: building costs about as much as running it."""
+    table = table_of(model)
     dialect = session.get_bind().dialect.name
     key = (dialect, table.name, conflict_columns)
     statement = _INSERT_ONCE.get(key)
     if statement is None:
         module = postgresql if dialect == "postgresql" else sqlite
-        statement = _INSERT_ONCE[key] = (
-            module.insert(table)
-            .on_conflict_do_nothing(index_elements=list(conflict_columns) or None)
-            .returning(table.c.id)
-        )
+        statement = module.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns) or None)
+        if "id" in table.c:
+            statement = statement.returning(table.c.id)
+        _INSERT_ONCE[key] = statement
     return statement
 
 

@@ -10,10 +10,11 @@ import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from daemon.cases.workflow import FINISHED, Trigger, add_event, advance
+from daemon.db import insert_once, table_of
 from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
 
 if TYPE_CHECKING:
@@ -24,14 +25,25 @@ _FINISHED_STATES = tuple(sorted(state.value for state in FINISHED))
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
-    counter = session.get(ReferenceCounter, year, with_for_update=True)
-    if counter is None:
-        counter = ReferenceCounter(year=year, last=0)
-        session.add(counter)
-    # Written with the case itself (`open_case` flushes it): the row is locked (FOR UPDATE, or
-    # SQLite's write lock taken at BEGIN IMMEDIATE) until the transaction ends either way.
-    counter.last += 1
-    return f"{prefix}-{year}-{counter.last:04d}"
+    """The year's next case reference. One UPDATE ... RETURNING takes the number: the row stays
+    locked (SQLite's write lock taken at BEGIN IMMEDIATE; PostgreSQL's row lock) until the
+    transaction ends either way, so two writers never share a number."""
+    connection = session.connection()
+    last = connection.execute(_TAKE_NUMBER, {"the_year": year}).scalar()
+    if last is None:  # the year's first case: its counter starts (or a rival's start is kept)
+        connection.execute(insert_once(session, ReferenceCounter), {"year": year, "last": 0})
+        last = connection.execute(_TAKE_NUMBER, {"the_year": year}).scalar()
+    return f"{prefix}-{year}-{last:04d}"
+
+
+# Built once: every case takes a number, and building a statement costs about as much as running it.
+_COUNTERS = table_of(ReferenceCounter)
+_TAKE_NUMBER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.year == bindparam("the_year"))
+    .values(last=_COUNTERS.c.last + 1)
+    .returning(_COUNTERS.c.last)
+)
 
 
 def new_token() -> str:

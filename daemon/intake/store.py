@@ -26,11 +26,11 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from daemon.db import insert_once
+from daemon.db import insert_once, table_of
 from daemon.intake import originals
 from daemon.models import Checkpoint, InboundMessage, MessageStatus
 from integrations.backoff import exponential
@@ -61,8 +61,12 @@ def written_message_id(raw: bytes) -> str | None:
 
 
 def checkpoint(session: Session, mailbox: str, uidvalidity: int) -> int:
-    row = session.get(Checkpoint, (mailbox, uidvalidity))
-    return int(row.last_uid) if row else 0
+    """The highest UID stored in `mailbox` under `uidvalidity`, 0 before the first.
+
+    The checkpoints are read and written with plain statements, never as ORM objects: a
+    row the session held would not see the statements' changes."""
+    last = session.connection().execute(_CHECKPOINT, {"box": mailbox, "validity": uidvalidity}).scalar()
+    return int(last) if last is not None else 0
 
 
 def store(
@@ -85,14 +89,18 @@ def store(
     A mail above `THIN_ABOVE` bytes, or given in `Slices`, is stored slice by slice
     (daemon.intake.originals): `raw` then holds a thinned copy, `original_bytes` the mail.
     """
-    if uid is not None:
-        existing = _known_uid(session, mailbox, uidvalidity, uid)
-        if existing:
-            _advance_checkpoint(session, mailbox, uidvalidity, uid)
-            return Stored(existing, False)
+    whole = raw if isinstance(raw, bytes) and len(raw) <= THIN_ABOVE else None
+    # A whole mail's INSERT does nothing when it is stored already, so the look-up by UID is
+    # needed only then; a sliced mail is looked up first rather than streamed in again.
+    if uid is not None and whole is None and (existing := _known_uid(session, mailbox, uidvalidity, uid)):
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)
+        return Stored(existing, False)
     values = _new_row(mailbox, uidvalidity, uid, min(arrived, now) if arrived else now, MessageStatus.RECEIVED)
-    if isinstance(raw, bytes) and len(raw) <= THIN_ABOVE:
-        stored = _store_whole(session, values, raw)
+    if whole is not None:
+        stored = _store_whole(session, values, whole)
+        if not stored.is_new and uid is not None and (existing := _known_uid(session, mailbox, uidvalidity, uid)):
+            _advance_checkpoint(session, mailbox, uidvalidity, uid)  # this very UID, read again
+            return Stored(existing, False)
     else:
         slices = originals.sliced(raw) if isinstance(raw, bytes) else iter(raw)
         stored = _store_sliced(session, InboundMessage(**values), slices)
@@ -240,9 +248,7 @@ _UIDS_PER_STATEMENT = 500
 
 def hold_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
     """Move the checkpoint back to `uid`: the mail above it was not stored and must be read again."""
-    row = session.get(Checkpoint, (mailbox, uidvalidity))
-    if row is not None and row.last_uid > uid:
-        row.last_uid = uid
+    session.connection().execute(_CHECKPOINT_DOWN, {"box": mailbox, "validity": uidvalidity, "uid": uid})
 
 
 def store_set_aside(
@@ -282,8 +288,25 @@ class PoisonLedger:
 
 
 def _advance_checkpoint(session: Session, mailbox: str, uidvalidity: int | None, uid: int) -> None:
-    row = session.get(Checkpoint, (mailbox, uidvalidity))
-    if row is None:
-        session.add(Checkpoint(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=uid))
-    elif uid > row.last_uid:
-        row.last_uid = uid
+    """Move the checkpoint up to `uid`, never back: one UPDATE, and a first row for a new mailbox."""
+    if session.connection().execute(_CHECKPOINT_UP, {"box": mailbox, "validity": uidvalidity, "uid": uid}).rowcount:
+        return
+    row = {"mailbox": mailbox, "uidvalidity": uidvalidity, "last_uid": uid}
+    # Nothing moved: a new mailbox (its row starts here), or the checkpoint is past `uid` already.
+    session.connection().execute(insert_once(session, Checkpoint), row)
+
+
+# Built once: every mail moves it, and building a statement costs about as much as running it.
+_CHECKPOINTS = table_of(Checkpoint)
+_THIS_MAILBOX = (_CHECKPOINTS.c.mailbox == bindparam("box")) & (_CHECKPOINTS.c.uidvalidity == bindparam("validity"))
+_CHECKPOINT = select(_CHECKPOINTS.c.last_uid).where(_THIS_MAILBOX)
+_CHECKPOINT_UP = (
+    update(_CHECKPOINTS)
+    .where(_THIS_MAILBOX, _CHECKPOINTS.c.last_uid < bindparam("uid"))
+    .values(last_uid=bindparam("uid"))
+)
+_CHECKPOINT_DOWN = (
+    update(_CHECKPOINTS)
+    .where(_THIS_MAILBOX, _CHECKPOINTS.c.last_uid > bindparam("uid"))
+    .values(last_uid=bindparam("uid"))
+)
