@@ -123,6 +123,34 @@ def unwritten(session: Session, model: type[T]) -> list[T]:
     return [obj for obj in session.new if isinstance(obj, model)]
 
 
+_MADE = "canceldesk_made_here"
+
+
+def note_made(session: Session, obj: object) -> None:
+    """Remember that this transaction made `obj` (see `made_here` and `made`)."""
+    session.info.setdefault(_MADE, []).append((obj, session.get_transaction()))
+
+
+def made_here(session: Session, obj: object) -> bool:
+    """Whether this transaction made `obj` (`note_made`). Nobody else can have added anything
+    to a row not committed yet, so the rows this transaction made for it are all it has:
+    a look-up finds them among `made`, without a statement."""
+    return obj in session and any(found is obj for found in _made_now(session))
+
+
+def made(session: Session, model: type[T]) -> list[T]:
+    """The `model` objects this transaction made (`note_made`), written or not, in the order
+    made; what a rolled-back savepoint made has left the session and is not among them."""
+    return [obj for obj in _made_now(session) if isinstance(obj, model) and obj in session]
+
+
+def _made_now(session: Session) -> list[object]:
+    # Noted with the transaction that made them: a session that goes on after a commit
+    # starts afresh.
+    current = session.get_transaction()
+    return [obj for obj, made_in in session.info.get(_MADE, ()) if made_in is current]
+
+
 def table_of(model: type) -> Table:
     """A mapped class's table, for the plain statements written without ORM objects."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from daemon.cases.workflow import FINISHED, Trigger, add_event, advance
-from daemon.db import insert_once, table_of
+from daemon.db import insert_once, note_made, table_of
 from daemon.models import Account, Case, CaseEvent, InboundMessage, ReferenceCounter
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def open_case(
         events=[],
     )
     session.add(case)
+    note_made(session, case)
     session.flush()
     if inbound is not None:
         attach_message(session, case, inbound, now, actor=requester, summary=summary)

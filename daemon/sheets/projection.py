@@ -20,11 +20,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
 from daemon.cases.workflow import State, unwritten_lines
+from daemon.db import made_here
 from daemon.models import Case, CaseEvent, OffboardingItem, ServiceDecision
 from daemon.sheets.layout import checklist_field
 
@@ -52,6 +53,9 @@ def ever_approved(session: Session, case: Case) -> bool:
     # An approval added in this transaction and not yet written is looked for among the
     # pending objects, so the query need not flush them all first: a request's dozen mails
     # and timeline lines are then written together with the transaction's next statement.
+    if made_here(session, case) and "events" not in inspect(case).unloaded:
+        # Opened in this transaction: its timeline, begun empty, holds every line it has.
+        return any(line.kind == APPROVED_EVENT for line in case.events)
     if any(line.kind == APPROVED_EVENT for line in unwritten_lines(session, case)):
         return True
     if case.id is None:

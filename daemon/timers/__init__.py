@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.db import transaction, unwritten
+from daemon.db import made, made_here, note_made, transaction, unwritten
 from daemon.intake import claims
 from daemon.mail.style import Style
 from daemon.models import Case, Timer, TimerStatus
@@ -70,11 +70,7 @@ def schedule(
     The timer is written with the transaction's next flush, not one flush per timer: the
     check looks at the timers added but not yet written, then at the table.
     """
-    if _added_here(session, case.id, kind, seq):
-        return None
-    with session.no_autoflush:
-        existing = session.scalar(_BY_KEY, {"case_id": case.id, "kind": kind, "seq": seq})
-    if existing is not None:
+    if _exists(session, case, kind, seq):
         return None
     timer = Timer(
         case_id=case.id,
@@ -87,6 +83,7 @@ def schedule(
         outcome="",
     )
     session.add(timer)
+    note_made(session, timer)
     _note(session, SCHEDULED_KEY, (timer, due_at))
     log.info("%s: %s #%s due %s", case.reference, kind, seq, due_at.isoformat())
     return timer
@@ -98,8 +95,16 @@ _BY_KEY = select(Timer.id).where(
 )
 
 
-def _added_here(session: Session, case_id: int, kind: str, seq: int) -> bool:
-    return any((timer.case_id, timer.kind, timer.seq) == (case_id, kind, seq) for timer in unwritten(session, Timer))
+def _exists(session: Session, case: Case, kind: str, seq: int) -> bool:
+    """Whether the case has timer (kind, seq): among those made in this transaction, for a
+    case opened in it (it has no others); else among those not written yet, then in the table."""
+    key = (case.id, kind, seq)
+    if made_here(session, case):
+        return any((timer.case_id, timer.kind, timer.seq) == key for timer in made(session, Timer))
+    if any((timer.case_id, timer.kind, timer.seq) == key for timer in unwritten(session, Timer)):
+        return True
+    with session.no_autoflush:
+        return session.scalar(_BY_KEY, {"case_id": case.id, "kind": kind, "seq": seq}) is not None
 
 
 def cancel_pending(desk: Desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:

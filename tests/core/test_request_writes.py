@@ -8,10 +8,11 @@ from email import message_from_bytes, policy
 
 from sqlalchemy import event, func, select
 
-from daemon import cases
-from daemon.db import transaction
+from daemon import cases, timers
+from daemon.db import made_here, transaction
 from daemon.intake import pipeline, store
 from daemon.models import Case, MessageStatus, OutboxEntry
+from daemon.playbook import calls
 from daemon.sheets.projection import APPROVED_EVENT, ever_approved
 from tests.support import mail
 
@@ -58,3 +59,46 @@ def test_an_approval_not_written_yet_counts_without_writing_it(desk):
         cases.record(session, case, APPROVED_EVENT, at=desk.clock.now(), actor="fin@agency.example")
         assert ever_approved(session, case)
         assert flushes == []
+
+
+def test_opening_a_case_reads_none_of_its_own_rows_back(desk):
+    message_id = _stored(desk, mail(body="Please cancel our SEO at the end of the contract.\n",
+                                    message_id="<own-rows@acme.example>"))
+    reads: list[str] = []
+    listener = lambda _conn, _cur, statement, *_: reads.append(statement) if statement.startswith("SELECT") else None  # noqa: E731
+    event.listen(desk.engine, "before_cursor_execute", listener)
+    try:
+        pipeline.process_one(desk, message_id)
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", listener)
+    # A case opened in this transaction has only what the transaction made for it: its
+    # timers, its call and its approvals are looked for there, not in the tables.
+    for table in ("timers", "call_invites", "case_events"):
+        assert not [s for s in reads if f"FROM {table}" in s], table
+    with transaction(desk.factory) as session:
+        case = session.scalars(select(Case)).one()
+        assert len(timers.pending_of(session, case)) == 2
+        assert calls.call_of(session, case) is not None
+
+
+def test_a_timer_of_a_rolled_back_savepoint_is_not_counted_as_made(desk):
+    pipeline.process_one(desk, _stored(desk, mail(body="Please cancel our SEO.\n", message_id="<sp@acme.example>")))
+    with transaction(desk.factory) as session:
+        account = session.scalars(select(Case)).one().account
+        case = cases.open_case(desk, session, kind="cancellation", requester="jane@acme.example", account=account,
+                               trigger=cases.Trigger.OPENED, inbound=None, actor="jane@acme.example")
+        assert made_here(session, case)
+        try:
+            with session.begin_nested():
+                assert timers.schedule(desk, session, case, "probe", desk.clock.now()) is not None
+                session.flush()
+                raise RuntimeError("the step failed")
+        except RuntimeError:
+            pass
+        # The savepoint took its timer with it: scheduling again is not refused as a repeat.
+        assert timers.schedule(desk, session, case, "probe", desk.clock.now()) is not None
+        assert timers.schedule(desk, session, case, "probe", desk.clock.now()) is None
+    with transaction(desk.factory) as session:
+        case = session.get(Case, case.id)
+        assert not made_here(session, case)  # another transaction: its rows are looked up again
+        assert timers.schedule(desk, session, case, "probe", desk.clock.now()) is None
