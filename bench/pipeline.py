@@ -50,8 +50,7 @@ from daemon.app import make_source  # noqa: E402
 from daemon.clock import SystemClock  # noqa: E402
 from daemon.db import transaction  # noqa: E402
 from daemon.models import Case, OutboxEntry, Timer, TimerStatus  # noqa: E402
-from daemon.intake.watcher import Watcher  # noqa: E402
-from parsers import language  # noqa: E402
+from daemon.intake.watcher import Watcher, warm_up  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 from tests.support import REPO, build_test_desk, config_text, mail  # noqa: E402
@@ -145,9 +144,9 @@ def request_path(folder: Path, database: str, count: int, profile: Path | None) 
         (inbox / sub).mkdir(parents=True, exist_ok=True)
     for n in range(count):
         (inbox / "new" / f"{n:06d}.bench").write_bytes(request_mail("R", n))
-    # Steady state, as the daemon runs: `run` loads the language model before its first
-    # sweep (figure 5's business), `run_once` on the first mail.
-    language.warm_up()
+    # Steady state, as the daemon runs: `run` loads the language model and compiles the
+    # templates before its first sweep (figure 5's business), `run_once` on the first mail.
+    warm_up(desk)
     profiler = cProfile.Profile(time.process_time) if profile else None
     statements, flushes = [0], [0]
     count_statement = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731

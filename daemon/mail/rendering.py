@@ -17,6 +17,7 @@ whatever a template or the text it quotes says, our mail never carries a runnabl
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from daemon.mail.style import Style
 from parsers.commands import defuse
 from parsers.language import DEFAULT as DEFAULT_LANGUAGE
 from parsers.language import LANGUAGES
+
+log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -171,10 +174,25 @@ class Renderer:
         # must not have the built-in HTML go out with the old words.
         if not (folder / f"{name}.html").is_file():
             return None
+        return self._html_env(folder).get_template(f"{name}.html").render(context)
+
+    def _html_env(self, folder: Path) -> jinja2.Environment:
         html_env = self._html_envs.get(folder)
         if html_env is None:
             html_env = self._html_envs[folder] = _environment([str(folder)], autoescape=True)
-        return html_env.get_template(f"{name}.html").render(context)
+        return html_env
+
+    def warm_up(self) -> None:
+        """Compile every template now, at start-up: compiled on first use, the first mails
+        after a start would each wait for theirs (a request's four took 30 ms of its 130)."""
+        pages = [(self._env, name) for name in self._env.list_templates(extensions=["txt"])]
+        pages += [(self._html_env(f), page.name) for f in self._folders for page in sorted(f.glob("*.html"))]
+        for env, name in pages:
+            try:
+                env.get_template(name)
+            except jinja2.TemplateError as exc:
+                # Not a reason to stay down: the mail that needs it fails, and says so, as before.
+                log.warning("template %s does not compile: %s", name, exc)
 
 
 def _environment(folders: list[str], autoescape: bool) -> jinja2.Environment:

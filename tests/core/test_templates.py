@@ -82,6 +82,26 @@ def test_template_without_subject_is_refused(tmp_path):
         Renderer(tmp_path).render("broken", {})
 
 
+def test_warming_up_compiles_every_template_before_the_first_mail(tmp_path):
+    (tmp_path / "acknowledgment.txt").write_text("Subject: Got it\n\nShort.\n")
+    renderer = Renderer(tmp_path)
+    renderer.warm_up()
+    compiled = [key[1] for key in renderer._env.cache.keys()]  # (loader's weakref, name)
+    assert set(compiled) == set(renderer._env.list_templates(extensions=["txt"]))
+    assert len(compiled) > 100  # every language's text of every mail
+    assert any(env.cache for env in renderer._html_envs.values())  # the HTML beside the built-in text
+
+
+def test_a_template_that_does_not_compile_is_named_at_warm_up_and_keeps_nothing_down(tmp_path, caplog):
+    (tmp_path / "thank_you.txt").write_text("Subject: Thanks\n\n{% if %}\n")
+    renderer = Renderer(tmp_path)
+    renderer.warm_up()
+    assert "thank_you.txt does not compile" in caplog.text
+    assert renderer.render("acknowledgment", sample_context(renderer, "acknowledgment", DeskConfig())).subject
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        renderer.render("thank_you", {})
+
+
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != DEFAULT])
 def test_every_customer_template_has_each_language_and_renders_in_it(language):
     renderer = Renderer()
