@@ -212,18 +212,25 @@ def _from(name: str, address: str) -> str:
 
 
 def header_text(msg: Message, name: str) -> str:
-    """`str(msg[name])` of a Subject or Message-ID header this module wrote, without parsing it.
+    """`str(msg[name])` of a Subject, Message-ID, To or Cc header this module wrote, without parsing it.
 
     A value kept as plain text (ComposePolicy) reads back unchanged once parsed: ASCII, no
-    encoded words, no line breaks. Any other value is parsed, as reading it would.
+    encoded words, no line breaks, and for To and Cc bare addresses only (a display name
+    may come back quoted otherwise). Any other value is parsed, as reading it would.
     """
     key = name.lower()
     for stored_name, value in msg._headers:  # type: ignore[attr-defined]
         if stored_name.lower() == key:
-            if type(value) is str and key in ("subject", "message-id") and _plain_subject("subject", value):
+            if type(value) is str and (
+                (key in ("subject", "message-id") and _plain_subject("subject", value))
+                or _bare_addresses(key, value, _ANY_LENGTH)
+            ):
                 return value
             return str(msg[name])
     return str(msg[name])
+
+
+_ANY_LENGTH = 998  # RFC 5322's limit on a line: a header's text is read whole, not folded
 
 
 def to_bytes(msg: Message, policy: Policy | None = None) -> bytes:
