@@ -17,7 +17,7 @@ from typing import Literal
 
 from icalendar import Calendar, Event
 
-from integrations.mime import fresh_boundary
+from integrations.mime import fresh_boundary, type_and_boundary
 
 PRODID = "-//canceldesk//cancellation desk//EN"
 Method = Literal["REQUEST", "CANCEL"]
@@ -207,10 +207,10 @@ class Invitation:
         # Boundaries chosen here, known not to occur in the text: left to the generator, each
         # is checked with a regular expression compiled anew for every mail.
         texts = [self.text, *(text for part in msg.walk() if isinstance(text := part.get_payload(), str))]
-        if body.get_content_type() != "multipart/alternative":
+        if type_and_boundary(body)[0] != "multipart/alternative":
             _make_multipart(body, "alternative", fresh_boundary(*texts))
         body.attach(self._part("calendar", body))
-        if msg.get_content_type() != "multipart/mixed":
+        if type_and_boundary(msg)[0] != "multipart/mixed":
             _make_multipart(msg, "mixed", fresh_boundary(*texts))
         msg.attach(self._part("attachment", msg))
 
@@ -241,7 +241,7 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
     boundary; here the header is written whole. A part that is already multipart (where
     the package has rules about what may become what) is left to the package.
     """
-    if part.get_content_maintype() == "multipart":
+    if type_and_boundary(part)[0].startswith("multipart/"):
         getattr(part, f"make_{subtype}")(boundary=boundary)
         return
     headers = part._headers  # type: ignore[attr-defined]  # what the package's own _make_multipart moves
@@ -260,10 +260,10 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
 
 def _body_part(msg: EmailMessage) -> EmailMessage:
     """The part that holds the text body: the message itself unless it is already mixed."""
-    if msg.get_content_type() != "multipart/mixed":
+    if type_and_boundary(msg)[0] != "multipart/mixed":
         return msg
     for part in msg.iter_parts():
-        if isinstance(part, EmailMessage) and part.get_content_type() in ("text/plain", "multipart/alternative"):
+        if isinstance(part, EmailMessage) and type_and_boundary(part)[0] in ("text/plain", "multipart/alternative"):
             return part
     raise ValueError("no text body to put the invitation next to")
 

@@ -25,7 +25,7 @@ except ImportError:  # another Python's package: set_content itself
 
 from daemon.config import DeskConfig
 from daemon.mail.rendering import RenderedMail
-from integrations.mime import fresh_boundary
+from integrations.mime import fresh_boundary, type_and_boundary
 from parsers.references import make_reply_address
 
 CASE_HEADER = "X-Canceldesk-Case"
@@ -64,13 +64,16 @@ class ComposePolicy(EmailPolicy):
             _verbatim(name, value, self.max_line_length)
             or _plain_subject(name, value)
             or _bare_addresses(name, value, self.max_line_length)
+            or _foldable_content_type(name, value, self.max_line_length)
         ):
             return (name, value)
         return super().header_store_parse(name, value)
 
     def _fold(self, name, value, refold_binary=False):
         if isinstance(value, str) and (
-            _plain_subject(name, value) or _bare_addresses(name, value, self.max_line_length)
+            _plain_subject(name, value)
+            or _bare_addresses(name, value, self.max_line_length)
+            or _foldable_content_type(name, value, self.max_line_length)
         ):
             return fold_words(name, value, self.max_line_length, self.linesep)
         return super()._fold(name, value, refold_binary)
@@ -132,6 +135,20 @@ def _bare_addresses(name: str, value: str, max_length: int) -> bool:
         return False
     addresses = value.split(", ")
     return all(_BARE_ADDRESS.fullmatch(a) and len(a) + 2 <= max_length - len(name) - 2 for a in addresses)
+
+
+# A multipart's Content-Type as the desk writes it: 'multipart/mixed; boundary="=====...=="'.
+_FOLDABLE_CONTENT_TYPE = re.compile(r'[a-z]+/[a-z0-9.+-]+(?:; [a-z-]+="[^"\\\s]*")*')
+
+
+def _foldable_content_type(name: str, value: str, max_length: int) -> bool:
+    # Too long for one line, the stock policy parses it and folds it before a parameter;
+    # between the words is the same place when no quoted value has a space and each
+    # parameter fits on a line (a longer one it splits by RFC 2231: left to it).
+    if name.lower() != "content-type" or not _FOLDABLE_CONTENT_TYPE.fullmatch(value):
+        return False
+    first, *parameters = value.split(" ")
+    return len(name) + 2 + len(first) <= max_length and all(len(p) + 1 <= max_length for p in parameters)
 
 
 def fold_words(name: str, value: str, max_length: int, linesep: str) -> str:
@@ -257,7 +274,7 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 def _write_part(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
     payload = msg._payload  # type: ignore[attr-defined]  # what the generator itself reads
-    content_type, boundary = _type_and_boundary(msg)
+    content_type, boundary = type_and_boundary(msg)
     maintype = content_type.partition("/")[0]
     if maintype == "multipart":
         boundary = boundary if isinstance(payload, list) and payload else None
@@ -287,28 +304,6 @@ def _write_part(msg: Message, policy: EmailPolicy, out: list[bytes]) -> None:
         else:
             body = policy.linesep.join(lines)
         out.append(body.encode("ascii", "surrogateescape"))
-
-
-# A Content-Type as the email package writes it for the desk's parts: lower-case type,
-# quoted parameters. Read as it stands; anything else is parsed (the package's own rules).
-_PLAIN_CONTENT_TYPE = re.compile(r'([a-z]+/[a-z0-9.+-]+)((?:; [a-z-]+="[^"\\]*")*)')
-_PLAIN_BOUNDARY = re.compile(r'; boundary="([0-9=.]+)"')
-
-
-def _type_and_boundary(msg: Message) -> tuple[str, str | None]:
-    """`msg.get_content_type()` and, for a multipart, `msg.get_boundary()`."""
-    for name, value in msg._headers:  # type: ignore[attr-defined]
-        if name.lower() == "content-type":
-            plain = _PLAIN_CONTENT_TYPE.fullmatch(value) if type(value) is str else None
-            if plain is None:
-                break
-            content_type, params = plain.groups()
-            if not content_type.startswith("multipart/"):
-                return content_type, None
-            boundary = _PLAIN_BOUNDARY.fullmatch(params)
-            return content_type, boundary.group(1) if boundary else msg.get_boundary()
-    content_type = msg.get_content_type()
-    return content_type, msg.get_boundary() if content_type.startswith("multipart/") else None
 
 
 def _has_surrogates(text: str) -> bool:

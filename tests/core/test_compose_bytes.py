@@ -15,10 +15,11 @@ from email.parser import BytesParser
 
 import pytest
 
+from daemon.config import DeskConfig
 from daemon.mail import compose as composing
 from daemon.mail.compose import Thread, compose
-from daemon.config import DeskConfig
 from daemon.mail.rendering import RenderedMail, Renderer
+from integrations.mime import type_and_boundary
 from tests.core.test_templates import sample_context
 from tests.support import START
 
@@ -161,6 +162,28 @@ def invitation(method: str) -> EmailMessage:
 
 
 @pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_an_invitation_composes_as_the_default_policy_writes_it(monkeypatch, same_message_id, method):
+    # Its multipart Content-Types, too long for a line, are kept as text and folded here.
+    ours, stock = both_ways(monkeypatch, lambda: invitation(method))
+    assert ours == stock
+    assert ours.count(b'Content-Type: multipart/') == 2
+
+
+@pytest.mark.parametrize("value", [
+    'multipart/alternative; boundary="===============8012925736245384433=="',
+    'multipart/mixed; boundary="===============1234=="',
+    'multipart/alternative; boundary="=_' + "x" * 80 + '"',  # too long for a line: RFC 2231, the stock way
+    'multipart/mixed; boundary="with a space in it and long enough to need a fold somewhere"',
+    'text/calendar; charset="utf-8"; method="REQUEST"; name="a-very-long-name-for-an-invitation-file.ics"',
+])
+def test_a_content_type_is_written_as_the_default_policy_writes_it(value):
+    ours, stock = EmailMessage(policy=composing.POLICY), EmailMessage(policy=policy.default)
+    ours["Content-Type"] = stock["Content-Type"] = value
+    assert composing.to_bytes(ours) == bytes(stock)
+    assert type_and_boundary(ours) == (stock.get_content_type(), stock.get_boundary())
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
 @pytest.mark.parametrize("write_policy", [None, composing.SMTP_POLICY, policy.default, policy.SMTP, policy.SMTPUTF8])
 def test_to_bytes_writes_what_the_generator_writes(write_policy, method):
     msg = invitation(method)
@@ -252,7 +275,7 @@ def test_a_parts_type_and_boundary_read_as_the_email_package_reads_them(content_
         if content_type is not None:
             msg._headers.append(("Content-Type", content_type))
         stock = msg.get_content_type()
-        assert composing._type_and_boundary(msg) == (stock, msg.get_boundary() if stock.startswith("multipart/") else None)
+        assert type_and_boundary(msg) == (stock, msg.get_boundary() if stock.startswith("multipart/") else None)
 
 
 @pytest.mark.parametrize("text", [
