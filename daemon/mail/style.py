@@ -53,20 +53,40 @@ def _full_day(value: date, locale: str) -> str:
 @lru_cache(maxsize=4096)
 def _moment_in(value: datetime, zone: str, locale: str) -> str:
     local = value.astimezone(ZoneInfo(zone))
+    # Every request brings moments never seen (its arrival, to the second); their days and
+    # their zone's words are few, and those are most of Babel's work. The hour and minute
+    # are what Babel writes for 'HH:mm' in every locale: two ASCII digits each.
+    return f"{_full_day(local.date(), locale)}, {local.strftime('%H:%M')}{_zone_words(local, locale)}"
+
+
+def _zone_words(local: datetime, locale: str) -> str:
+    """' CET (UTC+01:00)', or ' (Londres, UTC+00:00)' where the language has no short name
+    for the zone: the same for every moment of a day at one offset (keyed by the day too,
+    since a zone's names may change over the years)."""
+    key = (local.tzinfo, local.date(), local.utcoffset(), locale)
+    words = _ZONE_WORDS.get(key)
+    if words is None:
+        if len(_ZONE_WORDS) >= 4096:
+            _ZONE_WORDS.clear()
+        words = _ZONE_WORDS[key] = _zone_words_at(local, locale)
+    return words
+
+
+_ZONE_WORDS: dict[tuple, str] = {}
+
+
+def _zone_words_at(local: datetime, locale: str) -> str:
     babel = _babel(locale)
     offset = local.strftime("%z")
     offset = f"UTC{offset[:3]}:{offset[3:]}"
-    # Every request brings moments never seen (its arrival, to the second); their days are
-    # few, and the day's name and month are most of Babel's work.
-    when = f"{_full_day(local.date(), locale)}, {format_time(local, 'HH:mm', locale=babel)}"
     key = getattr(local.tzinfo, "key", "")
     if key in ("UTC", "Etc/UTC"):
-        return f"{when} ({offset})"
+        return f" ({offset})"
     short = format_time(local, "z", locale=babel)
     if short[:1].isalpha() and not short.startswith(("GMT+", "GMT-", "UTC")):
-        return f"{when} {short} ({offset})"
+        return f" {short} ({offset})"
     city = get_timezone_location(local.tzinfo, locale=babel, return_city=True) if key else ""
-    return f"{when} ({city}, {offset})" if city else f"{when} ({offset})"
+    return f" ({city}, {offset})" if city else f" ({offset})"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ After the term the agreement is taken to run month to month: no early terminatio
 from __future__ import annotations
 
 import calendar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -37,7 +37,11 @@ class ContractReview:
     early_termination: bool
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: value.isoformat() if isinstance(value, date) else value for key, value in asdict(self).items()}
+        # Its fields are days, numbers and flags: read as they are (dataclasses.asdict deep-copies each).
+        return {
+            field.name: value.isoformat() if isinstance(value := getattr(self, field.name), date) else value
+            for field in fields(self)
+        }
 
 
 def add_months(day: date, months: int) -> date:
