@@ -33,6 +33,23 @@ def _escaped(value: Any) -> Any:
     return value
 
 
+def _plain(values) -> bool:
+    """Nothing in `values` (a statement's parameters) to escape: no string with a NUL or
+    beyond ASCII (such a one is looked at closely by `_escaped`). Most statements carry
+    none, and are passed on as they are rather than copied."""
+    if isinstance(values, dict):
+        values = values.values()
+    for value in values:
+        if isinstance(value, str):
+            if not value.isascii() or "\x00" in value:
+                return False
+        elif isinstance(value, (dict, list, tuple)) and not _plain(value):
+            return False
+    return True
+
+
 def escape_parameters(conn, cursor, statement, parameters, context, executemany):
     """SQLAlchemy `before_cursor_execute` hook (retval=True)."""
+    if isinstance(parameters, (dict, list, tuple)) and _plain(parameters):
+        return statement, parameters
     return statement, _escaped(parameters)
