@@ -68,7 +68,7 @@ def schedule(
     """Add a pending timer unless (case, kind, seq) exists; None when it did.
 
     The timer is written with the transaction's next flush, not one flush per timer: the
-    check looks at the timers added but not yet written, then at the table.
+    check (`_exists`) never needs the table to have them.
     """
     if _exists(session, case, kind, seq):
         return None
