@@ -35,15 +35,10 @@ def write_atomically(path: Path, data: bytes, *, sync_folder: bool = True) -> No
         fsync_folder(path.parent)
 
 
-def write_unsynced(path: Path, data: bytes) -> None:
-    """The first half of a batch: the bytes written, not yet durable (see `sync_files`)."""
-    with open(path, "wb") as handle:
-        handle.write(data)
-
-
 def sync_files(folder: Path, files: Iterable[Path]) -> None:
-    """Make `files`, all in `folder`, durable: one syncfs of the folder's file system where
-    the C library has it (Linux), else an fsync of each file."""
+    """Make `files`, all in `folder` and written with no sync of their own (`Path.write_bytes`),
+    durable: one syncfs of the folder's file system where the C library has it (Linux), else
+    an fsync of each file."""
     files = list(files)
     if not files:
         return
@@ -55,16 +50,16 @@ def sync_files(folder: Path, files: Iterable[Path]) -> None:
         finally:
             os.close(descriptor)
     for path in files:
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        _fsync(path)
 
 
 def fsync_folder(folder: Path) -> None:
     """Make the renames and removals in `folder` durable."""
-    descriptor = os.open(folder, os.O_RDONLY)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 
-from integrations.durable import fsync_folder, sync_files, temporary_beside, write_atomically, write_unsynced
+from integrations.durable import fsync_folder, sync_files, temporary_beside, write_atomically
 from integrations.smtp import as_written, envelope, parsed_payload, without_bcc
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,7 @@ class FileSender:
 
     def existing(self, key: str) -> Path | None:
         """The file already written for this key, if any (timestamps differ per write)."""
-        for path in self.directory.glob(f"*-{key}.eml"):
-            if path.name.split("-", 1)[1] == f"{key}.eml":
-                return path
-        return None
+        return next((path for path in self.directory.glob(f"*-{key}.eml") if _key_of(path) == key), None)
 
     def _remove_leftovers(self) -> None:
         """Remove the unpublished files of writers that are gone: a crash before a session
@@ -156,8 +153,7 @@ class FileSession:
         self._pending: list[tuple[Path, Path]] = []  # (written beside its place, its place)
 
     def __enter__(self) -> FileSession:
-        # Names are "<timestamp>-<key>.eml": the key is everything after the first "-".
-        self.written = {path.name.split("-", 1)[1][: -len(".eml")] for path in self.sender.directory.glob("*-*.eml")}
+        self.written = {_key_of(path) for path in self.sender.directory.glob("*-*.eml")}
         return self
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
@@ -168,7 +164,7 @@ class FileSession:
 
     def add(self, key: str, path: Path, content: bytes) -> None:
         tmp = temporary_beside(path)
-        write_unsynced(tmp, content)
+        tmp.write_bytes(content)  # made durable with the others when the session ends
         self._pending.append((tmp, path))
         self.written.add(key)
 
@@ -209,6 +205,11 @@ def _running(pid: int) -> bool:
 def _envelope_headers(sender: str, recipients: list[str]) -> bytes:
     lines = [f"X-Canceldesk-Envelope-From: <{sender}>", f"X-Canceldesk-Envelope-To: {', '.join(recipients)}"]
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _key_of(path: Path) -> str:
+    # Names are "<timestamp>-<key>.eml": the key is everything after the first "-".
+    return path.name.split("-", 1)[1].removesuffix(".eml")
 
 
 def _timestamp() -> str:
