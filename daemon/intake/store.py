@@ -98,9 +98,6 @@ def store(
     values = _new_row(mailbox, uidvalidity, uid, min(arrived, now) if arrived else now, MessageStatus.RECEIVED)
     if whole is not None:
         stored = _store_whole(session, values, whole)
-        if not stored.is_new and uid is not None and (existing := _known_uid(session, mailbox, uidvalidity, uid)):
-            _advance_checkpoint(session, mailbox, uidvalidity, uid)  # this very UID, read again
-            return Stored(existing, False)
     else:
         slices = originals.sliced(raw) if isinstance(raw, bytes) else iter(raw)
         stored = _store_sliced(session, InboundMessage(**values), slices)
@@ -140,12 +137,14 @@ def _store_whole(session: Session, values: dict[str, Any], raw: bytes) -> Stored
     new_id = session.connection().execute(insert_once(session, InboundMessage), row).scalar()
     if new_id is not None:
         return Stored(new_id, True)
+    mailbox, uidvalidity, uid = values["mailbox"], values["uidvalidity"], values["uid"]
+    if uid is not None and (same := _known_uid(session, mailbox, uidvalidity, uid)):
+        _advance_checkpoint(session, mailbox, uidvalidity, uid)  # this very UID, read again
+        return Stored(same, False)
     # Known under another UID (a resend), or stored by another writer meanwhile: no row of
     # ours remembers that this UID still has to be moved, so the checkpoint passes it only
     # once it is (`passed`), or a crash in between would leave it in the folder for good.
-    return Stored(
-        _known(session, key) or _known_uid(session, values["mailbox"], values["uidvalidity"], values["uid"]), False
-    )
+    return Stored(_known(session, key), False)
 
 
 def _store_sliced(session: Session, row: InboundMessage, slices: Iterator[bytes]) -> Stored:
