@@ -127,21 +127,30 @@ _MADE = "canceldesk_made_here"
 
 
 def note_made(session: Session, obj: object) -> None:
-    """Remember that this transaction made `obj` (see `made_here` and `made`)."""
+    """Remember that this transaction made `obj` (see `made_here` and `in_hand`)."""
     session.info.setdefault(_MADE, []).append((obj, session.get_transaction()))
 
 
 def made_here(session: Session, obj: object) -> bool:
     """Whether this transaction made `obj` (`note_made`). Nobody else can have added anything
     to a row not committed yet, so the rows this transaction made for it are all it has:
-    a look-up finds them among `made`, without a statement."""
+    a look-up finds them in hand (`in_hand`), without a statement."""
     return obj in session and any(found is obj for found in _made_now(session))
 
 
-def made(session: Session, model: type[T]) -> list[T]:
+def _made(session: Session, model: type[T]) -> list[T]:
     """The `model` objects this transaction made (`note_made`), written or not, in the order
     made; what a rolled-back savepoint made has left the session and is not among them."""
     return [obj for obj in _made_now(session) if isinstance(obj, model) and obj in session]
+
+
+def in_hand(session: Session, parent: object, model: type[T]) -> tuple[list[T], bool]:
+    """The `model` rows this transaction holds that may be `parent`'s, and whether they are all
+    it has. For a parent made here (`made_here`): everything made of `model`, the whole
+    answer. For any other: the rows not written yet (`unwritten`), and the table has the rest."""
+    if made_here(session, parent):
+        return _made(session, model), True
+    return unwritten(session, model), False
 
 
 def _made_now(session: Session) -> list[object]:
