@@ -174,6 +174,7 @@ def test_an_invitation_composes_as_the_default_policy_writes_it(monkeypatch, sam
     'multipart/mixed; boundary="===============1234=="',
     'multipart/alternative; boundary="=_' + "x" * 80 + '"',  # too long for a line: RFC 2231, the stock way
     'multipart/mixed; boundary="with a space in it and long enough to need a fold somewhere"',
+    'multipart/mixed; boundary="a; b, a separator inside the quotes, and long enough to fold"',
     'text/calendar; charset="utf-8"; method="REQUEST"; name="a-very-long-name-for-an-invitation-file.ics"',
 ])
 def test_a_content_type_is_written_as_the_default_policy_writes_it(value):
