@@ -389,6 +389,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def show_latency(folder: Path, server, samples: int) -> None:
+    """Figure 4: the daemon's delay above a bare IDLE client's, singles and pairs together."""
+    floor = idle_floor(server.add_user(), 30)
+    singles, pairs = daemon_latency(folder, server, samples)
+    base = statistics.median(floor)
+    both = singles + pairs
+    show("4. bare IDLE client floor, p50 / p99", f"{base * 1000:.1f} / {percentile(floor, .99) * 1000:.1f} ms")
+    show(f"4. above the floor, all {len(both)} (p50 / p99)",
+         f"{(statistics.median(both) - base) * 1000:.0f} / {(percentile(both, .99) - base) * 1000:.0f} ms")
+    if pairs:
+        show(f"4. above the floor, {len(pairs)} in pairs 50 ms apart (p50 / max)",
+             f"{(statistics.median(pairs) - base) * 1000:.0f} / {(max(pairs) - base) * 1000:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests through the real path (per database)")
@@ -431,16 +445,8 @@ def main() -> None:
                 sqlite_desk = desk
             else:
                 desk.engine.dispose()
-        floor = idle_floor(server.add_user(), 30)
-        singles, pairs = daemon_latency(folder / "latency", server, args.latency_samples)
-        base = statistics.median(floor)
-        both = singles + pairs
-        show("4. bare IDLE client floor, p50 / p99", f"{base * 1000:.1f} / {percentile(floor, .99) * 1000:.1f} ms")
-        show(f"4. above the floor, all {len(both)} (p50 / p99)",
-             f"{(statistics.median(both) - base) * 1000:.0f} / {(percentile(both, .99) - base) * 1000:.0f} ms")
-        if pairs:
-            show(f"4. above the floor, {len(pairs)} in pairs 50 ms apart (p50 / max)",
-                 f"{(statistics.median(pairs) - base) * 1000:.0f} / {(max(pairs) - base) * 1000:.0f} ms")
+        if args.latency_samples:
+            show_latency(folder / "latency", server, args.latency_samples)
         fresh, kept = relay_handover(50)
         show("4. one answer handed to the relay, new connection / kept open", f"{fresh:.2f} / {kept:.2f} ms")
         if sqlite_desk is not None:
