@@ -389,7 +389,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def show_latency(folder: Path, server, samples: int) -> None:
+def show_latency(show, folder: Path, server, samples: int) -> None:
     """Figure 4: the daemon's delay above a bare IDLE client's, singles and pairs together."""
     floor = idle_floor(server.add_user(), 30)
     singles, pairs = daemon_latency(folder, server, samples)
@@ -458,7 +458,7 @@ def main() -> None:
             else:
                 desk.engine.dispose()
         if args.latency_samples:
-            show_latency(folder / "latency", server, args.latency_samples)
+            show_latency(show, folder / "latency", server, args.latency_samples)
         fresh, kept = relay_handover(50)
         show("4. one answer handed to the relay, new connection / kept open", f"{fresh:.2f} / {kept:.2f} ms")
         if sqlite_desk is not None:
