@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Table, create_engine, event
+from sqlalchemy import Insert, Select, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import NoSuchModuleError
@@ -127,30 +127,37 @@ _MADE = "canceldesk_made_here"
 
 
 def note_made(session: Session, obj: object) -> None:
-    """Remember that this transaction made `obj` (see `made_here` and `in_hand`)."""
+    """Remember that this transaction made `obj` (see `made_here` and `find_row`)."""
     session.info.setdefault(_MADE, []).append((obj, session.get_transaction()))
 
 
 def made_here(session: Session, obj: object) -> bool:
     """Whether this transaction made `obj` (`note_made`). Nobody else can have added anything
     to a row not committed yet, so the rows this transaction made for it are all it has:
-    a look-up finds them in hand (`in_hand`), without a statement."""
-    return obj in session and any(found is obj for found in _made_now(session))
+    a look-up finds them in hand (`find_row`), without a statement."""
+    return _among(session, obj, _made_now(session))
 
 
-def _made(session: Session, model: type[T]) -> list[T]:
-    """The `model` objects this transaction made (`note_made`), written or not, in the order
-    made; what a rolled-back savepoint made has left the session and is not among them."""
-    return [obj for obj in _made_now(session) if isinstance(obj, model) and obj in session]
+def find_row(session: Session, parent: object, model: type, wanted: dict[str, Any], statement: Select) -> Any:
+    """`parent`'s `model` row whose attributes are `wanted`, among the rows this transaction
+    holds, else the first row `statement` reads with `wanted` as its parameters (None if none).
+
+    For a parent made here (`made_here`), what the transaction made of `model` is all it
+    has, and no statement runs. For any other, the rows not written yet (`unwritten`) come
+    first, and the table is read without writing what is pending before it."""
+    made = _made_now(session)
+    complete = _among(session, parent, made)
+    held = [obj for obj in made if isinstance(obj, model) and obj in session] if complete else unwritten(session, model)
+    found = next((obj for obj in held if all(getattr(obj, key) == value for key, value in wanted.items())), None)
+    if found is not None or complete:
+        return found
+    with session.no_autoflush:
+        return session.scalar(statement, wanted)
 
 
-def in_hand(session: Session, parent: object, model: type[T]) -> tuple[list[T], bool]:
-    """The `model` rows this transaction holds that may be `parent`'s, and whether they are all
-    it has. For a parent made here (`made_here`): everything made of `model`, the whole
-    answer. For any other: the rows not written yet (`unwritten`), and the table has the rest."""
-    if made_here(session, parent):
-        return _made(session, model), True
-    return unwritten(session, model), False
+def _among(session: Session, obj: object, made: list[object]) -> bool:
+    # What a rolled-back savepoint made has left the session, and is not counted.
+    return obj in session and any(found is obj for found in made)
 
 
 def _made_now(session: Session) -> list[object]:

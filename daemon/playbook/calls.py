@@ -23,7 +23,7 @@ from daemon import cases
 from daemon.business_calendar import add_business_days, at_local, customer_send_time
 from daemon.cases import effects
 from daemon.cases.workflow import DomainEvent, State, StepRefused, Trigger, advance, can_advance
-from daemon.db import in_hand, note_made
+from daemon.db import find_row, note_made
 from daemon.directory import account_team_addresses, bare
 from daemon.mail import mailer
 from daemon.mail.invite_text import invite_words
@@ -41,13 +41,8 @@ log = logging.getLogger(__name__)
 
 def call_of(session: Session, case: Case) -> CallInvite | None:
     """The case's call: one made in this transaction is found before it is written, and a case
-    opened in this transaction has no other (`db.in_hand`)."""
-    held, complete = in_hand(session, case, CallInvite)
-    found = next((call for call in held if call.case_id == case.id), None)
-    if found is not None or complete:
-        return found
-    with session.no_autoflush:
-        return session.scalar(_CALL_OF, {"case_id": case.id})
+    opened in this transaction has no other (`db.find_row`)."""
+    return find_row(session, case, CallInvite, {"case_id": case.id}, _CALL_OF)
 
 
 # Built once: building a statement costs about as much as running it.

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
-from daemon.db import in_hand, note_made, transaction
+from daemon.db import find_row, note_made, transaction
 from daemon.intake import claims
 from daemon.mail.style import Style
 from daemon.models import Case, Timer, TimerStatus
@@ -97,14 +97,8 @@ _BY_KEY = select(Timer.id).where(
 
 def _exists(session: Session, case: Case, kind: str, seq: int) -> bool:
     """Whether the case has timer (kind, seq): among the timers this transaction holds
-    (`db.in_hand`: all a case opened in it has), else in the table."""
-    held, complete = in_hand(session, case, Timer)
-    if any((timer.case_id, timer.kind, timer.seq) == (case.id, kind, seq) for timer in held):
-        return True
-    if complete:
-        return False
-    with session.no_autoflush:
-        return session.scalar(_BY_KEY, {"case_id": case.id, "kind": kind, "seq": seq}) is not None
+    (`db.find_row`: all a case opened in it has), else in the table."""
+    return find_row(session, case, Timer, {"case_id": case.id, "kind": kind, "seq": seq}, _BY_KEY) is not None
 
 
 def cancel_pending(desk: Desk, session: Session, case: Case, why: str, kinds: tuple[str, ...] | None = None) -> int:
