@@ -22,9 +22,17 @@ def fresh_boundary(*texts: str) -> str:
             return boundary
 
 
-# A Content-Type as the email package writes it for the desk's parts: lower-case type,
-# quoted parameters. Read as it stands; anything else is parsed (the package's own rules).
-_PLAIN_CONTENT_TYPE = re.compile(r'([a-z]+/[a-z0-9.+-]+)((?:; [a-z-]+="[^"\\]*")*)')
+def _desk_content_type(value_characters: str) -> re.Pattern[str]:
+    # A Content-Type as the email package writes it for the desk's parts: lower-case type,
+    # parameters quoted, their values made of `value_characters`.
+    return re.compile(rf'([a-z]+/[a-z0-9.+-]+)((?:; [a-z-]+="{value_characters}*")*)')
+
+
+# Read as it stands; anything else is parsed (the package's own rules).
+_PLAIN_CONTENT_TYPE = _desk_content_type(r'[^"\\]')
+# The same with no white space inside the quotes: its only spaces are those between its
+# words, where a folding policy may break the line (daemon.mail.compose).
+UNSPACED_CONTENT_TYPE = _desk_content_type(r'[^"\\\s]')
 _PLAIN_BOUNDARY = re.compile(r'; boundary="([0-9=.]+)"')
 
 

@@ -25,7 +25,7 @@ except ImportError:  # another Python's package: set_content itself
 
 from daemon.config import DeskConfig
 from daemon.mail.rendering import RenderedMail
-from integrations.mime import fresh_boundary, type_and_boundary
+from integrations.mime import UNSPACED_CONTENT_TYPE, fresh_boundary, type_and_boundary
 from parsers.references import make_reply_address
 
 CASE_HEADER = "X-Canceldesk-Case"
@@ -137,15 +137,11 @@ def _bare_addresses(name: str, value: str, max_length: int) -> bool:
     return all(_BARE_ADDRESS.fullmatch(a) and len(a) + 2 <= max_length - len(name) - 2 for a in addresses)
 
 
-# A multipart's Content-Type as the desk writes it: 'multipart/mixed; boundary="=====...=="'.
-_FOLDABLE_CONTENT_TYPE = re.compile(r'[a-z]+/[a-z0-9.+-]+(?:; [a-z-]+="[^"\\\s]*")*')
-
-
 def _foldable_content_type(name: str, value: str, max_length: int) -> bool:
     # Too long for one line, the stock policy parses it and folds it before a parameter;
     # between the words is the same place when no quoted value has a space and each
     # parameter fits on a line (a longer one it splits by RFC 2231: left to it).
-    if name.lower() != "content-type" or not _FOLDABLE_CONTENT_TYPE.fullmatch(value):
+    if name.lower() != "content-type" or not UNSPACED_CONTENT_TYPE.fullmatch(value):
         return False
     first, *parameters = value.split(" ")
     return len(name) + 2 + len(first) <= max_length and all(len(p) + 1 <= max_length for p in parameters)
