@@ -229,7 +229,8 @@ def header_text(msg: Message, name: str) -> str:
 
     A value kept as plain text (ComposePolicy) reads back unchanged once parsed: ASCII, no
     encoded words, no line breaks, and for To and Cc bare addresses only (a display name
-    may come back quoted otherwise). Any other value is parsed, as reading it would.
+    may come back quoted otherwise). Any other value is parsed, as reading it would; a
+    header the mail does not have reads as ''.
     """
     key = name.lower()
     for stored_name, value in msg._headers:  # type: ignore[attr-defined]
@@ -240,7 +241,7 @@ def header_text(msg: Message, name: str) -> str:
             ):
                 return value
             return str(msg[name])
-    return str(msg[name])
+    return ""
 
 
 _ANY_LENGTH = 998  # RFC 5322's limit on a line: a header's text is read whole, not folded

@@ -129,7 +129,7 @@ def enqueue_mail(
     not_before: datetime | None = None,
     answers_recipient: bool = False,
 ) -> int | None:
-    recipient = header_text(msg, "To") if "To" in msg else ""
+    recipient = header_text(msg, "To")
     return enqueue(
         session,
         kind=MAIL,

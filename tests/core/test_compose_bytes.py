@@ -67,6 +67,8 @@ def both_ways(monkeypatch, make) -> tuple[bytes, bytes]:
     for name in ("Subject", "Message-ID", "To", "Cc"):
         if name in composed:
             assert composing.header_text(composed, name) == str(composed[name])  # read without parsing, the same
+        else:
+            assert composing.header_text(composed, name) == ""
     assert composing.to_bytes(composed) == ours  # the outbox's shortcut writes what the generator writes
     assert composing.to_bytes(composed, composing.SMTP_POLICY) == composed.as_bytes(policy=composing.SMTP_POLICY)
     monkeypatch.setattr(composing, "POLICY", policy.default)
