@@ -170,16 +170,18 @@ class FileSession:
 
     def __exit__(self, error_type, *_exc) -> None:
         pending, self._pending = self._pending, []
-        if error_type is None and pending:
-            try:
-                self._publish(pending)
-                return
-            except BaseException:
-                _discard(pending)
-                raise
-        _discard(pending)
+        if error_type is not None:
+            _discard(pending)
+            return
+        try:
+            self._publish(pending)
+        except BaseException:
+            _discard(pending)
+            raise
 
     def _publish(self, pending: list[tuple[Path, Path]]) -> None:
+        if not pending:
+            return  # a pass that wrote nothing syncs nothing
         sync_files(self.sender.directory, (tmp for tmp, _ in pending))
         for tmp, path in pending:
             os.replace(tmp, path)
@@ -198,7 +200,7 @@ def _running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # another user's process: running all the same
     return True
 
 
