@@ -430,16 +430,17 @@ def main() -> None:
         for name, rate in ceiling.items():
             show(f"1. parse only, {name}", f"{rate:,.0f} mails/s")
         sqlite_desk = None
-        for label, url in (("SQLite", f"sqlite:///{folder / 'path.db'}"), ("PostgreSQL", args.postgres)):
-            if url == "none":
-                continue
-            runs = []
+        # Each run on a database of its own: a fresh SQLite file, a fresh PostgreSQL schema.
+        databases = [("SQLite", lambda run: f"sqlite:///{folder / f'path{run}.db'}")]
+        if args.postgres != "none":
+            databases.append(("PostgreSQL", lambda run: fresh_postgres(args.postgres)))
+        for label, fresh_url in databases:
+            runs: list[PathFigures] = []
             for run in range(max(1, args.repeat)):
                 if runs:
                     runs[-1].desk.engine.dispose()
-                run_url = fresh_postgres(url) if label == "PostgreSQL" else url.replace("path.db", f"path{run}.db")
-                profile = args.profile if label == "SQLite" and not runs else None
-                runs.append(request_path(folder / f"{label}{run}", run_url, args.requests, profile))
+                profile = args.profile if label == "SQLite" and run == 0 else None
+                runs.append(request_path(folder / f"{label}{run}", fresh_url(run), args.requests, profile))
             figures = min(runs, key=lambda figures: figures.cpu_ms)
             rate, desk = figures.rate, runs[-1].desk
             show(f"2. request path, {label}, best of {len(runs)}", f"{rate:,.1f} requests/s, {figures.cpu_ms:.1f} ms CPU each")
