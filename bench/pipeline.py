@@ -37,20 +37,20 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.timers import scheduler
 from daemon.accounts_import import import_rows  # noqa: E402
 from daemon.app import make_source  # noqa: E402
 from daemon.clock import SystemClock  # noqa: E402
 from daemon.db import transaction  # noqa: E402
-from daemon.models import Case, OutboxEntry, Timer, TimerStatus  # noqa: E402
 from daemon.intake.watcher import Watcher, warm_up  # noqa: E402
+from daemon.models import Case, OutboxEntry, Timer, TimerStatus  # noqa: E402
+from daemon.timers import scheduler  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.smtp import SmtpServer  # noqa: E402
 from tests.support import REPO, build_test_desk, config_text, mail  # noqa: E402
@@ -95,13 +95,31 @@ def desk_for(folder: Path, database: str, *, prefix: str, count: int, **urls):
     return desk
 
 
-def fresh_postgres(url: str) -> str:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = sqlalchemy.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{url}?options=-csearch_path%3D{schema}"
+class PostgresSchemas:
+    """A fresh schema per run in the shared PostgreSQL database, each dropped at the end:
+    the database is the machine's, and the bench leaves it as it found it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.made: list[str] = []
+
+    def fresh(self) -> str:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        self._run(f"CREATE SCHEMA {schema}")
+        self.made.append(schema)
+        return f"{self.url}?options=-csearch_path%3D{schema}"
+
+    def drop_all(self) -> None:
+        while self.made:
+            self._run(f"DROP SCHEMA {self.made.pop()} CASCADE")
+
+    def _run(self, statement: str) -> None:
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sqlalchemy.text(statement))
+        finally:
+            engine.dispose()
 
 
 # -- 1. parse-only ceiling -----------------------------------------------------------------
@@ -306,7 +324,7 @@ def startup(desk, count: int) -> tuple[float, float]:
     empty job store), then a restart (the store as the daemon left it)."""
     with transaction(desk.factory) as session:
         case_ids = list(session.scalars(Case.__table__.select().with_only_columns(Case.id)))
-        due = datetime.now(timezone.utc) + timedelta(days=400)
+        due = datetime.now(UTC) + timedelta(days=400)
         session.execute(Timer.__table__.insert(), [
             {"case_id": case_ids[n % len(case_ids)], "kind": "bench", "seq": n, "due_at": due + timedelta(minutes=n),
              "status": TimerStatus.PENDING.value, "data": {}, "created_at": due, "outcome": ""}
@@ -403,6 +421,36 @@ def show_latency(show, folder: Path, server, samples: int) -> None:
              f"{(statistics.median(pairs) - base) * 1000:.0f} / {(max(pairs) - base) * 1000:.0f} ms")
 
 
+def request_paths(show, folder: Path, databases, args, ceiling: dict[str, float]):
+    """Figures 2 and 3 on each database; returns the desk of the last SQLite run, for figure 5."""
+    sqlite_desk = None
+    for label, fresh_url in databases:
+        runs: list[PathFigures] = []
+        for run in range(max(1, args.repeat)):
+            if runs:
+                runs[-1].desk.engine.dispose()
+            profile = args.profile if label == "SQLite" and run == 0 else None
+            runs.append(request_path(folder / f"{label}{run}", fresh_url(run), args.requests, profile))
+        figures = min(runs, key=lambda figures: figures.cpu_ms)
+        rate, desk = figures.rate, runs[-1].desk
+        show(f"2. request path, {label}, best of {len(runs)}", f"{rate:,.1f} requests/s, {figures.cpu_ms:.1f} ms CPU each")
+        if len(runs) > 1:
+            show(f"2. the same, median of {len(runs)}",
+                 f"{statistics.median(r.rate for r in runs):,.1f} requests/s, "
+                 f"{statistics.median(r.cpu_ms for r in runs):.1f} ms CPU each")
+        show(f"2. the same, in counts per request, {label}",
+             f"{figures.statements:.1f} SQL statements, {figures.flushes:.1f} flushes, {figures.mails:.1f} mails queued")
+        if label == "SQLite":
+            calls = calls_per_request(folder / "calls", min(args.requests, 50))
+            show("2. Python function calls per request, SQLite", f"{calls:,.0f}")
+        show(f"3. ratio to the mail-parser ceiling, {label}", f"{100 * rate / ceiling['mail-parser']:.2f} %")
+        if label == "SQLite":
+            sqlite_desk = desk
+        else:
+            desk.engine.dispose()
+    return sqlite_desk
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests through the real path (per database)")
@@ -429,35 +477,15 @@ def main() -> None:
         ceiling = parse_ceiling(mails)
         for name, rate in ceiling.items():
             show(f"1. parse only, {name}", f"{rate:,.0f} mails/s")
-        sqlite_desk = None
         # Each run on a database of its own: a fresh SQLite file, a fresh PostgreSQL schema.
         databases = [("SQLite", lambda run: f"sqlite:///{folder / f'path{run}.db'}")]
+        schemas = PostgresSchemas(args.postgres)
         if args.postgres != "none":
-            databases.append(("PostgreSQL", lambda run: fresh_postgres(args.postgres)))
-        for label, fresh_url in databases:
-            runs: list[PathFigures] = []
-            for run in range(max(1, args.repeat)):
-                if runs:
-                    runs[-1].desk.engine.dispose()
-                profile = args.profile if label == "SQLite" and run == 0 else None
-                runs.append(request_path(folder / f"{label}{run}", fresh_url(run), args.requests, profile))
-            figures = min(runs, key=lambda figures: figures.cpu_ms)
-            rate, desk = figures.rate, runs[-1].desk
-            show(f"2. request path, {label}, best of {len(runs)}", f"{rate:,.1f} requests/s, {figures.cpu_ms:.1f} ms CPU each")
-            if len(runs) > 1:
-                show(f"2. the same, median of {len(runs)}",
-                     f"{statistics.median(r.rate for r in runs):,.1f} requests/s, "
-                     f"{statistics.median(r.cpu_ms for r in runs):.1f} ms CPU each")
-            show(f"2. the same, in counts per request, {label}",
-                 f"{figures.statements:.1f} SQL statements, {figures.flushes:.1f} flushes, {figures.mails:.1f} mails queued")
-            if label == "SQLite":
-                calls = calls_per_request(folder / "calls", min(args.requests, 50))
-                show("2. Python function calls per request, SQLite", f"{calls:,.0f}")
-            show(f"3. ratio to the mail-parser ceiling, {label}", f"{100 * rate / ceiling['mail-parser']:.2f} %")
-            if label == "SQLite":
-                sqlite_desk = desk
-            else:
-                desk.engine.dispose()
+            databases.append(("PostgreSQL", lambda run: schemas.fresh()))
+        try:
+            sqlite_desk = request_paths(show, folder, databases, args, ceiling)
+        finally:
+            schemas.drop_all()
         if args.latency_samples:
             show_latency(show, folder / "latency", server, args.latency_samples)
         fresh, kept = relay_handover(50)
@@ -468,7 +496,8 @@ def main() -> None:
             sqlite_desk.engine.dispose()
         rss, mails_in_backlog = peak_rss(folder / "rss", server, args.big_mails)
         show(f"6. peak RSS, backlog of {mails_in_backlog} incl. {args.big_mails} x 25 MB", f"{rss:.0f} MiB")
-        show(f"7. idle CPU over {args.idle_seconds:.0f} s", f"{idle_cpu(folder / 'idle', server, args.idle_seconds):.2f} %")
+        if args.idle_seconds > 0:
+            show(f"7. idle CPU over {args.idle_seconds:.0f} s", f"{idle_cpu(folder / 'idle', server, args.idle_seconds):.2f} %")
     if args.profile:
         pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
     print(f"(bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
