@@ -48,6 +48,7 @@ from daemon.accounts_import import import_rows  # noqa: E402
 from daemon.app import make_source  # noqa: E402
 from daemon.clock import SystemClock  # noqa: E402
 from daemon.db import transaction  # noqa: E402
+from daemon.intake import memory  # noqa: E402
 from daemon.intake.watcher import Watcher, warm_up  # noqa: E402
 from daemon.models import Case, OutboxEntry, Timer, TimerStatus  # noqa: E402
 from daemon.timers import scheduler  # noqa: E402
@@ -163,7 +164,8 @@ def request_path(folder: Path, database: str, count: int, profile: Path | None) 
     for n in range(count):
         (inbox / "new" / f"{n:06d}.bench").write_bytes(request_mail("R", n))
     # Steady state, as the daemon runs: `run` loads the language model and compiles the
-    # templates before its first sweep (figure 5's business), `run_once` on the first mail.
+    # templates before its first sweep (figure 5's business), `run_once` on the first mail,
+    # and keeps what start-up made out of the collector's full passes.
     warm_up(desk)
     profiler = cProfile.Profile(time.process_time) if profile else None
     statements, flushes = [0], [0]
@@ -171,14 +173,15 @@ def request_path(folder: Path, database: str, count: int, profile: Path | None) 
     count_flush = lambda *_: flushes.__setitem__(0, flushes[0] + 1)  # noqa: E731
     sqlalchemy.event.listen(desk.engine, "before_cursor_execute", count_statement)
     sqlalchemy.event.listen(desk.factory, "before_flush", count_flush)
-    wall, cpu = time.perf_counter(), time.process_time()
-    if profiler:
-        profiler.enable()
-    report = Watcher(desk, source).run_once()
-    if profiler:
-        profiler.disable()
-        profiler.dump_stats(profile)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with memory.start_up_objects_set_aside():
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        report = Watcher(desk, source).run_once()
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     sqlalchemy.event.remove(desk.engine, "before_cursor_execute", count_statement)
     sqlalchemy.event.remove(desk.factory, "before_flush", count_flush)
     if report.processed != count:
