@@ -8,7 +8,7 @@ created by Alembic, so a database made today upgrades tomorrow.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -146,13 +146,17 @@ def find_row(session: Session, parent: object, model: type, wanted: dict[str, An
     has, and no statement runs. For any other, the rows not written yet (`unwritten`) come
     first, and the table is read without writing what is pending before it."""
     made = _made_now(session)
-    complete = _among(session, parent, made)
-    held = [obj for obj in made if isinstance(obj, model) and obj in session] if complete else unwritten(session, model)
-    found = next((obj for obj in held if all(getattr(obj, key) == value for key, value in wanted.items())), None)
-    if found is not None or complete:
+    if _among(session, parent, made):
+        return _first(wanted, (obj for obj in made if isinstance(obj, model) and obj in session))
+    found = _first(wanted, unwritten(session, model))
+    if found is not None:
         return found
     with session.no_autoflush:
         return session.scalar(statement, wanted)
+
+
+def _first(wanted: dict[str, Any], rows: Iterable[Any]) -> Any:
+    return next((row for row in rows if all(getattr(row, key) == value for key, value in wanted.items())), None)
 
 
 def _among(session: Session, obj: object, made: list[object]) -> bool:
