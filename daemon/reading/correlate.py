@@ -81,7 +81,8 @@ def case_of_our_message(session: Session, message_id: str) -> Case | None:
 
 
 def is_our_message(session: Session, message_id: str) -> bool:
-    return bool(message_id) and session.scalar(_OURS, {"message_id": message_id}) is not None
+    # The outbox is written by plain statements (outbox.enqueue): read the same way.
+    return bool(message_id) and session.connection().scalar(_OURS, {"message_id": message_id}) is not None
 
 
 # Built once, as the other look-ups every mail makes: building costs about as much as running.
