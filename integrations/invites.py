@@ -238,12 +238,12 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
     """`part.make_alternative(boundary=...)` or `make_mixed`, the same headers and parts.
 
     The email package sets the bare Content-Type and then parses it again to add the
-    boundary; here the header is written whole. A part that is already multipart (where
-    the package has rules about what may become what) is left to the package.
+    boundary, and reads a multipart's own type by parsing its Content-Type, boundary and
+    all; here the type is read from the text and the header is written whole.
     """
-    if type_and_boundary(part)[0].startswith("multipart/"):
-        getattr(part, f"make_{subtype}")(boundary=boundary)
-        return
+    existing = type_and_boundary(part)[0]
+    if existing.startswith("multipart/") and existing.removeprefix("multipart/") in _REFUSED[subtype]:
+        raise ValueError(f"Cannot convert {existing.removeprefix('multipart/')} to {subtype}")
     headers = part._headers  # type: ignore[attr-defined]  # what the package's own _make_multipart moves
     content = [(name, value) for name, value in headers if name.lower().startswith("content-")]
     if content:
@@ -256,6 +256,10 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
         part.set_payload([])
     part._headers = [(name, value) for name, value in headers if not name.lower().startswith("content-")]  # type: ignore[attr-defined]
     part["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
+
+
+# The multiparts the email package refuses to turn into each (MIMEPart.make_alternative, make_mixed).
+_REFUSED = {"alternative": ("alternative", "mixed"), "mixed": ("mixed",)}
 
 
 def _body_part(msg: EmailMessage) -> EmailMessage:

@@ -272,3 +272,21 @@ def test_one_invitation_in_many_mails_writes_what_the_email_package_writes(monke
         invitation.attach(ours)
         stdlib_attach(theirs, invite(), "REQUEST", iter(boundaries))
         assert to_bytes(ours) == bytes(ours) == bytes(theirs)
+
+
+@pytest.mark.parametrize("existing, subtype", [("mixed", "mixed"), ("mixed", "alternative"), ("alternative", "alternative")])
+def test_a_multipart_the_email_package_would_not_convert_is_refused_alike(existing, subtype):
+    from daemon.mail.compose import POLICY
+    from integrations import invites
+
+    def multipart() -> EmailMessage:
+        msg = EmailMessage(policy=POLICY)
+        msg.set_content("Hello.\n")
+        getattr(msg, f"make_{existing}")(boundary="===============0000000000000000001==")
+        return msg
+
+    with pytest.raises(ValueError) as theirs:
+        getattr(multipart(), f"make_{subtype}")(boundary="===============0000000000000000002==")
+    with pytest.raises(ValueError) as ours:
+        invites._make_multipart(multipart(), subtype, "===============0000000000000000002==")
+    assert str(ours.value) == str(theirs.value)
