@@ -77,11 +77,32 @@ def scanned_failures(raw: bytes | None) -> tuple[str, ...]:
     if not raw:
         return ()
     try:
-        tree = message_from_bytes(without_bom(raw)[:SCAN_LIMIT], policy=policy.compat32)
+        tree = message_from_bytes(without_bom(raw)[:SCAN_LIMIT], _class=_ScannedMessage, policy=policy.compat32)
         temporary, permanent = all_failures(tree)
     except Exception:  # its detectors are a third party's regexes on hostile input: no verdict, no crash
         return ()
     return tuple(sorted({_text(a).lower() for a in (*permanent, *temporary)} - {""}))
+
+
+class _ScannedMessage(Message):
+    """A message (compat32) that works out each part's payload once, however often it is read.
+
+    flufl.bounce's detectors walk the whole mail once for each of their fifty-odd patterns,
+    and the email package works the payload out afresh every time (its transfer encoding
+    looked up, its text checked for undecodable bytes). Nothing changes the mail meanwhile."""
+
+    def get_payload(self, i=None, decode=False):
+        if i is not None or decode:
+            return super().get_payload(i, decode)
+        try:
+            return self._read_payload
+        except AttributeError:
+            self._read_payload = super().get_payload()
+            return self._read_payload
+
+    def set_payload(self, payload, charset=None):
+        self.__dict__.pop("_read_payload", None)
+        super().set_payload(payload, charset)
 
 
 def _text(address: bytes | str) -> str:

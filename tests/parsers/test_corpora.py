@@ -40,6 +40,30 @@ def test_every_corpus_message_parses_and_classifies(corpora: Path) -> None:
     assert counts['mailgun-flanker'] > 60 and counts['cpython-test_email'] > 40
 
 
+def test_the_bounce_scan_finds_what_flufl_bounce_finds_on_the_stock_message(corpora: Path) -> None:
+    """`scanned_failures` hands flufl.bounce a message that reads each payload once: every
+    corpus mail gives the same addresses as flufl.bounce on the email package's own message."""
+    from email import message_from_bytes, policy
+
+    from flufl.bounce import all_failures
+
+    from parsers.bounces import SCAN_LIMIT, scanned_failures, without_bom
+
+    found = 0
+    for _source, items in corpus_messages(corpora).items():
+        for _name, raw in items:
+            try:
+                temporary, permanent = all_failures(
+                    message_from_bytes(without_bom(raw)[:SCAN_LIMIT], policy=policy.compat32))
+            except Exception:
+                continue  # no verdict from flufl.bounce either way (scanned_failures gives ())
+            stock = {(a.decode('utf-8', 'replace') if isinstance(a, bytes) else str(a)).lower()
+                     for a in (*temporary, *permanent)} - {''}
+            assert scanned_failures(raw) == tuple(sorted(stock)), _name
+            found += bool(stock)
+    assert found >= 10  # the corpora hold bounces: the comparison is not between empty sets
+
+
 def test_outlook_msg_binary_yields_defects_not_an_exception(corpora: Path) -> None:
     parsed = parse_message((corpora / 'spamscope-mail-parser/tests/mails/mail_outlook_1').read_bytes())
     assert 'missing From header' in parsed.defects
