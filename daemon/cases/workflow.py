@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.collections import collection_adapter
 
 from daemon.db import unwritten
 from daemon.models import Case, CaseEvent, State
@@ -222,11 +223,19 @@ def add_event(session: Session, case: Case, event: CaseEvent) -> None:
     Appending to `case.events` loads every line the case has (a long case's whole history,
     and a flush before it) to add one; a timeline not loaded yet is not needed here, and
     one that is gets the line in its place."""
-    if case.id is not None and "events" in inspect(case).unloaded:
-        event.case_id = case.id
-        session.add(event)
-    else:
-        case.events.append(event)
+    if case.id is None:
+        case.events.append(event)  # its id, and so the line's, come with the first flush
+        return
+    event.case_id = case.id
+    session.add(event)
+    if "events" not in inspect(case).unloaded:
+        if session.in_nested_transaction():
+            case.events.append(event)  # a savepoint rolled back must take the line out again
+        else:
+            # Into the timeline in hand as the table will have it, without the relationship's
+            # events: the line's case_id already says whose it is, and nothing is left for the
+            # flush to reconcile. A rollback reloads the timeline, line and all.
+            collection_adapter(case.events).append_without_event(event)
 
 
 def unwritten_lines(session: Session, case: Case) -> list[CaseEvent]:

@@ -102,3 +102,41 @@ def test_a_timer_of_a_rolled_back_savepoint_is_not_counted_as_made(desk):
         case = session.get(Case, case.id)
         assert not made_here(session, case)  # another transaction: its rows are looked up again
         assert timers.schedule(desk, session, case, "probe", desk.clock.now()) is None
+
+
+def _lines(case) -> list[str]:
+    return [line.summary for line in case.events]
+
+
+def test_a_line_joins_the_timeline_in_hand_and_a_rolled_back_savepoint_takes_it_out(desk):
+    pipeline.process_one(desk, _stored(desk, mail(body="Please cancel our SEO.\n", message_id="<tl@acme.example>")))
+    with transaction(desk.factory) as session:
+        case = session.scalars(select(Case)).one()
+        before = _lines(case)  # the timeline loaded
+        cases.record(session, case, "note", at=desk.clock.now(), summary="kept")
+        assert _lines(case) == [*before, "kept"]
+        try:
+            with session.begin_nested():
+                cases.record(session, case, "note", at=desk.clock.now(), summary="undone")
+                assert _lines(case) == [*before, "kept", "undone"]
+                raise RuntimeError("the command failed")
+        except RuntimeError:
+            pass
+        assert _lines(case) == [*before, "kept"]
+        cases.record(session, case, "note", at=desk.clock.now(), summary="after")
+    with transaction(desk.factory) as session:
+        assert _lines(session.get(Case, case.id)) == [*before, "kept", "after"]
+
+
+def test_a_line_of_a_transaction_rolled_back_leaves_the_timeline_in_hand(desk):
+    pipeline.process_one(desk, _stored(desk, mail(body="Please cancel our SEO.\n", message_id="<rb@acme.example>")))
+    session = desk.factory()
+    try:
+        case = session.scalars(select(Case)).one()
+        before = _lines(case)
+        cases.record(session, case, "note", at=desk.clock.now(), summary="undone")
+        assert _lines(case) == [*before, "undone"]
+        session.rollback()
+        assert _lines(case) == before
+    finally:
+        session.close()
