@@ -61,23 +61,13 @@ def instructions(requests: int) -> int:
 def backlog(requests: int) -> None:
     """In the process valgrind runs: build the desk and its Maildir backlog uninstrumented,
     then switch counting on for `run_once` alone."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from pipeline import desk_for, request_mail
-
-    from daemon.app import make_source
+    from bench.pipeline import backlog_desk
     from daemon.intake import memory
-    from daemon.intake.watcher import Watcher, warm_up
+    from daemon.intake.watcher import Watcher
 
     with tempfile.TemporaryDirectory(prefix="cd-instructions-") as tmp:
         folder = Path(tmp)
-        desk = desk_for(folder, f"sqlite:///{folder / 'path.db'}", prefix="R", count=requests)
-        inbox = desk.config.path("inbox")
-        for sub in ("tmp", "new", "cur"):
-            (inbox / sub).mkdir(parents=True, exist_ok=True)
-        for n in range(requests):
-            (inbox / "new" / f"{n:06d}.bench").write_bytes(request_mail("R", n))
-        source = make_source(desk.config)
-        warm_up(desk)
+        desk, source = backlog_desk(folder, f"sqlite:///{folder / 'path.db'}", requests)
         with memory.start_up_objects_set_aside():
             _count(True)
             report = Watcher(desk, source).run_once()

@@ -153,20 +153,27 @@ class PathFigures:
     desk: object
 
 
-def request_path(folder: Path, database: str, count: int, profile: Path | None) -> PathFigures:
-    """Requests/s (wall), CPU ms, SQL statements and mails queued per request, for `count`
-    requests read from a Maildir."""
+def backlog_desk(folder: Path, database: str, count: int):
+    """A desk with `count` accounts on file and a request from each waiting in its Maildir,
+    warmed up as `canceldesk run` is before its first sweep; and its mail source.
+
+    Steady state, as the daemon runs: `run` loads the language model and compiles the
+    templates before its first sweep (figure 5's business), `run_once` on the first mail.
+    The caller sweeps inside `memory.start_up_objects_set_aside()`, as `run` does."""
     desk = desk_for(folder, database, prefix="R", count=count)
-    source = make_source(desk.config)
     inbox = desk.config.path("inbox")
     for sub in ("tmp", "new", "cur"):
         (inbox / sub).mkdir(parents=True, exist_ok=True)
     for n in range(count):
         (inbox / "new" / f"{n:06d}.bench").write_bytes(request_mail("R", n))
-    # Steady state, as the daemon runs: `run` loads the language model and compiles the
-    # templates before its first sweep (figure 5's business), `run_once` on the first mail,
-    # and keeps what start-up made out of the collector's full passes.
     warm_up(desk)
+    return desk, make_source(desk.config)
+
+
+def request_path(folder: Path, database: str, count: int, profile: Path | None) -> PathFigures:
+    """Requests/s (wall), CPU ms, SQL statements and mails queued per request, for `count`
+    requests read from a Maildir."""
+    desk, source = backlog_desk(folder, database, count)
     profiler = cProfile.Profile(time.process_time) if profile else None
     statements, flushes = [0], [0]
     count_statement = lambda *_: statements.__setitem__(0, statements[0] + 1)  # noqa: E731
