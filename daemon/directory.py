@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from daemon.config import StaffMember
-from daemon.models import Account, BillingItem, Contact, TeamMember
+from daemon.models import Account, Contact
 
 
 def bare(address: str) -> str:
@@ -94,12 +94,17 @@ def customer_on_file(session: Session, address: str) -> Contact | None:
 
 _CUSTOMER = _CONTACT.options(joinedload(Contact.account))
 
-# Each collection by a statement built once and run as it is: the lazy loader builds its
-# own each time it fires, and doing so costs it more than the statement itself.
-_COLLECTIONS = {
-    name: select(model).where(model.account_id == bindparam("account_id")).order_by(model.id)
-    for name, model in (("contacts", Contact), ("team", TeamMember), ("billing_items", BillingItem))
-}
+
+def _collection_statement(name: str) -> Select:
+    # What the relationship's lazy loader runs (its rows, in its order), built once: the
+    # loader builds its statement each time it fires, and that costs it more than running it.
+    relationship = Account.__mapper__.relationships[name]
+    model = relationship.mapper.class_
+    statement = select(model).where(model.account_id == bindparam("account_id"))
+    return statement.order_by(*relationship.order_by) if relationship.order_by else statement
+
+
+_COLLECTIONS = {name: _collection_statement(name) for name in ("contacts", "team", "billing_items")}
 
 
 def _load_collections(session: Session, account: Account) -> None:
