@@ -241,9 +241,9 @@ def _make_multipart(part: EmailMessage, subtype: str, boundary: str) -> None:
     boundary, and reads a multipart's own type by parsing its Content-Type, boundary and
     all; here the type is read from the text and the header is written whole.
     """
-    existing = type_and_boundary(part)[0]
-    if existing.startswith("multipart/") and existing.removeprefix("multipart/") in _REFUSED[subtype]:
-        raise ValueError(f"Cannot convert {existing.removeprefix('multipart/')} to {subtype}")
+    maintype, _, existing = type_and_boundary(part)[0].partition("/")
+    if maintype == "multipart" and existing in _REFUSED[subtype]:
+        raise ValueError(f"Cannot convert {existing} to {subtype}")
     headers = part._headers  # type: ignore[attr-defined]  # what the package's own _make_multipart moves
     content = [(name, value) for name, value in headers if name.lower().startswith("content-")]
     if content:
