@@ -1,11 +1,15 @@
 """The embedded outbox: each outgoing message written as an .eml file in a folder, once.
 
 `FileSender.send` writes one file and makes it durable before returning. A pass of the
-outbox goes through `FileSender.session()`, which lists the folder once, writes every file
-of the pass, makes them durable together (`integrations.durable.sync_files`), then renames
-them into place and fsyncs the folder once: two flushes of the disk for the pass, not two
-per message. Until the session has ended nothing of it is visible or recorded as sent, so a
-crash in between leaves the pass to be written again, whole.
+outbox goes through `FileSender.session()`, which writes every file of the pass, makes them
+durable together (`integrations.durable.sync_files`), then renames them into place and
+fsyncs the folder once: two flushes of the disk for the pass, not two per message. Until
+the session has ended nothing of it is visible or recorded as sent, so a crash in between
+leaves the pass to be written again, whole.
+
+Whether a message has its file already is looked up in the folder, which costs in
+proportion to the files it holds; so it is looked up only where an earlier attempt may
+have written it (`tried_before`, which the outbox works out from the entry's attempts).
 """
 
 from __future__ import annotations
@@ -64,28 +68,33 @@ class FileSender:
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         self._write(msg, from_addr, to_addrs, session=None)
 
-    def send_raw(self, raw: bytes) -> None:
-        """`send` for a message already written out with LF line ends (an outbox payload)."""
-        self._write_raw(raw, session=None)
+    def send_raw(self, raw: bytes, *, tried_before: bool = True) -> None:
+        """`send` for a message already written out with LF line ends (an outbox payload);
+        `tried_before=False`: no earlier attempt can have written it, so the folder is not searched."""
+        self._write_raw(raw, None, tried_before)
 
     def _write(
-        self, msg: EmailMessage, from_addr: str | None, to_addrs: Sequence[str] | None, session: FileSession | None
+        self,
+        msg: EmailMessage,
+        from_addr: str | None,
+        to_addrs: Sequence[str] | None,
+        session: FileSession | None,
+        tried_before: bool = True,
     ) -> None:
         message_id = msg["Message-ID"]
         if not message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
         sender, recipients = envelope(msg, from_addr, to_addrs)
-        self._write_file(
-            str(message_id), sender, recipients, lambda: without_bcc(msg).as_bytes(policy=SMTP_POLICY), session
-        )
+        data = lambda: without_bcc(msg).as_bytes(policy=SMTP_POLICY)  # noqa: E731
+        self._write_file(str(message_id), sender, recipients, data, session, tried_before)
 
-    def _write_raw(self, raw: bytes, session: FileSession | None) -> None:
+    def _write_raw(self, raw: bytes, session: FileSession | None, tried_before: bool) -> None:
         ready = as_written(raw)
         if ready is None:
-            return self._write(parsed_payload(raw), None, None, session)
+            return self._write(parsed_payload(raw), None, None, session, tried_before)
         if not ready.message_id:
             raise ValueError("FileSender needs a Message-ID to stay idempotent")
-        self._write_file(ready.message_id, ready.sender, ready.recipients, ready.wire, session)
+        self._write_file(ready.message_id, ready.sender, ready.recipients, ready.wire, session, tried_before)
 
     def _write_file(
         self,
@@ -94,11 +103,12 @@ class FileSender:
         recipients: list[str],
         data: Callable[[], bytes],
         session: FileSession | None,
+        tried_before: bool,
     ) -> None:
         """Write the file unless it is there: made durable now, or by `session` when it ends."""
         key = file_key(message_id)
         with self._lock:
-            if (key in session.written) if session is not None else self.existing(key):
+            if self._written_already(key, session, tried_before):
                 log.info("%s already written, not writing it again", message_id)
                 return
             path = self.directory / f"{_timestamp()}-{key}.eml"
@@ -108,6 +118,11 @@ class FileSender:
             else:
                 session.add(key, path, content)
         log.info("wrote %s to %s", message_id, path.name)
+
+    def _written_already(self, key: str, session: FileSession | None, tried_before: bool) -> bool:
+        if session is not None:
+            return session.has(key, tried_before)
+        return tried_before and self.existing(key) is not None
 
     def probe(self) -> None:
         """Write and remove a probe file: the folder exists and this process may write to it.
@@ -123,7 +138,8 @@ class FileSender:
         return FileSession(self)
 
     def existing(self, key: str) -> Path | None:
-        """The file already written for this key, if any (timestamps differ per write)."""
+        """The file already written for this key, if any (timestamps differ per write): a
+        search of the whole folder."""
         return next((path for path in self.directory.glob(f"*-{key}.eml") if _key_of(path) == key), None)
 
     def _remove_leftovers(self) -> None:
@@ -136,9 +152,8 @@ class FileSender:
 
 
 class FileSession:
-    """Writes like `FileSender.send`, but the folder is listed once at the start, and the
-    files are made durable with one sync and published (renamed, the folder fsynced once)
-    when the session ends.
+    """Writes like `FileSender.send`, but the files are made durable with one sync and
+    published (renamed, the folder fsynced once) when the session ends.
 
     A file is only there once the session has ended: `durable_at_exit` tells the outbox to
     record these messages as sent only then. A session ended by an error publishes nothing:
@@ -149,18 +164,29 @@ class FileSession:
 
     def __init__(self, sender: FileSender) -> None:
         self.sender = sender
-        self.written: set[str] = set()
+        self.written: set[str] = set()  # the keys this session has written, not yet published
         self._pending: list[tuple[Path, Path]] = []  # (written beside its place, its place)
+        self._published: set[str] | None = None  # the folder's keys, listed when first needed
 
     def __enter__(self) -> FileSession:
-        self.written = {_key_of(path) for path in self.sender.directory.glob("*-*.eml")}
         return self
 
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         self.sender._write(msg, from_addr, to_addrs, self)
 
-    def send_raw(self, raw: bytes) -> None:
-        self.sender._write_raw(raw, self)
+    def send_raw(self, raw: bytes, *, tried_before: bool = True) -> None:
+        self.sender._write_raw(raw, self, tried_before)
+
+    def has(self, key: str, tried_before: bool) -> bool:
+        """Whether `key` has its file: written in this session, or (`tried_before`) in the folder,
+        listed once for the session at the first message that needs it."""
+        if key in self.written:
+            return True
+        if not tried_before:
+            return False
+        if self._published is None:
+            self._published = {_key_of(path) for path in self.sender.directory.glob("*-*.eml")}
+        return key in self._published
 
     def add(self, key: str, path: Path, content: bytes) -> None:
         tmp = temporary_beside(path)

@@ -81,8 +81,10 @@ class MailSender(Protocol):
     def send(self, msg: EmailMessage, *, from_addr: str | None = None, to_addrs: Sequence[str] | None = None) -> None:
         """Deliver `msg`; the envelope defaults to the message's own headers.
 
-        A sender (or session) may also offer `send_raw(raw)`: the same for a message
-        already written out as bytes, e.g. an outbox entry's payload.
+        A sender (or session) may also offer `send_raw(raw, tried_before=...)`: the same for
+        a message already written out as bytes, e.g. an outbox entry's payload.
+        `tried_before=False` says no earlier attempt can have delivered it, so a channel that
+        can tell whether it has a message already (a file outbox) need not look.
         """
 
 
@@ -201,9 +203,9 @@ class SmtpSender:
         with self.session() as session:
             session.send(msg, from_addr=sender, to_addrs=recipients)
 
-    def send_raw(self, raw: bytes) -> None:
+    def send_raw(self, raw: bytes, *, tried_before: bool = True) -> None:
         with self.session() as session:
-            session.send_raw(raw)
+            session.send_raw(raw, tried_before=tried_before)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[SmtpSession]:
@@ -354,9 +356,11 @@ class SmtpSession:
         sender, recipients = envelope(msg, from_addr, to_addrs)
         self._hand_over(str(msg["Message-ID"]), recipients, lambda smtp: smtp.send_message(msg, sender, recipients))
 
-    def send_raw(self, raw: bytes) -> None:
+    def send_raw(self, raw: bytes, *, tried_before: bool = True) -> None:
         """`send` for an outbox payload: its own bytes go on the wire, CRLF-ended, where that
-        is what parsing and writing it again would send (`as_written`); else the long way."""
+        is what parsing and writing it again would send (`as_written`); else the long way.
+
+        A relay cannot be asked whether it has a message already: `tried_before` changes nothing."""
         written = as_written(raw)
         if written is None or not written.ascii_envelope:  # SMTPUTF8 is send_message's business
             self.send(parsed_payload(raw))

@@ -439,7 +439,7 @@ def _send_entry(channel, entry: OutboxEntry) -> None:
     send_raw = getattr(channel, "send_raw", None)
     try:
         if send_raw is not None:
-            send_raw(entry.payload)
+            send_raw(entry.payload, tried_before=tried_before(entry))
         else:
             channel.send(payload_message(entry))
     except PermanentSendError as exc:
@@ -448,6 +448,16 @@ def _send_entry(channel, entry: OutboxEntry) -> None:
         raise RetryUntilDelivered(f"{exc} (`canceldesk check` says what to fix)") from exc
     except TransientSendError as exc:
         raise RetryUntilDelivered(str(exc)) from exc
+
+
+def tried_before(entry: OutboxEntry) -> bool:
+    """Whether an earlier attempt may have carried out this claimed entry: it was claimed
+    before (a pass cut off by a crash, a lease lost), or it has an error on record (a failed
+    attempt, or an entry put back in line by hand while it was being sent).
+
+    A claim counts an attempt and a release of an untried entry takes it back, so a first
+    attempt is the entry's only one so far."""
+    return entry.attempts > 1 or bool(entry.last_error)
 
 
 def session_or_itself(target) -> AbstractContextManager:

@@ -76,6 +76,10 @@ def requeue(
 
 def _back_in_line(session: Session, entry: OutboxEntry, now: datetime, actor: str) -> None:
     was = entry.status.value
+    if entry.status is OutboxStatus.SENDING and not entry.last_error:
+        # Its attempt may have carried it out without living to record it: with a fresh count
+        # of attempts, only this tells the next attempt to check (`outbox.tried_before`).
+        entry.last_error = f"queued again by {actor} while being sent"
     entry.status, entry.attempts, entry.not_before, entry.done_at = OutboxStatus.PENDING, 0, now, None
     if entry.case_id:
         case = session.get(Case, entry.case_id)

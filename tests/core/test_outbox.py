@@ -249,6 +249,67 @@ def test_a_file_pass_cut_off_before_the_folder_fsync_writes_nothing_twice(desk, 
     assert set(statuses(desk).values()) == {OutboxStatus.SENT}
 
 
+
+def cut_off_after_publishing(desk, monkeypatch, count: int) -> None:
+    """A file pass whose files are renamed in, then the power goes before the folder fsync
+    and before anything is recorded as sent: the entries stay `sending`."""
+    import integrations.mailfiles as mailfiles
+
+    def crash(folder):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(mailfiles, "fsync_folder", crash)
+    enqueue_acks(desk, count)
+    with pytest.raises(OSError):
+        desk.dispatcher.deliver_due()
+    monkeypatch.undo()
+    assert len(list(desk.config.path("outbox").glob("*.eml"))) == count
+    assert set(statuses(desk).values()) == {OutboxStatus.SENDING}
+
+
+def folder_searches(monkeypatch) -> list[str]:
+    """The file names the file outbox reads while looking for a message's file."""
+    import integrations.mailfiles as mailfiles
+
+    read, real = [], mailfiles._key_of
+    monkeypatch.setattr(mailfiles, "_key_of", lambda path: read.append(path.name) or real(path))
+    return read
+
+
+def test_a_first_attempt_writes_its_file_without_searching_the_folder(desk, monkeypatch):
+    """Nothing can have written a mail never tried before: the folder, however full, is not
+    read for it. A mail tried before is looked for, and found."""
+    cut_off_after_publishing(desk, monkeypatch, 2)
+    desk.clock.advance(outbox.SENDING_LEASE + timedelta(seconds=1))
+    read = folder_searches(monkeypatch)
+
+    assert desk.dispatcher.deliver_due().sent == 2  # taken again: both found, neither written again
+    assert len(read) == 2 and len(list(desk.config.path("outbox").glob("*.eml"))) == 2
+
+    read.clear()
+    with transaction(desk.factory) as session:
+        for n in (3, 4):
+            outbox.enqueue_mail(session, ack(n), dedupe_key=f"ack-{n}", now=desk.clock.now())
+    assert desk.dispatcher.deliver_due().sent == 2
+    assert read == []
+    assert len(list(desk.config.path("outbox").glob("*.eml"))) == 4
+
+
+def test_a_mail_put_back_in_line_by_hand_while_being_sent_is_not_written_twice(desk, monkeypatch):
+    """`canceldesk outbox retry` gives an entry a fresh count of attempts; one caught in the
+    middle of a pass that did write its file must still be looked for, not written again."""
+    from daemon.mail.outbox_admin import requeue
+
+    cut_off_after_publishing(desk, monkeypatch, 3)
+    with transaction(desk.factory) as session:
+        queued, problems = requeue(session, ids=tuple(e.id for e in entries(desk).values()), now=desk.clock.now())
+    assert (len(queued), problems) == (3, [])
+    assert {e.attempts for e in entries(desk).values()} == {0}
+
+    assert desk.dispatcher.deliver_due().sent == 3
+    assert len(list(desk.config.path("outbox").glob("*.eml"))) == 3
+    assert set(statuses(desk).values()) == {OutboxStatus.SENT}
+
 def test_answers_to_a_waiting_sender_go_out_before_older_notices(desk):
     seen = []
     desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
