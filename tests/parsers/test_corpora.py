@@ -47,7 +47,7 @@ def test_the_bounce_scan_finds_what_flufl_bounce_finds_on_the_stock_message(corp
 
     from flufl.bounce import all_failures
 
-    from parsers.bounces import SCAN_LIMIT, scanned_failures, without_bom
+    from parsers.bounces import SCAN_LIMIT, _text, scanned_failures, without_bom
 
     found = 0
     for _source, items in corpus_messages(corpora).items():
@@ -57,8 +57,7 @@ def test_the_bounce_scan_finds_what_flufl_bounce_finds_on_the_stock_message(corp
                     message_from_bytes(without_bom(raw)[:SCAN_LIMIT], policy=policy.compat32))
             except Exception:
                 continue  # no verdict from flufl.bounce either way (scanned_failures gives ())
-            stock = {(a.decode('utf-8', 'replace') if isinstance(a, bytes) else str(a)).lower()
-                     for a in (*temporary, *permanent)} - {''}
+            stock = {_text(a).lower() for a in (*temporary, *permanent)} - {''}
             assert scanned_failures(raw) == tuple(sorted(stock)), _name
             found += bool(stock)
     assert found >= 10  # the corpora hold bounces: the comparison is not between empty sets
