@@ -19,26 +19,24 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from integrations.mailfiles import FileSender  # noqa: E402
+from tests.support import mail  # noqa: E402
 
 
 def payload() -> bytes:
     """An outbox payload as the desk stores one: LF line ends, its own Message-ID."""
-    msg = EmailMessage()
-    msg["From"] = "Cancellation desk <cancel@agency.example>"
-    msg["To"] = "owner@client.example"
-    msg["Subject"] = "We have your cancellation request"
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain="agency.example")
-    msg.set_content("Thank you for your message. We have it and will be in touch.\n" * 8)
-    return msg.as_bytes().replace(b"\r\n", b"\n")
+    body = "Thank you for your message. We have it and will be in touch.\n" * 8
+    answer = mail(
+        sender="Cancellation desk <cancel@agency.example>",
+        to="owner@client.example",
+        subject="We have your cancellation request",
+        body=body,
+    )
+    return answer.replace(b"\r\n", b"\n")
 
 
 def main() -> None:
@@ -58,10 +56,11 @@ def main() -> None:
                 held += 1
             figures = [f"{held:>7,} files in the folder, ms CPU / wall per pass of one mail:"]
             for label, tried_before in (("first attempt", False), ("tried before", True)):
+                payloads = [payload() for _ in range(args.passes)]  # made before the clock starts
                 cpu, wall = time.process_time(), time.perf_counter()
-                for _ in range(args.passes):
+                for raw in payloads:
                     with sender.session() as session:
-                        session.send_raw(payload(), tried_before=tried_before)
+                        session.send_raw(raw, tried_before=tried_before)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 figures.append(f"{label} {1000 * cpu / args.passes:7.2f} / {1000 * wall / args.passes:7.2f}")
             print(" ".join(figures[:1]), ", ".join(figures[1:]))
