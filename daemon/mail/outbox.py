@@ -191,22 +191,43 @@ class Dispatcher:
         self._handlers[kind] = handler
 
     def deliver_due(self, limit: int = 500, *, answers_only: bool = False) -> DeliveryReport:
-        """Carry out the due entries; `answers_only`: only answers to someone's own mail."""
+        """Carry out the due entries; `answers_only`: only answers to someone's own mail.
+
+        Each round claims the next due entries (`_claim_due`) and carries them out kind by
+        kind; a round that finds fewer than a batch has found all there were. An entry is
+        tried once per pass: one put back in line during the pass waits for the next."""
         outcomes: Counter[str] = Counter()
-        for kind, entry_ids in self._due_by_kind(limit, answers_only).items():
-            handed: list[OutboxEntry] = []
-            with session_or_itself(self._handlers[kind]) as handle:
-                # A session that makes its work durable only when it ends (a file outbox's
-                # one fsync of the folder) has its entries recorded as sent after that.
-                later = handed if getattr(handle, "durable_at_exit", False) else None
-                for start in range(0, len(entry_ids), CLAIM_BATCH):
-                    if self._stop.is_set():
-                        break
-                    outcomes.update(self._deliver_batch(entry_ids[start : start + CLAIM_BATCH], handle, later))
-            if handed:
-                outcomes["sent"] += self._finish_sent(handed)
+        tried: list[int] = []
+        while len(tried) < limit and not self._stop.is_set():
+            claimed, lease = self._claim_due(min(CLAIM_BATCH, limit - len(tried)), answers_only, tried)
+            tried += [entry.id for entry in claimed]
+            for kind, entries in _by_kind(claimed).items():
+                outcomes.update(self._deliver_kind(kind, entries, lease))
+            if len(claimed) < CLAIM_BATCH:
+                break
         self._tell_handlers("close_idle")
         return DeliveryReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
+
+    def _deliver_kind(self, kind: str, entries: list[OutboxEntry], lease: datetime) -> Iterator[str]:
+        """Entries of one kind, claimed under `lease`, carried out over one session of its handler."""
+        handed: list[OutboxEntry] = []
+        with session_or_itself(self._handlers[kind]) as handle:
+            # A session that makes its work durable only when it ends (a file outbox's
+            # one fsync of the folder) has its entries recorded as sent after that.
+            later = handed if getattr(handle, "durable_at_exit", False) else None
+            waiting = deque(entries)
+            while waiting:
+                if self._stop.is_set():
+                    self._release(list(waiting), lease)
+                    break
+                if lease - self._clock.now() < SENDING_LEASE * 2 / 3:
+                    # Each entry starts with most of a lease left, however long the ones before took.
+                    held, lease = self._renew(list(waiting), lease)
+                    waiting = deque(held)
+                    continue
+                yield self._deliver_claimed(waiting.popleft(), handle, later)
+        if handed:
+            yield from ["sent"] * self._finish_sent(handed)
 
     def close(self) -> None:
         """Let go of what handlers keep open between passes (a relay connection): at shutdown."""
@@ -217,41 +238,6 @@ class Dispatcher:
         for handler in self._handlers.values():
             if (call := getattr(handler, method, None)) is not None:
                 call()
-
-    def _due_by_kind(self, limit: int, answers_only: bool = False) -> dict[str, list[int]]:
-        """Due entry ids of the kinds with a handler, oldest first within each kind, except
-        that answers to someone's own mail go first: the customer who just wrote waits for
-        the acknowledgment, while the team notices of the case before can take a moment."""
-        query = select(OutboxEntry.kind, OutboxEntry.id).where(
-            OutboxEntry.kind.in_(list(self._handlers)),
-            OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-            OutboxEntry.not_before <= self._clock.now(),
-        )
-        if answers_only:
-            query = query.where(OutboxEntry.answers_recipient.is_(True))
-        with transaction(self._factory) as session:
-            rows = session.execute(query.order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id).limit(limit))
-            grouped: dict[str, list[int]] = {}
-            for kind, entry_id in rows:
-                grouped.setdefault(kind, []).append(entry_id)
-            return grouped
-
-    def _deliver_batch(self, entry_ids: list[int], handle: Handler, handed: list[OutboxEntry] | None) -> Iterator[str]:
-        """Claim the entries in one transaction, then carry out and record each in turn."""
-        claimed, lease = self._claim(entry_ids)
-        yield from ["taken"] * (len(entry_ids) - len(claimed))  # sent meanwhile, or another process holds them
-        waiting = deque(claimed)
-        while waiting:
-            if self._stop.is_set():
-                self._release(list(waiting), lease)
-                return
-            if lease - self._clock.now() < SENDING_LEASE * 2 / 3:
-                # Each entry starts with most of a lease left, however long the ones before took.
-                held, lease = self._renew(list(waiting), lease)
-                waiting = deque(held)
-                if not waiting:
-                    return
-            yield self._deliver_claimed(waiting.popleft(), handle, handed)
 
     def _deliver_claimed(self, entry: OutboxEntry, handle: Handler, handed: list[OutboxEntry] | None) -> str:
         """Carry out and record one claimed entry; with `handed`, a success is only listed
@@ -275,42 +261,34 @@ class Dispatcher:
         """Record entries as sent (still under their leases) in one transaction of one statement."""
         now = self._clock.now()
         with transaction(self._factory) as session:
-            session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id.in_([e.id for e in entries]), OutboxEntry.status == OutboxStatus.SENDING)
-                .values(status=OutboxStatus.SENT, last_error="", done_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(_SENT, {"ids": [e.id for e in entries], "now": now})
         for entry in entries:
             log.info("sent %s %s to %s", entry.kind, entry.message_id, entry.recipient)
         return len(entries)
 
-    def _claim(self, entry_ids: list[int]) -> tuple[list[OutboxEntry], datetime]:
-        """Mark the entries `sending` under one lease, those still due that nobody else has.
+    def _claim_due(self, batch: int, answers_only: bool, tried: list[int]) -> tuple[list[OutboxEntry], datetime]:
+        """Mark up to `batch` due entries `sending` under one lease, in one transaction: those
+        of the kinds with a handler that nobody else holds and not `tried`, oldest first, except that answers
+        to someone's own mail go first (the customer who just wrote waits for the
+        acknowledgment, while the team notices of the case before can take a moment).
 
         The lease is `not_before`: another process (or this one after a crash) takes a
         `sending` entry again only once the lease has run out, which is the one window
-        where a mail can go out twice. Returns the claimed entries, in the order asked
-        for, and the lease's end.
+        where a mail can go out twice. Returns the claimed entries, in that order, and the
+        lease's end.
         """
         now = self._clock.now()
         lease = now + SENDING_LEASE
+        due = _DUE_ANSWERS if answers_only else _DUE
         with transaction(self._factory) as session:
-            found = session.scalars(
-                select(OutboxEntry)
-                .where(
-                    OutboxEntry.id.in_(entry_ids),
-                    OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                    OutboxEntry.not_before <= now,
-                )
-                .with_for_update(skip_locked=True)
+            claimed = session.scalars(
+                due, {"kinds": list(self._handlers), "now": now, "batch": batch, "tried": tried}
             ).all()
-            for entry in found:
+            for entry in claimed:
                 entry.status = OutboxStatus.SENDING
                 entry.attempts += 1
                 entry.not_before = lease
-        by_id = {entry.id: entry for entry in found}
-        return [by_id[i] for i in entry_ids if i in by_id], lease
+        return list(claimed), lease
 
     def _renew(self, entries: list[OutboxEntry], lease: datetime) -> tuple[list[OutboxEntry], datetime]:
         """A fresh lease for entries still held under `lease`; those no longer held are dropped."""
@@ -398,6 +376,36 @@ class Dispatcher:
                 )
         log.error("outbox #%s failed for good: %s", entry_id, error)
         return "failed"
+
+
+# Built once: every sweep runs them, and building a statement costs about as much as running it.
+_DUE = (
+    select(OutboxEntry)
+    .where(
+        OutboxEntry.kind.in_(bindparam("kinds", expanding=True)),
+        OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        OutboxEntry.not_before <= bindparam("now"),
+        OutboxEntry.id.not_in(bindparam("tried", expanding=True)),
+    )
+    .order_by(OutboxEntry.answers_recipient.desc(), OutboxEntry.id)
+    .limit(bindparam("batch"))
+    .with_for_update(skip_locked=True)
+)
+_DUE_ANSWERS = _DUE.where(OutboxEntry.answers_recipient.is_(True))
+_SENT = (
+    update(OutboxEntry)
+    .where(OutboxEntry.id.in_(bindparam("ids", expanding=True)), OutboxEntry.status == OutboxStatus.SENDING)
+    .values(status=OutboxStatus.SENT, last_error="", done_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _by_kind(entries: list[OutboxEntry]) -> dict[str, list[OutboxEntry]]:
+    """The entries grouped by kind, each group in the order given."""
+    grouped: dict[str, list[OutboxEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.kind, []).append(entry)
+    return grouped
 
 
 class MailHandler:

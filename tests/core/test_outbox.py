@@ -411,3 +411,60 @@ def test_a_stop_in_the_middle_of_a_pass_leaves_the_rest_due_and_untried(desk):
     assert desk.dispatcher.deliver_due().sent == 1
     rest = {n: (e.status, e.attempts, e.not_before <= desk.clock.now()) for n, e in entries(desk).items() if n > 1}
     assert rest == {2: (OutboxStatus.PENDING, 0, True), 3: (OutboxStatus.PENDING, 0, True)}
+
+
+def test_a_pass_larger_than_a_claim_batch_sends_every_entry_once_answers_first(desk):
+    seen = []
+    desk.dispatcher.register(outbox.MAIL, lambda entry: seen.append(entry.message_id))
+    count = 2 * outbox.CLAIM_BATCH + 5
+    with transaction(desk.factory) as session:
+        for n in range(1, count + 1):
+            outbox.enqueue_mail(session, ack(n), dedupe_key=f"ack-{n}", now=desk.clock.now(),
+                                answers_recipient=n % 3 == 0)
+
+    assert desk.dispatcher.deliver_due(limit=outbox.CLAIM_BATCH + 1).sent == outbox.CLAIM_BATCH + 1
+    assert desk.dispatcher.deliver_due().sent == count - outbox.CLAIM_BATCH - 1
+    answers, others = [n for n in range(1, count + 1) if n % 3 == 0], [n for n in range(1, count + 1) if n % 3]
+    assert seen == [f"<ack-{n}@agency.example>" for n in answers + others]
+    assert {(e.status, e.attempts) for e in entries(desk).values()} == {(OutboxStatus.SENT, 1)}
+
+
+def test_an_entry_due_again_at_once_waits_for_the_next_pass(desk):
+    """Retried with no delay, an entry is due again while its pass goes on: it is tried once
+    per pass, and the pass ends."""
+    tries = Counter()
+
+    def later(entry):
+        tries[entry.message_id] += 1
+        raise outbox.TransientEffectError("try again")
+
+    desk.dispatcher = outbox.Dispatcher(desk.factory, desk.clock, max_attempts=10, retry_after=timedelta(0))
+    desk.dispatcher.register(outbox.MAIL, later)
+    count = outbox.CLAIM_BATCH + 5
+    enqueue_acks(desk, count)
+
+    assert desk.dispatcher.deliver_due().retried == count
+    assert set(tries.values()) == {1} and len(tries) == count
+    assert desk.dispatcher.deliver_due().retried == count
+    assert set(tries.values()) == {2}
+
+
+def test_a_stop_releases_the_entries_of_other_kinds_claimed_with_them(desk):
+    hooks = []
+
+    def then_stop(entry):
+        desk.stopping.set()
+
+    desk.dispatcher = outbox.Dispatcher(desk.factory, desk.clock, max_attempts=5, retry_after=RETRY_AFTER,
+                                        stop=desk.stopping)
+    desk.dispatcher.register(outbox.MAIL, then_stop)
+    desk.dispatcher.register("hook", hooks.append)
+    enqueue_acks(desk, 1)
+    with transaction(desk.factory) as session:
+        outbox.enqueue(session, kind="hook", dedupe_key="hook-1", payload=b"{}", now=desk.clock.now())
+
+    assert desk.dispatcher.deliver_due().sent == 1
+    assert hooks == []
+    with transaction(desk.factory) as session:
+        hook = session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "hook")).one()
+    assert (hook.status, hook.attempts, hook.not_before <= desk.clock.now()) == (OutboxStatus.PENDING, 0, True)
