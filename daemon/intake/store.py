@@ -230,17 +230,21 @@ def record_marked(session: Session, mailbox: str, uidvalidity: int, *uids: int) 
     """The server was told of these mails (moved or flagged): a restart need not tell it again."""
     for start in range(0, len(uids), _UIDS_PER_STATEMENT):
         session.execute(
-            update(InboundMessage)
-            .where(
-                InboundMessage.mailbox == mailbox,
-                InboundMessage.uidvalidity == uidvalidity,
-                InboundMessage.uid.in_(uids[start : start + _UIDS_PER_STATEMENT]),
-            )
-            .values(marked_on_server=True)
-            .execution_options(synchronize_session=False)
+            _MARKED, {"box": mailbox, "validity": uidvalidity, "uids": uids[start : start + _UIDS_PER_STATEMENT]}
         )
 
 
+# Built once: every sweep that stored mail tells of it.
+_MARKED = (
+    update(InboundMessage)
+    .where(
+        InboundMessage.mailbox == bindparam("box"),
+        InboundMessage.uidvalidity == bindparam("validity"),
+        InboundMessage.uid.in_(bindparam("uids", expanding=True)),
+    )
+    .values(marked_on_server=True)
+    .execution_options(synchronize_session=False)
+)
 # Well under SQLite's limit on a statement's parameters.
 _UIDS_PER_STATEMENT = 500
 

@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
@@ -237,13 +237,7 @@ def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None
         raw = inbound.raw if inbound is not None else None
     else:
         with session.no_autoflush:
-            raw = session.scalar(
-                select(InboundMessage.raw)
-                .join(CaseEvent, CaseEvent.message_id == InboundMessage.id)
-                .where(CaseEvent.case_id == case.id, CaseEvent.actor == sender)
-                .order_by(CaseEvent.id.desc())
-                .limit(1)
-            )
+            raw = session.scalar(_LATEST_MAIL_FROM, {"case_id": case.id, "sender": sender})
     if raw is None:
         return None
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
@@ -251,6 +245,16 @@ def latest_mail_from(session: Session, case: Case, sender: str) -> Thread | None
     if not message_id:
         return None
     return Thread(message_id, parent_chain(parse_ids(headers["References"]), parse_ids(headers["In-Reply-To"])))
+
+
+# Built once: most mails to a customer ask, and building a statement costs about as much as running it.
+_LATEST_MAIL_FROM = (
+    select(InboundMessage.raw)
+    .join(CaseEvent, CaseEvent.message_id == InboundMessage.id)
+    .where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.actor == bindparam("sender"))
+    .order_by(CaseEvent.id.desc())
+    .limit(1)
+)
 
 
 def over_cap(desk: Desk, session: Session, recipient: str, now: datetime) -> bool:

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from daemon import cases
@@ -61,10 +61,14 @@ def ever_approved(session: Session, case: Case) -> bool:
     if case.id is None:
         return False
     with session.no_autoflush:
-        found = session.scalar(
-            select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == APPROVED_EVENT).limit(1)
-        )
+        found = session.scalar(_AN_APPROVAL, {"case_id": case.id})
     return found is not None
+
+
+# Built once: every sheet row of a case asks, and building a statement costs about as much as running it.
+_AN_APPROVAL = (
+    select(CaseEvent.id).where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.kind == APPROVED_EVENT).limit(1)
+)
 
 
 def approved_case_ids(session: Session) -> list[int]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from daemon.db import transaction
@@ -290,19 +290,24 @@ class SheetSync:
     def catch_up(self) -> int:
         """Queue the rows of cases changed without a workflow event (a checklist item ticked)."""
         with transaction(self.desk.factory) as session:
-            newest = session.scalar(select(func.max(CaseEvent.id))) or 0
+            newest = session.scalar(_NEWEST_LINE) or 0
             if self.watermark is None:
                 self.watermark = newest  # what came before is the start-up reconcile's to repair
                 return 0
-            case_ids = session.scalars(
-                select(CaseEvent.case_id)
-                .distinct()
-                .where(
-                    CaseEvent.id > self.watermark,
-                    CaseEvent.id <= newest,
-                    CaseEvent.kind.in_(projection.AFFECTING_EVENTS),
-                )
-            ).all()
+            case_ids = session.scalars(_CHANGED_CASES, {"after": self.watermark, "upto": newest}).all()
             queued = sum(self.enqueue_case(session, session.get(Case, case_id)) for case_id in case_ids)
         self.watermark = newest
         return queued
+
+
+# Built once: every sweep asks, and building a statement costs about as much as running it.
+_NEWEST_LINE = select(func.max(CaseEvent.id))
+_CHANGED_CASES = (
+    select(CaseEvent.case_id)
+    .distinct()
+    .where(
+        CaseEvent.id > bindparam("after"),
+        CaseEvent.id <= bindparam("upto"),
+        CaseEvent.kind.in_(projection.AFFECTING_EVENTS),
+    )
+)
